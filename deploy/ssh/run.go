@@ -54,8 +54,10 @@ func (c *Client) Run(ctx context.Context, cmd string, stdin io.Reader) (Result, 
 }
 
 // Stream runs a shell command with its output going to stdout and stderr
-// as it is produced, and returns its exit code. When ctx ends the command
-// is sent SIGKILL and the session closed.
+// as it is produced, and returns its exit code. When ctx ends, Stream sends
+// the command SIGKILL, closes the session and returns at once. OpenSSH
+// ignores signals in root sessions, so there a command that reads no input
+// and writes no output may run on until it ends by itself.
 func (c *Client) Stream(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	sess, err := c.conn.NewSession()
 	if err != nil {
@@ -75,7 +77,6 @@ func (c *Client) Stream(ctx context.Context, cmd string, stdin io.Reader, stdout
 	case <-ctx.Done():
 		sess.Signal(gossh.SIGKILL)
 		sess.Close()
-		<-done
 		return -1, fmt.Errorf("run %q on %s: %w", cmd, c.Host(), ctx.Err())
 	}
 	var exit *gossh.ExitError
