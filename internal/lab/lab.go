@@ -223,3 +223,8 @@ func hostIndexes(dir string) []int {
 
 // Since formats a duration for the lab's log lines.
 func since(t time.Time) string { return time.Since(t).Round(10 * time.Millisecond).String() }
+
+// DaemonPIDs returns the process IDs of the host's dockerd and sshd.
+func (h Host) DaemonPIDs() (dockerd, sshd int) {
+	return readPid(filepath.Join(h.dir, "dockerd.pid")), readPid(filepath.Join(h.dir, "sshd.pid"))
+}

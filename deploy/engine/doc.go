@@ -1,0 +1,47 @@
+// Package engine is Slipway's client of the Docker Engine API on a server.
+//
+// An Engine talks to one host's dockerd through a DialFunc the caller
+// supplies; in production that opens a stream-local forward to the host's
+// docker socket over one kept SSH connection, so nothing on the server
+// listens on TCP and no docker CLI output is parsed. New pings the engine
+// once and settles on the newest API version both sides speak; the package
+// uses no API feature newer than 1.41 (Docker 20.10).
+//
+// Containers are named by name or ID alike. Errors say what was being done
+// and on which host, and match ErrNotFound when the container, image or
+// network is missing. A ContainerSpec's Env values may be secrets: this
+// package never puts them in an error or in the spec's String.
+//
+// # Example
+//
+// Start a web container on a server reached over SSH (sshClient is a
+// deploy/ssh client) and ask it for its version:
+//
+//	dial := func(ctx context.Context) (net.Conn, error) {
+//		return sshClient.DialContext(ctx, "unix", engine.DefaultSocket)
+//	}
+//	e, err := engine.New(ctx, dial, engine.Options{Host: "root@10.250.1.2"})
+//	if err != nil {
+//		return err
+//	}
+//	defer e.Close()
+//
+//	_, err = e.Create(ctx, engine.ContainerSpec{
+//		Name:    "app-web-v1",
+//		Image:   "slipway/testapp:v1",
+//		Env:     []string{"APP_VERSION=v1"},
+//		Labels:  map[string]string{"service": "app"},
+//		Restart: "unless-stopped",
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	if err := e.Start(ctx, "app-web-v1"); err != nil {
+//		return err
+//	}
+//	res, err := e.Exec(ctx, "app-web-v1", []string{"/testapp", "version"}, engine.ExecOptions{})
+//	if err != nil {
+//		return err
+//	}
+//	fmt.Printf("exit %d: %s", res.ExitCode, res.Stdout)
+package engine

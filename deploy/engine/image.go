@@ -1,0 +1,136 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+)
+
+// Image is what Slipway reads about one image.
+type Image struct {
+	ID      string   // "sha256:..."
+	Tags    []string // "name:tag" references that point at it
+	Created time.Time
+	Size    int64 // bytes
+	Labels  map[string]string
+	OS      string // set by ImageInspect only
+	Arch    string // set by ImageInspect only
+}
+
+// Images returns the images that carry all of labels (nil means every image).
+func (e *Engine) Images(ctx context.Context, labels map[string]string) ([]Image, error) {
+	list, err := e.api.ImageList(ctx, image.ListOptions{Filters: labelFilter(labels)})
+	if err != nil {
+		return nil, fmt.Errorf("list images on %s: %w", e.host, e.cause(err))
+	}
+	images := make([]Image, len(list))
+	for i, s := range list {
+		images[i] = Image{
+			ID:      s.ID,
+			Tags:    tags(s.RepoTags),
+			Created: time.Unix(s.Created, 0),
+			Size:    s.Size,
+			Labels:  s.Labels,
+		}
+	}
+	return images, nil
+}
+
+// ImageInspect reads one image by reference or ID; the error matches ErrNotFound when there is none.
+func (e *Engine) ImageInspect(ctx context.Context, ref string) (Image, error) {
+	r, err := e.api.ImageInspect(ctx, ref)
+	if err != nil {
+		return Image{}, fmt.Errorf("inspect image %s on %s: %w", ref, e.host, e.cause(err))
+	}
+	img := Image{
+		ID:      r.ID,
+		Tags:    tags(r.RepoTags),
+		Created: parseTime(r.Created),
+		Size:    r.Size,
+		OS:      r.Os,
+		Arch:    r.Architecture,
+	}
+	if r.Config != nil {
+		img.Labels = r.Config.Labels
+	}
+	return img, nil
+}
+
+// ImageTag makes target another reference to the image src names.
+func (e *Engine) ImageTag(ctx context.Context, src, target string) error {
+	if err := e.api.ImageTag(ctx, src, target); err != nil {
+		return fmt.Errorf("tag image %s as %s on %s: %w", src, target, e.host, e.cause(err))
+	}
+	return nil
+}
+
+// ImageRemove removes a reference, and the image once no reference is
+// left; force also removes an image that several references or a stopped
+// container use.
+func (e *Engine) ImageRemove(ctx context.Context, ref string, force bool) error {
+	if _, err := e.api.ImageRemove(ctx, ref, image.RemoveOptions{Force: force, PruneChildren: true}); err != nil {
+		return fmt.Errorf("remove image %s on %s: %w", ref, e.host, e.cause(err))
+	}
+	return nil
+}
+
+// ImageLoad loads the images of a docker-archive tar, as docker save writes it.
+func (e *Engine) ImageLoad(ctx context.Context, r io.Reader) error {
+	resp, err := e.api.ImageLoad(ctx, r, client.ImageLoadWithQuiet(true))
+	if err != nil {
+		return fmt.Errorf("load images on %s: %w", e.host, e.cause(err))
+	}
+	defer resp.Body.Close()
+	if !resp.JSON {
+		_, err = io.Copy(io.Discard, resp.Body)
+	} else {
+		err = progressError(resp.Body)
+	}
+	if err != nil {
+		return fmt.Errorf("load images on %s: %w", e.host, err)
+	}
+	return nil
+}
+
+// progressError reads an engine's JSON progress stream to its end and
+// returns the first error it reports. The engine answers 200 before it
+// has read the upload, so failures arrive in the stream.
+func progressError(r io.Reader) error {
+	dec := json.NewDecoder(r)
+	for {
+		var msg struct {
+			Error       string `json:"error"`
+			ErrorDetail struct {
+				Message string `json:"message"`
+			} `json:"errorDetail"`
+		}
+		if err := dec.Decode(&msg); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("read progress: %w", err)
+		}
+		if msg.ErrorDetail.Message != "" {
+			return errors.New(msg.ErrorDetail.Message)
+		}
+		if msg.Error != "" {
+			return errors.New(msg.Error)
+		}
+	}
+}
+
+// tags drops the "<none>:<none>" the engine lists for an untagged image.
+func tags(refs []string) []string {
+	var out []string
+	for _, t := range refs {
+		if t != "<none>:<none>" {
+			out = append(out, t)
+		}
+	}
+	return out
+}

@@ -1,0 +1,33 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
+)
+
+// EnsureNetwork creates a bridge network with labels unless one of that
+// name exists already, which is then left as it is.
+func (e *Engine) EnsureNetwork(ctx context.Context, name string, labels map[string]string) error {
+	_, err := e.api.NetworkCreate(ctx, name, network.CreateOptions{Labels: labels})
+	if err == nil {
+		return nil
+	}
+	// The engine refuses a duplicate name with a conflict, but a
+	// predefined network ("bridge") with a different error; ask for it.
+	if n, ierr := e.api.NetworkInspect(ctx, name, network.InspectOptions{}); ierr == nil && n.Name == name {
+		return nil
+	}
+	return fmt.Errorf("create network %s on %s: %w", name, e.host, e.cause(err))
+}
+
+// EnsureVolume creates a named local volume with labels unless one of
+// that name exists already, which is then left as it is.
+func (e *Engine) EnsureVolume(ctx context.Context, name string, labels map[string]string) error {
+	if _, err := e.api.VolumeCreate(ctx, volume.CreateOptions{Name: name, Labels: labels}); err != nil {
+		return fmt.Errorf("create volume %s on %s: %w", name, e.host, e.cause(err))
+	}
+	return nil
+}
