@@ -240,4 +240,3 @@ func keyLineFor(t *testing.T, knownHosts, addr string) string {
 	t.Fatalf("%s not in %s", addr, knownHosts)
 	return ""
 }
-

@@ -52,9 +52,9 @@ func (w testLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// connect dials the host over SSH and opens its engine through that
+// Connect dials the host over SSH and opens its engine through that
 // connection, as the SDK does for a real server.
-func (h Host) connect(ctx context.Context) (*ssh.Client, *engine.Engine, error) {
+func (h Host) Connect(ctx context.Context) (*ssh.Client, *engine.Engine, error) {
 	c, err := ssh.Dial(ctx, h.SSHConfig())
 	if err != nil {
 		return nil, nil, err
@@ -94,7 +94,7 @@ func (h Host) Engine(t testing.TB) *engine.Engine {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, e, err := h.connect(ctx)
+	c, e, err := h.Connect(ctx)
 	if err != nil {
 		t.Fatalf("lab: %v", err)
 	}

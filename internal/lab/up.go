@@ -294,7 +294,7 @@ func startDockerd(i int, h Host) error {
 func readyHost(ctx context.Context, opts Options, h Host, archive string, images map[string]string) error {
 	start := time.Now()
 	if err := waitFor(ctx, 30*time.Second, func() error {
-		c, e, err := h.connect(ctx)
+		c, e, err := h.Connect(ctx)
 		if err != nil {
 			return err
 		}
