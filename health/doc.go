@@ -1,0 +1,58 @@
+// Package health decides when a release may take traffic, serves the
+// /up endpoint apps answer it with, and explains a release that never
+// became healthy.
+//
+// # Gates
+//
+// A Gate is a plain value: HTTP (GET a path, accept a status range,
+// optionally require a substring of the body), TCP (a connection opens),
+// Command (a command run inside the container through the engine exits 0)
+// or Docker (the engine reports the image's HEALTHCHECK healthy). Every
+// gate has the timing fields Interval, Timeout, Successes and Deadline,
+// whose zero values mean DefaultInterval, DefaultTimeout, DefaultSuccesses
+// and DefaultDeadline. Validate reports every problem at once, each naming
+// its field ("health.http.interval: must not be negative, got -1s");
+// ValidateAt does the same under a path of the caller's, so the deploy
+// package can report "roles.web.proxy.health.path: ...".
+//
+// Wait runs a gate against a Target until it passes, its deadline comes,
+// or a try finds a failure that waiting cannot fix (the container exited).
+// A Target is a plain address (URL) or a container on a host (Container):
+// then the gate reaches it through the Host's small interfaces — an
+// Inspector for its state and address, a Dialer that connects from the host
+// (the SSH connection, which reaches the container's bridge address) and an
+// Execer for Command gates. *engine.Engine and the deploy/ssh client are
+// those; tests use fakes.
+//
+// When a gate fails during a deploy, Diagnose gathers the container's
+// state and last log lines, and a GateError carrying both prints a report
+// that fits one screen.
+//
+// # Handler
+//
+// Handler is what an app mounts at GET /up: named Checks (SQLite, Writable,
+// Func) run concurrently, each within its own short timeout, with results
+// reused for a second; 200 "ok" when all pass, 503 naming the failed ones
+// otherwise. It calls nothing outside the app unless a Check does.
+//
+// # Example
+//
+// In the app, serve /up from the database file and the data directory:
+//
+//	import _ "modernc.org/sqlite"
+//
+//	up := health.NewHandler(health.SQLite("/data/app.db"), health.Writable("/data"))
+//	defer up.Close()
+//	mux.Handle("GET /up", up)
+//
+// In a deploy, wait for the new container to answer it, and explain a failure:
+//
+//	host := health.Host{Name: "203.0.113.10", Inspector: eng, Dialer: sshClient}
+//	target := health.Container(host, "app-web-v2", 3000)
+//	res, err := health.Wait(ctx, health.HTTP{Path: "/up", Deadline: time.Minute}, target)
+//	if err != nil {
+//		diag := health.Diagnose(context.WithoutCancel(ctx), eng, eng, "app-web-v2")
+//		return &health.GateError{Result: res, Diagnostics: diag}
+//	}
+//	fmt.Println(res) // http GET /up (200-399) on container app-web-v2:3000 on 203.0.113.10: passed after 3 attempts in 2.1s
+package health
