@@ -3,7 +3,7 @@
 //
 // A lab host is a Linux network namespace with its own address, its own
 // OpenSSH sshd (key auth only, a generated host key recorded in the lab's
-// known_hosts) and its own dockerd (own socket, data root, exec root and
+// known_hosts; its sessions see a /root of their own) and its own dockerd (own socket, data root, exec root and
 // containerd namespaces). Host N answers at 10.250.N.2; the root namespace
 // side of its veth pair is 10.250.N.1. Every host's engine holds the
 // kamal-proxy image production pulls (basecamp/kamal-proxy:v0.9.2, built

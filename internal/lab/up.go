@@ -215,8 +215,16 @@ func startHost(ctx context.Context, opts Options, l *Lab, i int, h Host) error {
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
 		return err
 	}
-	sshd := exec.CommandContext(ctx, "nsenter", "--net=/run/netns/"+ns, "/usr/sbin/sshd",
-		"-f", filepath.Join(h.dir, "sshd_config"), "-E", filepath.Join(h.dir, "sshd.log"))
+	// Each host gets a home of its own, as separate servers have: sshd runs
+	// in a private mount namespace with the host's directory over /root,
+	// so a lock or audit log written over SSH stays on its host.
+	home := filepath.Join(h.dir, "root")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return err
+	}
+	script := fmt.Sprintf("mount --bind %s /root && exec /usr/sbin/sshd -f %s -E %s",
+		home, filepath.Join(h.dir, "sshd_config"), filepath.Join(h.dir, "sshd.log"))
+	sshd := exec.CommandContext(ctx, "nsenter", "--net=/run/netns/"+ns, "unshare", "--mount", "--propagation", "private", "sh", "-c", script)
 	if out, err := sshd.CombinedOutput(); err != nil { // sshd forks and writes its pid file
 		return fmt.Errorf("lab: %s: start sshd: %w: %s", h.Name, err, bytes.TrimSpace(out))
 	}

@@ -15,7 +15,8 @@
 // It logs a line per request, and finishes in-flight requests on SIGTERM
 // before exiting, as a PID 1 in a container must.
 //
-// "testapp version" prints the version; "testapp sleep D" sleeps.
+// "testapp version" prints the version, "testapp getenv NAME" a variable,
+// "testapp sleep D" sleeps and "testapp fail" exits 2.
 package main
 
 import (
@@ -38,6 +39,9 @@ func main() {
 		switch os.Args[1] {
 		case "version":
 			fmt.Println(version)
+			return
+		case "getenv":
+			fmt.Println(os.Getenv(os.Args[2]))
 			return
 		case "sleep":
 			d, _ := time.ParseDuration(os.Args[2])

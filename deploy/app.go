@@ -1,0 +1,209 @@
+package deploy
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/slipwayhq/slipway/health"
+)
+
+// Defaults used when the matching field is zero.
+const (
+	DefaultRetain         = 5
+	DefaultNetwork        = "slipway"
+	DefaultPrimaryRole    = "web"
+	DefaultProxyImage     = "basecamp/kamal-proxy:v0.9.2"
+	DefaultProxyName      = "kamal-proxy"
+	DefaultDeployTimeout  = 30 * time.Second
+	DefaultDrainTimeout   = 30 * time.Second
+	DefaultStopTimeout    = 30 * time.Second
+	DefaultAppPort        = 80
+	DefaultMigrateTimeout = 10 * time.Minute
+)
+
+// App is everything Slipway needs to deploy one service: what runs, where,
+// and how it may take traffic. Zero values mean the documented defaults.
+type App struct {
+	// Service names the app; it prefixes every container name. Lower-case
+	// letters, digits and dashes.
+	Service string
+	// Image is the image repository, such as "ghcr.io/acme/hello"; a
+	// release adds its tag.
+	Image string
+	// Roles are the kinds of container the app runs, by role name: a web
+	// role behind the proxy and any number of worker roles.
+	Roles Roles
+	// PrimaryRole is the role whose first host boots first and holds the
+	// lock; "" means DefaultPrimaryRole, or the only role.
+	PrimaryRole string
+	// Env is given to every role's containers.
+	Env Env
+	// Volumes are mounted into every role's containers, "name:/path[:ro]".
+	Volumes []string
+	// Labels are added to every container.
+	Labels map[string]string
+	// Boot says how many hosts boot at once and how long to wait between batches.
+	Boot Boot
+	// Retain is how many stopped containers per role and host are kept
+	// for rollback; 0 means DefaultRetain.
+	Retain int
+	// Network is the engine network containers and the proxy share;
+	// "" means DefaultNetwork.
+	Network string
+	// Migrate, when set, runs once per deploy on the primary host, in a
+	// one-off container of the new image, before any traffic shifts.
+	Migrate *Migrate
+	// Hooks run at fixed points of a deploy.
+	Hooks Hooks
+	// Secrets resolves the values of secret env names; nil means the
+	// process environment.
+	Secrets SecretSource
+	// Destinations are overlays of this App (staging, production, ...),
+	// applied by ForDestination.
+	Destinations map[string]func(*App)
+	// Destination is the destination this App was made for by
+	// ForDestination; "" for the base App.
+	Destination string
+}
+
+// Roles maps role names onto roles.
+type Roles map[string]Role
+
+// Role is one kind of container of an app, on its servers.
+type Role struct {
+	Servers []Server
+	// Cmd overrides the image's command.
+	Cmd []string
+	// Env is merged over App.Env for this role.
+	Env Env
+	// Labels are added to this role's containers.
+	Labels map[string]string
+	// Options are engine options for this role's containers.
+	Options ContainerOptions
+	// Proxy puts the role behind kamal-proxy: it makes it a web role.
+	Proxy *Proxy
+	// Health gates a role without a proxy; nil means the container must
+	// keep running for a short settle time.
+	Health health.Gate
+}
+
+// ContainerOptions are engine options for a role's containers.
+type ContainerOptions struct {
+	Memory     int64   // bytes; 0 means no limit
+	CPUs       float64 // 0 means no limit
+	User       string
+	Restart    string // engine restart policy; "" means "unless-stopped"
+	ExtraHosts []string
+	Init       bool
+}
+
+// Server is one host a role runs on.
+type Server struct {
+	Host string
+	Port int    // sshd port; 0 means 22
+	User string // "" means root
+	// Labels tag the server, for a platform team's own selection.
+	Labels map[string]string
+	// DockerSocket is the engine's socket on the host; "" means
+	// /var/run/docker.sock.
+	DockerSocket string
+	// Jump is a bastion to reach the host through.
+	Jump *Server
+	// KeyFiles, KnownHosts and TrustOnFirstUse are passed to the SSH
+	// transport (see package ssh for their defaults).
+	KeyFiles        []string
+	KnownHosts      string
+	TrustOnFirstUse bool
+}
+
+// Hosts makes servers from addresses with every other field at its default.
+func Hosts(hosts ...string) []Server {
+	s := make([]Server, len(hosts))
+	for i, h := range hosts {
+		s[i] = Server{Host: h}
+	}
+	return s
+}
+
+// Proxy configures kamal-proxy in front of a web role.
+type Proxy struct {
+	// Hosts are the host names routed to the role; none means any host.
+	Hosts []string
+	// AppPort is the port the app listens on in its container; 0 means DefaultAppPort.
+	AppPort int
+	// TLS turns on automatic HTTPS for Hosts.
+	TLS bool
+	// Health is the gate kamal-proxy applies before it shifts traffic;
+	// its Path, Interval and Timeout are passed to kamal-proxy.
+	Health health.HTTP
+	// ResponseTimeout bounds how long the app may take to answer a
+	// request; 0 means kamal-proxy's default.
+	ResponseTimeout time.Duration
+	// BufferRequests and BufferResponses make kamal-proxy buffer bodies.
+	BufferRequests, BufferResponses bool
+	// DeployTimeout bounds how long a new container may take to become
+	// healthy; 0 means DefaultDeployTimeout.
+	DeployTimeout time.Duration
+	// DrainTimeout bounds how long in-flight requests to the old
+	// container may take; 0 means DefaultDrainTimeout.
+	DrainTimeout time.Duration
+	// Image is the kamal-proxy image; "" means DefaultProxyImage.
+	Image string
+	// HTTPPort and HTTPSPort are published on the host; 0 means 80 and 443.
+	HTTPPort, HTTPSPort int
+}
+
+// Env is the environment of a container: clear values, and the names of
+// secrets whose values are resolved at deploy time and travel only through
+// the engine API.
+type Env struct {
+	Clear  map[string]string
+	Secret []string
+}
+
+// Boot paces a rolling deploy.
+type Boot struct {
+	// Limit is how many hosts boot at once; 0 means all of them.
+	Limit int
+	// LimitPercent, when set instead of Limit, is a share of the hosts (1-100).
+	LimitPercent int
+	// Wait is the pause between batches.
+	Wait time.Duration
+}
+
+// Migrate runs a one-off container of the new image before traffic shifts.
+type Migrate struct {
+	// Cmd is the command, run with the image's entrypoint like a role's Cmd.
+	Cmd []string
+	// Timeout bounds the migration; 0 means DefaultMigrateTimeout.
+	Timeout time.Duration
+	// Role whose env and options the migration uses; "" means the primary role.
+	Role string
+}
+
+// Hooks are Go funcs called at fixed points of a deploy. A hook that
+// returns an error stops the deploy there.
+type Hooks struct {
+	PreConnect  func(ctx context.Context, h HookContext) error
+	PreDeploy   func(ctx context.Context, h HookContext) error
+	PostDeploy  func(ctx context.Context, h HookContext) error
+	PreAppBoot  func(ctx context.Context, h HookContext) error
+	PostAppBoot func(ctx context.Context, h HookContext) error
+}
+
+// HookContext tells a hook where the deploy stands.
+type HookContext struct {
+	Service     string
+	Destination string
+	Version     string
+	Performer   string
+	Hosts       []string // the hosts the hook concerns
+	Output      io.Writer
+}
+
+// SecretSource resolves secret values by name.
+type SecretSource interface {
+	// Secret returns the value of name, or an error wrapping ErrSecretMissing.
+	Secret(ctx context.Context, name string) (string, error)
+}

@@ -1,0 +1,531 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slipwayhq/slipway/deploy/engine"
+	"github.com/slipwayhq/slipway/deploy/proxy"
+	"github.com/slipwayhq/slipway/health"
+)
+
+// settleTime is how long a container of a role without a gate must keep
+// running before it counts as booted.
+const settleTime = time.Second
+
+// Report is what applying a plan did, step by step.
+type Report struct {
+	Plan     Plan
+	Steps    []StepResult
+	Duration time.Duration
+}
+
+// StepResult is one applied step.
+type StepResult struct {
+	Step     Step
+	Start    time.Time
+	Duration time.Duration
+	Err      error
+}
+
+// Deploy takes the lock, observes every host, plans the release and
+// applies the plan, then releases the lock. Secrets are resolved first,
+// so a missing one stops the deploy before any host is touched.
+func (s *Session) Deploy(ctx context.Context, r Release) (*Report, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	if _, err := s.resolveSecrets(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.Lock(ctx, r.Version); err != nil {
+		return nil, err
+	}
+	defer s.Unlock(context.WithoutCancel(ctx))
+	state, err := s.Observe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := NewPlan(s.app, r, state)
+	if err != nil {
+		return nil, err
+	}
+	return s.Apply(ctx, plan)
+}
+
+// Rollback returns every host to version, a release still retained on
+// each of them, through the same health-gated path as a deploy.
+func (s *Session) Rollback(ctx context.Context, version string) (*Report, error) {
+	r := Release{Version: version}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	if _, err := s.resolveSecrets(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.Lock(ctx, version); err != nil {
+		return nil, err
+	}
+	defer s.Unlock(context.WithoutCancel(ctx))
+	state, err := s.Observe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := retainedEverywhere(s.app, state, version); err != nil {
+		return nil, err
+	}
+	plan, err := NewPlan(s.app, r, state)
+	if err != nil {
+		return nil, err
+	}
+	plan.Rollback = true
+	return s.Apply(ctx, plan)
+}
+
+// retainedEverywhere checks that every host of every role still has the
+// version's container, naming the versions each lacking host does have.
+func retainedEverywhere(a App, state State, version string) error {
+	var missing []string
+	for _, role := range a.roleNames() {
+		name := ContainerName(a, role, version)
+		for _, srv := range a.Roles[role].Servers {
+			if _, ok := state.container(srv.Host, name); ok {
+				continue
+			}
+			var have []string
+			for _, c := range state.Versions(a, srv.Host, role) {
+				have = append(have, c.Version)
+			}
+			if len(have) == 0 {
+				have = []string{"none"}
+			}
+			missing = append(missing, fmt.Sprintf("%s (%s) retains %s", srv.Host, role, strings.Join(have, ", ")))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("cannot roll back to %s: it is not retained on every host: %s", version, strings.Join(missing, "; "))
+	}
+	return nil
+}
+
+// Apply runs a plan: Prepare on every host, then Migrate, then each batch
+// (its hosts at once, each host's steps in order), then Finish. It stops
+// at the first failing phase and says where things stand.
+func (s *Session) Apply(ctx context.Context, p Plan) (*Report, error) {
+	start := time.Now()
+	if _, err := s.resolveSecrets(ctx); err != nil {
+		return nil, err
+	}
+	for _, h := range p.Hosts() {
+		if _, ok := s.hosts[h]; !ok {
+			return nil, fmt.Errorf("plan names host %s, which this session is not connected to", h)
+		}
+	}
+	rep := &Report{Plan: p}
+	verb := "Deploy"
+	if p.Rollback {
+		verb = "Roll back"
+	}
+	s.out.linef("%s %s %s (%s) to %d hosts in %d batches", verb, p.Service, p.Version, p.Image, len(p.Hosts()), len(p.Batches))
+	audit := &auditLog{}
+	defer func() { rep.Duration = time.Since(start) }()
+
+	if h := s.app.Hooks.PreDeploy; h != nil {
+		if err := h(ctx, s.hookContext(p.Version, p.Hosts())); err != nil {
+			return rep, fmt.Errorf("pre-deploy hook: %w; no host was changed", err)
+		}
+	}
+	if err := s.run(ctx, p, rep, audit, p.Prepare); err != nil {
+		return rep, fmt.Errorf("prepare: %w\nno release container was started; every host still runs what it ran", err)
+	}
+	if p.Migrate != nil {
+		if err := s.run(ctx, p, rep, audit, []Step{*p.Migrate}); err != nil {
+			return rep, fmt.Errorf("migrate: %w\nno traffic moved; every host still runs what it ran", err)
+		}
+	}
+	for i, b := range p.Batches {
+		if i > 0 && p.Wait > 0 {
+			s.out.linef("waiting %s before batch %d", p.Wait, i+1)
+			select {
+			case <-ctx.Done():
+				return rep, ctx.Err()
+			case <-time.After(p.Wait):
+			}
+		}
+		if h := s.app.Hooks.PreAppBoot; h != nil {
+			if err := h(ctx, s.hookContext(p.Version, b.Hosts)); err != nil {
+				return rep, fmt.Errorf("pre-app-boot hook for batch %d: %w", i+1, err)
+			}
+		}
+		if err := s.run(ctx, p, rep, audit, b.Steps); err != nil {
+			s.summary(rep)
+			return rep, fmt.Errorf("batch %d of %d (%s): %w\n%s", i+1, len(p.Batches), strings.Join(b.Hosts, ", "), err, s.standing(p, i))
+		}
+		if h := s.app.Hooks.PostAppBoot; h != nil {
+			if err := h(ctx, s.hookContext(p.Version, b.Hosts)); err != nil {
+				return rep, fmt.Errorf("post-app-boot hook for batch %d: %w", i+1, err)
+			}
+		}
+	}
+	if err := s.run(ctx, p, rep, audit, p.Finish); err != nil {
+		s.summary(rep)
+		return rep, fmt.Errorf("prune after a successful deploy: %w", err)
+	}
+	if h := s.app.Hooks.PostDeploy; h != nil {
+		if err := h(ctx, s.hookContext(p.Version, p.Hosts())); err != nil {
+			return rep, fmt.Errorf("post-deploy hook: %w", err)
+		}
+	}
+	s.summary(rep)
+	s.out.linef("%s %s %s: done in %s", verb, p.Service, p.Version, seconds(time.Since(start)))
+	return rep, nil
+}
+
+// standing says where a failed deploy leaves the hosts.
+func (s *Session) standing(p Plan, failed int) string {
+	var done []string
+	for _, b := range p.Batches[:failed] {
+		done = append(done, b.Hosts...)
+	}
+	msg := "hosts in the failed batch whose step failed keep their previous release"
+	if len(done) > 0 {
+		msg += fmt.Sprintf("; %s already run %s (roll back to undo)", strings.Join(done, ", "), p.Version)
+	}
+	if failed+1 < len(p.Batches) {
+		msg += "; later batches were not touched"
+	}
+	return msg
+}
+
+// run applies steps: hosts at once, each host's steps in order, stopping
+// a host at its first failure. The audit log of each host gets its lines.
+func (s *Session) run(ctx context.Context, p Plan, rep *Report, audit *auditLog, steps []Step) error {
+	byHost := map[string][]Step{}
+	var order []string
+	for _, st := range steps {
+		if _, ok := byHost[st.Host]; !ok {
+			order = append(order, st.Host)
+		}
+		byHost[st.Host] = append(byHost[st.Host], st)
+	}
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for _, host := range order {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, st := range byHost[host] {
+				start := time.Now()
+				err := s.apply(ctx, p, st)
+				res := StepResult{Step: st, Start: start, Duration: time.Since(start), Err: err}
+				s.out.step(host, st.Role, st.Kind.String(), describe(st), start, err)
+				entry := AuditEntry{Time: start.UTC(), Performer: s.performer, Service: s.app.Service,
+					Destination: s.app.Destination, Host: host, Role: st.Role, Step: st.Kind.String(),
+					Version: p.Version, Container: st.Container, DurationMS: res.Duration.Milliseconds(), Result: "ok"}
+				if err != nil {
+					entry.Result, entry.Error = "failed", firstLine(err.Error())
+				}
+				audit.add(entry)
+				mu.Lock()
+				rep.Steps = append(rep.Steps, res)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: %s: %w", host, st.Kind, err))
+				}
+				mu.Unlock()
+				if err != nil {
+					break
+				}
+			}
+			if err := s.flushAudit(ctx, audit, host); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// describe is a step's detail in the output line.
+func describe(st Step) string {
+	switch st.Kind {
+	case StepEnsureNetwork:
+		return st.Container
+	case StepBootProxy, StepEnsureImage:
+		return st.Image
+	case StepProxyDeploy:
+		return st.Proxy.Name + " -> " + st.Proxy.Target
+	case StepStopOld, StepPrune:
+		return strings.Join(st.Old, ", ")
+	}
+	return st.Container
+}
+
+// apply carries out one step on its host.
+func (s *Session) apply(ctx context.Context, p Plan, st Step) error {
+	h := s.hosts[st.Host]
+	e := h.engine
+	switch st.Kind {
+	case StepEnsureNetwork:
+		return e.EnsureNetwork(ctx, st.Container, map[string]string{"slipway.network": "true"})
+	case StepBootProxy:
+		return s.bootProxy(ctx, e, st)
+	case StepEnsureImage:
+		if _, err := e.ImageInspect(ctx, st.Image); err != nil {
+			if errors.Is(err, engine.ErrNotFound) {
+				return fmt.Errorf("image %s is not on %s: build or load it there first", st.Image, st.Host)
+			}
+			return err
+		}
+		return nil
+	case StepMigrate:
+		return s.migrate(ctx, e, p, st)
+	case StepStart:
+		return s.start(ctx, e, p, st)
+	case StepProxyDeploy:
+		if err := proxy.Deploy(ctx, e, proxy.DefaultContainer, *st.Proxy); err != nil {
+			return s.failBoot(ctx, h, st, err)
+		}
+		return nil
+	case StepGate:
+		return s.gate(ctx, h, st)
+	case StepStopOld:
+		for _, name := range st.Old {
+			if err := e.Stop(ctx, name, DefaultStopTimeout); err != nil && !errors.Is(err, engine.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	case StepPrune:
+		for _, name := range st.Old {
+			if err := e.Remove(ctx, name, false); err != nil && !errors.Is(err, engine.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown step kind %v", st.Kind)
+}
+
+func (s *Session) bootProxy(ctx context.Context, e *engine.Engine, st Step) error {
+	c, err := e.Inspect(ctx, proxy.DefaultContainer)
+	if err == nil {
+		if c.Running() {
+			return nil
+		}
+		return e.Start(ctx, proxy.DefaultContainer)
+	}
+	if !errors.Is(err, engine.ErrNotFound) {
+		return err
+	}
+	px := proxyOn(s.app, st.Host)
+	if err := e.EnsureVolume(ctx, proxy.ConfigVolume, nil); err != nil {
+		return err
+	}
+	spec := proxy.Boot{Image: st.Image, Network: s.app.network(), HTTPPort: px.HTTPPort, HTTPSPort: px.HTTPSPort}.Spec()
+	if _, err := e.Create(ctx, spec); err != nil {
+		return err
+	}
+	if err := e.Start(ctx, spec.Name); err != nil {
+		return err
+	}
+	// kamal-proxy takes a moment to open its control socket.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := proxy.List(ctx, e, proxy.DefaultContainer)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// containerSpec is the engine's view of a step's container, secrets included.
+func (s *Session) containerSpec(p Plan, st Step) engine.ContainerSpec {
+	r := s.app.Roles[st.Role]
+	env := make([]string, 0, len(st.Env)+len(st.Secrets))
+	for _, k := range sortedKeys(st.Env) {
+		env = append(env, k+"="+st.Env[k])
+	}
+	secrets := s.secretsOrNil()
+	for _, k := range st.Secrets {
+		env = append(env, k+"="+secrets[k])
+	}
+	return engine.ContainerSpec{
+		Name:       st.Container,
+		Image:      st.Image,
+		Cmd:        st.Cmd,
+		Env:        env,
+		Labels:     s.app.labelsFor(st.Role, p.Version),
+		Network:    s.app.network(),
+		Volumes:    s.app.Volumes,
+		Restart:    orDefault(r.Options.Restart, "unless-stopped"),
+		User:       r.Options.User,
+		Memory:     r.Options.Memory,
+		CPUs:       r.Options.CPUs,
+		ExtraHosts: r.Options.ExtraHosts,
+		Init:       r.Options.Init,
+	}
+}
+
+func (s *Session) start(ctx context.Context, e *engine.Engine, p Plan, st Step) error {
+	if st.Reuse {
+		c, err := e.Inspect(ctx, st.Container)
+		if err != nil {
+			return err
+		}
+		if c.Running() {
+			return nil
+		}
+		return e.Start(ctx, st.Container)
+	}
+	if _, err := e.Create(ctx, s.containerSpec(p, st)); err != nil {
+		return err
+	}
+	if err := e.Start(ctx, st.Container); err != nil {
+		e.Remove(context.WithoutCancel(ctx), st.Container, true)
+		return err
+	}
+	return nil
+}
+
+// failBoot explains a new container that did not become healthy and
+// takes it away, leaving the old one serving. A retained container (a
+// rollback's) is stopped rather than removed, so it stays retained.
+func (s *Session) failBoot(ctx context.Context, h *hostConn, st Step, cause error) error {
+	bg := context.WithoutCancel(ctx)
+	d := health.Diagnose(bg, h.engine, h.engine, st.Container)
+	if st.Reuse {
+		h.engine.Stop(bg, st.Container, DefaultStopTimeout)
+	} else {
+		h.engine.Remove(bg, st.Container, true)
+	}
+	return fmt.Errorf("%s did not become healthy, the previous container keeps serving: %w\n%s", st.Container, cause, d)
+}
+
+func (s *Session) gate(ctx context.Context, h *hostConn, st Step) error {
+	if st.Gate == nil {
+		deadline := time.Now().Add(settleTime)
+		for {
+			c, err := h.engine.Inspect(ctx, st.Container)
+			if err != nil {
+				return s.failBoot(ctx, h, st, err)
+			}
+			if !c.Running() || c.RestartCount > 0 {
+				return s.failBoot(ctx, h, st, fmt.Errorf("container %s (exit %d)", c.State, c.ExitCode))
+			}
+			if time.Now().After(deadline) {
+				return nil
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	target := health.Container(health.Host{Name: h.name, Inspector: h.engine, Dialer: h.ssh, Execer: h.engine, Network: s.app.network()},
+		st.Container, 0)
+	if _, err := health.Wait(ctx, st.Gate, target); err != nil {
+		return s.failBoot(ctx, h, st, err)
+	}
+	return nil
+}
+
+// migrate runs the migration to its end in a one-off container and
+// removes it; a non-zero exit fails the deploy with its last lines.
+func (s *Session) migrate(ctx context.Context, e *engine.Engine, p Plan, st Step) error {
+	ctx, cancel := context.WithTimeout(ctx, orDefault(s.app.Migrate.Timeout, DefaultMigrateTimeout))
+	defer cancel()
+	spec := s.containerSpec(p, st)
+	spec.Labels = map[string]string{"slipway.migrate": s.app.Service, LabelVersion: p.Version}
+	spec.Restart = "no"
+	e.Remove(ctx, spec.Name, true) // a leftover from an interrupted deploy
+	if _, err := e.Create(ctx, spec); err != nil {
+		return err
+	}
+	defer e.Remove(context.WithoutCancel(ctx), spec.Name, true)
+	if err := e.Start(ctx, spec.Name); err != nil {
+		return err
+	}
+	for {
+		c, err := e.Inspect(ctx, spec.Name)
+		if err != nil {
+			return err
+		}
+		if !c.Running() && c.State != engine.StateCreated {
+			lines, _ := e.Tail(ctx, spec.Name, 20)
+			if c.ExitCode != 0 {
+				return fmt.Errorf("%s exited %d:\n%s", quoteArgs(st.Cmd), c.ExitCode, indent(strings.Join(lines, "\n"), "  "))
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			lines, _ := e.Tail(context.WithoutCancel(ctx), spec.Name, 20)
+			return fmt.Errorf("%s did not finish: %w; its last lines:\n%s", quoteArgs(st.Cmd), ctx.Err(), indent(strings.Join(lines, "\n"), "  "))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// summary prints one row per host and role: the version it now runs.
+func (s *Session) summary(rep *Report) {
+	type key struct{ host, role string }
+	rows := map[key]*struct {
+		ok  bool
+		dur time.Duration
+	}{}
+	var keys []key
+	for _, r := range rep.Steps {
+		if r.Step.Role == "" || r.Step.Kind == StepMigrate || r.Step.Kind == StepPrune {
+			continue
+		}
+		k := key{r.Step.Host, r.Step.Role}
+		row, ok := rows[k]
+		if !ok {
+			row = &struct {
+				ok  bool
+				dur time.Duration
+			}{ok: true}
+			rows[k] = row
+			keys = append(keys, k)
+		}
+		row.dur += r.Duration
+		row.ok = row.ok && r.Err == nil
+	}
+	if len(keys) == 0 {
+		return
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		hi, hj := slices.Index(rep.Plan.Hosts(), keys[i].host), slices.Index(rep.Plan.Hosts(), keys[j].host)
+		if hi != hj {
+			return hi < hj
+		}
+		return keys[i].role < keys[j].role
+	})
+	s.out.linef("\n%-15s %-8s %-12s %-8s %s", "HOST", "ROLE", "VERSION", "RESULT", "TIME")
+	for _, k := range keys {
+		row := rows[k]
+		result, version := "ok", rep.Plan.Version
+		if !row.ok {
+			result, version = "FAILED", "(previous)"
+		}
+		s.out.linef("%-15s %-8s %-12s %-8s %s", k.host, k.role, version, result, seconds(row.dur))
+	}
+}

@@ -1,0 +1,110 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slipwayhq/slipway/deploy/ssh"
+)
+
+// AuditEntry is one line of a host's audit log: one step of a deploy,
+// rollback or prune on that host. It never holds a secret.
+type AuditEntry struct {
+	Time        time.Time `json:"time"` // when the step started
+	Performer   string    `json:"performer"`
+	Service     string    `json:"service"`
+	Destination string    `json:"destination,omitempty"`
+	Host        string    `json:"host"`
+	Role        string    `json:"role,omitempty"`
+	Step        string    `json:"step"`
+	Version     string    `json:"version,omitempty"`
+	Container   string    `json:"container,omitempty"`
+	DurationMS  int64     `json:"duration_ms"`
+	Result      string    `json:"result"` // "ok" or "failed"
+	Error       string    `json:"error,omitempty"`
+}
+
+// AuditPath is where each host keeps the app's audit log, relative to the
+// SSH user's home: one JSON object per line, appended to, never rewritten.
+func AuditPath(a App) string {
+	return ".slipway/audit/" + ProxyService(a, "audit") + ".log"
+}
+
+// auditLog gathers entries per host and appends them to each host's log.
+type auditLog struct {
+	mu      sync.Mutex
+	pending map[string][]AuditEntry
+}
+
+func (l *auditLog) add(e AuditEntry) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.pending == nil {
+		l.pending = map[string][]AuditEntry{}
+	}
+	l.pending[e.Host] = append(l.pending[e.Host], e)
+}
+
+// flush appends host's pending entries to its log in one command.
+func (s *Session) flushAudit(ctx context.Context, l *auditLog, host string) error {
+	l.mu.Lock()
+	entries := l.pending[host]
+	delete(l.pending, host)
+	l.mu.Unlock()
+	if len(entries) == 0 {
+		return nil
+	}
+	var buf bytes.Buffer
+	for _, e := range entries {
+		e.Error = s.secretsOrNil().Redact(e.Error)
+		line, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		buf.Write(line)
+		buf.WriteByte('\n')
+	}
+	path := AuditPath(s.app)
+	cmd := fmt.Sprintf("mkdir -p .slipway/audit && cat >> %s", ssh.Quote(path))
+	if _, err := s.hosts[host].ssh.Run(context.WithoutCancel(ctx), cmd, &buf); err != nil {
+		return fmt.Errorf("append to the audit log on %s: %w", host, err)
+	}
+	return nil
+}
+
+func (s *Session) secretsOrNil() Secrets {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.secrets
+}
+
+// Audit reads the last n entries of every host's audit log (all when n is 0).
+func (s *Session) Audit(ctx context.Context, n int) (map[string][]AuditEntry, error) {
+	out := map[string][]AuditEntry{}
+	for host, h := range s.hosts {
+		cmd := "cat " + ssh.Quote(AuditPath(s.app)) + " 2>/dev/null || true"
+		if n > 0 {
+			cmd = fmt.Sprintf("tail -n %d %s 2>/dev/null || true", n, ssh.Quote(AuditPath(s.app)))
+		}
+		res, err := h.ssh.Run(ctx, cmd, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(res.Stdout)), "\n") {
+			if line == "" {
+				continue
+			}
+			var e AuditEntry
+			if err := json.Unmarshal([]byte(line), &e); err != nil {
+				return nil, fmt.Errorf("audit log on %s: %w", host, err)
+			}
+			out[host] = append(out[host], e)
+		}
+	}
+	return out, nil
+}

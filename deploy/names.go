@@ -1,0 +1,210 @@
+package deploy
+
+import (
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Labels Slipway puts on every container it starts; observing a host
+// finds an app's containers by them.
+const (
+	LabelService     = "slipway.service"
+	LabelRole        = "slipway.role"
+	LabelDestination = "slipway.destination"
+	LabelVersion     = "slipway.version"
+)
+
+// ContainerName is service-role[-destination]-version, the name a
+// release's container has on every host.
+func ContainerName(a App, role, version string) string {
+	return ProxyService(a, role) + "-" + version
+}
+
+// ProxyService is the name a web role is known by in kamal-proxy:
+// service-role[-destination].
+func ProxyService(a App, role string) string {
+	name := a.Service + "-" + role
+	if a.Destination != "" {
+		name += "-" + a.Destination
+	}
+	return name
+}
+
+// MigrateName is the name of a release's one-off migration container.
+func MigrateName(a App, version string) string {
+	return ContainerName(a, "migrate", version)
+}
+
+// primaryRole returns the role whose first host boots first.
+func (a App) primaryRole() string {
+	if a.PrimaryRole != "" {
+		return a.PrimaryRole
+	}
+	if _, ok := a.Roles[DefaultPrimaryRole]; ok || len(a.Roles) == 0 {
+		return DefaultPrimaryRole
+	}
+	return a.roleNames()[0]
+}
+
+// roleNames lists roles primary first, then by name.
+func (a App) roleNames() []string {
+	names := make([]string, 0, len(a.Roles))
+	for n := range a.Roles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	p := a.PrimaryRole
+	if p == "" {
+		if _, ok := a.Roles[DefaultPrimaryRole]; ok {
+			p = DefaultPrimaryRole
+		}
+	}
+	if i := slices.Index(names, p); i > 0 {
+		names = append(append([]string{p}, names[:i]...), names[i+1:]...)
+	}
+	return names
+}
+
+// PrimaryHost is the first server of the primary role: it boots first,
+// runs the migration and holds the lock.
+func (a App) PrimaryHost() string {
+	if r, ok := a.Roles[a.primaryRole()]; ok && len(r.Servers) > 0 {
+		return r.Servers[0].Host
+	}
+	return ""
+}
+
+// HostNames lists every host of the app once: the primary role's in
+// order, then each other role's.
+func (a App) HostNames() []string {
+	var hosts []string
+	for _, role := range a.roleNames() {
+		for _, s := range a.Roles[role].Servers {
+			if !slices.Contains(hosts, s.Host) {
+				hosts = append(hosts, s.Host)
+			}
+		}
+	}
+	return hosts
+}
+
+// server returns the Server value for host (the first role naming it wins).
+func (a App) server(host string) Server {
+	for _, role := range a.roleNames() {
+		for _, s := range a.Roles[role].Servers {
+			if s.Host == host {
+				return s
+			}
+		}
+	}
+	return Server{Host: host}
+}
+
+// rolesOn lists the roles that run on host, primary first.
+func (a App) rolesOn(host string) []string {
+	var roles []string
+	for _, role := range a.roleNames() {
+		for _, s := range a.Roles[role].Servers {
+			if s.Host == host {
+				roles = append(roles, role)
+				break
+			}
+		}
+	}
+	return roles
+}
+
+func (a App) retain() int {
+	if a.Retain <= 0 {
+		return DefaultRetain
+	}
+	return a.Retain
+}
+
+func (a App) network() string {
+	if a.Network == "" {
+		return DefaultNetwork
+	}
+	return a.Network
+}
+
+func (p Proxy) image() string {
+	if p.Image == "" {
+		return DefaultProxyImage
+	}
+	return p.Image
+}
+
+func (p Proxy) appPort() int {
+	if p.AppPort == 0 {
+		return DefaultAppPort
+	}
+	return p.AppPort
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// envFor merges the app's and the role's env: clear values, and the
+// sorted secret names.
+func (a App) envFor(role string) (clear map[string]string, secrets []string) {
+	clear = map[string]string{}
+	for k, v := range a.Env.Clear {
+		clear[k] = v
+	}
+	r := a.Roles[role]
+	for k, v := range r.Env.Clear {
+		clear[k] = v
+	}
+	for _, s := range append(append([]string{}, a.Env.Secret...), r.Env.Secret...) {
+		if !slices.Contains(secrets, s) {
+			secrets = append(secrets, s)
+		}
+	}
+	sort.Strings(secrets)
+	return clear, secrets
+}
+
+func (a App) labelsFor(role, version string) map[string]string {
+	l := map[string]string{}
+	for k, v := range a.Labels {
+		l[k] = v
+	}
+	for k, v := range a.Roles[role].Labels {
+		l[k] = v
+	}
+	l[LabelService] = a.Service
+	l[LabelRole] = role
+	l[LabelVersion] = version
+	if a.Destination != "" {
+		l[LabelDestination] = a.Destination
+	}
+	return l
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\"'\\$") {
+			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		} else {
+			q[i] = a
+		}
+	}
+	return strings.Join(q, " ")
+}

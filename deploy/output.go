@@ -1,0 +1,64 @@
+package deploy
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+)
+
+// printer writes the lines a person reads during a deploy: one per host
+// and step, prefixed with the host, with its duration. Lines from hosts
+// working at once never interleave, and secret values are redacted.
+type printer struct {
+	mu      sync.Mutex
+	w       io.Writer
+	secrets Secrets
+}
+
+func newPrinter(w io.Writer) *printer { return &printer{w: w} }
+
+func (p *printer) redact(s Secrets) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.secrets = s
+}
+
+// Write passes text through (hooks write here), redacted.
+func (p *printer) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, err := io.WriteString(p.w, p.secrets.Redact(string(b)))
+	return len(b), err
+}
+
+func (p *printer) linef(format string, args ...any) {
+	p.Write([]byte(fmt.Sprintf(format, args...) + "\n"))
+}
+
+// step prints one finished step.
+func (p *printer) step(host, role, what, detail string, start time.Time, err error) {
+	result := "ok"
+	if err != nil {
+		result = "FAILED"
+	}
+	line := fmt.Sprintf("%-15s %-8s %-14s %-36s %7s  %s", host, role, what, detail, seconds(time.Since(start)), result)
+	line = strings.TrimRight(line, " ")
+	if err != nil {
+		line += "\n" + indent(err.Error(), "    ")
+	}
+	p.linef("%s", line)
+}
+
+func seconds(d time.Duration) string {
+	return fmt.Sprintf("%.2fs", d.Seconds())
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n")
+}

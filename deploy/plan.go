@@ -1,0 +1,306 @@
+package deploy
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/slipwayhq/slipway/deploy/proxy"
+	"github.com/slipwayhq/slipway/health"
+)
+
+// StepKind says what a step does.
+type StepKind int
+
+// The kinds of step, in the order a host meets them.
+const (
+	StepEnsureNetwork StepKind = iota + 1 // create the app's engine network if missing
+	StepBootProxy                         // start the kamal-proxy container
+	StepEnsureImage                       // make sure the release's image is on the host
+	StepMigrate                           // run the migration in a one-off container
+	StepStart                             // create and start the release's container (or start a retained one)
+	StepProxyDeploy                       // point kamal-proxy at the new container once it is healthy
+	StepGate                              // wait for a role without a proxy to be healthy
+	StepStopOld                           // stop the role's previous containers
+	StepPrune                             // remove stopped containers beyond the retention count
+)
+
+var stepNames = map[StepKind]string{
+	StepEnsureNetwork: "ensure-network",
+	StepBootProxy:     "boot-proxy",
+	StepEnsureImage:   "ensure-image",
+	StepMigrate:       "migrate",
+	StepStart:         "start",
+	StepProxyDeploy:   "proxy-deploy",
+	StepGate:          "gate",
+	StepStopOld:       "stop-old",
+	StepPrune:         "prune",
+}
+
+// String returns the step's name as audit lines record it ("start", "proxy-deploy", ...).
+func (k StepKind) String() string {
+	if n, ok := stepNames[k]; ok {
+		return n
+	}
+	return fmt.Sprintf("StepKind(%d)", int(k))
+}
+
+// Step is one action on one host.
+type Step struct {
+	Kind StepKind
+	Host string
+	Role string // "" for host-wide steps
+	// Container is the container the step makes or acts on.
+	Container string
+	Image     string
+	// Reuse starts the retained container of that name instead of
+	// creating one (a rollback to a version still on the host).
+	Reuse bool
+	// Cmd is the container's command, when the role overrides it.
+	Cmd []string
+	// Env holds the clear env values; Secrets names the secrets whose
+	// values are added at apply time, never kept in the plan.
+	Env     map[string]string
+	Secrets []string
+	// Proxy is the kamal-proxy deploy of a StepProxyDeploy.
+	Proxy *proxy.Service
+	// Gate is the health gate of a StepGate.
+	Gate health.Gate
+	// Old are the containers a StepStopOld stops or a StepPrune removes.
+	Old []string
+}
+
+// Batch is a set of hosts that boot at the same time, and their steps,
+// each host's in order.
+type Batch struct {
+	Hosts []string
+	Steps []Step
+}
+
+// StepsOn returns the batch's steps on host, in order.
+func (b Batch) StepsOn(host string) []Step {
+	var out []Step
+	for _, s := range b.Steps {
+		if s.Host == host {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Plan is an ordered list of steps that takes an app's hosts from what
+// they run to a release. It is a value: print it, compare it in tests,
+// and hand the same value to the executor.
+type Plan struct {
+	Service     string
+	Destination string
+	Version     string
+	Image       string
+	// Rollback is set when the plan returns to a retained version.
+	Rollback bool
+	// Prepare runs on every host before anything boots: network, proxy, image.
+	Prepare []Step
+	// Migrate runs on the primary host after Prepare, before any traffic shifts.
+	Migrate *Step
+	// Batches boot in order; a failing batch stops the plan.
+	Batches []Batch
+	// Finish runs after every batch has booted.
+	Finish []Step
+	// Wait is the pause between batches.
+	Wait time.Duration
+}
+
+// Hosts lists every host the plan touches, in boot order.
+func (p Plan) Hosts() []string {
+	var hosts []string
+	for _, b := range p.Batches {
+		hosts = append(hosts, b.Hosts...)
+	}
+	return hosts
+}
+
+// Steps returns every step in the order the executor meets them.
+func (p Plan) Steps() []Step {
+	steps := slices.Clone(p.Prepare)
+	if p.Migrate != nil {
+		steps = append(steps, *p.Migrate)
+	}
+	for _, b := range p.Batches {
+		steps = append(steps, b.Steps...)
+	}
+	return append(steps, p.Finish...)
+}
+
+// ErrNothingToDeploy means every host already runs the release.
+var ErrNothingToDeploy = errors.New("every host already runs this release")
+
+// NewPlan makes the plan that takes the hosts from state to release. It
+// does no I/O. The app must be valid (see App.Validate) — NewPlan returns
+// the validation error otherwise.
+func NewPlan(a App, r Release, state State) (Plan, error) {
+	if err := a.Validate(); err != nil {
+		return Plan{}, err
+	}
+	if err := r.Validate(); err != nil {
+		return Plan{}, err
+	}
+	image := r.ImageRef(a)
+	p := Plan{Service: a.Service, Destination: a.Destination, Version: r.Version, Image: image, Wait: a.Boot.Wait}
+
+	hosts := a.HostNames()
+	for _, h := range hosts {
+		p.Prepare = append(p.Prepare, Step{Kind: StepEnsureNetwork, Host: h, Container: a.network()})
+		if px := proxyOn(a, h); px != nil {
+			if ps := state.Hosts[h].Proxy; ps == nil || !ps.Running {
+				p.Prepare = append(p.Prepare, Step{Kind: StepBootProxy, Host: h, Container: DefaultProxyName, Image: px.image()})
+			}
+		}
+		if !state.hasImage(h, image) && !retainsAll(a, state, h, r.Version) {
+			p.Prepare = append(p.Prepare, Step{Kind: StepEnsureImage, Host: h, Image: image})
+		}
+	}
+
+	if m := a.Migrate; m != nil {
+		role := orDefault(m.Role, a.primaryRole())
+		env, secrets := a.envFor(role)
+		p.Migrate = &Step{Kind: StepMigrate, Host: a.PrimaryHost(), Role: role, Container: MigrateName(a, r.Version),
+			Image: image, Cmd: m.Cmd, Env: env, Secrets: secrets}
+	}
+
+	for _, group := range batches(a, hosts) {
+		b := Batch{Hosts: group}
+		for _, h := range group {
+			for _, role := range a.rolesOn(h) {
+				b.Steps = append(b.Steps, roleSteps(a, r.Version, image, state, h, role)...)
+			}
+		}
+		p.Batches = append(p.Batches, b)
+	}
+
+	for _, h := range hosts {
+		for _, role := range a.rolesOn(h) {
+			if old := pruned(a, r.Version, state, h, role); len(old) > 0 {
+				p.Finish = append(p.Finish, Step{Kind: StepPrune, Host: h, Role: role, Old: old})
+			}
+		}
+	}
+	return p, nil
+}
+
+// batches groups hosts by the boot limit. With a limit, the primary host
+// boots alone first, so that nothing else boots if it fails.
+func batches(a App, hosts []string) [][]string {
+	limit := a.Boot.Limit
+	if a.Boot.LimitPercent > 0 {
+		limit = max(1, len(hosts)*a.Boot.LimitPercent/100)
+	}
+	if limit <= 0 || limit >= len(hosts) && limit > 1 {
+		return [][]string{hosts}
+	}
+	groups := [][]string{hosts[:1]}
+	for rest := hosts[1:]; len(rest) > 0; {
+		n := min(limit, len(rest))
+		groups = append(groups, rest[:n])
+		rest = rest[n:]
+	}
+	return groups
+}
+
+// roleSteps boots role's release container on host and retires the old one.
+func roleSteps(a App, version, image string, state State, host, role string) []Step {
+	name := ContainerName(a, role, version)
+	r := a.Roles[role]
+	existing, exists := state.container(host, name)
+	var old []string
+	for _, c := range state.Versions(a, host, role) {
+		if c.Running && c.Name != name {
+			old = append(old, c.Name)
+		}
+	}
+	if exists && existing.Running && len(old) == 0 && proxyPointsAt(a, state, host, role, name) {
+		return nil // already serving this release
+	}
+
+	env, secrets := a.envFor(role)
+	steps := []Step{{Kind: StepStart, Host: host, Role: role, Container: name, Image: image,
+		Reuse: exists, Cmd: r.Cmd, Env: env, Secrets: secrets}}
+	if r.Proxy != nil {
+		steps = append(steps, Step{Kind: StepProxyDeploy, Host: host, Role: role, Container: name,
+			Proxy: proxyDeploy(a, role, name)})
+	} else {
+		steps = append(steps, Step{Kind: StepGate, Host: host, Role: role, Container: name, Gate: r.Health})
+	}
+	if len(old) > 0 {
+		steps = append(steps, Step{Kind: StepStopOld, Host: host, Role: role, Old: old})
+	}
+	return steps
+}
+
+func proxyPointsAt(a App, state State, host, role, name string) bool {
+	r := a.Roles[role]
+	if r.Proxy == nil {
+		return true
+	}
+	ps := state.Hosts[host].Proxy
+	return ps != nil && ps.Running && ps.Services[ProxyService(a, role)] == fmt.Sprintf("%s:%d", name, r.Proxy.appPort())
+}
+
+func proxyDeploy(a App, role, name string) *proxy.Service {
+	px := a.Roles[role].Proxy
+	gate := px.Health.WithDefaults()
+	return &proxy.Service{
+		Name:            ProxyService(a, role),
+		Target:          fmt.Sprintf("%s:%d", name, px.appPort()),
+		Hosts:           px.Hosts,
+		TLS:             px.TLS,
+		HealthPath:      gate.Path,
+		HealthInterval:  gate.Interval,
+		HealthTimeout:   gate.Timeout,
+		DeployTimeout:   orDefault(px.DeployTimeout, DefaultDeployTimeout),
+		DrainTimeout:    orDefault(px.DrainTimeout, DefaultDrainTimeout),
+		ResponseTimeout: px.ResponseTimeout,
+		BufferRequests:  px.BufferRequests,
+		BufferResponses: px.BufferResponses,
+	}
+}
+
+// pruned lists the role's containers on host that fall beyond the
+// retention count once the release runs: everything but the release and
+// the newest Retain others.
+func pruned(a App, version string, state State, host, role string) []string {
+	name := ContainerName(a, role, version)
+	var others []string
+	for _, c := range state.Versions(a, host, role) { // newest first
+		if c.Name != name {
+			others = append(others, c.Name)
+		}
+	}
+	if len(others) <= a.retain() {
+		return nil
+	}
+	old := others[a.retain():]
+	sort.Strings(old)
+	return old
+}
+
+func proxyOn(a App, host string) *Proxy {
+	for _, role := range a.rolesOn(host) {
+		if px := a.Roles[role].Proxy; px != nil {
+			return px
+		}
+	}
+	return nil
+}
+
+// retainsAll reports whether host still has the version's container for
+// every role it runs, so a rollback needs no image there.
+func retainsAll(a App, state State, host, version string) bool {
+	for _, role := range a.rolesOn(host) {
+		if _, ok := state.container(host, ContainerName(a, role, version)); !ok {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,205 @@
+// Package proxy drives kamal-proxy, the reverse proxy in front of a web
+// role on each host, the way Kamal does: its container runs on the app's
+// network with ports 80 and 443 published, and Slipway runs
+// `kamal-proxy deploy|list|stop|resume|remove` inside it through the
+// engine API. kamal-proxy switches traffic to a new container only once
+// its health check passes, and drains the old one: that is the zero
+// downtime.
+//
+// # Example
+//
+//	err := proxy.Deploy(ctx, eng, proxy.DefaultContainer, proxy.Service{
+//		Name:   "hello-web",
+//		Target: "hello-web-v2:3000",
+//		HealthPath: "/up",
+//	})
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slipwayhq/slipway/deploy/engine"
+)
+
+// Defaults for a host's kamal-proxy.
+const (
+	DefaultContainer = "kamal-proxy"
+	DefaultImage     = "basecamp/kamal-proxy:v0.9.2"
+	// ConfigVolume keeps kamal-proxy's routes across restarts of its container.
+	ConfigVolume = "kamal-proxy-config"
+	configDir    = "/home/kamal-proxy/.config/kamal-proxy"
+)
+
+// Execer runs a command in a container; *engine.Engine is one.
+type Execer interface {
+	Exec(ctx context.Context, name string, cmd []string, opts engine.ExecOptions) (engine.ExecResult, error)
+}
+
+// Service is one `kamal-proxy deploy`: where a service's traffic goes and
+// what must hold before it goes there. Zero durations mean kamal-proxy's
+// own defaults.
+type Service struct {
+	Name            string
+	Target          string // container:port on the proxy's network
+	Hosts           []string
+	TLS             bool
+	HealthPath      string
+	HealthInterval  time.Duration
+	HealthTimeout   time.Duration
+	DeployTimeout   time.Duration
+	DrainTimeout    time.Duration
+	ResponseTimeout time.Duration
+	BufferRequests  bool
+	BufferResponses bool
+}
+
+// Args returns the kamal-proxy command line that deploys s.
+func (s Service) Args() []string {
+	args := []string{"kamal-proxy", "deploy", s.Name, "--target=" + s.Target}
+	for _, h := range s.Hosts {
+		args = append(args, "--host="+h)
+	}
+	if s.TLS {
+		args = append(args, "--tls")
+	}
+	if s.HealthPath != "" {
+		args = append(args, "--health-check-path="+s.HealthPath)
+	}
+	dur := func(flag string, d time.Duration) {
+		if d > 0 {
+			args = append(args, "--"+flag+"="+d.String())
+		}
+	}
+	dur("health-check-interval", s.HealthInterval)
+	dur("health-check-timeout", s.HealthTimeout)
+	dur("deploy-timeout", s.DeployTimeout)
+	dur("drain-timeout", s.DrainTimeout)
+	dur("target-timeout", s.ResponseTimeout)
+	if s.BufferRequests {
+		args = append(args, "--buffer-requests")
+	}
+	if s.BufferResponses {
+		args = append(args, "--buffer-responses")
+	}
+	return args
+}
+
+// Deploy points the service at its target once the target is healthy,
+// and returns when traffic has moved. An unhealthy target leaves the
+// service on its old target and returns an error with kamal-proxy's words.
+func Deploy(ctx context.Context, e Execer, container string, s Service) error {
+	return run(ctx, e, container, s.Args(), "deploy "+s.Name+" to "+s.Target)
+}
+
+// Remove deletes a service's route.
+func Remove(ctx context.Context, e Execer, container, service string) error {
+	return run(ctx, e, container, []string{"kamal-proxy", "remove", service}, "remove "+service)
+}
+
+// Stop takes a service out of service: kamal-proxy answers its requests
+// with 503 and message until Resume.
+func Stop(ctx context.Context, e Execer, container, service, message string, drain time.Duration) error {
+	args := []string{"kamal-proxy", "stop", service}
+	if message != "" {
+		args = append(args, "--message="+message)
+	}
+	if drain > 0 {
+		args = append(args, "--drain-timeout="+drain.String())
+	}
+	return run(ctx, e, container, args, "stop "+service)
+}
+
+// Resume puts a stopped service back in service.
+func Resume(ctx context.Context, e Execer, container, service string) error {
+	return run(ctx, e, container, []string{"kamal-proxy", "resume", service}, "resume "+service)
+}
+
+// Route is one service as `kamal-proxy list` shows it.
+type Route struct {
+	Service string
+	Host    string
+	Path    string
+	Target  string
+	State   string
+	TLS     bool
+}
+
+// List returns the services kamal-proxy routes.
+func List(ctx context.Context, e Execer, container string) ([]Route, error) {
+	res, err := e.Exec(ctx, container, []string{"kamal-proxy", "list"}, engine.ExecOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("kamal-proxy list: %w", err)
+	}
+	if res.ExitCode != 0 {
+		return nil, fmt.Errorf("kamal-proxy list: exit %d: %s", res.ExitCode, strings.TrimSpace(string(res.Stderr)))
+	}
+	return parseList(string(res.Stdout))
+}
+
+var cell = regexp.MustCompile("\x1b\\[[0-9;]*m(.*?)\x1b\\[0m")
+
+// parseList reads kamal-proxy's table: every cell is wrapped in a
+// terminal style, which marks its bounds even when it is empty.
+func parseList(out string) ([]Route, error) {
+	var routes []Route
+	for i, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if i == 0 || strings.TrimSpace(line) == "" {
+			continue // the header
+		}
+		m := cell.FindAllStringSubmatch(line, -1)
+		if len(m) < 6 {
+			return nil, fmt.Errorf("kamal-proxy list: unexpected line %q", line)
+		}
+		routes = append(routes, Route{Service: m[0][1], Host: m[1][1], Path: m[2][1], Target: m[3][1], State: m[4][1], TLS: m[5][1] == "yes"})
+	}
+	return routes, nil
+}
+
+// Boot describes a host's kamal-proxy container.
+type Boot struct {
+	Image     string // "" means DefaultImage
+	Network   string
+	HTTPPort  int // 0 means 80
+	HTTPSPort int // 0 means 443
+}
+
+// Spec returns the container that runs kamal-proxy on a host.
+func (b Boot) Spec() engine.ContainerSpec {
+	image := b.Image
+	if image == "" {
+		image = DefaultImage
+	}
+	httpPort, httpsPort := b.HTTPPort, b.HTTPSPort
+	if httpPort == 0 {
+		httpPort = 80
+	}
+	if httpsPort == 0 {
+		httpsPort = 443
+	}
+	return engine.ContainerSpec{
+		Name:    DefaultContainer,
+		Image:   image,
+		Network: b.Network,
+		Ports:   []string{strconv.Itoa(httpPort) + ":80", strconv.Itoa(httpsPort) + ":443"},
+		Volumes: []string{ConfigVolume + ":" + configDir},
+		Restart: "unless-stopped",
+		Labels:  map[string]string{"slipway.proxy": "true"},
+	}
+}
+
+func run(ctx context.Context, e Execer, container string, args []string, what string) error {
+	res, err := e.Exec(ctx, container, args, engine.ExecOptions{})
+	if err != nil {
+		return fmt.Errorf("kamal-proxy %s: %w", what, err)
+	}
+	if res.ExitCode != 0 {
+		msg := strings.TrimSpace(string(res.Stderr) + " " + string(res.Stdout))
+		return fmt.Errorf("kamal-proxy %s: %s", what, msg)
+	}
+	return nil
+}

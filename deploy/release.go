@@ -1,0 +1,111 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+// MaxVersionLen is the longest Release.Version: a version becomes an
+// image tag, and Docker allows tags of at most 128 characters.
+const MaxVersionLen = 128
+
+// Release is one version of an app: what a deploy rolls out and a
+// rollback returns to.
+type Release struct {
+	// Version names the release in container names, labels and image
+	// tags: letters, digits, "_", "." and "-", at most MaxVersionLen.
+	// GitVersion gives the usual one.
+	Version string
+	// Image is the full image reference to run, such as
+	// "ghcr.io/acme/hello:v42" or one with a digest; "" means the App's
+	// Image tagged with Version.
+	Image string
+}
+
+// ImageRef returns the image reference the release runs: r.Image, or
+// a.Image tagged with r.Version.
+func (r Release) ImageRef(a App) string {
+	if r.Image != "" {
+		return r.Image
+	}
+	return a.Image + ":" + r.Version
+}
+
+// Validate returns nil or a *ValidationError listing every problem with
+// the release.
+func (r Release) Validate() error {
+	var v validator
+	switch {
+	case r.Version == "":
+		v.add("version", "must not be empty; use GitVersion or set one, such as \"v42\"")
+	case len(r.Version) > MaxVersionLen:
+		v.addf("version", "must be at most %d characters, got %d", MaxVersionLen, len(r.Version))
+	case strings.ContainsFunc(r.Version, func(c rune) bool { return !isVersionChar(c) }):
+		v.addf("version", "must be letters, digits, \"_\", \".\" and \"-\" (it becomes an image tag and part of container names), got %q", r.Version)
+	case r.Version[0] == '.' || r.Version[0] == '-':
+		v.addf("version", "must start with a letter, digit or \"_\", got %q", r.Version)
+	}
+	if r.Image != "" && strings.ContainsFunc(r.Image, isSpaceOrControl) {
+		v.addf("image", "must be an image reference without spaces, got %q", r.Image)
+	}
+	return v.err()
+}
+
+func isVersionChar(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
+}
+
+// gitVersionLen is how much of the commit hash GitVersion keeps.
+const gitVersionLen = 12
+
+// GitVersion returns the version of the working tree at dir: the first 12
+// characters of HEAD's commit, with "-dirty" appended when git status
+// shows changes to tracked files or untracked files (ignored files do not
+// count). It fails when dir is not in a git repository or the repository
+// has no commit yet.
+func GitVersion(ctx context.Context, dir string) (string, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return "", fmt.Errorf("git version of %s: %w", dir, err)
+	}
+	if _, err := git(ctx, dir, "rev-parse", "--git-dir"); err != nil {
+		if strings.Contains(err.Error(), "not a git repository") {
+			return "", fmt.Errorf("git version of %s: not in a git repository; run git init and commit, or set Release.Version yourself", dir)
+		}
+		return "", fmt.Errorf("git version of %s: %w", dir, err)
+	}
+	head, err := git(ctx, dir, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+	if err != nil {
+		return "", fmt.Errorf("git version of %s: the repository has no commit yet; commit first, or set Release.Version yourself", dir)
+	}
+	if len(head) < gitVersionLen {
+		return "", fmt.Errorf("git version of %s: unexpected commit hash %q", dir, head)
+	}
+	version := head[:gitVersionLen]
+	status, err := git(ctx, dir, "status", "--porcelain", "--untracked-files=normal")
+	if err != nil {
+		return "", fmt.Errorf("git version of %s: status: %w", dir, err)
+	}
+	if status != "" {
+		version += "-dirty"
+	}
+	return version, nil
+}
+
+// git runs git in dir and returns its trimmed stdout; an error carries
+// git's stderr.
+func git(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			return "", fmt.Errorf("git %s: %w: %s", args[0], err, msg)
+		}
+		return "", fmt.Errorf("git %s: %w", args[0], err)
+	}
+	return strings.TrimSpace(stdout.String()), nil
+}

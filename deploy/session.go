@@ -1,0 +1,198 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/user"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slipwayhq/slipway/deploy/engine"
+	"github.com/slipwayhq/slipway/deploy/ssh"
+)
+
+// Options configure a Session. The zero value writes to stdout and names
+// the performer from the local user and machine.
+type Options struct {
+	// Output receives one line per host and step, and summaries; nil
+	// means os.Stdout. Secret values are redacted from it.
+	Output io.Writer
+	// Performer is who runs the deploy, for the lock and the audit log;
+	// "" means user@machine.
+	Performer string
+	// LockWait is how long a deploy waits for a held lock; 0 fails at once.
+	LockWait time.Duration
+	// Message is recorded with the lock, such as "hotfix for #123".
+	Message string
+}
+
+// Session is a connection to every host of an app: one SSH connection per
+// host, with its engine reached through it. Deploys, rollbacks and the
+// other operations run on a Session. Close it when done.
+type Session struct {
+	app       App
+	opts      Options
+	out       *printer
+	performer string
+	hosts     map[string]*hostConn
+
+	mu      sync.Mutex
+	secrets Secrets
+}
+
+type hostConn struct {
+	name   string
+	ssh    *ssh.Client
+	engine *engine.Engine
+}
+
+// Connect validates the app and connects to each of its hosts, all at
+// once. Nothing is changed on any host. A bad app returns every problem;
+// hosts that cannot be reached are all named in the error.
+func Connect(ctx context.Context, a App, opts Options) (*Session, error) {
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Session{app: a, opts: opts, performer: opts.Performer, hosts: map[string]*hostConn{}}
+	if s.performer == "" {
+		s.performer = defaultPerformer()
+	}
+	w := opts.Output
+	if w == nil {
+		w = os.Stdout
+	}
+	s.out = newPrinter(w)
+
+	hosts := a.HostNames()
+	if h := a.Hooks.PreConnect; h != nil {
+		if err := h(ctx, s.hookContext("", hosts)); err != nil {
+			return nil, fmt.Errorf("pre-connect hook: %w", err)
+		}
+	}
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for _, h := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			c, err := dialHost(ctx, a.server(h))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			s.hosts[h] = c
+			s.out.step(h, "", "connect", "", start, nil)
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		s.Close()
+		sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+		return nil, fmt.Errorf("connect: %w", errors.Join(errs...))
+	}
+	return s, nil
+}
+
+func dialHost(ctx context.Context, srv Server) (*hostConn, error) {
+	c, err := ssh.Dial(ctx, sshConfig(srv))
+	if err != nil {
+		return nil, err
+	}
+	socket := orDefault(srv.DockerSocket, engine.DefaultSocket)
+	e, err := engine.New(ctx, func(ctx context.Context) (net.Conn, error) {
+		return c.DialContext(ctx, "unix", socket)
+	}, engine.Options{Host: c.Host(), Socket: socket})
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &hostConn{name: srv.Host, ssh: c, engine: e}, nil
+}
+
+func sshConfig(srv Server) ssh.Config {
+	cfg := ssh.Config{
+		Host: srv.Host, Port: srv.Port, User: srv.User,
+		KeyFiles: srv.KeyFiles, KnownHosts: srv.KnownHosts, TrustOnFirstUse: srv.TrustOnFirstUse,
+	}
+	if srv.Jump != nil {
+		j := sshConfig(*srv.Jump)
+		cfg.Jump = &j
+	}
+	return cfg
+}
+
+// Close ends every host's connection.
+func (s *Session) Close() error {
+	for _, h := range s.hosts {
+		h.engine.Close()
+		h.ssh.Close()
+	}
+	return nil
+}
+
+// App returns the app the session deploys.
+func (s *Session) App() App { return s.app }
+
+// Engine returns the engine of host, for custom tooling; nil when the
+// session does not know host.
+func (s *Session) Engine(host string) *engine.Engine {
+	if h, ok := s.hosts[host]; ok {
+		return h.engine
+	}
+	return nil
+}
+
+// SSH returns the SSH connection to host; nil when the session does not know host.
+func (s *Session) SSH(host string) *ssh.Client {
+	if h, ok := s.hosts[host]; ok {
+		return h.ssh
+	}
+	return nil
+}
+
+func (s *Session) hookContext(version string, hosts []string) HookContext {
+	return HookContext{
+		Service: s.app.Service, Destination: s.app.Destination, Version: version,
+		Performer: s.performer, Hosts: hosts, Output: s.out,
+	}
+}
+
+// resolveSecrets reads the app's secret values once per session and
+// teaches the output to redact them.
+func (s *Session) resolveSecrets(ctx context.Context) (Secrets, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.secrets != nil {
+		return s.secrets, nil
+	}
+	sec, err := ResolveSecrets(ctx, s.app)
+	if err != nil {
+		return nil, err
+	}
+	s.secrets = sec
+	s.out.redact(sec)
+	return sec, nil
+}
+
+func defaultPerformer() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	if h, err := os.Hostname(); err == nil {
+		name += "@" + h
+	}
+	return strings.TrimSpace(name)
+}

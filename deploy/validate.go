@@ -1,0 +1,619 @@
+package deploy
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slipwayhq/slipway/health"
+)
+
+// Problem is one thing wrong with one field of an App or a Release.
+type Problem struct {
+	// Field is the field's path as a user would write it:
+	// "roles.web.servers[1].host", "env.clear.DATABASE_URL",
+	// `labels["slipway.role"]`.
+	Field string
+	// Message says what is wrong, what was given and what to do.
+	Message string
+}
+
+// String returns "field: message".
+func (p Problem) String() string { return p.Field + ": " + p.Message }
+
+// ValidationError lists every problem found at once, in a stable order:
+// the order of the fields in the App, with map entries sorted by key.
+type ValidationError struct {
+	Problems []Problem
+}
+
+// Error returns every problem on its own line.
+func (e *ValidationError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Validate returns nil or a *ValidationError listing every problem with
+// the App, each with its field path. Validate the App you deploy: a
+// base App whose destinations fill in its servers is valid only after
+// ForDestination.
+func (a App) Validate() error {
+	var v validator
+	v.app(a)
+	return v.err()
+}
+
+// maxJumpDepth bounds a chain of bastions, so that a cycle of Jump
+// pointers is reported instead of followed forever.
+const maxJumpDepth = 8
+
+// minMemory is the smallest memory limit Docker accepts.
+const minMemory = 6 << 20
+
+var (
+	// envNameRe is a portable environment variable name.
+	envNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// volumeRe is "name:/path" with an optional ":ro" or ":rw".
+	volumeRe = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9_.-]*):(/[^:]*)(?::(ro|rw))?$`)
+	// imagePathRe is one path component of an image repository.
+	imagePathRe = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+	// loginRe is a login name, a little wider than POSIX's.
+	loginRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$`)
+	// networkRe is a Docker network name.
+	networkRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	// simpleKeyRe is a map key that needs no quoting in a field path.
+	simpleKeyRe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+)
+
+// validator collects problems.
+type validator struct {
+	problems []Problem
+}
+
+func (v *validator) add(field, msg string) {
+	v.problems = append(v.problems, Problem{Field: field, Message: msg})
+}
+
+func (v *validator) addf(field, format string, args ...any) {
+	v.add(field, fmt.Sprintf(format, args...))
+}
+
+// addGate adds what a health gate's ValidateAt found under field.
+func (v *validator) addGate(field string, errs []error) {
+	for _, err := range errs {
+		if fe, ok := errors.AsType[*health.FieldError](err); ok {
+			v.add(fe.Field, fe.Problem)
+		} else {
+			v.add(field, err.Error())
+		}
+	}
+}
+
+func (v *validator) err() error {
+	if len(v.problems) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: v.problems}
+}
+
+// fieldPath joins a path and a field name with a dot.
+func fieldPath(p, name string) string {
+	if p == "" {
+		return name
+	}
+	return p + "." + name
+}
+
+// keyPath names a map entry: p.key, or p["key"] when the key holds
+// anything but letters, digits, "_" and "-".
+func keyPath(p, key string) string {
+	if simpleKeyRe.MatchString(key) {
+		return fieldPath(p, key)
+	}
+	return p + "[" + strconv.Quote(key) + "]"
+}
+
+// indexPath names a slice element: p[i].
+func indexPath(p string, i int) string { return p + "[" + strconv.Itoa(i) + "]" }
+
+func (v *validator) app(a App) {
+	v.name("service", a.Service, `name the app, such as "hello"`)
+	v.image("image", a.Image)
+
+	roles := sortedKeys(a.Roles)
+	if len(a.Roles) == 0 {
+		v.add("roles", `must have at least one role, such as "web" with a Proxy`)
+	}
+	for _, name := range roles {
+		p := keyPath("roles", name)
+		v.name(p, name, "")
+		if name == "migrate" && a.Migrate != nil {
+			v.add(p, `"migrate" names the migration's container; rename the role`)
+		}
+		v.role(a, p, a.Roles[name])
+	}
+	v.sharedHosts(a, roles)
+	v.sharedProxies(a, roles)
+
+	if a.PrimaryRole != "" && len(a.Roles) > 0 {
+		if _, ok := a.Roles[a.PrimaryRole]; !ok {
+			v.addf("primaryRole", "no role %q; known roles: %s", a.PrimaryRole, strings.Join(roles, ", "))
+		}
+	}
+	v.env("env", a.Env, nil, "")
+	v.volumes("volumes", a.Volumes)
+	v.labels("labels", a.Labels)
+	v.boot("boot", a.Boot)
+	if a.Retain < 0 {
+		v.addf("retain", "must not be negative; 0 keeps %d, got %d", DefaultRetain, a.Retain)
+	}
+	v.network("network", a.Network)
+	if m := a.Migrate; m != nil {
+		if len(m.Cmd) == 0 {
+			v.add("migrate.cmd", `must name a command to run, such as []string{"/app", "migrate"}`)
+		}
+		v.args("migrate.cmd", m.Cmd)
+		if m.Role != "" && len(a.Roles) > 0 {
+			if _, ok := a.Roles[m.Role]; !ok {
+				v.addf("migrate.role", "no role %q; known roles: %s", m.Role, strings.Join(roles, ", "))
+			}
+		}
+	}
+	for _, name := range sortedKeys(a.Destinations) {
+		v.name(keyPath("destinations", name), name, "")
+	}
+	if a.Destination != "" {
+		v.name("destination", a.Destination, "")
+	}
+}
+
+// name checks a service, role or destination name: it becomes part of
+// container names and kamal-proxy service names.
+func (v *validator) name(field, s, example string) {
+	switch {
+	case s == "":
+		msg := "must not be empty"
+		if example != "" {
+			msg += "; " + example
+		}
+		v.add(field, msg)
+	case strings.ContainsFunc(s, func(c rune) bool { return !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') }):
+		v.addf(field, "must be lower-case letters, digits and dashes, got %q", s)
+	case s[0] == '-' || s[len(s)-1] == '-':
+		v.addf(field, "must start and end with a letter or digit, got %q", s)
+	}
+}
+
+// image checks App.Image: a repository, which each release tags.
+func (v *validator) image(field, ref string) {
+	switch {
+	case ref == "":
+		v.add(field, `must not be empty; set the image repository, such as "ghcr.io/acme/hello"`)
+		return
+	case strings.ContainsFunc(ref, isSpaceOrControl):
+		v.addf(field, "must be an image repository without spaces, got %q", ref)
+		return
+	case strings.Contains(ref, "@"):
+		v.addf(field, "must be a repository without a digest; each release adds its version as the tag (set Release.Image to run an exact reference), got %q", ref)
+		return
+	case strings.Contains(ref[strings.LastIndex(ref, "/")+1:], ":"):
+		v.addf(field, "must be a repository without a tag; each release adds its version as the tag, got %q", ref)
+		return
+	}
+	parts := strings.Split(ref, "/")
+	if len(parts) > 1 && (strings.ContainsAny(parts[0], ".:") || parts[0] == "localhost") {
+		parts = parts[1:] // a registry host, where case and ports are allowed
+	}
+	for _, part := range parts {
+		if !imagePathRe.MatchString(part) {
+			v.addf(field, "must be a repository of lower-case letters, digits and separators (\".\", \"_\", \"-\") between \"/\", got %q", ref)
+			return
+		}
+	}
+}
+
+func (v *validator) role(a App, p string, r Role) {
+	if len(r.Servers) == 0 {
+		v.add(p+".servers", `must list at least one server, such as deploy.Hosts("203.0.113.10")`)
+	}
+	first := map[string]int{}
+	for i, s := range r.Servers {
+		sp := indexPath(p+".servers", i)
+		v.server(sp, s, 0)
+		if s.Host == "" {
+			continue
+		}
+		if j, ok := first[s.Host]; ok {
+			v.addf(sp+".host", "%q is already listed at servers[%d]; list each host once", s.Host, j)
+		} else {
+			first[s.Host] = i
+		}
+	}
+	v.args(p+".cmd", r.Cmd)
+	v.env(p+".env", r.Env, &a.Env, "env")
+	v.labels(p+".labels", r.Labels)
+	v.options(p+".options", r.Options)
+	if r.Proxy != nil {
+		v.proxy(p+".proxy", *r.Proxy)
+	}
+	if r.Health != nil {
+		if r.Proxy != nil {
+			v.add(p+".health", "a role behind the proxy is gated by proxy.health; remove health or the proxy")
+		} else {
+			v.addGate(p+".health", r.Health.ValidateAt(p+".health"))
+		}
+	}
+}
+
+func (v *validator) server(p string, s Server, depth int) {
+	switch {
+	case s.Host == "":
+		v.add(p+".host", "must not be empty")
+	case strings.ContainsFunc(s.Host, isSpaceOrControl):
+		v.addf(p+".host", "must be a host name or IP address without spaces, got %q", s.Host)
+	case strings.Contains(s.Host, "@"):
+		v.addf(p+".host", "must be a host name or IP address; put the login name in user, got %q", s.Host)
+	case strings.Contains(s.Host, "/"):
+		v.addf(p+".host", "must be a host name or IP address, without a scheme or path, got %q", s.Host)
+	case strings.Contains(s.Host, ":") && net.ParseIP(s.Host) == nil:
+		v.addf(p+".host", "must be a host name or IP address; put the port in port, got %q", s.Host)
+	}
+	v.port(p+".port", s.Port, 22)
+	if s.User != "" && !loginRe.MatchString(s.User) {
+		v.addf(p+".user", "must be a login name of at most 32 letters, digits, \"_\", \".\" and \"-\", got %q", s.User)
+	}
+	if s.DockerSocket != "" && !strings.HasPrefix(s.DockerSocket, "/") {
+		v.addf(p+".dockerSocket", "must be an absolute path on the host, such as /var/run/docker.sock, got %q", s.DockerSocket)
+	}
+	for i, f := range s.KeyFiles {
+		if f == "" {
+			v.add(indexPath(p+".keyFiles", i), "must not be empty")
+		}
+	}
+	if s.Jump != nil {
+		if depth >= maxJumpDepth {
+			v.addf(p+".jump", "chains more than %d bastions; is it a cycle?", maxJumpDepth)
+			return
+		}
+		v.server(p+".jump", *s.Jump, depth+1)
+	}
+}
+
+func (v *validator) port(field string, port, def int) {
+	if port < 0 || port > 65535 {
+		v.addf(field, "must be between 1 and 65535, or 0 for %d, got %d", def, port)
+	}
+}
+
+// args checks a command: no argument may be empty.
+func (v *validator) args(p string, cmd []string) {
+	for i, arg := range cmd {
+		if arg == "" {
+			v.add(indexPath(p, i), "must not be empty")
+		}
+	}
+}
+
+// env checks an Env at p; outer is the App's Env when p is a role's, so
+// that a name is not clear at one level and secret at the other.
+func (v *validator) env(p string, e Env, outer *Env, outerPath string) {
+	for _, k := range sortedKeys(e.Clear) {
+		f := keyPath(p+".clear", k)
+		if !envNameRe.MatchString(k) {
+			v.addf(f, "must be a name of letters, digits and \"_\", not starting with a digit, got %q", k)
+		}
+		if slices.Contains(e.Secret, k) {
+			v.addf(f, "%q is also in %s.secret; a name is either clear or secret", k, p)
+		}
+		if outer != nil && slices.Contains(outer.Secret, k) {
+			v.addf(f, "%q is also in %s.secret; a name is either clear or secret", k, outerPath)
+		}
+	}
+	first := map[string]int{}
+	for i, k := range e.Secret {
+		f := indexPath(p+".secret", i)
+		if k == "" {
+			v.add(f, "must not be empty")
+			continue
+		}
+		if !envNameRe.MatchString(k) {
+			v.addf(f, "must be a name of letters, digits and \"_\", not starting with a digit, got %q", k)
+		}
+		if j, ok := first[k]; ok {
+			v.addf(f, "%q is already listed at secret[%d]; list each secret once", k, j)
+			continue
+		}
+		first[k] = i
+		if outer != nil {
+			if _, ok := outer.Clear[k]; ok {
+				v.addf(f, "%q is also in %s.clear; a name is either clear or secret", k, outerPath)
+			}
+		}
+	}
+}
+
+func (v *validator) volumes(p string, vols []string) {
+	mounts := map[string]int{}
+	for i, vol := range vols {
+		f := indexPath(p, i)
+		m := volumeRe.FindStringSubmatch(vol)
+		if m == nil || path.Clean(m[2]) == "/" {
+			v.addf(f, `must be "name:/path", "name:/path:ro" or "name:/path:rw" (a named volume and an absolute path in the container), got %q`, vol)
+			continue
+		}
+		target := path.Clean(m[2])
+		if j, ok := mounts[target]; ok {
+			v.addf(f, "mounts %s again (volumes[%d] already does); mount each path once", target, j)
+			continue
+		}
+		mounts[target] = i
+	}
+}
+
+// reservedLabelPrefix marks the labels Slipway finds its containers by.
+const reservedLabelPrefix = "slipway."
+
+func (v *validator) labels(p string, labels map[string]string) {
+	for _, k := range sortedKeys(labels) {
+		switch {
+		case k == "":
+			v.add(keyPath(p, k), "a label needs a name")
+		case strings.HasPrefix(strings.ToLower(k), reservedLabelPrefix):
+			v.addf(keyPath(p, k), "the %q prefix is reserved for Slipway's own labels; choose another name", reservedLabelPrefix)
+		}
+	}
+}
+
+func (v *validator) options(p string, o ContainerOptions) {
+	if o.Memory < 0 || o.Memory > 0 && o.Memory < minMemory {
+		v.addf(p+".memory", "must be at least %d bytes (6 MiB), or 0 for no limit, got %d", minMemory, o.Memory)
+	}
+	if o.CPUs < 0 {
+		v.addf(p+".cpus", "must not be negative; 0 means no limit, got %g", o.CPUs)
+	}
+	if !validRestart(o.Restart) {
+		v.addf(p+".restart", `must be "no", "always", "unless-stopped", "on-failure" or "on-failure:N", got %q`, o.Restart)
+	}
+	if strings.ContainsFunc(o.User, isSpaceOrControl) {
+		v.addf(p+".user", "must be a user name or uid[:gid] without spaces, got %q", o.User)
+	}
+	for i, h := range o.ExtraHosts {
+		name, addr, ok := strings.Cut(h, ":")
+		if !ok || name == "" || strings.ContainsFunc(name, isSpaceOrControl) || addr != "host-gateway" && net.ParseIP(addr) == nil {
+			v.addf(indexPath(p+".extraHosts", i), `must be "name:address", such as "db:10.0.0.5" or "host.docker.internal:host-gateway", got %q`, h)
+		}
+	}
+}
+
+func validRestart(r string) bool {
+	switch r {
+	case "", "no", "always", "unless-stopped", "on-failure":
+		return true
+	}
+	n, ok := strings.CutPrefix(r, "on-failure:")
+	if !ok {
+		return false
+	}
+	i, err := strconv.Atoi(n)
+	return err == nil && i > 0
+}
+
+func (v *validator) proxy(p string, px Proxy) {
+	first := map[string]int{}
+	for i, h := range px.Hosts {
+		f := indexPath(p+".hosts", i)
+		if !isHostName(h) {
+			v.addf(f, "must be a host name such as \"app.example.com\" or \"*.example.com\", without scheme, port or path, got %q", h)
+			continue
+		}
+		k := strings.ToLower(h)
+		if j, ok := first[k]; ok {
+			v.addf(f, "%q is already listed at hosts[%d]; list each host once", h, j)
+			continue
+		}
+		first[k] = i
+	}
+	v.port(p+".appPort", px.AppPort, DefaultAppPort)
+	if px.TLS && len(px.Hosts) == 0 {
+		v.add(p+".tls", "automatic HTTPS needs at least one host name in hosts")
+	}
+	v.addGate(p+".health", px.Health.ValidateAt(p+".health"))
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"responseTimeout", px.ResponseTimeout}, {"deployTimeout", px.DeployTimeout}, {"drainTimeout", px.DrainTimeout}} {
+		if d.v < 0 {
+			v.addf(p+"."+d.name, "must not be negative; 0 means the default, got %s", d.v)
+		}
+	}
+	if strings.ContainsFunc(px.Image, isSpaceOrControl) {
+		v.addf(p+".image", "must be an image reference without spaces, got %q", px.Image)
+	}
+	v.port(p+".httpPort", px.HTTPPort, 80)
+	v.port(p+".httpsPort", px.HTTPSPort, 443)
+	if orDefault(px.HTTPPort, 80) == orDefault(px.HTTPSPort, 443) {
+		v.addf(p+".httpsPort", "must differ from httpPort (both are %d)", orDefault(px.HTTPPort, 80))
+	}
+}
+
+// isHostName reports whether h is a DNS name, optionally with a leading
+// "*." wildcard label.
+func isHostName(h string) bool {
+	h = strings.TrimPrefix(h, "*.")
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(strings.TrimSuffix(h, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		if strings.ContainsFunc(label, func(c rune) bool {
+			return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-')
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+func (v *validator) boot(p string, b Boot) {
+	if b.Limit < 0 {
+		v.addf(p+".limit", "must not be negative; 0 boots every host at once, got %d", b.Limit)
+	}
+	if b.LimitPercent < 0 || b.LimitPercent > 100 {
+		v.addf(p+".limitPercent", "must be between 1 and 100, or 0 for no limit, got %d", b.LimitPercent)
+	}
+	if b.Limit != 0 && b.LimitPercent != 0 {
+		v.add(p, "set limit or limitPercent, not both")
+	}
+	if b.Wait < 0 {
+		v.addf(p+".wait", "must not be negative, got %s", b.Wait)
+	}
+}
+
+func (v *validator) network(field, n string) {
+	switch {
+	case n == "":
+	case !networkRe.MatchString(n):
+		v.addf(field, "must be letters, digits, \"_\", \".\" and \"-\", starting with a letter or digit, got %q", n)
+	case n == "bridge" || n == "host" || n == "none":
+		v.addf(field, "%q is one of Docker's own networks, where containers cannot reach each other by name; use one of your own, such as %q", n, DefaultNetwork)
+	}
+}
+
+// sharedHosts checks that a host listed by several roles is reached the
+// same way from each: the executor keeps one connection per host.
+func (v *validator) sharedHosts(a App, roles []string) {
+	type seen struct {
+		field string
+		s     Server
+	}
+	first := map[string]seen{}
+	for _, role := range roles {
+		for i, s := range a.Roles[role].Servers {
+			if s.Host == "" {
+				continue
+			}
+			f := indexPath(keyPath("roles", role)+".servers", i)
+			prev, ok := first[s.Host]
+			if !ok {
+				first[s.Host] = seen{f, s}
+				continue
+			}
+			if strings.HasPrefix(prev.field, keyPath("roles", role)+".") {
+				continue // a duplicate within the role, reported already
+			}
+			if diff := connectionDiff(prev.s, s); len(diff) > 0 {
+				v.addf(f, "host %q is also %s with a different %s; reach a host the same way in every role",
+					s.Host, prev.field, strings.Join(diff, ", "))
+			}
+		}
+	}
+}
+
+// connectionDiff names the fields that make a and b reach their host
+// differently.
+func connectionDiff(a, b Server) []string {
+	var diff []string
+	if orDefault(a.Port, 22) != orDefault(b.Port, 22) {
+		diff = append(diff, "port")
+	}
+	if orDefault(a.User, "root") != orDefault(b.User, "root") {
+		diff = append(diff, "user")
+	}
+	if orDefault(a.DockerSocket, "/var/run/docker.sock") != orDefault(b.DockerSocket, "/var/run/docker.sock") {
+		diff = append(diff, "dockerSocket")
+	}
+	if (a.Jump == nil) != (b.Jump == nil) || a.Jump != nil && (a.Jump.Host != b.Jump.Host || orDefault(a.Jump.Port, 22) != orDefault(b.Jump.Port, 22) || a.Jump.User != b.Jump.User) {
+		diff = append(diff, "jump")
+	}
+	if !slices.Equal(a.KeyFiles, b.KeyFiles) {
+		diff = append(diff, "keyFiles")
+	}
+	if a.KnownHosts != b.KnownHosts || a.TrustOnFirstUse != b.TrustOnFirstUse {
+		diff = append(diff, "host key checking")
+	}
+	return diff
+}
+
+// sharedProxies checks roles behind the proxy that share a server: they
+// share its one kamal-proxy, so they need distinct host names and the
+// same proxy image and ports.
+func (v *validator) sharedProxies(a App, roles []string) {
+	var proxied []string
+	for _, role := range roles {
+		if a.Roles[role].Proxy != nil {
+			proxied = append(proxied, role)
+		}
+	}
+	for j, later := range proxied {
+		for _, earlier := range proxied[:j] {
+			host, ok := sharedHost(a.Roles[earlier].Servers, a.Roles[later].Servers)
+			if !ok {
+				continue
+			}
+			pe, pl := a.Roles[earlier].Proxy, a.Roles[later].Proxy
+			p := keyPath("roles", later) + ".proxy"
+			if len(pe.Hosts) == 0 || len(pl.Hosts) == 0 {
+				v.addf(p+".hosts", "roles %s and %s share the proxy on %s, so each needs hosts of its own; set distinct hosts on both",
+					earlier, later, host)
+			} else if h, ok := sharedName(pe.Hosts, pl.Hosts); ok {
+				v.addf(p+".hosts", "%q is also routed to role %s on %s; roles sharing a proxy need distinct hosts", h, earlier, host)
+			}
+			if ie, il := orDefault(pe.Image, DefaultProxyImage), orDefault(pl.Image, DefaultProxyImage); ie != il {
+				v.addf(p+".image", "%q differs from role %s's %q on %s; roles on one server share one kamal-proxy", il, earlier, ie, host)
+			}
+			if e, l := orDefault(pe.HTTPPort, 80), orDefault(pl.HTTPPort, 80); e != l {
+				v.addf(p+".httpPort", "%d differs from role %s's %d on %s; roles on one server share one kamal-proxy", l, earlier, e, host)
+			}
+			if e, l := orDefault(pe.HTTPSPort, 443), orDefault(pl.HTTPSPort, 443); e != l {
+				v.addf(p+".httpsPort", "%d differs from role %s's %d on %s; roles on one server share one kamal-proxy", l, earlier, e, host)
+			}
+		}
+	}
+}
+
+// sharedHost returns the first host of b that a also lists.
+func sharedHost(a, b []Server) (string, bool) {
+	for _, sb := range b {
+		for _, sa := range a {
+			if sb.Host != "" && sa.Host == sb.Host {
+				return sb.Host, true
+			}
+		}
+	}
+	return "", false
+}
+
+// sharedName returns the first name of b that a also lists, ignoring case.
+func sharedName(a, b []string) (string, bool) {
+	for _, nb := range b {
+		for _, na := range a {
+			if strings.EqualFold(na, nb) {
+				return nb, true
+			}
+		}
+	}
+	return "", false
+}
+
+// sortedNames returns a map's keys in order, so problems come out stably.
+func sortedNames[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func isSpaceOrControl(c rune) bool { return c <= ' ' || c == 0x7f }
