@@ -35,7 +35,8 @@ type App struct {
 	// role behind the proxy and any number of worker roles.
 	Roles Roles
 	// PrimaryRole is the role whose first host boots first and holds the
-	// lock; "" means DefaultPrimaryRole, or the only role.
+	// lock; "" means DefaultPrimaryRole when there is a role of that name,
+	// else the first role by name.
 	PrimaryRole string
 	// Env is given to every role's containers.
 	Env Env
@@ -84,7 +85,8 @@ type Role struct {
 	// Proxy puts the role behind kamal-proxy: it makes it a web role.
 	Proxy *Proxy
 	// Health gates a role without a proxy; nil means the container must
-	// keep running for a short settle time.
+	// keep running for a short settle time. An HTTP or TCP gate here needs
+	// its Port set: a worker role has no app port.
 	Health health.Gate
 }
 

@@ -48,7 +48,7 @@ func (s *Session) Deploy(ctx context.Context, r Release) (*Report, error) {
 		return nil, err
 	}
 	defer s.Unlock(context.WithoutCancel(ctx))
-	state, err := s.Observe(ctx)
+	state, err := s.observe(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func (s *Session) Rollback(ctx context.Context, version string) (*Report, error)
 		return nil, err
 	}
 	defer s.Unlock(context.WithoutCancel(ctx))
-	state, err := s.Observe(ctx)
+	state, err := s.observe(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,10 @@ func (s *Session) Apply(ctx context.Context, p Plan) (*Report, error) {
 	}
 	s.out.linef("%s %s %s (%s) to %d hosts in %d batches", verb, p.Service, p.Version, p.Image, len(p.Hosts()), len(p.Batches))
 	audit := &auditLog{}
-	defer func() { rep.Duration = time.Since(start) }()
+	defer func() {
+		s.writeAudit(ctx, audit)
+		rep.Duration = time.Since(start)
+	}()
 
 	if h := s.app.Hooks.PreDeploy; h != nil {
 		if err := h(ctx, s.hookContext(p.Version, p.Hosts())); err != nil {
@@ -163,7 +166,9 @@ func (s *Session) Apply(ctx context.Context, p Plan) (*Report, error) {
 				return rep, fmt.Errorf("pre-app-boot hook for batch %d: %w", i+1, err)
 			}
 		}
-		if err := s.run(ctx, p, rep, audit, b.Steps); err != nil {
+		err := s.run(ctx, p, rep, audit, b.Steps)
+		s.writeAudit(ctx, audit) // one append per host and batch: the log keeps up with the deploy
+		if err != nil {
 			s.summary(rep)
 			return rep, fmt.Errorf("batch %d of %d (%s): %w\n%s", i+1, len(p.Batches), strings.Join(b.Hosts, ", "), err, s.standing(p, i))
 		}
@@ -187,6 +192,23 @@ func (s *Session) Apply(ctx context.Context, p Plan) (*Report, error) {
 	return rep, nil
 }
 
+// writeAudit appends the gathered audit lines to each host's log, all
+// hosts at once. A host whose log cannot be written is reported in the
+// output; the deploy itself stands.
+func (s *Session) writeAudit(ctx context.Context, audit *auditLog) {
+	var wg sync.WaitGroup
+	for host := range s.hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.flushAudit(ctx, audit, host); err != nil {
+				s.out.linef("%-15s warning: %v", host, err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // standing says where a failed deploy leaves the hosts.
 func (s *Session) standing(p Plan, failed int) string {
 	var done []string
@@ -204,7 +226,8 @@ func (s *Session) standing(p Plan, failed int) string {
 }
 
 // run applies steps: hosts at once, each host's steps in order, stopping
-// a host at its first failure. The audit log of each host gets its lines.
+// a host at its first failure. Each step's audit line is gathered in
+// audit, which Apply writes out after each batch.
 func (s *Session) run(ctx context.Context, p Plan, rep *Report, audit *auditLog, steps []Step) error {
 	byHost := map[string][]Step{}
 	var order []string
@@ -244,11 +267,6 @@ func (s *Session) run(ctx context.Context, p Plan, rep *Report, audit *auditLog,
 				if err != nil {
 					break
 				}
-			}
-			if err := s.flushAudit(ctx, audit, host); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
 			}
 		}()
 	}

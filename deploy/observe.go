@@ -14,6 +14,12 @@ import (
 // containers (found by their labels), kamal-proxy and its routes, the
 // images present, and the lock.
 func (s *Session) Observe(ctx context.Context) (State, error) {
+	return s.observe(ctx, true)
+}
+
+// observe reads every host; withLock also reads the lock, which a deploy
+// that holds it has no need to.
+func (s *Session) observe(ctx context.Context, withLock bool) (State, error) {
 	state := State{Hosts: map[string]HostState{}}
 	var (
 		mu   sync.Mutex
@@ -38,11 +44,13 @@ func (s *Session) Observe(ctx context.Context) (State, error) {
 	if len(errs) > 0 {
 		return State{}, errors.Join(errs...)
 	}
-	lock, err := s.LockStatus(ctx)
-	if err != nil {
-		return State{}, err
+	if withLock {
+		lock, err := s.LockStatus(ctx)
+		if err != nil {
+			return State{}, err
+		}
+		state.Lock = lock
 	}
-	state.Lock = lock
 	return state, nil
 }
 
