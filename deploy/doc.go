@@ -1,9 +1,41 @@
-// Package deploy describes what to deploy — apps, roles, servers,
-// releases — and deploys it: observe every host, make a plan (a pure
-// value you can print and test), then apply it.
+// Package deploy describes what to deploy — an App with its roles,
+// servers, proxy, env and secrets; a Release — and deploys it with zero
+// downtime: observe every host, make a Plan (a pure value you can print
+// and assert in tests), then apply exactly that plan.
+//
+// A deploy boots the release's container next to the old one on each
+// host, lets kamal-proxy switch traffic once the new container passes its
+// health gate, then stops the old container (kept for rollback). Hosts
+// boot in batches (Boot); with a limit, the primary role's first host
+// goes alone first and nothing else boots if it fails. A deploy holds a
+// lock on the primary host and appends an audit line per step to every
+// host's log. Secret values reach containers only through the engine API:
+// never the output, the plan, the audit log or an error.
 //
 // The subpackages are how Slipway talks to the real world: ssh is the
-// transport to a host, and engine is the Docker Engine API reached
-// through that transport. Deploy values, plans and the executor arrive
-// with the deploy issue; until then this package holds only this map.
+// transport to a host, engine the Docker Engine API through it, and proxy
+// drives kamal-proxy.
+//
+// # Example
+//
+//	app := deploy.App{
+//		Service: "hello",
+//		Image:   "ghcr.io/acme/hello",
+//		Roles: deploy.Roles{
+//			"web": {
+//				Servers: deploy.Hosts("203.0.113.10", "203.0.113.11"),
+//				Proxy:   &deploy.Proxy{Hosts: []string{"hello.example.com"}, AppPort: 3000},
+//			},
+//		},
+//		Env: deploy.Env{Secret: []string{"SECRET_KEY_BASE"}},
+//	}
+//	s, err := deploy.Connect(ctx, app, deploy.Options{})
+//	if err != nil {
+//		return err
+//	}
+//	defer s.Close()
+//	_, err = s.Deploy(ctx, deploy.Release{Version: "v42"})
+//
+// Unit-test what a deploy would do, with no server, by planning against a
+// State built by hand (see the Example for NewPlan).
 package deploy
