@@ -437,8 +437,28 @@ func (s *Session) failBoot(ctx context.Context, h *hostConn, st Step, cause erro
 	} else {
 		h.engine.Remove(bg, st.Container, true)
 	}
-	return fmt.Errorf("%s did not become healthy, the previous container keeps serving: %w\n%s", st.Container, cause, d)
+	return &BootError{Host: st.Host, Container: st.Container, Err: cause, Diagnostics: d}
 }
+
+// ErrGateFailed means a new container did not pass its health gate; the
+// previous one kept serving.
+var ErrGateFailed = errors.New("health gate failed")
+
+// BootError is a release container that did not become healthy on a
+// host, with what explains it: the container's state and last log lines.
+type BootError struct {
+	Host        string
+	Container   string
+	Err         error // kamal-proxy's or the gate's own words
+	Diagnostics health.Diagnostics
+}
+
+func (e *BootError) Error() string {
+	return fmt.Sprintf("%s did not become healthy, the previous container keeps serving: %v\n%s", e.Container, e.Err, e.Diagnostics)
+}
+
+// Unwrap returns the cause; errors.Is(err, ErrGateFailed) holds too.
+func (e *BootError) Unwrap() []error { return []error{ErrGateFailed, e.Err} }
 
 func (s *Session) gate(ctx context.Context, h *hostConn, st Step) error {
 	if st.Gate == nil {

@@ -69,7 +69,9 @@ func TestFailingGateKeepsThePreviousRelease(t *testing.T) {
 	_, err = s3.Deploy(ctx, deploy.Release{Version: "v3"})
 	hits := ld.finish()
 
-	require.Error(t, err)
+	require.ErrorIs(t, err, deploy.ErrGateFailed)
+	var boot *deploy.BootError
+	require.ErrorAs(t, err, &boot)
 	assert.Contains(t, err.Error(), "did not become healthy")
 	assert.Contains(t, err.Error(), "/up failing: UP_FAIL is on", "the diagnostics carry the app's own log lines")
 	assert.Contains(t, err.Error(), "running", "and its state")
