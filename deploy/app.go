@@ -60,6 +60,10 @@ type App struct {
 	// Secrets resolves the values of secret env names; nil means the
 	// process environment.
 	Secrets SecretSource
+	// Accessories are long-lived services beside the app, by name, such
+	// as a Litestream sidecar or a cache. Deploys boot them when missing
+	// and otherwise leave them running.
+	Accessories map[string]Accessory
 	// Destinations are overlays of this App (staging, production, ...),
 	// applied by ForDestination.
 	Destinations map[string]func(*App)
@@ -208,4 +212,24 @@ type HookContext struct {
 type SecretSource interface {
 	// Secret returns the value of name, or an error wrapping ErrSecretMissing.
 	Secret(ctx context.Context, name string) (string, error)
+}
+
+// Accessory is a long-lived container beside the app, on the hosts of the
+// roles it names (or its own Servers). Unlike roles it is not replaced by
+// each deploy: it boots when missing, and keeps running.
+type Accessory struct {
+	Image string
+	// Roles puts the accessory on every host of these roles.
+	Roles []string
+	// Servers puts the accessory on these hosts too.
+	Servers []Server
+	Cmd     []string
+	Env     Env
+	// Volumes are mounted as for roles, "name:/path[:ro]"; share the app's
+	// volume to reach its files (a replication sidecar does).
+	Volumes []string
+	// Ports are published on the host, in docker -p syntax.
+	Ports   []string
+	Labels  map[string]string
+	Options ContainerOptions
 }

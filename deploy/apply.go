@@ -329,6 +329,8 @@ func (s *Session) apply(ctx context.Context, p Plan, st Step) error {
 			}
 		}
 		return nil
+	case StepBootAccessory:
+		return s.bootAccessory(ctx, e, st)
 	case StepPrune:
 		for _, name := range st.Old {
 			if err := e.Remove(ctx, name, false); err != nil && !errors.Is(err, engine.ErrNotFound) {
@@ -566,4 +568,41 @@ func (s *Session) summary(rep *Report) {
 		}
 		s.out.linef("%-15s %-8s %-12s %-8s %s", k.host, k.role, version, result, seconds(row.dur))
 	}
+}
+
+// bootAccessory starts an accessory container, creating it when missing.
+func (s *Session) bootAccessory(ctx context.Context, e *engine.Engine, st Step) error {
+	c, err := e.Inspect(ctx, st.Container)
+	if err == nil {
+		if c.Running() {
+			return nil
+		}
+		return e.Start(ctx, st.Container)
+	}
+	if !errors.Is(err, engine.ErrNotFound) {
+		return err
+	}
+	acc := s.app.Accessories[st.Role]
+	for _, v := range acc.Volumes {
+		name, _, _ := strings.Cut(v, ":")
+		if err := e.EnsureVolume(ctx, name, nil); err != nil {
+			return err
+		}
+	}
+	spec := s.containerSpec(Plan{}, st)
+	spec.Labels = map[string]string{LabelService: s.app.Service, LabelAccessory: st.Role}
+	for k, v := range acc.Labels {
+		spec.Labels[k] = v
+	}
+	if s.app.Destination != "" {
+		spec.Labels[LabelDestination] = s.app.Destination
+	}
+	spec.Volumes, spec.Ports = acc.Volumes, acc.Ports
+	spec.Restart = orDefault(acc.Options.Restart, "unless-stopped")
+	spec.User, spec.Memory, spec.CPUs = acc.Options.User, acc.Options.Memory, acc.Options.CPUs
+	spec.ExtraHosts, spec.Init = acc.Options.ExtraHosts, acc.Options.Init
+	if _, err := e.Create(ctx, spec); err != nil {
+		return err
+	}
+	return e.Start(ctx, st.Container)
 }

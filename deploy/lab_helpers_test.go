@@ -209,3 +209,5 @@ func versionsSeen(hits []hit) map[string][]string {
 	}
 	return seen
 }
+
+func engineExec() engine.ExecOptions { return engine.ExecOptions{} }

@@ -13,7 +13,34 @@ const (
 	LabelRole        = "slipway.role"
 	LabelDestination = "slipway.destination"
 	LabelVersion     = "slipway.version"
+	LabelAccessory   = "slipway.accessory"
 )
+
+// AccessoryName is service-accessory[-destination], the accessory's
+// container name on each of its hosts.
+func AccessoryName(a App, accessory string) string {
+	return ProxyService(a, accessory)
+}
+
+// accessoryHosts lists the hosts an accessory runs on, in app host order.
+func (a App) accessoryHosts(name string) []string {
+	acc := a.Accessories[name]
+	var hosts []string
+	add := func(h string) {
+		if !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	for _, r := range acc.Roles {
+		for _, s := range a.Roles[r].Servers {
+			add(s.Host)
+		}
+	}
+	for _, s := range acc.Servers {
+		add(s.Host)
+	}
+	return hosts
+}
 
 // ContainerName is service-role[-destination]-version, the name a
 // release's container has on every host.
@@ -76,8 +103,21 @@ func (a App) PrimaryHost() string {
 }
 
 // HostNames lists every host of the app once: the primary role's in
-// order, then each other role's.
+// order, then each other role's, then accessory-only servers.
 func (a App) HostNames() []string {
+	hosts := a.roleHosts()
+	for _, name := range sortedKeys(a.Accessories) {
+		for _, s := range a.Accessories[name].Servers {
+			if !slices.Contains(hosts, s.Host) {
+				hosts = append(hosts, s.Host)
+			}
+		}
+	}
+	return hosts
+}
+
+// roleHosts lists the hosts that run roles, primary role's first.
+func (a App) roleHosts() []string {
 	var hosts []string
 	for _, role := range a.roleNames() {
 		for _, s := range a.Roles[role].Servers {
@@ -93,6 +133,13 @@ func (a App) HostNames() []string {
 func (a App) server(host string) Server {
 	for _, role := range a.roleNames() {
 		for _, s := range a.Roles[role].Servers {
+			if s.Host == host {
+				return s
+			}
+		}
+	}
+	for _, name := range sortedKeys(a.Accessories) {
+		for _, s := range a.Accessories[name].Servers {
 			if s.Host == host {
 				return s
 			}

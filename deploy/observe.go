@@ -63,7 +63,7 @@ func observeHost(ctx context.Context, a App, e *engine.Engine) (HostState, error
 	for _, c := range cs {
 		hs.Containers = append(hs.Containers, Container{
 			Name: c.Name, Role: c.Labels[LabelRole], Destination: c.Labels[LabelDestination],
-			Version: c.Labels[LabelVersion], Running: c.Running(), Created: c.Created,
+			Version: c.Labels[LabelVersion], Accessory: c.Labels[LabelAccessory], Running: c.Running(), Created: c.Created,
 		})
 	}
 	px, err := e.Inspect(ctx, proxy.DefaultContainer)

@@ -25,6 +25,7 @@ const (
 	StepGate                              // wait for a role without a proxy to be healthy
 	StepStopOld                           // stop the role's previous containers
 	StepPrune                             // remove stopped containers beyond the retention count
+	StepBootAccessory                     // start an accessory that is not running
 )
 
 var stepNames = map[StepKind]string{
@@ -37,6 +38,7 @@ var stepNames = map[StepKind]string{
 	StepGate:          "gate",
 	StepStopOld:       "stop-old",
 	StepPrune:         "prune",
+	StepBootAccessory: "boot-accessory",
 }
 
 // String returns the step's name as audit lines record it ("start", "proxy-deploy", ...).
@@ -149,8 +151,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 	image := r.ImageRef(a)
 	p := Plan{Service: a.Service, Destination: a.Destination, Version: r.Version, Image: image, Wait: a.Boot.Wait}
 
-	hosts := a.HostNames()
-	for _, h := range hosts {
+	for _, h := range a.HostNames() {
 		p.Prepare = append(p.Prepare, Step{Kind: StepEnsureNetwork, Host: h, Container: a.network()})
 		if px := proxyOn(a, h); px != nil {
 			if ps := state.Hosts[h].Proxy; ps == nil || !ps.Running {
@@ -160,7 +161,25 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 		if !state.hasImage(h, image) && !retainsAll(a, state, h, r.Version) {
 			p.Prepare = append(p.Prepare, Step{Kind: StepEnsureImage, Host: h, Image: image})
 		}
+		for _, name := range sortedKeys(a.Accessories) {
+			if !slices.Contains(a.accessoryHosts(name), h) {
+				continue
+			}
+			acc := a.Accessories[name]
+			ctr := AccessoryName(a, name)
+			if c, ok := state.container(h, ctr); ok && c.Running {
+				continue
+			}
+			env := map[string]string{}
+			for k, v := range acc.Env.Clear {
+				env[k] = v
+			}
+			secrets := slices.Sorted(slices.Values(acc.Env.Secret))
+			p.Prepare = append(p.Prepare, Step{Kind: StepBootAccessory, Host: h, Role: name, Container: ctr,
+				Image: acc.Image, Cmd: acc.Cmd, Env: env, Secrets: secrets})
+		}
 	}
+	hosts := a.roleHosts()
 
 	if m := a.Migrate; m != nil {
 		role := orDefault(m.Role, a.primaryRole())

@@ -91,6 +91,8 @@ func (st Step) describe() string {
 		return "stop " + strings.Join(st.Old, ", ")
 	case StepPrune:
 		return "remove " + strings.Join(st.Old, ", ")
+	case StepBootAccessory:
+		return fmt.Sprintf("boot accessory %s (%s)%s", st.Container, st.Image, envNote(st))
 	}
 	return st.Kind.String()
 }

@@ -414,6 +414,9 @@ func secretNames(a App) []string {
 	for _, r := range a.Roles {
 		names = append(names, r.Env.Secret...)
 	}
+	for _, acc := range a.Accessories {
+		names = append(names, acc.Env.Secret...)
+	}
 	slices.Sort(names)
 	names = slices.Compact(names)
 	return slices.DeleteFunc(names, func(n string) bool { return n == "" })

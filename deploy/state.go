@@ -32,8 +32,10 @@ type Container struct {
 	Role        string
 	Destination string
 	Version     string
-	Running     bool
-	Created     time.Time
+	// Accessory names the accessory the container runs, for accessories.
+	Accessory string
+	Running   bool
+	Created   time.Time
 }
 
 // ProxyState is a host's kamal-proxy.

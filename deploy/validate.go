@@ -168,6 +168,9 @@ func (v *validator) app(a App) {
 			}
 		}
 	}
+	for _, name := range sortedKeys(a.Accessories) {
+		v.accessory(keyPath("accessories", name), name, a.Accessories[name], a, roles)
+	}
 	for _, name := range sortedKeys(a.Destinations) {
 		v.name(keyPath("destinations", name), name, "")
 	}
@@ -617,3 +620,29 @@ func sortedNames[V any](m map[string]V) []string {
 }
 
 func isSpaceOrControl(c rune) bool { return c <= ' ' || c == 0x7f }
+
+// accessory checks one accessory: where it runs, its image and its env.
+func (v *validator) accessory(p, name string, acc Accessory, a App, roles []string) {
+	v.name(p, name, "")
+	if _, clash := a.Roles[name]; clash {
+		v.addf(p, "%q is also a role; accessory and role containers would share a name", name)
+	}
+	if strings.TrimSpace(acc.Image) == "" || strings.ContainsAny(acc.Image, " \t\n") {
+		v.addf(p+".image", "must be an image reference, such as \"litestream/litestream:0.5\", got %q", acc.Image)
+	}
+	if len(acc.Roles) == 0 && len(acc.Servers) == 0 {
+		v.add(p+".roles", "must name a role or list servers to run on")
+	}
+	for i, r := range acc.Roles {
+		if _, ok := a.Roles[r]; !ok {
+			v.addf(indexPath(p+".roles", i), "no role %q; known roles: %s", r, strings.Join(roles, ", "))
+		}
+	}
+	for i, s := range acc.Servers {
+		v.server(indexPath(p+".servers", i), s, 0)
+	}
+	v.args(p+".cmd", acc.Cmd)
+	v.env(p+".env", acc.Env, nil, "")
+	v.volumes(p+".volumes", acc.Volumes)
+	v.labels(p+".labels", acc.Labels)
+}

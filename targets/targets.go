@@ -1,0 +1,286 @@
+// Package targets holds Slipway's ready Mage targets. An app's magefile
+// imports them and hands them its App from init():
+//
+//	//go:build mage
+//
+//	package main
+//
+//	import (
+//		"github.com/slipwayhq/slipway/deploy"
+//
+//		//mage:import
+//		"github.com/slipwayhq/slipway/targets"
+//	)
+//
+//	func init() { targets.Use(App) }
+//
+// Then `mage deploy`, `mage plan`, `mage rollback v41`, `mage versions`,
+// `mage lock:status` and the rest work, and `mage -l` lists them. Flags
+// come after positional arguments, as Mage requires:
+// `mage rollback v41 -destination=staging`.
+//
+// Exit codes tell scripts what happened: ExitGateFailed when a release
+// did not pass its health gate (the previous release kept serving),
+// ExitLocked when another deploy holds the lock, ExitInvalid for a bad
+// config, 1 for anything else.
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/slipwayhq/slipway/deploy"
+)
+
+// Exit codes of the targets.
+const (
+	ExitFailed     = 1
+	ExitInvalid    = 2
+	ExitGateFailed = 3
+	ExitLocked     = 4
+)
+
+var (
+	mu     sync.Mutex
+	config struct {
+		app  deploy.App
+		opts deploy.Options
+		set  bool
+	}
+)
+
+// Use configures the targets with the app they deploy. Call it from the
+// magefile's init().
+func Use(app deploy.App) {
+	mu.Lock()
+	defer mu.Unlock()
+	config.app, config.set = app, true
+}
+
+// UseOptions sets the session options (output, performer, lock wait)
+// the targets use; the zero Options are the defaults.
+func UseOptions(opts deploy.Options) {
+	mu.Lock()
+	defer mu.Unlock()
+	config.opts = opts
+}
+
+// app returns the configured app for destination.
+func app(destination *string) (deploy.App, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if !config.set {
+		return deploy.App{}, errors.New("no app configured: call targets.Use(App) from your magefile's init()")
+	}
+	if destination == nil || *destination == "" {
+		return config.app, nil
+	}
+	return config.app.ForDestination(*destination)
+}
+
+func output() io.Writer {
+	mu.Lock()
+	defer mu.Unlock()
+	if config.opts.Output != nil {
+		return config.opts.Output
+	}
+	return os.Stdout
+}
+
+// connect opens a session to every host of the app for destination.
+func connect(ctx context.Context, destination *string) (*deploy.Session, error) {
+	a, err := app(destination)
+	if err != nil {
+		return nil, err
+	}
+	mu.Lock()
+	opts := config.opts
+	mu.Unlock()
+	return deploy.Connect(ctx, a, opts)
+}
+
+// release is the release for the -version flag, or the git commit of the
+// working directory (with -dirty when it has uncommitted changes).
+func release(ctx context.Context, version *string) (deploy.Release, error) {
+	if version != nil && *version != "" {
+		return deploy.Release{Version: *version}, nil
+	}
+	v, err := deploy.GitVersion(ctx, ".")
+	if err != nil {
+		return deploy.Release{}, fmt.Errorf("%w (or pass -version=...)", err)
+	}
+	return deploy.Release{Version: v}, nil
+}
+
+// exit turns an error into Mage's exit code for it. Mage keeps a code
+// only from an unwrapped mg.Fatal, so the error is flattened here.
+func exit(err error) error {
+	if err == nil {
+		return nil
+	}
+	var invalid *deploy.ValidationError
+	switch {
+	case errors.Is(err, deploy.ErrGateFailed):
+		return mg.Fatal(ExitGateFailed, err.Error())
+	case errors.Is(err, deploy.ErrLocked):
+		return mg.Fatal(ExitLocked, err.Error())
+	case errors.As(err, &invalid):
+		return mg.Fatal(ExitInvalid, err.Error())
+	}
+	return mg.Fatal(ExitFailed, err.Error())
+}
+
+// Deploy deploys the current commit (or -version) to every host with zero downtime.
+func Deploy(ctx context.Context, version, destination *string) error {
+	r, err := release(ctx, version)
+	if err != nil {
+		return exit(err)
+	}
+	s, err := connect(ctx, destination)
+	if err != nil {
+		return exit(err)
+	}
+	defer s.Close()
+	_, err = s.Deploy(ctx, r)
+	return exit(err)
+}
+
+// Plan prints what a deploy of the current commit (or -version) would do, changing nothing.
+func Plan(ctx context.Context, version, destination *string) error {
+	r, err := release(ctx, version)
+	if err != nil {
+		return exit(err)
+	}
+	s, err := connect(ctx, destination)
+	if err != nil {
+		return exit(err)
+	}
+	defer s.Close()
+	state, err := s.Observe(ctx)
+	if err != nil {
+		return exit(err)
+	}
+	p, err := deploy.NewPlan(s.App(), r, state)
+	if err != nil {
+		return exit(err)
+	}
+	fmt.Fprint(output(), p)
+	if state.Lock != nil {
+		fmt.Fprintf(output(), "note: the deploy lock is held by %s since %s\n", state.Lock.Performer, state.Lock.Time.Format("2006-01-02 15:04:05Z07:00"))
+	}
+	return nil
+}
+
+// Rollback returns every host to a retained version through the health-gated deploy path.
+func Rollback(ctx context.Context, version string, destination *string) error {
+	s, err := connect(ctx, destination)
+	if err != nil {
+		return exit(err)
+	}
+	defer s.Close()
+	_, err = s.Rollback(ctx, version)
+	return exit(err)
+}
+
+// Lock shows, takes and releases the deploy lock.
+type Lock mg.Namespace
+
+// Status shows who holds the deploy lock, if anyone.
+func (Lock) Status(ctx context.Context, destination *string) error {
+	s, err := connect(ctx, destination)
+	if err != nil {
+		return exit(err)
+	}
+	defer s.Close()
+	info, err := s.LockStatus(ctx)
+	if err != nil {
+		return exit(err)
+	}
+	if info == nil {
+		fmt.Fprintln(output(), "unlocked")
+		return nil
+	}
+	fmt.Fprintf(output(), "locked by %s since %s", info.Performer, info.Time.Format("2006-01-02 15:04:05Z07:00"))
+	if info.Version != "" {
+		fmt.Fprintf(output(), ", version %s", info.Version)
+	}
+	if info.Message != "" {
+		fmt.Fprintf(output(), ": %q", info.Message)
+	}
+	fmt.Fprintln(output())
+	return nil
+}
+
+// Acquire takes the deploy lock (with -message) so nobody deploys until lock:release.
+func (Lock) Acquire(ctx context.Context, message, destination *string) error {
+	a, err := app(destination)
+	if err != nil {
+		return exit(err)
+	}
+	mu.Lock()
+	opts := config.opts
+	mu.Unlock()
+	if message != nil {
+		opts.Message = *message
+	}
+	s, err := deploy.Connect(ctx, a, opts)
+	if err != nil {
+		return exit(err)
+	}
+	defer s.Close()
+	if err := s.Lock(ctx, ""); err != nil {
+		return exit(err)
+	}
+	fmt.Fprintln(output(), "locked")
+	return nil
+}
+
+// Release releases the deploy lock, whoever holds it.
+func (Lock) Release(ctx context.Context, destination *string) error {
+	s, err := connect(ctx, destination)
+	if err != nil {
+		return exit(err)
+	}
+	defer s.Close()
+	if err := s.Unlock(ctx); err != nil {
+		return exit(err)
+	}
+	fmt.Fprintln(output(), "unlocked")
+	return nil
+}
+
+// Audit prints the last -n (default 20) audit lines of every host.
+func Audit(ctx context.Context, n *int, destination *string) error {
+	s, err := connect(ctx, destination)
+	if err != nil {
+		return exit(err)
+	}
+	defer s.Close()
+	count := 20
+	if n != nil {
+		count = *n
+	}
+	logs, err := s.Audit(ctx, count)
+	if err != nil {
+		return exit(err)
+	}
+	w := output()
+	for _, host := range s.App().HostNames() {
+		for _, e := range logs[host] {
+			line := fmt.Sprintf("%s  %-15s %-8s %-13s %-10s %-8s %6dms %s", e.Time.Format("2006-01-02 15:04:05.000"),
+				host, e.Role, e.Step, e.Version, e.Performer, e.DurationMS, e.Result)
+			if e.Error != "" {
+				line += ": " + e.Error
+			}
+			fmt.Fprintln(w, strings.TrimRight(line, " "))
+		}
+	}
+	return nil
+}
