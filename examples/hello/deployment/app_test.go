@@ -44,8 +44,10 @@ func TestDeployToThreeHosts(t *testing.T) {
 // recorder is a TestingT that records failures instead of failing.
 type recorder struct{ failed []string }
 
-func (r *recorder) Errorf(format string, args ...any) { r.failed = append(r.failed, fmt.Sprintf(format, args...)) }
-func (r *recorder) FailNow()                          { panic(r) }
+func (r *recorder) Errorf(format string, args ...any) {
+	r.failed = append(r.failed, fmt.Sprintf(format, args...))
+}
+func (r *recorder) FailNow() { panic(r) }
 
 // The plan test is not a test that cannot fail: change one value of the
 // app's config and its assertions catch it.
