@@ -228,3 +228,11 @@ func since(t time.Time) string { return time.Since(t).Round(10 * time.Millisecon
 func (h Host) DaemonPIDs() (dockerd, sshd int) {
 	return readPid(filepath.Join(h.dir, "dockerd.pid")), readPid(filepath.Join(h.dir, "sshd.pid"))
 }
+
+// Host describes lab host i (1-based) of the lab in opts.Dir, whether or
+// not it runs: its address and paths are fixed by its number.
+func (o Options) Host(i int) Host {
+	dir := o.dir()
+	l := &Lab{Dir: dir, KeyFile: filepath.Join(dir, "id_ed25519"), KnownHosts: filepath.Join(dir, "known_hosts")}
+	return l.host(i)
+}

@@ -1,0 +1,107 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/slipwayhq/slipway/deploy"
+)
+
+// Versions lists the versions retained on every host, newest first, and which one runs.
+func Versions(ctx context.Context, destination *string) error {
+	s, err := connect(ctx, destination)
+	if err != nil {
+		return exit(err)
+	}
+	defer s.Close()
+	vs, err := s.Versions(ctx)
+	if err != nil {
+		return exit(err)
+	}
+	return exit(deploy.PrintVersions(output(), s.App(), vs))
+}
+
+// Details shows what runs where: containers, versions, health, kamal-proxy routes and the lock.
+func Details(ctx context.Context, destination *string) error {
+	s, err := connect(ctx, destination)
+	if err != nil {
+		return exit(err)
+	}
+	defer s.Close()
+	d, err := s.Details(ctx)
+	if err != nil {
+		return exit(err)
+	}
+	fmt.Fprint(output(), d)
+	return nil
+}
+
+// Logs prints the app's logs from every host, prefixed by host (-tail=N, -follow, -role, -host).
+func Logs(ctx context.Context, tail *int, follow *bool, role, host, destination *string) error {
+	s, err := connect(ctx, destination)
+	if err != nil {
+		return exit(err)
+	}
+	defer s.Close()
+	opts := deploy.LogOptions{Tail: 100}
+	if tail != nil {
+		opts.Tail = *tail
+	}
+	if follow != nil {
+		opts.Follow = *follow
+	}
+	if role != nil && *role != "" {
+		opts.Roles = []string{*role}
+	}
+	if host != nil && *host != "" {
+		opts.Hosts = []string{*host}
+	}
+	return exit(s.Logs(ctx, opts, output()))
+}
+
+// Exec runs a command in a one-off container of the current release, or in the running one with -reuse.
+func Exec(ctx context.Context, cmd string, reuse *bool, role, host, destination *string) error {
+	s, err := connect(ctx, destination)
+	if err != nil {
+		return exit(err)
+	}
+	defer s.Close()
+	opts := deploy.ExecOptions{Cmd: strings.Fields(cmd)}
+	if reuse != nil {
+		opts.Reuse = *reuse
+	}
+	if role != nil {
+		opts.Role = *role
+	}
+	if host != nil {
+		opts.Host = *host
+	}
+	results, err := s.Exec(ctx, opts, output())
+	if err != nil {
+		return exit(err)
+	}
+	var failed []error
+	for _, r := range results {
+		if r.Err != nil {
+			failed = append(failed, r.Err)
+		}
+	}
+	return exit(errors.Join(failed...))
+}
+
+// Prune removes stopped containers beyond the retention count and images no container uses.
+func Prune(ctx context.Context, destination *string) error {
+	s, err := connect(ctx, destination)
+	if err != nil {
+		return exit(err)
+	}
+	defer s.Close()
+	rep, err := s.Prune(ctx)
+	if err != nil {
+		return exit(err)
+	}
+	fmt.Fprintf(output(), "pruned %d containers and %d images in %s\n", len(rep.Containers), len(rep.Images), rep.Duration.Round(1e6))
+	return nil
+}

@@ -1,0 +1,104 @@
+package targets_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/magefile/mage/mg"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slipwayhq/slipway/deploy"
+	"github.com/slipwayhq/slipway/deploy/engine"
+	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/internal/lab"
+	"github.com/slipwayhq/slipway/targets"
+)
+
+func labApp(t *testing.T) deploy.App {
+	l := lab.Require(t, 1)
+	h := l.Hosts[0]
+	service := fmt.Sprintf("tg%d", rand.Uint32()%1_000_000)
+	t.Cleanup(func() {
+		c, e, err := h.Connect(context.Background())
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		defer e.Close()
+		cs, _ := e.List(context.Background(), engine.ListOptions{All: true, Labels: map[string]string{deploy.LabelService: service}})
+		for _, ctr := range cs {
+			e.Remove(context.Background(), ctr.ID, true)
+		}
+		e.Exec(context.Background(), "kamal-proxy", []string{"kamal-proxy", "remove", service + "-web"}, engine.ExecOptions{})
+		c.Run(context.Background(), "rm -rf .slipway/locks/"+service+"-lock", nil)
+	})
+	return deploy.App{
+		Service: service,
+		Image:   lab.TestAppImage,
+		Roles: deploy.Roles{"web": {
+			Servers: []deploy.Server{{Host: h.Addr, KeyFiles: []string{h.KeyFile}, KnownHosts: h.KnownHosts, DockerSocket: h.DockerSocket}},
+			Proxy: &deploy.Proxy{Hosts: []string{service + ".test"}, AppPort: lab.TestAppPort, DeployTimeout: 2 * time.Second,
+				Health: health.HTTP{Path: "/up", Interval: 100 * time.Millisecond}},
+		}},
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestExitCodes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	app := labApp(t)
+	targets.UseOptions(deploy.Options{Output: io.Discard})
+
+	t.Run("a deploy that succeeds exits 0", func(t *testing.T) {
+		targets.Use(app)
+		require.NoError(t, targets.Deploy(ctx, ptr("v1"), nil))
+	})
+
+	t.Run("a failing gate has its own exit code", func(t *testing.T) {
+		bad := app
+		bad.Env = deploy.Env{Clear: map[string]string{"UP_FAIL": "1"}}
+		targets.Use(bad)
+		err := targets.Deploy(ctx, ptr("v2"), nil)
+		assert.Equal(t, targets.ExitGateFailed, mg.ExitStatus(err), "%v", err)
+	})
+
+	t.Run("a held lock has its own exit code", func(t *testing.T) {
+		targets.Use(app)
+		require.NoError(t, targets.Lock{}.Acquire(ctx, ptr("maintenance"), nil))
+		err := targets.Deploy(ctx, ptr("v2"), nil)
+		assert.Equal(t, targets.ExitLocked, mg.ExitStatus(err), "%v", err)
+		assert.Contains(t, err.Error(), "maintenance")
+		require.NoError(t, targets.Lock{}.Release(ctx, nil))
+	})
+
+	t.Run("a bad config has its own exit code", func(t *testing.T) {
+		bad := app
+		bad.Service = "Not Valid"
+		targets.Use(bad)
+		err := targets.Deploy(ctx, ptr("v2"), nil)
+		assert.Equal(t, targets.ExitInvalid, mg.ExitStatus(err), "%v", err)
+	})
+}
+
+// `mage -l` in the example app lists every ready target with its line.
+func TestMageListsTheTargets(t *testing.T) {
+	cmd := exec.Command("go", "run", "mage.go", "-l")
+	cmd.Dir = "../examples/hello"
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	t.Logf("mage -l:\n%s", out)
+	for _, target := range []string{"deploy", "plan", "rollback", "versions", "details", "logs", "exec",
+		"lock:status", "lock:acquire", "lock:release", "prune", "audit"} {
+		assert.Regexp(t, `(?m)^  `+target+`\s+\S`, string(out), "lists %s with a description", target)
+	}
+	assert.False(t, strings.Contains(string(out), "use "), "configuration funcs are not targets")
+}
