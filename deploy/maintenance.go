@@ -1,0 +1,81 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/slipwayhq/slipway/deploy/proxy"
+)
+
+// DefaultMaintenanceMessage is what users read while a web role is in
+// maintenance, when no message is given.
+const DefaultMaintenanceMessage = "We are doing maintenance and will be back shortly."
+
+// Maintenance takes the app's web roles (or the named ones) out of
+// service on every host: kamal-proxy answers their requests with a 503
+// page carrying message instead of passing them on, so users see a clear
+// page, not connection errors. In-flight requests finish first, within
+// drain (0 means kamal-proxy's default).
+func (s *Session) Maintenance(ctx context.Context, message string, drain time.Duration, roles ...string) error {
+	if message == "" {
+		message = DefaultMaintenanceMessage
+	}
+	return s.onWebRoles(ctx, "maintenance", roles, func(ctx context.Context, h *hostConn, service string) error {
+		return proxy.Stop(ctx, h.engine, proxy.DefaultContainer, service, message, drain)
+	})
+}
+
+// Live puts web roles in maintenance back in service on every host.
+func (s *Session) Live(ctx context.Context, roles ...string) error {
+	return s.onWebRoles(ctx, "live", roles, func(ctx context.Context, h *hostConn, service string) error {
+		return proxy.Resume(ctx, h.engine, proxy.DefaultContainer, service)
+	})
+}
+
+// onWebRoles runs fn for each web role's kamal-proxy service on each of
+// its hosts, all hosts at once, with an output and an audit line each.
+func (s *Session) onWebRoles(ctx context.Context, step string, only []string, fn func(context.Context, *hostConn, string) error) error {
+	var steps []Step
+	for _, role := range s.app.roleNames() {
+		r := s.app.Roles[role]
+		if r.Proxy == nil || (len(only) > 0 && !contains(only, role)) {
+			continue
+		}
+		for _, srv := range r.Servers {
+			steps = append(steps, Step{Host: srv.Host, Role: role, Container: ProxyService(s.app, role)})
+		}
+	}
+	if len(steps) == 0 {
+		return fmt.Errorf("%s: no web role to act on (roles with a Proxy: none matched %v)", step, only)
+	}
+	audit := &auditLog{}
+	defer s.writeAudit(ctx, audit)
+	errs := make(chan error, len(steps))
+	for _, st := range steps {
+		go func() {
+			start := time.Now()
+			err := fn(ctx, s.hosts[st.Host], st.Container)
+			s.record(audit, st.Host, st.Role, step, "", st.Container, st.Container, start, err)
+			if err != nil {
+				err = fmt.Errorf("%s: %s %s: %w", st.Host, step, st.Container, err)
+			}
+			errs <- err
+		}()
+	}
+	var all []error
+	for range steps {
+		all = append(all, <-errs)
+	}
+	return errors.Join(all...)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
