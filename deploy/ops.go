@@ -649,6 +649,7 @@ type ExitError struct {
 	Code    int
 }
 
+// Error names the program, its exit code and the host.
 func (e *ExitError) Error() string {
 	return fmt.Sprintf("%s exited %d on %s", e.Program, e.Code, e.Host)
 }
