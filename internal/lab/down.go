@@ -42,6 +42,7 @@ func Down(ctx context.Context, opts Options) error {
 	for i := range hosts {
 		stopHost(opts, i, filepath.Join(dir, hostName(i)))
 	}
+	stopS3(dir)
 	unmountUnder(dir)
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("lab: remove %s: %w", dir, err)

@@ -1,0 +1,322 @@
+package replicate
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/benbjohnson/litestream"
+	"github.com/superfly/ltx"
+	_ "modernc.org/sqlite" // the driver Litestream itself uses
+)
+
+// Query is a critical read a drill runs on the restored database, with
+// the number of rows it must return.
+type Query struct {
+	// Name labels the query in the drill log and table.
+	Name string
+	// SQL is a read-only statement; every row it returns is counted.
+	SQL string
+	// MinRows and MaxRows bound the row count; MaxRows 0 means no upper
+	// bound.
+	MinRows, MaxRows int64
+}
+
+// DrillOptions say how a drill runs. The zero value restores the newest
+// state into a temporary directory and records nothing.
+type DrillOptions struct {
+	// At restores the state at this time instead of the newest.
+	At time.Time
+	// Dir is where the restore goes; "" means a new temporary directory,
+	// removed after the drill.
+	Dir string
+	// Queries run on the restored database after the integrity check.
+	Queries []Query
+	// Primary is the primary database's path, when this process can read
+	// it (an embedded replica, or a drill on the app's host): its newest
+	// transaction time, from Litestream's local metadata, makes the RPO.
+	// Without it the RPO is the restored state's age at the drill.
+	Primary string
+	// Log is a drill log to append the report to, one JSON line per
+	// drill; "" means none.
+	Log string
+}
+
+// DrillReport is what a drill found; it is also one line of the drill
+// log. Durations are in the JSON as nanoseconds.
+type DrillReport struct {
+	Replica  string    `json:"replica"`     // the target, as Replica.String
+	DB       string    `json:"db"`          // the primary's path
+	Started  time.Time `json:"started"`     // when the drill began
+	At       time.Time `json:"at,omitzero"` // the point in time asked for, if any
+	Restored Position  `json:"restored"`    // the newest position restored
+	// RTO is the restore's wall time.
+	RTO time.Duration `json:"rto"`
+	// RPO is how far the restored state lags the primary's newest
+	// transaction, or, when the primary was not reachable
+	// (PrimaryKnown false), the restored state's age.
+	RPO          time.Duration `json:"rpo"`
+	PrimaryKnown bool          `json:"primary_known"`
+	// Objects and Downloaded are the replica objects the restore read
+	// and their bytes; Size is the restored database's size.
+	Objects    int           `json:"objects"`
+	Downloaded int64         `json:"downloaded"`
+	Size       int64         `json:"size"`
+	Integrity  string        `json:"integrity"`         // PRAGMA integrity_check's answer
+	Queries    []QueryResult `json:"queries,omitempty"` // each Query's outcome
+	Passed     bool          `json:"passed"`            // the drill found nothing wrong
+	Error      string        `json:"error,omitempty"`   // what failed, when it did
+}
+
+// QueryResult is one Query's outcome.
+type QueryResult struct {
+	Name   string `json:"name"`            // the Query's Name
+	Rows   int64  `json:"rows"`            // rows it returned
+	Passed bool   `json:"passed"`          // within bounds and without error
+	Error  string `json:"error,omitempty"` // why not
+}
+
+// Drill restores the replica into a temporary place and proves the
+// restore usable: PRAGMA integrity_check must say ok and every Query must
+// return a row count within its bounds. It times the restore (RTO),
+// measures the RPO, appends the report to the drill log and returns it;
+// the error says what failed, naming the replica object at fault when one
+// is missing or corrupt.
+func Drill(ctx context.Context, r Replica, opts DrillOptions) (DrillReport, error) {
+	rep := DrillReport{Replica: r.String(), DB: r.DB, Started: time.Now().UTC(), At: opts.At}
+	err := drill(ctx, r, opts, &rep)
+	rep.Passed = err == nil
+	if err != nil {
+		rep.Error = err.Error()
+	}
+	if opts.Log != "" {
+		if lerr := appendLog(opts.Log, rep); lerr != nil {
+			err = errors.Join(err, lerr)
+		}
+	}
+	return rep, err
+}
+
+func drill(ctx context.Context, r Replica, opts DrillOptions, rep *DrillReport) error {
+	client, err := r.client(ctx)
+	if err != nil {
+		return err
+	}
+	dir := opts.Dir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "slipway-drill-"); err != nil {
+			return fmt.Errorf("drill %s: %w", r, err)
+		}
+		defer os.RemoveAll(dir)
+	}
+	out := filepath.Join(dir, filepath.Base(r.DB))
+	plan, err := litestream.CalcRestorePlan(ctx, client, 0, opts.At, quietLogger())
+	if err == nil {
+		rep.Objects = len(plan)
+		for _, info := range plan {
+			rep.Downloaded += info.Size
+		}
+	}
+	start := time.Now()
+	pos, err := restore(ctx, r, client, out, opts.At)
+	rep.RTO = time.Since(start)
+	if err != nil {
+		return fmt.Errorf("drill: %w", err)
+	}
+	rep.Restored = pos
+	if st, err := os.Stat(out); err == nil {
+		rep.Size = st.Size()
+	}
+	rep.RPO = rep.Started.Sub(pos.Time)
+	if opts.Primary != "" {
+		if newest, err := primaryNewest(opts.Primary); err == nil {
+			rep.PrimaryKnown = true
+			rep.RPO = max(newest.Sub(pos.Time), 0)
+		}
+	}
+
+	db, err := sql.Open("sqlite", "file:"+out+"?mode=ro")
+	if err != nil {
+		return fmt.Errorf("drill: open restored %s: %w", out, err)
+	}
+	defer db.Close()
+	var problems []string
+	rows, err := db.QueryContext(ctx, "PRAGMA integrity_check")
+	if err != nil {
+		return fmt.Errorf("drill: integrity_check on restored %s: %w", out, err)
+	}
+	for rows.Next() {
+		var line string
+		rows.Scan(&line)
+		problems = append(problems, line)
+	}
+	rows.Close()
+	rep.Integrity = strings.Join(problems, "; ")
+	if rep.Integrity != "ok" {
+		return fmt.Errorf("drill: integrity_check on the database restored from %s says %q, not ok: %w", r, rep.Integrity, diagnose(ctx, r, client, plan, errors.New("integrity check failed")))
+	}
+	var failed []string
+	for _, q := range opts.Queries {
+		res := QueryResult{Name: q.Name}
+		res.Rows, err = countRows(ctx, db, q.SQL)
+		switch {
+		case err != nil:
+			res.Error = err.Error()
+		case res.Rows < q.MinRows || (q.MaxRows > 0 && res.Rows > q.MaxRows):
+			res.Error = fmt.Sprintf("%d rows, want %s", res.Rows, bounds(q))
+		default:
+			res.Passed = true
+		}
+		if !res.Passed {
+			failed = append(failed, fmt.Sprintf("query %q: %s", q.Name, res.Error))
+		}
+		rep.Queries = append(rep.Queries, res)
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("drill %s: %s", r, strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+func bounds(q Query) string {
+	if q.MaxRows > 0 {
+		return fmt.Sprintf("%d..%d", q.MinRows, q.MaxRows)
+	}
+	return fmt.Sprintf("at least %d", q.MinRows)
+}
+
+func countRows(ctx context.Context, db *sql.DB, query string) (int64, error) {
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var n int64
+	for rows.Next() {
+		n++
+	}
+	return n, rows.Err()
+}
+
+// primaryNewest reads the time of the primary's newest transaction from
+// the header of the newest LTX file in Litestream's local metadata
+// directory beside the database.
+func primaryNewest(dbPath string) (time.Time, error) {
+	ltxDir := filepath.Join(litestream.NewDB(dbPath).MetaPath(), "ltx", "0")
+	entries, err := os.ReadDir(ltxDir)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var newest string
+	var maxTX ltx.TXID
+	for _, e := range entries {
+		if _, hi, err := ltx.ParseFilename(e.Name()); err == nil && hi >= maxTX {
+			maxTX, newest = hi, e.Name()
+		}
+	}
+	if newest == "" {
+		return time.Time{}, errors.New("no local LTX file")
+	}
+	f, err := os.Open(filepath.Join(ltxDir, newest))
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer f.Close()
+	hdr, _, err := ltx.PeekHeader(f)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.UnixMilli(hdr.Timestamp).UTC(), nil
+}
+
+// appendLog appends one JSON line to the drill log; O_APPEND keeps lines
+// whole when drills run at once.
+func appendLog(path string, rep DrillReport) error {
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("drill log %s: %w", path, err)
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("drill log %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// ReadDrillLog returns every report in a drill log, oldest first.
+func ReadDrillLog(path string) ([]DrillReport, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("drill log %s: %w", path, err)
+	}
+	var reps []DrillReport
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if line == "" {
+			continue
+		}
+		var rep DrillReport
+		if err := json.Unmarshal([]byte(line), &rep); err != nil {
+			return reps, fmt.Errorf("drill log %s line %d: %w", path, i+1, err)
+		}
+		reps = append(reps, rep)
+	}
+	return reps, nil
+}
+
+// PrintDrills writes reports as a table a person reads: one row per
+// drill with its result, RTO, RPO, sizes and what failed.
+func PrintDrills(w io.Writer, reports ...DrillReport) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "STARTED\tREPLICA\tRESULT\tRTO\tRPO\tTXID\tOBJECTS\tDOWNLOADED\tSIZE\tINTEGRITY\tQUERIES\tERROR")
+	for _, r := range reports {
+		result := "pass"
+		if !r.Passed {
+			result = "FAIL"
+		}
+		rpo := r.RPO.Round(time.Millisecond).String()
+		if !r.PrimaryKnown {
+			rpo += " (age)"
+		}
+		passed := 0
+		for _, q := range r.Queries {
+			if q.Passed {
+				passed++
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%d/%d\t%s\n",
+			r.Started.Format("2006-01-02 15:04:05"), r.Replica, result, r.RTO.Round(time.Millisecond), rpo,
+			r.Restored.TXID, r.Objects, size(r.Downloaded), size(r.Size), orDash(r.Integrity), passed, len(r.Queries), orDash(r.Error))
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func size(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
