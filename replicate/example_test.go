@@ -56,9 +56,9 @@ func ExampleNewSidecar() {
 	fmt.Println(s.RestoreCmd(r))
 	// Output:
 	// hello-litestream litestream/litestream:0.5.18
-	// [litestream replicate -config /etc/litestream.yml]
+	// [replicate -config /etc/litestream.yml]
 	// [hello-data:/data] [LITESTREAM_ACCESS_KEY_ID LITESTREAM_SECRET_ACCESS_KEY]
-	// [litestream restore -config /etc/litestream.yml -if-db-not-exists -if-replica-exists /data/app.db]
+	// [restore -config /etc/litestream.yml -if-db-not-exists -if-replica-exists /data/app.db]
 }
 
 // Development replicas go to a local directory; restore on boot, start

@@ -22,7 +22,7 @@ const (
 type Sidecar struct {
 	Name  string   // the container's name, "<service>-litestream"
 	Image string   // the Litestream image
-	Cmd   []string // the command, with the image's entrypoint-less litestream binary
+	Cmd   []string // the arguments to the image's entrypoint, litestream (as in the official image)
 	// Volumes are the app's volumes, "name:/path", shared with the app.
 	Volumes []string
 	// Secrets are the env names whose values the container needs; the
@@ -59,7 +59,7 @@ func NewSidecar(service, image string, volumes []string, replicas ...Replica) (S
 	return Sidecar{
 		Name:       service + "-litestream",
 		Image:      image,
-		Cmd:        []string{"litestream", "replicate", "-config", DefaultConfigPath},
+		Cmd:        []string{"replicate", "-config", DefaultConfigPath},
 		Volumes:    append([]string(nil), volumes...),
 		Secrets:    secrets,
 		ConfigPath: DefaultConfigPath,
@@ -71,5 +71,5 @@ func NewSidecar(service, image string, volumes []string, replicas ...Replica) (S
 // runs before the app boots, to restore r.DB when it is missing (and do
 // nothing when there is no backup yet).
 func (s Sidecar) RestoreCmd(r Replica) []string {
-	return []string{"litestream", "restore", "-config", s.ConfigPath, "-if-db-not-exists", "-if-replica-exists", r.DB}
+	return []string{"restore", "-config", s.ConfigPath, "-if-db-not-exists", "-if-replica-exists", r.DB}
 }

@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+)
+
+// File is one file CopyTo writes into a container.
+type File struct {
+	Path    string // absolute, inside the container
+	Mode    fs.FileMode
+	Content []byte
+}
+
+// CopyTo writes files into a container's filesystem through the engine
+// API (no shell or tool is needed in the image), creating their
+// directories. Use it on a created container before Start to hand it a
+// config file. Contents never appear in errors.
+func (e *Engine) CopyTo(ctx context.Context, name string, files []File) error {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	sorted := append([]File(nil), files...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
+	dirs := map[string]bool{}
+	now := time.Now()
+	for _, f := range sorted {
+		if !path.IsAbs(f.Path) {
+			return fmt.Errorf("copy %s into container %s on %s: the path must be absolute", f.Path, name, e.host)
+		}
+		for d := path.Dir(f.Path); d != "/" && !dirs[d]; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	var dirList []string
+	for d := range dirs {
+		dirList = append(dirList, d)
+	}
+	sort.Strings(dirList)
+	for _, d := range dirList {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d[1:] + "/", Mode: 0o755, ModTime: now}); err != nil {
+			return err
+		}
+	}
+	for _, f := range sorted {
+		mode := f.Mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: f.Path[1:], Mode: int64(mode.Perm()), Size: int64(len(f.Content)), ModTime: now}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if _, err := tw.Write(f.Content); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if err := e.api.CopyToContainer(ctx, name, "/", &buf, container.CopyToContainerOptions{}); err != nil {
+		return fmt.Errorf("copy %d files into container %s on %s: %w", len(files), name, e.host, e.cause(err))
+	}
+	return nil
+}
