@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/slipwayhq/slipway/deploy/image"
 	"github.com/slipwayhq/slipway/health"
 )
 
@@ -31,6 +32,16 @@ type App struct {
 	// Image is the image repository, such as "ghcr.io/acme/hello"; a
 	// release adds its tag.
 	Image string
+	// Build, when set, makes each release's image from source on this
+	// machine before any host is touched: an image.Go (a Go main package,
+	// no Docker needed) or an image.Dockerfile (through an engine). The
+	// image is built once and delivered to every host; nil means the
+	// image is already on the hosts or in Registry.
+	Build image.Builder
+	// Registry, when set, delivers the image through the registry Image
+	// names (pushing it when Build is set); nil delivers a built image
+	// registry-free, over each host's SSH connection.
+	Registry *Registry
 	// Roles are the kinds of container the app runs, by role name: a web
 	// role behind the proxy and any number of worker roles.
 	Roles Roles
@@ -229,7 +240,24 @@ type Accessory struct {
 	// volume to reach its files (a replication sidecar does).
 	Volumes []string
 	// Ports are published on the host, in docker -p syntax.
-	Ports   []string
+	Ports []string
+	// Files are written into the container before it starts, by absolute
+	// path: a config file, say. They travel through the engine API.
+	Files   map[string]string
 	Labels  map[string]string
 	Options ContainerOptions
+}
+
+// Registry is the login to the registry an App's Image names. The engine
+// of each host receives it with the one pull that needs it; it is never
+// written to a host's disk, printed or audited.
+type Registry struct {
+	// Username is the registry user; "" means anonymous.
+	Username string
+	// PasswordSecret names the secret, resolved through App.Secrets,
+	// that holds the password or token.
+	PasswordSecret string
+	// Insecure allows a plain-HTTP registry (loopback and private
+	// addresses are allowed anyway).
+	Insecure bool
 }

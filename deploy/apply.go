@@ -144,7 +144,12 @@ func (s *Session) Apply(ctx context.Context, p Plan) (*Report, error) {
 			return rep, fmt.Errorf("pre-deploy hook: %w; no host was changed", err)
 		}
 	}
-	if err := s.run(ctx, p, rep, audit, p.Prepare); err != nil {
+	prepare, err := s.buildAndDeliver(ctx, p, rep, audit)
+	if err != nil {
+		s.writeAudit(ctx, audit)
+		return rep, fmt.Errorf("image: %w\nno container was touched; every host still runs what it ran", err)
+	}
+	if err := s.run(ctx, p, rep, audit, prepare); err != nil {
 		return rep, fmt.Errorf("prepare: %w\nno release container was started; every host still runs what it ran", err)
 	}
 	if p.Migrate != nil {
@@ -284,7 +289,7 @@ func describe(st Step) string {
 	switch st.Kind {
 	case StepEnsureNetwork:
 		return st.Container
-	case StepBootProxy, StepEnsureImage:
+	case StepBootProxy, StepEnsureImage, StepBuildImage, StepDeliverImage:
 		return st.Image
 	case StepProxyDeploy:
 		return st.Proxy.Name + " -> " + st.Proxy.Target
@@ -603,6 +608,16 @@ func (s *Session) bootAccessory(ctx context.Context, e *engine.Engine, st Step) 
 	spec.ExtraHosts, spec.Init = acc.Options.ExtraHosts, acc.Options.Init
 	if _, err := e.Create(ctx, spec); err != nil {
 		return err
+	}
+	if len(acc.Files) > 0 {
+		var files []engine.File
+		for _, p := range sortedKeys(acc.Files) {
+			files = append(files, engine.File{Path: p, Mode: 0o644, Content: []byte(acc.Files[p])})
+		}
+		if err := e.CopyTo(ctx, st.Container, files); err != nil {
+			e.Remove(context.WithoutCancel(ctx), st.Container, true)
+			return err
+		}
 	}
 	return e.Start(ctx, st.Container)
 }

@@ -26,6 +26,8 @@ const (
 	StepStopOld                           // stop the role's previous containers
 	StepPrune                             // remove stopped containers beyond the retention count
 	StepBootAccessory                     // start an accessory that is not running
+	StepBuildImage                        // build the release's image on this machine, once (Host is "")
+	StepDeliverImage                      // deliver the built image to the host, over SSH or through the registry
 )
 
 var stepNames = map[StepKind]string{
@@ -39,6 +41,8 @@ var stepNames = map[StepKind]string{
 	StepStopOld:       "stop-old",
 	StepPrune:         "prune",
 	StepBootAccessory: "boot-accessory",
+	StepBuildImage:    "build-image",
+	StepDeliverImage:  "deliver-image",
 }
 
 // String returns the step's name as audit lines record it ("start", "proxy-deploy", ...).
@@ -158,7 +162,13 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 				p.Prepare = append(p.Prepare, Step{Kind: StepBootProxy, Host: h, Container: DefaultProxyName, Image: px.image()})
 			}
 		}
-		if !state.hasImage(h, image) && !retainsAll(a, state, h, r.Version) {
+		switch {
+		case retainsAll(a, state, h, r.Version):
+		case a.Build != nil || a.Registry != nil && !state.hasImage(h, image):
+			// A build is delivered even where the tag exists: delivery
+			// sends nothing to a host that holds the same image ID.
+			p.Prepare = append(p.Prepare, Step{Kind: StepDeliverImage, Host: h, Image: image})
+		case !state.hasImage(h, image):
 			p.Prepare = append(p.Prepare, Step{Kind: StepEnsureImage, Host: h, Image: image})
 		}
 		for _, name := range sortedKeys(a.Accessories) {
@@ -178,6 +188,9 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 			p.Prepare = append(p.Prepare, Step{Kind: StepBootAccessory, Host: h, Role: name, Container: ctr,
 				Image: acc.Image, Cmd: acc.Cmd, Env: env, Secrets: secrets})
 		}
+	}
+	if a.Build != nil && slices.ContainsFunc(p.Prepare, func(st Step) bool { return st.Kind == StepDeliverImage }) {
+		p.Prepare = append([]Step{{Kind: StepBuildImage, Image: image}}, p.Prepare...)
 	}
 	hosts := a.roleHosts()
 

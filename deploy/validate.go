@@ -642,6 +642,11 @@ func (v *validator) accessory(p, name string, acc Accessory, a App, roles []stri
 		v.server(indexPath(p+".servers", i), s, 0)
 	}
 	v.args(p+".cmd", acc.Cmd)
+	for _, f := range sortedKeys(acc.Files) {
+		if !strings.HasPrefix(f, "/") || strings.HasSuffix(f, "/") {
+			v.addf(keyPath(p+".files", f), "must be an absolute file path in the container, such as /etc/litestream.yml")
+		}
+	}
 	v.env(p+".env", acc.Env, nil, "")
 	v.volumes(p+".volumes", acc.Volumes)
 	v.labels(p+".labels", acc.Labels)

@@ -268,7 +268,9 @@ LogLevel ERROR
 }
 
 func startDockerd(i int, h Host) error {
-	if err := os.WriteFile(filepath.Join(h.dir, "daemon.json"), []byte("{}\n"), 0o644); err != nil {
+	// The lab registry (see StartRegistry) speaks plain HTTP.
+	daemonJSON := fmt.Sprintf("{\"insecure-registries\": [%q]}\n", RegistryAddr)
+	if err := os.WriteFile(filepath.Join(h.dir, "daemon.json"), []byte(daemonJSON), 0o644); err != nil {
 		return err
 	}
 	logf, err := os.Create(filepath.Join(h.dir, "dockerd.log"))
