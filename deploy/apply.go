@@ -391,6 +391,8 @@ func (s *Session) containerSpec(p Plan, st Step) engine.ContainerSpec {
 	for _, k := range sortedKeys(st.Env) {
 		env = append(env, k+"="+st.Env[k])
 	}
+	// Like Kamal's KAMAL_VERSION: the app can report what it runs.
+	env = append(env, "SLIPWAY_VERSION="+p.Version, "SLIPWAY_CONTAINER="+st.Container)
 	secrets := s.secretsOrNil()
 	for _, k := range st.Secrets {
 		env = append(env, k+"="+secrets[k])

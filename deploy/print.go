@@ -91,6 +91,10 @@ func (st Step) describe() string {
 		return "stop " + strings.Join(st.Old, ", ")
 	case StepPrune:
 		return "remove " + strings.Join(st.Old, ", ")
+	case StepBuildImage:
+		return "build image " + st.Image + " on this machine"
+	case StepDeliverImage:
+		return "deliver image " + st.Image + " (only the layers the host lacks)"
 	case StepBootAccessory:
 		return fmt.Sprintf("boot accessory %s (%s)%s", st.Container, st.Image, envNote(st))
 	}

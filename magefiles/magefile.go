@@ -20,10 +20,10 @@ import (
 // Lab brings the test lab up and down.
 type Lab mg.Namespace
 
-// Up starts the lab's hosts (network namespaces with sshd and dockerd), installing missing packages as root.
+// Up starts the lab's hosts (network namespaces with sshd and dockerd) and its S3 server, installing missing packages as root.
 func (Lab) Up(ctx context.Context) error {
 	start := time.Now()
-	l, err := lab.Up(ctx, lab.Options{Log: os.Stdout})
+	l, err := upLab(ctx, os.Stdout)
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,15 @@
 // Command hello is Slipway's example app: a Go web app that keeps its
-// data in SQLite, serves /up from health.Handler, and stops gracefully.
+// data in SQLite, replicates it to S3 with the embedded Litestream
+// library, restores it on boot when the file is missing, serves /up from
+// health.Handler, and stops gracefully.
 //
 // It counts visits in the database at DATABASE_PATH (default
-// /data/hello.db) and answers GET / with its version (APP_VERSION) and
-// the visit count. PORT sets the port (default 3000).
+// /data/hello.db) and answers GET / with its version (SLIPWAY_VERSION,
+// which Slipway sets) and
+// the visit count. PORT sets the port (default 3000). Replication is on
+// when LITESTREAM_BUCKET is set, with LITESTREAM_ENDPOINT (for an
+// S3-compatible server), LITESTREAM_PATH and the credentials in
+// LITESTREAM_ACCESS_KEY_ID and LITESTREAM_SECRET_ACCESS_KEY.
 package main
 
 import (
@@ -22,6 +28,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/replicate"
 )
 
 func main() {
@@ -35,9 +42,20 @@ func run() error {
 	defer stop()
 
 	path := env("DATABASE_PATH", "/data/hello.db")
-	version := env("APP_VERSION", "dev")
+	version := env("SLIPWAY_VERSION", "dev")
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
+	}
+	replica, replicated := replicaFromEnv(path)
+	if replicated {
+		// Before the database is opened: a new volume gets the replicated data.
+		restored, err := replicate.RestoreIfMissing(ctx, replica)
+		if err != nil {
+			return fmt.Errorf("restore %s from %s: %w", path, replica, err)
+		}
+		if restored {
+			log.Printf("hello %s: restored %s from %s", version, path, replica)
+		}
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(wal)&_pragma=busy_timeout(5000)&_pragma=synchronous(normal)")
 	if err != nil {
@@ -47,6 +65,15 @@ func run() error {
 	db.SetMaxOpenConns(1) // one writer; SQLite serialises writes anyway
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS visits (id INTEGER PRIMARY KEY, at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema in %s: %w", path, err)
+	}
+
+	if replicated {
+		rep, err := replicate.Start(ctx, replica)
+		if err != nil {
+			return fmt.Errorf("replicate %s to %s: %w", path, replica, err)
+		}
+		defer rep.Close(context.WithoutCancel(ctx))
+		log.Printf("hello %s: replicating %s to %s", version, path, replica)
 	}
 
 	up := health.NewHandler(health.SQLite(path), health.Writable(filepath.Dir(path)))
@@ -82,6 +109,19 @@ func run() error {
 	}
 	<-done
 	return nil
+}
+
+// replicaFromEnv is the database's replica, when LITESTREAM_BUCKET names one.
+func replicaFromEnv(path string) (replicate.Replica, bool) {
+	bucket := os.Getenv("LITESTREAM_BUCKET")
+	if bucket == "" {
+		return replicate.Replica{}, false
+	}
+	return replicate.Replica{DB: path, S3: &replicate.S3{
+		Bucket:   bucket,
+		Path:     env("LITESTREAM_PATH", filepath.Base(path)),
+		Endpoint: os.Getenv("LITESTREAM_ENDPOINT"),
+	}}, true
 }
 
 func env(name, def string) string {

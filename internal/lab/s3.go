@@ -105,7 +105,8 @@ func StartS3(ctx context.Context, opts Options) (*S3, error) {
 	}
 	pidfile := filepath.Join(sdir, "versitygw.pid")
 	if pidAlive(pidfile) && st.Port != 0 && sameSet(st.Hosts, hosts) {
-		return st.s3(sdir), nil
+		s := st.s3(sdir)
+		return s, writeSecrets(dir, s)
 	}
 	stopPid(readPid(pidfile), 5*time.Second)
 
@@ -165,7 +166,38 @@ func StartS3(ctx context.Context, opts Options) (*S3, error) {
 		return nil, fmt.Errorf("lab: s3: versitygw did not listen: %w (see %s)", err, filepath.Join(sdir, "versitygw.log"))
 	}
 	opts.logf("s3: versitygw on %s and %d lab host gateways", s.Endpoint, len(hosts))
+	if err := writeSecrets(dir, s); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// SecretsFile is the dotenv file, in the lab's directory, that holds the
+// lab S3 server's credentials under the names Litestream reads: the
+// lab's stand-in for a team's .slipway/secrets.
+func SecretsFile(opts Options) string { return filepath.Join(opts.dir(), "secrets") }
+
+func writeSecrets(dir string, s *S3) error {
+	body := fmt.Sprintf("# The lab S3 server's credentials (lab:down removes them).\nLITESTREAM_ACCESS_KEY_ID=%s\nLITESTREAM_SECRET_ACCESS_KEY=%s\n",
+		s.AccessKeyID, s.SecretAccessKey)
+	if err := os.WriteFile(filepath.Join(dir, "secrets"), []byte(body), 0o600); err != nil {
+		return fmt.Errorf("lab: s3: write secrets: %w", err)
+	}
+	return nil
+}
+
+// OpenS3 describes the lab's S3 server as it runs now, without starting it.
+func OpenS3(opts Options) (*S3, error) {
+	sdir := filepath.Join(opts.dir(), "s3")
+	b, err := os.ReadFile(filepath.Join(sdir, "state.json"))
+	if err != nil || !pidAlive(filepath.Join(sdir, "versitygw.pid")) {
+		return nil, fmt.Errorf("the lab's S3 server is not running: run `go run mage.go lab:up` as root")
+	}
+	var st s3State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("lab: s3: %w", err)
+	}
+	return st.s3(sdir), nil
 }
 
 func (st s3State) s3(sdir string) *S3 {

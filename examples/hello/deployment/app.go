@@ -3,9 +3,12 @@
 package deployment
 
 import (
+	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/slipwayhq/slipway/deploy"
+	"github.com/slipwayhq/slipway/deploy/image"
 	"github.com/slipwayhq/slipway/health"
 )
 
@@ -13,11 +16,14 @@ import (
 const Image = "slipway/hello"
 
 // App is hello on the given web servers; the first is the primary host.
-// The app keeps its SQLite database in the hello-data volume.
+// Each release is built from hello's source as a static binary in a
+// scratch image, delivered to the servers over SSH (no registry), and
+// keeps its SQLite database in the hello-data volume.
 func App(servers ...deploy.Server) deploy.App {
 	return deploy.App{
 		Service: "hello",
 		Image:   Image,
+		Build:   image.Go{Package: ".", Dir: sourceDir(), Binary: "/hello", Ports: []int{3000}},
 		Roles: deploy.Roles{
 			"web": {
 				Servers: servers,
@@ -34,4 +40,10 @@ func App(servers ...deploy.Server) deploy.App {
 		Boot:    deploy.Boot{Limit: 1},
 		Retain:  3,
 	}
+}
+
+// sourceDir is examples/hello, wherever the repository is checked out.
+func sourceDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
 }
