@@ -3,6 +3,7 @@ package deployment
 import (
 	"github.com/slipwayhq/slipway/deploy"
 	"github.com/slipwayhq/slipway/internal/lab"
+	"github.com/slipwayhq/slipway/replicate"
 )
 
 // Lab is hello on the local test lab's first host: the default target of
@@ -30,3 +31,28 @@ func Lab() deploy.App {
 
 // LabBucket is the lab S3 bucket hello replicates to.
 const LabBucket = "hello"
+
+// LabReplicas are hello's replicas in the lab, as the operator's machine
+// reaches them: for replica:verify, replica:drill and replica:restore.
+// None when the lab's S3 server does not run.
+func LabReplicas() []replicate.Replica {
+	opts := lab.Options{}
+	s3, err := lab.OpenS3(opts)
+	if err != nil {
+		return nil
+	}
+	return []replicate.Replica{{
+		DB: "/data/hello.db",
+		S3: &replicate.S3{
+			Bucket:   LabBucket,
+			Path:     "hello.db",
+			Endpoint: s3.HostEndpoint(opts.Host(1)),
+			Secrets:  deploy.Chain(deploy.FileSecrets{Path: lab.SecretsFile(opts)}, deploy.EnvSecrets{}),
+		},
+	}}
+}
+
+// DrillQueries are the critical reads every drill of hello runs.
+var DrillQueries = []replicate.Query{
+	{Name: "visits readable", SQL: "SELECT id FROM visits ORDER BY id DESC LIMIT 10", MinRows: 1},
+}

@@ -12,4 +12,8 @@ import (
 	"github.com/slipwayhq/slipway/targets"
 )
 
-func init() { targets.Use(deployment.Lab()) }
+func init() {
+	targets.Use(deployment.Lab())
+	targets.UseReplicas(deployment.LabReplicas()...)
+	targets.UseDrills("", deployment.DrillQueries...)
+}

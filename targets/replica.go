@@ -1,0 +1,135 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/slipwayhq/slipway/replicate"
+)
+
+// DefaultDrillLog is the drill log the replica targets append to, in the
+// directory Mage runs in; UseDrills changes it.
+const DefaultDrillLog = ".slipway/drills.jsonl"
+
+// DefaultMaxAge is how old the newest replicated change may be before
+// replica:verify fails.
+const DefaultMaxAge = time.Hour
+
+var replicas struct {
+	list    []replicate.Replica
+	queries []replicate.Query
+	log     string
+}
+
+// UseReplicas configures the replica targets with the app's replicas, as
+// seen from the machine Mage runs on (the S3 endpoint must be reachable
+// from here).
+func UseReplicas(rs ...replicate.Replica) {
+	mu.Lock()
+	defer mu.Unlock()
+	replicas.list = rs
+}
+
+// UseDrills sets the critical read queries every drill runs on the
+// restored database, and the drill log ("" means DefaultDrillLog).
+func UseDrills(log string, queries ...replicate.Query) {
+	mu.Lock()
+	defer mu.Unlock()
+	replicas.log, replicas.queries = log, queries
+}
+
+func configuredReplicas() ([]replicate.Replica, []replicate.Query, string, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if len(replicas.list) == 0 {
+		return nil, nil, "", errors.New("no replica configured: call targets.UseReplicas(...) from your magefile's init()")
+	}
+	log := replicas.log
+	if log == "" {
+		log = DefaultDrillLog
+	}
+	return replicas.list, replicas.queries, log, nil
+}
+
+// Replica checks, drills and restores the app's SQLite replicas.
+type Replica mg.Namespace
+
+// Verify checks that every replica got a change within -maxage (default 1h): the daily check.
+func (Replica) Verify(ctx context.Context, maxage *time.Duration) error {
+	rs, _, _, err := configuredReplicas()
+	if err != nil {
+		return exit(err)
+	}
+	limit := DefaultMaxAge
+	if maxage != nil {
+		limit = *maxage
+	}
+	var errs []error
+	for _, r := range rs {
+		f, err := replicate.Verify(ctx, r, limit)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r, err))
+			continue
+		}
+		fmt.Fprintln(output(), f)
+	}
+	return exit(errors.Join(errs...))
+}
+
+// Drill restores every replica (the newest state, or -at=RFC3339) into a temporary place, checks it and records RTO/RPO.
+func (Replica) Drill(ctx context.Context, at *string) error {
+	rs, queries, log, err := configuredReplicas()
+	if err != nil {
+		return exit(err)
+	}
+	opts := replicate.DrillOptions{Queries: queries, Log: log}
+	if at != nil && *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return exit(fmt.Errorf("-at: want a time such as 2026-11-25T10:00:00Z: %w", err))
+		}
+		opts.At = t
+	}
+	var reports []replicate.DrillReport
+	var errs []error
+	for _, r := range rs {
+		rep, err := replicate.Drill(ctx, r, opts)
+		reports = append(reports, rep)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r, err))
+		}
+	}
+	if err := replicate.PrintDrills(output(), reports...); err != nil {
+		return exit(err)
+	}
+	fmt.Fprintf(output(), "recorded in %s\n", log)
+	return exit(errors.Join(errs...))
+}
+
+// Restore writes a replica's newest state (or -at=RFC3339) to the file -out (default ./restored.db).
+func (Replica) Restore(ctx context.Context, out, at *string) error {
+	rs, _, _, err := configuredReplicas()
+	if err != nil {
+		return exit(err)
+	}
+	path := "restored.db"
+	if out != nil && *out != "" {
+		path = *out
+	}
+	var when time.Time
+	if at != nil && *at != "" {
+		if when, err = time.Parse(time.RFC3339, *at); err != nil {
+			return exit(fmt.Errorf("-at: want a time such as 2026-11-25T10:00:00Z: %w", err))
+		}
+	}
+	pos, err := replicate.Restore(ctx, rs[0], path, when)
+	if err != nil {
+		return exit(err)
+	}
+	fmt.Fprintf(output(), "restored %s to %s (%v)\n", rs[0], path, pos)
+	return nil
+}
