@@ -31,3 +31,14 @@ func (e *Engine) EnsureVolume(ctx context.Context, name string, labels map[strin
 	}
 	return nil
 }
+
+// VolumeMountpoint returns where the named volume's files live on the
+// host, for tools that work on them over SSH (moving a damaged database
+// aside, say). ErrNotFound when there is no such volume.
+func (e *Engine) VolumeMountpoint(ctx context.Context, name string) (string, error) {
+	v, err := e.api.VolumeInspect(ctx, name)
+	if err != nil {
+		return "", fmt.Errorf("inspect volume %s on %s: %w", name, e.host, e.cause(err))
+	}
+	return v.Mountpoint, nil
+}

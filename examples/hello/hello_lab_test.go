@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"io"
 	"net/http"
 	"os"
@@ -49,15 +51,16 @@ func TestDeployRollbackDrill(t *testing.T) {
 	url := "http://" + deployment.Lab().PrimaryHost() + "/"
 	t.Cleanup(func() { os.RemoveAll(".slipway") })
 
-	mage(t, "deploy", "-version=e2e-one")
-	assert.Contains(t, served(t, url), "hello from e2e-one")
+	one, two := fmt.Sprintf("e2e-%d-one", rand.Uint32()), fmt.Sprintf("e2e-%d-two", rand.Uint32())
+	mage(t, "deploy", "-version="+one)
+	assert.Contains(t, served(t, url), "hello from "+one)
 
-	out := mage(t, "deploy", "-version=e2e-two")
+	out := mage(t, "deploy", "-version="+two)
 	assert.Contains(t, out, "(present)", "the same image is not sent again")
-	assert.Contains(t, served(t, url), "hello from e2e-two")
+	assert.Contains(t, served(t, url), "hello from "+two)
 
-	mage(t, "rollback", "e2e-one")
-	assert.Contains(t, served(t, url), "hello from e2e-one")
+	mage(t, "rollback", one)
+	assert.Contains(t, served(t, url), "hello from "+one)
 
 	time.Sleep(2 * time.Second) // a sync interval or two, for the last visits to reach the replica
 	out = mage(t, "replica:drill")
