@@ -37,9 +37,9 @@ type Recovery struct {
 
 // RecoverStep is one step of a recovery, on one host.
 type RecoverStep struct {
-	Name   string // maintenance, stop-workers, stop-app, move-aside, restore, upload, start-app, gate, live, start-workers
-	Host   string // "(local)" for steps on this machine
-	Role   string
+	Name string // maintenance, stop-workers, stop-app, move-aside, restore, upload, start-app, gate, live, start-workers
+	Host string // "(local)" for steps on this machine
+	Role string
 	// Container is the container a stop or start step acts on.
 	Container string
 	Detail    string

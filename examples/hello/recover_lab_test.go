@@ -177,7 +177,10 @@ func TestRecoverADamagedDatabaseUnderLoad(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 3 {
 		wg.Add(1)
-		go func() { defer wg.Done(); v.loop("http://"+h.Addr+"/", app.Service+".test", stop, 20_000, 90*time.Second) }()
+		go func() {
+			defer wg.Done()
+			v.loop("http://"+h.Addr+"/", app.Service+".test", stop, 20_000, 90*time.Second)
+		}()
 	}
 	start := time.Now()
 	time.Sleep(3 * time.Second)
