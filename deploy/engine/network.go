@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
 )
@@ -41,4 +42,13 @@ func (e *Engine) VolumeMountpoint(ctx context.Context, name string) (string, err
 		return "", fmt.Errorf("inspect volume %s on %s: %w", name, e.host, e.cause(err))
 	}
 	return v.Mountpoint, nil
+}
+
+// VolumeRemove deletes a volume and its data; force removes it even if
+// a stopped container still names it. A missing volume is fine.
+func (e *Engine) VolumeRemove(ctx context.Context, name string, force bool) error {
+	if err := e.api.VolumeRemove(ctx, name, force); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("remove volume %s on %s: %w", name, e.host, e.cause(err))
+	}
+	return nil
 }

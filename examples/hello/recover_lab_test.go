@@ -288,3 +288,45 @@ func (s *syncOut) String() string {
 	defer s.mu.Unlock()
 	return string(s.b)
 }
+
+func TestWholeAppRecoveryDrill(t *testing.T) {
+	app, replica, h := recoveryApp(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out syncOut
+	s, err := deploy.Connect(ctx, app, deploy.Options{Output: &out})
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.Deploy(ctx, deploy.Release{Version: "d1"})
+	require.NoError(t, err, out.String())
+	v := &visits{}
+	v.loop("http://"+h.Addr+"/", app.Service+".test", nil, 12, 10*time.Second)
+	require.Equal(t, 12, v.ok)
+	time.Sleep(2500 * time.Millisecond)
+
+	log := filepath.Join(t.TempDir(), "drills.jsonl")
+	drill := deploy.AppDrill{
+		Replica: replica,
+		Host:    h.Addr,
+		Smoke:   []deploy.SmokeCheck{{Path: "/", Body: "visit #13"}, {Path: "/up"}},
+		DropEnv: []string{"LITESTREAM_BUCKET"},
+		Log:     log,
+	}
+	rep, err := s.DrillApp(ctx, drill)
+	require.NoError(t, err, out.String())
+	t.Logf("whole-app drill: RTO %s (restore %s, boot %s), RPO %s", rep.RTO, rep.Restore, rep.Boot, rep.RPO)
+	assert.True(t, rep.Passed)
+	assert.Contains(t, out.String(), "STARTED")
+	logged, err := os.ReadFile(log)
+	require.NoError(t, err)
+	assert.Contains(t, string(logged), `"kind":"app"`)
+
+	// Torn down: no drill container or volume is left on the host.
+	e := h.Engine(t)
+	cs, err := e.List(ctx, engine.ListOptions{All: true, Labels: map[string]string{"slipway.drill": app.Service}})
+	require.NoError(t, err)
+	assert.Empty(t, cs)
+	// The real app kept serving, and the drill wrote nothing to its replica.
+	v.loop("http://"+h.Addr+"/", app.Service+".test", nil, 1, 5*time.Second)
+	assert.Equal(t, 13, v.newestSeen())
+}

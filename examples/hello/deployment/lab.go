@@ -56,3 +56,6 @@ func LabReplicas() []replicate.Replica {
 var DrillQueries = []replicate.Query{
 	{Name: "visits readable", SQL: "SELECT id FROM visits ORDER BY id DESC LIMIT 10", MinRows: 1},
 }
+
+// SmokeChecks are what a whole-app drill asks a restored hello.
+var SmokeChecks = []deploy.SmokeCheck{{Path: "/up"}, {Path: "/", Body: "hello from"}}

@@ -16,4 +16,5 @@ func init() {
 	targets.Use(deployment.Lab())
 	targets.UseReplicas(deployment.LabReplicas()...)
 	targets.UseDrills("", deployment.DrillQueries...)
+	targets.UseAppDrill(deployment.SmokeChecks, "LITESTREAM_BUCKET")
 }

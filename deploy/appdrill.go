@@ -1,0 +1,306 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/replicate"
+)
+
+// SmokeCheck is one HTTP request a recovered app must answer as expected.
+type SmokeCheck struct {
+	Path   string // such as "/" or "/orders/1"
+	Status int    // 0 means 200
+	Body   string // a substring the body must contain; "" checks none
+}
+
+// AppDrill is a whole-app recovery drill: the monthly proof that the app
+// comes back from its replica. It restores the replica into a disposable
+// volume on a host, boots the current release's image against it with no
+// proxy route (users never see it), passes /up and the smoke checks, then
+// tears it all down and records the whole-app RTO and RPO.
+type AppDrill struct {
+	// Replica is the database's replica, as this machine reaches it; its
+	// DB is the path inside the app's containers.
+	Replica replicate.Replica
+	// Host runs the disposable copy; "" means the app's last host, away
+	// from the primary's load.
+	Host string
+	// Role whose image, command and env the copy runs; "" means the
+	// primary role, which must have a Proxy (its port and health path).
+	Role string
+	// Smoke are the checks after /up passes.
+	Smoke []SmokeCheck
+	// DropEnv are env names the copy does not get, such as the one that
+	// turns replication on: a drill must never write to the real replica.
+	DropEnv []string
+	// Log is the drill log the report is appended to, beside the
+	// database drills; "" means none.
+	Log string
+}
+
+// AppDrillReport is what a whole-app drill found; it is also one line of
+// the drill log (Kind "app").
+type AppDrillReport struct {
+	Kind     string             `json:"kind"` // "app"
+	Service  string             `json:"service"`
+	Host     string             `json:"host"`
+	Version  string             `json:"version"`
+	Replica  string             `json:"replica"`
+	Started  time.Time          `json:"started"`
+	Restored replicate.Position `json:"restored"`
+	// RTO is the whole recovery: from the start to the smoke checks passing.
+	RTO time.Duration `json:"rto"`
+	// RPO is the restored state's age when the drill started.
+	RPO     time.Duration `json:"rpo"`
+	Restore time.Duration `json:"restore"` // of which: restore and integrity check
+	Boot    time.Duration `json:"boot"`    // of which: boot to /up passing
+	Smoke   []string      `json:"smoke"`   // each check's outcome
+	Passed  bool          `json:"passed"`
+	Error   string        `json:"error,omitempty"`
+}
+
+// DrillApp runs a whole-app recovery drill and tears down what it made,
+// whether it passed or not.
+func (s *Session) DrillApp(ctx context.Context, d AppDrill) (AppDrillReport, error) {
+	a := s.app
+	rep := AppDrillReport{Kind: "app", Service: a.Service, Replica: d.Replica.String(), Started: time.Now().UTC()}
+	err := s.drillApp(ctx, d, &rep)
+	rep.Passed = err == nil
+	if err != nil {
+		rep.Error = s.secretsOrNil().Redact(firstLine(err.Error()))
+	}
+	if d.Log != "" {
+		if lerr := appendJSONLine(d.Log, rep); lerr != nil && err == nil {
+			err = lerr
+		}
+	}
+	PrintAppDrills(s.out, rep)
+	return rep, err
+}
+
+func (s *Session) drillApp(ctx context.Context, d AppDrill, rep *AppDrillReport) error {
+	a := s.app
+	start := time.Now()
+	role := orDefault(d.Role, a.primaryRole())
+	px := a.Roles[role].Proxy
+	if px == nil {
+		return fmt.Errorf("app drill: role %s has no proxy: name a web role, whose port and health path the drill uses", role)
+	}
+	hosts := a.HostNames()
+	host := orDefault(d.Host, hosts[len(hosts)-1])
+	h, ok := s.hosts[host]
+	if !ok {
+		return fmt.Errorf("app drill: host %s is not one of the app's hosts (%s)", host, strings.Join(hosts, ", "))
+	}
+	rep.Host = host
+	if _, err := s.resolveSecrets(ctx); err != nil {
+		return err
+	}
+	volume, file, err := volumeOf(a.Volumes, d.Replica.DB)
+	if err != nil {
+		return err
+	}
+
+	// The current release: the role's running container on the primary host.
+	state, err := s.Observe(ctx)
+	if err != nil {
+		return err
+	}
+	var current Container
+	for _, c := range state.Versions(a, a.PrimaryHost(), role) {
+		if c.Running {
+			current = c
+			break
+		}
+	}
+	if current.Name == "" {
+		return fmt.Errorf("app drill: no %s container runs on %s to take the release from", role, a.PrimaryHost())
+	}
+	rep.Version = current.Version
+	imageRef := Release{Version: current.Version}.ImageRef(a)
+
+	// Restore and check the database on this machine.
+	t0 := time.Now()
+	tmp, err := os.MkdirTemp("", "slipway-appdrill")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	restored := filepath.Join(tmp, file)
+	pos, err := replicate.Restore(ctx, d.Replica, restored, time.Time{})
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	rep.Restored, rep.RPO = pos, rep.Started.Sub(pos.Time)
+	if err := integrityCheck(ctx, restored); err != nil {
+		return err
+	}
+	rep.Restore = time.Since(t0)
+
+	// A disposable volume and container, with no proxy route.
+	stamp := strconv.FormatInt(time.Now().Unix(), 10)
+	drillVol := volume + "-drill-" + stamp
+	name := ContainerName(a, role, "drill-"+stamp)
+	bg := context.WithoutCancel(ctx)
+	defer h.engine.VolumeRemove(bg, drillVol, true)
+	defer h.engine.Remove(bg, name, true)
+	if err := h.engine.EnsureVolume(ctx, drillVol, map[string]string{"slipway.drill": a.Service}); err != nil {
+		return err
+	}
+	mount, err := h.engine.VolumeMountpoint(ctx, drillVol)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(restored)
+	if err != nil {
+		return err
+	}
+	err = h.ssh.Upload(ctx, path.Join(mount, file), 0o644, f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	st := Step{Kind: StepStart, Host: host, Role: role, Container: name, Image: imageRef, Cmd: a.Roles[role].Cmd}
+	st.Env, st.Secrets = a.envFor(role)
+	for _, k := range d.DropEnv {
+		delete(st.Env, k)
+		st.Secrets = removeString(st.Secrets, k)
+	}
+	spec := s.containerSpec(Plan{Version: current.Version}, st)
+	spec.Labels = map[string]string{"slipway.drill": a.Service}
+	spec.Restart = "no"
+	spec.Volumes = nil
+	for _, v := range a.Volumes {
+		if strings.HasPrefix(v, volume+":") {
+			spec.Volumes = append(spec.Volumes, drillVol+strings.TrimPrefix(v, volume))
+		}
+	}
+	t1 := time.Now()
+	if _, err := h.engine.Create(ctx, spec); err != nil {
+		return err
+	}
+	if err := h.engine.Start(ctx, name); err != nil {
+		return err
+	}
+	gate := px.Health
+	target := health.Container(health.Host{Name: h.name, Inspector: h.engine, Dialer: h.ssh, Execer: h.engine, Network: a.network()}, name, px.appPort())
+	if _, err := health.Wait(ctx, gate, target); err != nil {
+		return &BootError{Host: host, Container: name, Err: err, Diagnostics: health.Diagnose(bg, h.engine, h.engine, name)}
+	}
+	rep.Boot = time.Since(t1)
+
+	// Smoke checks, through the host, to the container's own address.
+	c, err := h.engine.Inspect(ctx, name)
+	if err != nil {
+		return err
+	}
+	base := "http://" + net.JoinHostPort(c.IP(a.network()), strconv.Itoa(px.appPort()))
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext:       func(ctx context.Context, _, addr string) (net.Conn, error) { return h.ssh.DialContext(ctx, "tcp", addr) },
+		DisableKeepAlives: true,
+	}}
+	var failed []string
+	for _, sc := range d.Smoke {
+		outcome := smoke(ctx, client, base, sc)
+		rep.Smoke = append(rep.Smoke, outcome)
+		if !strings.HasSuffix(outcome, ": ok") {
+			failed = append(failed, outcome)
+		}
+	}
+	rep.RTO = time.Since(start)
+	if len(failed) > 0 {
+		return fmt.Errorf("smoke checks failed: %s", strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+func smoke(ctx context.Context, client *http.Client, base string, sc SmokeCheck) string {
+	want := orDefault(sc.Status, http.StatusOK)
+	req, err := http.NewRequestWithContext(ctx, "GET", base+sc.Path, nil)
+	if err != nil {
+		return fmt.Sprintf("GET %s: %v", sc.Path, err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Sprintf("GET %s: %v", sc.Path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	switch {
+	case resp.StatusCode != want:
+		return fmt.Sprintf("GET %s: status %d, want %d", sc.Path, resp.StatusCode, want)
+	case sc.Body != "" && !strings.Contains(string(body), sc.Body):
+		return fmt.Sprintf("GET %s: body lacks %q", sc.Path, sc.Body)
+	}
+	return fmt.Sprintf("GET %s: ok", sc.Path)
+}
+
+func removeString(list []string, s string) []string {
+	out := list[:0:0]
+	for _, x := range list {
+		if x != s {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func appendJSONLine(file string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return fmt.Errorf("drill log %s: %w", file, err)
+	}
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("drill log %s: %w", file, err)
+	}
+	_, err = f.Write(append(b, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// PrintAppDrills prints whole-app drill reports as a table.
+func PrintAppDrills(w io.Writer, reports ...AppDrillReport) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STARTED\tSERVICE\tHOST\tVERSION\tRESULT\tRTO\tRESTORE\tBOOT\tRPO\tSMOKE\tERROR")
+	for _, r := range reports {
+		result := "pass"
+		if !r.Passed {
+			result = "FAIL"
+		}
+		ok := 0
+		for _, s := range r.Smoke {
+			if strings.HasSuffix(s, ": ok") {
+				ok++
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", r.Started.Format("2006-01-02 15:04:05"), r.Service, r.Host,
+			orDefault(r.Version, "-"), result, dround(r.RTO), dround(r.Restore), dround(r.Boot), dround(r.RPO), ok, len(r.Smoke), orDefault(r.Error, "-"))
+	}
+	return tw.Flush()
+}
+
+func dround(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return d.Round(time.Millisecond).String()
+}

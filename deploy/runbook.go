@@ -1,0 +1,85 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Runbook writes the app's incident runbook as Markdown, generated from
+// the same plans the executor runs against what the hosts run now: how
+// to roll back, how to recover the database, how to go into maintenance
+// and back, and how to check the backups. recovery may be nil when the
+// app keeps no database.
+func (s *Session) Runbook(ctx context.Context, w io.Writer, recovery *Recovery) error {
+	a := s.app
+	state, err := s.Observe(ctx)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Runbook: %s", a.Service)
+	if a.Destination != "" {
+		fmt.Fprintf(&b, " (%s)", a.Destination)
+	}
+	fmt.Fprintf(&b, "\n\nHosts: %s (primary %s). Generated from the live state; regenerate with `mage runbook`.\n", strings.Join(a.HostNames(), ", "), a.PrimaryHost())
+	if state.Lock != nil {
+		fmt.Fprintf(&b, "\n> The deploy lock is held by %s since %s.\n", state.Lock.Performer, state.Lock.Time.Format("2006-01-02 15:04 MST"))
+	}
+
+	b.WriteString("\n## 1. A bad deploy: roll back\n\n")
+	b.WriteString("1. See what is retained: `mage versions`. Every host lists its versions, newest first, and the one that runs.\n")
+	running, previous := "", ""
+	role := a.primaryRole()
+	for _, c := range state.Versions(a, a.PrimaryHost(), role) {
+		switch {
+		case c.Running && running == "":
+			running = c.Version
+		case !c.Running && previous == "" && running != "":
+			previous = c.Version
+		}
+	}
+	if previous == "" {
+		b.WriteString("2. No earlier version is retained on the primary host right now; redeploy a known good commit with `mage deploy -version=<commit>`.\n")
+	} else {
+		fmt.Fprintf(&b, "2. Roll back from %s to %s: `mage rollback %s`. Its plan, as of now:\n\n", running, previous, previous)
+		plan, err := NewPlan(a, Release{Version: previous}, state)
+		if err != nil {
+			fmt.Fprintf(&b, "   (cannot plan it: %v)\n", err)
+		} else {
+			plan.Rollback = true
+			b.WriteString(codeBlock(plan.String()))
+		}
+	}
+	fmt.Fprintf(&b, "3. Confirm: `curl` each host's /up answers 200 and the core user flow works; `mage details` shows %s serving.\n", orDefault(previous, "the good version"))
+
+	b.WriteString("\n## 2. Suspected corruption or data loss: recover the database\n\n")
+	if recovery == nil {
+		b.WriteString("This app keeps no replicated database.\n")
+	} else {
+		p, err := s.PlanRecovery(ctx, *recovery)
+		if err != nil {
+			fmt.Fprintf(&b, "(cannot plan it: %v)\n", err)
+		} else {
+			b.WriteString("Run `mage app:recover` (newest state) or `mage app:recover -at=2026-01-02T15:04:05Z` (before a bad write). It stops at the first failing step and says how to continue or undo. Its steps:\n\n")
+			b.WriteString(codeBlock(p.String()))
+			b.WriteString("Expect: `recovered ... the damaged database is kept at ...`; users get the maintenance page meanwhile, never a connection error.\n")
+		}
+	}
+
+	b.WriteString("\n## 3. Maintenance by hand\n\n")
+	b.WriteString("- `mage app:maintenance -message=\"Back at 10:00 UTC\"`: every web host answers 503 with the message.\n")
+	b.WriteString("- `mage app:live`: traffic flows again.\n")
+
+	b.WriteString("\n## 4. Backups are only real if restore works\n\n")
+	b.WriteString("- Daily: `mage replica:verify` (fails when the newest replicated change is older than an hour).\n")
+	b.WriteString("- Weekly: `mage replica:drill` (restore, `PRAGMA integrity_check`, the critical queries; RTO/RPO go to the drill log).\n")
+	b.WriteString("- Monthly: `mage app:drill` (the whole app restored and booted in a disposable container, /up and smoke checks, then torn down).\n")
+	_, err = io.WriteString(w, b.String())
+	return err
+}
+
+func codeBlock(s string) string {
+	return "```\n" + strings.TrimRight(s, "\n") + "\n```\n\n"
+}
