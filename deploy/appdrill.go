@@ -209,7 +209,9 @@ func (s *Session) drillApp(ctx context.Context, d AppDrill, rep *AppDrillReport)
 	}
 	base := "http://" + net.JoinHostPort(c.IP(a.network()), strconv.Itoa(px.appPort()))
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		DialContext:       func(ctx context.Context, _, addr string) (net.Conn, error) { return h.ssh.DialContext(ctx, "tcp", addr) },
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			return h.ssh.DialContext(ctx, "tcp", addr)
+		},
 		DisableKeepAlives: true,
 	}}
 	var failed []string
