@@ -47,27 +47,8 @@ func labApp(t testing.TB, n int) (deploy.App, *lab.Lab) {
 		}},
 		Retain: 3,
 	}
-	t.Cleanup(func() { removeApp(t, l, service) })
+	lab.CleanupService(t, l.Hosts, service)
 	return a, l
-}
-
-// removeApp clears a test app's containers, route and lock from the lab.
-func removeApp(t testing.TB, l *lab.Lab, service string) {
-	ctx := context.Background()
-	for _, h := range l.Hosts {
-		c, e, err := h.Connect(ctx)
-		if err != nil {
-			continue
-		}
-		cs, _ := e.List(ctx, engine.ListOptions{All: true, Labels: map[string]string{deploy.LabelService: service}})
-		for _, ctr := range cs {
-			e.Remove(ctx, ctr.ID, true)
-		}
-		e.Exec(ctx, "kamal-proxy", []string{"kamal-proxy", "remove", service + "-web"}, engine.ExecOptions{})
-		c.Run(ctx, "rm -rf .slipway/locks/"+service+"-lock .slipway/audit/"+service+"-audit.log", nil)
-		e.Close()
-		c.Close()
-	}
 }
 
 func connect(t testing.TB, a deploy.App, out io.Writer) *deploy.Session {

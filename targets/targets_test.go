@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipwayhq/slipway/deploy"
-	"github.com/slipwayhq/slipway/deploy/engine"
 	"github.com/slipwayhq/slipway/health"
 	"github.com/slipwayhq/slipway/internal/lab"
 	"github.com/slipwayhq/slipway/targets"
@@ -25,20 +24,7 @@ func labApp(t *testing.T) deploy.App {
 	l := lab.Require(t, 1)
 	h := l.Hosts[0]
 	service := fmt.Sprintf("tg%d", rand.Uint32()%1_000_000)
-	t.Cleanup(func() {
-		c, e, err := h.Connect(context.Background())
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		defer e.Close()
-		cs, _ := e.List(context.Background(), engine.ListOptions{All: true, Labels: map[string]string{deploy.LabelService: service}})
-		for _, ctr := range cs {
-			e.Remove(context.Background(), ctr.ID, true)
-		}
-		e.Exec(context.Background(), "kamal-proxy", []string{"kamal-proxy", "remove", service + "-web"}, engine.ExecOptions{})
-		c.Run(context.Background(), "rm -rf .slipway/locks/"+service+"-lock", nil)
-	})
+	lab.CleanupService(t, l.Hosts, service)
 	return deploy.App{
 		Service: service,
 		Image:   lab.TestAppImage,

@@ -47,19 +47,7 @@ func recoveryApp(t *testing.T) (deploy.App, replicate.Replica, lab.Host) {
 	app.Secrets = deploy.FileSecrets{Path: lab.SecretsFile(lab.Options{})}
 	replica := replicate.Replica{DB: "/data/hello.db", S3: &replicate.S3{Bucket: bucket, Path: "hello.db",
 		Endpoint: s3.HostEndpoint(h), Secrets: app.Secrets}}
-	t.Cleanup(func() {
-		c, e, err := h.Connect(context.Background())
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		defer e.Close()
-		cs, _ := e.List(context.Background(), engine.ListOptions{All: true, Labels: map[string]string{deploy.LabelService: service}})
-		for _, ctr := range cs {
-			e.Remove(context.Background(), ctr.ID, true)
-		}
-		e.Exec(context.Background(), "kamal-proxy", []string{"kamal-proxy", "remove", service + "-web"}, engine.ExecOptions{})
-	})
+	lab.CleanupService(t, l.Hosts, service)
 	return app, replica, h
 }
 

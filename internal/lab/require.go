@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -107,3 +108,35 @@ func (h Host) Engine(t testing.TB) *engine.Engine {
 
 // String names the host for test output.
 func (h Host) String() string { return fmt.Sprintf("%s (%s)", h.Name, h.Addr) }
+
+// CleanupService removes, when the test ends, everything a deploy of
+// service left on the hosts: its containers (by Slipway's
+// slipway.service label), its kamal-proxy routes, its lock and audit log.
+func CleanupService(t testing.TB, hosts []Host, service string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, h := range hosts {
+			c, e, err := h.Connect(ctx)
+			if err != nil {
+				continue
+			}
+			cs, _ := e.List(ctx, engine.ListOptions{All: true, Labels: map[string]string{"slipway.service": service}})
+			for _, ctr := range cs {
+				e.Remove(ctx, ctr.ID, true)
+			}
+			if routes, err := e.Exec(ctx, "kamal-proxy", []string{"kamal-proxy", "list"}, engine.ExecOptions{}); err == nil {
+				for _, line := range strings.Split(string(routes.Stdout), "\n") {
+					if i := strings.Index(line, service+"-"); i >= 0 {
+						name := strings.Fields(line[i:])[0]
+						name = strings.TrimSuffix(name, "\x1b[0m")
+						e.Exec(ctx, "kamal-proxy", []string{"kamal-proxy", "remove", name}, engine.ExecOptions{})
+					}
+				}
+			}
+			c.Run(ctx, "rm -rf .slipway/locks/"+service+"-lock .slipway/audit/"+service+"-audit.log", nil)
+			e.Close()
+			c.Close()
+		}
+	})
+}
