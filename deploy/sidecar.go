@@ -1,0 +1,21 @@
+package deploy
+
+import "github.com/slipwayhq/slipway/replicate"
+
+// SidecarAccessory makes a replication sidecar an accessory of the app on
+// the hosts of roles: Litestream runs beside the app, shares its volume,
+// gets its litestream.yml copied in through the engine API, and its S3
+// credentials as secrets by name. Name it replicate's way:
+//
+//	sc, _ := replicate.NewSidecar(app.Service, "", app.Volumes, replica)
+//	app.Accessories = map[string]deploy.Accessory{"litestream": deploy.SidecarAccessory(sc, "web")}
+func SidecarAccessory(sc replicate.Sidecar, roles ...string) Accessory {
+	return Accessory{
+		Image:   sc.Image,
+		Roles:   roles,
+		Cmd:     sc.Cmd,
+		Env:     Env{Secret: sc.Secrets},
+		Volumes: sc.Volumes,
+		Files:   map[string]string{sc.ConfigPath: string(sc.Config)},
+	}
+}
