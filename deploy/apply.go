@@ -501,6 +501,9 @@ func (s *Session) migrate(ctx context.Context, e *engine.Engine, p Plan, st Step
 	defer cancel()
 	spec := s.containerSpec(p, st)
 	spec.Labels = map[string]string{"slipway.migrate": s.app.Service, LabelVersion: p.Version}
+	if s.app.Destination != "" {
+		spec.Labels[LabelDestination] = s.app.Destination
+	}
 	spec.Restart = "no"
 	e.Remove(ctx, spec.Name, true) // a leftover from an interrupted deploy
 	if _, err := e.Create(ctx, spec); err != nil {

@@ -24,6 +24,7 @@ type AuditEntry struct {
 	Step        string    `json:"step"`
 	Version     string    `json:"version,omitempty"`
 	Container   string    `json:"container,omitempty"`
+	Image       string    `json:"image,omitempty"` // for image steps: the reference
 	DurationMS  int64     `json:"duration_ms"`
 	Result      string    `json:"result"` // "ok" or "failed"
 	Error       string    `json:"error,omitempty"`
@@ -107,4 +108,13 @@ func (s *Session) Audit(ctx context.Context, n int) (map[string][]AuditEntry, er
 		}
 	}
 	return out, nil
+}
+
+// setImage records ref on host's newest pending entry (an image step).
+func (l *auditLog) setImage(host, ref string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.pending[host]); n > 0 {
+		l.pending[host][n-1].Image = ref
+	}
 }

@@ -265,6 +265,7 @@ func (s *Session) pruneImages(ctx context.Context, h *hostConn, audit *auditLog,
 				err = nil
 			}
 			s.record(audit, h.name, "", "prune-image", tag, "", ref, start, err)
+			audit.setImage(h.name, ref)
 			if err != nil {
 				errs = append(errs, err)
 				continue

@@ -12,25 +12,30 @@ import (
 // and step, prefixed with the host, with its duration. Lines from hosts
 // working at once never interleave, and secret values are redacted.
 type printer struct {
-	mu      sync.Mutex
-	w       io.Writer
-	secrets Secrets
+	mu  sync.Mutex
+	raw io.Writer
+	w   io.Writer // raw, or a redacting writer once secrets are known
 }
 
-func newPrinter(w io.Writer) *printer { return &printer{w: w} }
+func newPrinter(w io.Writer) *printer { return &printer{raw: w, w: w} }
 
+// redact makes every later write pass through a redacting writer, which
+// holds text back until a line ends, so a secret a hook writes in two
+// pieces is still caught.
 func (p *printer) redact(s Secrets) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.secrets = s
+	p.w = s.Writer(p.raw)
 }
 
 // Write passes text through (hooks write here), redacted.
 func (p *printer) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	_, err := io.WriteString(p.w, p.secrets.Redact(string(b)))
-	return len(b), err
+	if _, err := p.w.Write(b); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 func (p *printer) linef(format string, args ...any) {
@@ -61,4 +66,14 @@ func indent(s, prefix string) string {
 		lines[i] = prefix + l
 	}
 	return strings.Join(lines, "\n")
+}
+
+// flush writes out a last unfinished line held back for redaction.
+func (p *printer) flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.w.(io.Closer); ok && p.w != p.raw {
+		c.Close()
+		p.w = p.raw
+	}
 }

@@ -135,6 +135,7 @@ func sshConfig(srv Server) ssh.Config {
 
 // Close ends every host's connection.
 func (s *Session) Close() error {
+	s.out.flush()
 	for _, h := range s.hosts {
 		h.engine.Close()
 		h.ssh.Close()

@@ -113,7 +113,7 @@ func (App) Drill(ctx context.Context, host, destination *string) error {
 
 // Runbook prints this app's rollback and recovery runbook as Markdown, generated from the live plans.
 func Runbook(ctx context.Context, destination *string) error {
-	s, err := connect(ctx, destination)
+	s, err := connectQuiet(ctx, destination)
 	if err != nil {
 		return exit(err)
 	}

@@ -11,7 +11,7 @@ import (
 
 // Versions lists the versions retained on every host, newest first, and which one runs.
 func Versions(ctx context.Context, destination *string) error {
-	s, err := connect(ctx, destination)
+	s, err := connectQuiet(ctx, destination)
 	if err != nil {
 		return exit(err)
 	}
@@ -25,7 +25,7 @@ func Versions(ctx context.Context, destination *string) error {
 
 // Details shows what runs where: containers, versions, health, kamal-proxy routes and the lock.
 func Details(ctx context.Context, destination *string) error {
-	s, err := connect(ctx, destination)
+	s, err := connectQuiet(ctx, destination)
 	if err != nil {
 		return exit(err)
 	}
@@ -40,7 +40,7 @@ func Details(ctx context.Context, destination *string) error {
 
 // Logs prints the app's logs from every host, prefixed by host (-tail=N, -follow, -role, -host).
 func Logs(ctx context.Context, tail *int, follow *bool, role, host, destination *string) error {
-	s, err := connect(ctx, destination)
+	s, err := connectQuiet(ctx, destination)
 	if err != nil {
 		return exit(err)
 	}

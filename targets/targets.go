@@ -106,6 +106,20 @@ func connect(ctx context.Context, destination *string) (*deploy.Session, error) 
 	return deploy.Connect(ctx, a, opts)
 }
 
+// connectQuiet is connect for targets that only read and print their
+// own result: the session's per-host lines are left out.
+func connectQuiet(ctx context.Context, destination *string) (*deploy.Session, error) {
+	a, err := app(destination)
+	if err != nil {
+		return nil, err
+	}
+	mu.Lock()
+	opts := config.opts
+	mu.Unlock()
+	opts.Output = io.Discard
+	return deploy.Connect(ctx, a, opts)
+}
+
 // release is the release for the -version flag, or the git commit of the
 // working directory (with -dirty when it has uncommitted changes).
 func release(ctx context.Context, version *string) (deploy.Release, error) {
@@ -158,7 +172,7 @@ func Plan(ctx context.Context, version, destination *string) error {
 	if err != nil {
 		return exit(err)
 	}
-	s, err := connect(ctx, destination)
+	s, err := connectQuiet(ctx, destination)
 	if err != nil {
 		return exit(err)
 	}
@@ -194,7 +208,7 @@ type Lock mg.Namespace
 
 // Status shows who holds the deploy lock, if anyone.
 func (Lock) Status(ctx context.Context, destination *string) error {
-	s, err := connect(ctx, destination)
+	s, err := connectQuiet(ctx, destination)
 	if err != nil {
 		return exit(err)
 	}
@@ -258,7 +272,7 @@ func (Lock) Release(ctx context.Context, destination *string) error {
 
 // Audit prints the last -n (default 20) audit lines of every host.
 func Audit(ctx context.Context, n *int, destination *string) error {
-	s, err := connect(ctx, destination)
+	s, err := connectQuiet(ctx, destination)
 	if err != nil {
 		return exit(err)
 	}
