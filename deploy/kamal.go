@@ -1755,8 +1755,10 @@ func (k *kamalImport) accessory(v *kval, path string, a *App) (Accessory, error)
 			acc.Labels, err = k.strMap(val, p)
 		case "options":
 			acc.Options, err = k.options(val, p)
-		case "files", "directories":
-			k.unsupported(val, p, "files copied to the host are not supported; bake them into the image or use a named volume")
+		case "files":
+			acc.Files, err = k.accessoryFiles(val, p)
+		case "directories":
+			k.unsupported(val, p, "directories on the host are not supported; use a named volume")
 		case "service":
 			k.unsupported(val, p, "accessory containers are named after the app and the accessory; a custom service name is not supported")
 		case "network":
@@ -1842,4 +1844,40 @@ func (k *kamalImport) hooksNote(cfg *kval) {
 	if len(hooks) > 0 {
 		k.note("hook scripts in %s are not run: %s; port them to App.Hooks", dir, strings.Join(hooks, ", "))
 	}
+}
+
+// accessoryFiles reads Kamal's accessory files ("local:remote", local
+// paths relative to the project) into Accessory.Files, which Slipway
+// copies into the container before it starts. ERB templates are not
+// rendered, so they are reported instead.
+func (k *kamalImport) accessoryFiles(v *kval, path string) (map[string]string, error) {
+	list, err := k.strList(v, path, false)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string]string{}
+	for i, entry := range list {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		local, remote, ok := strings.Cut(entry, ":")
+		if !ok || local == "" || !strings.HasPrefix(remote, "/") {
+			k.unsupported(v, p, fmt.Sprintf("want \"local/path:/absolute/path/in/container\", got %q", entry))
+			continue
+		}
+		if strings.HasSuffix(local, ".erb") {
+			k.unsupported(v, p, "ERB templates are not rendered; render the file yourself and list the result")
+			continue
+		}
+		if !filepath.IsAbs(local) {
+			local = filepath.Join(k.root, local)
+		}
+		b, err := os.ReadFile(local)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		files[remote] = string(b)
+	}
+	if len(files) == 0 {
+		return nil, nil
+	}
+	return files, nil
 }

@@ -138,8 +138,9 @@ func TestFromKamal(t *testing.T) {
 					Servers: []deploy.Server{srv("10.0.2.5")},
 					Env:     deploy.Env{Clear: map[string]string{"MYSQL_ROOT_HOST": "%"}, Secret: []string{"MYSQL_ROOT_PASSWORD"}},
 					Ports:   []string{"127.0.0.1:3306:3306"},
+					Files:   map[string]string{"/etc/mysql/conf.d/my.cnf": "[mysqld]\nmax_connections = 200\n"},
 					Options: deploy.ContainerOptions{Memory: 2 << 30},
-				}, app.Accessories["db"])
+				}, app.Accessories["db"], "files are read from the project and copied into the container")
 				assert.Equal(t, deploy.Accessory{
 					Image: "valkey/valkey:8", Roles: []string{"jobs"},
 					Cmd:     []string{"valkey-server", "--appendonly", "yes"},
@@ -523,7 +524,7 @@ accessories:
     tags: [cache]
     ports: ["127.0.0.1:6379:6379"]
     files:
-      - config/redis.conf:/usr/local/etc/redis/redis.conf
+      - config/redis.conf.erb:/usr/local/etc/redis/redis.conf
     network: private
   search:
     image: opensearchproject/opensearch:2
@@ -533,7 +534,7 @@ accessories:
       host: search.example.com
 `)
 			},
-			paths: []string{"accessories.cache.files", "accessories.cache.network", "accessories.search.service", "accessories.search.proxy"},
+			paths: []string{"accessories.cache.files[0]", "accessories.cache.network", "accessories.search.service", "accessories.search.proxy"},
 			check: func(t *testing.T, app deploy.App, r *deploy.KamalReport) {
 				assert.Contains(t, app.Roles, "job-runner")
 				assert.Equal(t, deploy.Hosts("10.0.0.1"), app.Accessories["cache"].Servers)
