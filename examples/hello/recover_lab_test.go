@@ -33,20 +33,8 @@ func recoveryApp(t *testing.T) (deploy.App, replicate.Replica, lab.Host) {
 	h := l.Hosts[0]
 	service := fmt.Sprintf("hellorec%d", rand.Uint32()%100000)
 	bucket := s3.Bucket(t, service)
-	app := deployment.Lab()
-	app.Service = service
-	app.Volumes = []string{service + "-data:/data"}
-	web := app.Roles["web"]
-	px := *web.Proxy
-	px.Hosts = []string{service + ".test"}
-	web.Proxy = &px
-	app.Roles["web"] = web
-	app.Env.Clear["LITESTREAM_BUCKET"] = bucket
-	app.Env.Clear["LITESTREAM_ENDPOINT"] = s3.HostEndpoint(h)
-	app.Env.Secret = []string{"LITESTREAM_ACCESS_KEY_ID", "LITESTREAM_SECRET_ACCESS_KEY"}
-	app.Secrets = deploy.FileSecrets{Path: lab.SecretsFile(lab.Options{})}
-	replica := replicate.Replica{DB: "/data/hello.db", S3: &replicate.S3{Bucket: bucket, Path: "hello.db",
-		Endpoint: s3.HostEndpoint(h), Secrets: app.Secrets}}
+	app, replica := deployment.Isolated(deployment.Lab(), service, bucket, s3.HostEndpoint(h),
+		deploy.FileSecrets{Path: lab.SecretsFile(lab.Options{})})
 	lab.CleanupService(t, l.Hosts, service)
 	return app, replica, h
 }

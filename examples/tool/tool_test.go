@@ -27,20 +27,9 @@ func TestToolDeployRollbackDrill(t *testing.T) {
 	lab.CleanupService(t, l.Hosts[:1], service)
 	bucket := s3.Bucket(t, service)
 
-	app := deployment.Lab()
-	app.Service = service
-	app.Volumes = []string{service + "-data:/data"}
-	web := app.Roles["web"]
-	px := *web.Proxy
-	px.Hosts = []string{service + ".test"}
-	web.Proxy = &px
-	app.Roles["web"] = web
-	app.Env.Clear["LITESTREAM_BUCKET"] = bucket
-	app.Env.Clear["LITESTREAM_ENDPOINT"] = s3.HostEndpoint(h)
-	app.Env.Secret = []string{"LITESTREAM_ACCESS_KEY_ID", "LITESTREAM_SECRET_ACCESS_KEY"}
-	app.Secrets = deploy.FileSecrets{Path: lab.SecretsFile(lab.Options{})}
-	replicas := []replicate.Replica{{DB: "/data/hello.db", S3: &replicate.S3{Bucket: bucket, Path: "hello.db",
-		Endpoint: s3.HostEndpoint(h), Secrets: app.Secrets}}}
+	app, replica := deployment.Isolated(deployment.Lab(), service, bucket, s3.HostEndpoint(h),
+		deploy.FileSecrets{Path: lab.SecretsFile(lab.Options{})})
+	replicas := []replicate.Replica{replica}
 
 	get := func() string {
 		req, _ := http.NewRequest("GET", "http://"+h.Addr+"/", nil)

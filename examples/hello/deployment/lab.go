@@ -59,3 +59,24 @@ var DrillQueries = []replicate.Query{
 
 // SmokeChecks are what a whole-app drill asks a restored hello.
 var SmokeChecks = []deploy.SmokeCheck{{Path: "/up"}, {Path: "/", Body: "hello from"}}
+
+// Isolated is app under another service name, with a volume, a proxy host
+// (service + ".test") and a replica bucket of its own, and that replica as
+// this machine reaches it: a copy for tests and previews that never
+// touches the real hello or its backups.
+func Isolated(app deploy.App, service, bucket, endpoint string, secrets deploy.SecretSource) (deploy.App, replicate.Replica) {
+	app = app.Clone()
+	app.Service = service
+	app.Volumes = []string{service + "-data:/data"}
+	web := app.Roles["web"]
+	px := *web.Proxy
+	px.Hosts = []string{service + ".test"}
+	web.Proxy = &px
+	app.Roles["web"] = web
+	app.Env.Clear["LITESTREAM_BUCKET"] = bucket
+	app.Env.Clear["LITESTREAM_ENDPOINT"] = endpoint
+	app.Env.Secret = []string{"LITESTREAM_ACCESS_KEY_ID", "LITESTREAM_SECRET_ACCESS_KEY"}
+	app.Secrets = secrets
+	return app, replicate.Replica{DB: "/data/hello.db", S3: &replicate.S3{
+		Bucket: bucket, Path: "hello.db", Endpoint: endpoint, Secrets: secrets}}
+}
