@@ -141,12 +141,7 @@ func TestRecoverADamagedDatabaseUnderLoad(t *testing.T) {
 	app, replica, h := recoveryApp(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	var out syncOut
-	s, err := deploy.Connect(ctx, app, deploy.Options{Output: &out})
-	require.NoError(t, err)
-	defer s.Close()
-	_, err = s.Deploy(ctx, deploy.Release{Version: "r1"})
-	require.NoError(t, err, out.String())
+	s, out := deployed(t, ctx, app, "r1")
 
 	v := &visits{}
 	stop := make(chan struct{})
@@ -209,12 +204,7 @@ func TestRecoverToAPointInTimeBeforeABadWrite(t *testing.T) {
 	app, replica, h := recoveryApp(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	var out syncOut
-	s, err := deploy.Connect(ctx, app, deploy.Options{Output: &out})
-	require.NoError(t, err)
-	defer s.Close()
-	_, err = s.Deploy(ctx, deploy.Release{Version: "p1"})
-	require.NoError(t, err, out.String())
+	s, out := deployed(t, ctx, app, "p1")
 
 	v := &visits{}
 	v.loop("http://"+h.Addr+"/", app.Service+".test", nil, 20, 10*time.Second)
@@ -269,12 +259,7 @@ func TestWholeAppRecoveryDrill(t *testing.T) {
 	app, replica, h := recoveryApp(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	var out syncOut
-	s, err := deploy.Connect(ctx, app, deploy.Options{Output: &out})
-	require.NoError(t, err)
-	defer s.Close()
-	_, err = s.Deploy(ctx, deploy.Release{Version: "d1"})
-	require.NoError(t, err, out.String())
+	s, out := deployed(t, ctx, app, "d1")
 	v := &visits{}
 	v.loop("http://"+h.Addr+"/", app.Service+".test", nil, 12, 10*time.Second)
 	require.Equal(t, 12, v.ok)
@@ -305,4 +290,17 @@ func TestWholeAppRecoveryDrill(t *testing.T) {
 	// The real app kept serving, and the drill wrote nothing to its replica.
 	v.loop("http://"+h.Addr+"/", app.Service+".test", nil, 1, 5*time.Second)
 	assert.Equal(t, 13, v.newestSeen())
+}
+
+// deployed connects to app's hosts and deploys version; the session and
+// its output are the test's.
+func deployed(t *testing.T, ctx context.Context, app deploy.App, version string) (*deploy.Session, *syncOut) {
+	t.Helper()
+	out := &syncOut{}
+	s, err := deploy.Connect(ctx, app, deploy.Options{Output: out})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	_, err = s.Deploy(ctx, deploy.Release{Version: version})
+	require.NoError(t, err, out.String())
+	return s, out
 }

@@ -32,12 +32,7 @@ func TestSidecarReplicatesTheAppsDatabase(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	var out syncOut
-	s, err := deploy.Connect(ctx, app, deploy.Options{Output: &out})
-	require.NoError(t, err)
-	defer s.Close()
-	_, err = s.Deploy(ctx, deploy.Release{Version: "s1"})
-	require.NoError(t, err, out.String())
+	_, out := deployed(t, ctx, app, "s1")
 
 	v := &visits{}
 	v.loop("http://"+h.Addr+"/", app.Service+".test", nil, 25, 10*time.Second)
