@@ -462,6 +462,7 @@ type BootError struct {
 	Diagnostics health.Diagnostics
 }
 
+// Error reports the container, the cause and the diagnostics, on one screen.
 func (e *BootError) Error() string {
 	return fmt.Sprintf("%s did not become healthy, the previous container keeps serving: %v\n%s", e.Container, e.Err, e.Diagnostics)
 }

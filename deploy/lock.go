@@ -29,6 +29,7 @@ type LockedError struct {
 	Info LockInfo
 }
 
+// Error names the holder, since when, and what to do.
 func (e *LockedError) Error() string {
 	msg := fmt.Sprintf("%v on %s by %s since %s (%s ago)", ErrLocked, e.Host, e.Info.Performer,
 		e.Info.Time.Format(time.RFC3339), time.Since(e.Info.Time).Round(time.Second))
@@ -41,6 +42,7 @@ func (e *LockedError) Error() string {
 	return msg + ". Wait for it to finish, or release it with lock:release if no deploy is running"
 }
 
+// Unwrap makes errors.Is(err, ErrLocked) hold.
 func (e *LockedError) Unwrap() error { return ErrLocked }
 
 // lockDir is the lock's directory, relative to the SSH user's home on the

@@ -39,6 +39,7 @@ type BuildError struct {
 	Message string   // the engine's error
 }
 
+// Error names the failing step and shows its output.
 func (e *BuildError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "build on %s failed", e.Host)

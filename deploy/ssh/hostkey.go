@@ -33,6 +33,7 @@ type HostKeyError struct {
 	Line        int // known_hosts line of the conflicting key, for ErrHostKeyChanged
 }
 
+// Error shows the fingerprint and the command that trusts or forgets the key.
 func (e *HostKeyError) Error() string {
 	if errors.Is(e.Err, ErrHostKeyChanged) {
 		return fmt.Sprintf("%s: %v: the server offered %s %s but %s line %d holds another key. "+
@@ -46,6 +47,7 @@ func (e *HostKeyError) Error() string {
 		e.Host, e.Err, e.KeyType, e.Fingerprint, e.KnownHosts, keyscanArgs(e.Host), e.KnownHosts)
 }
 
+// Unwrap returns ErrUnknownHost or ErrHostKeyChanged.
 func (e *HostKeyError) Unwrap() error { return e.Err }
 
 func keyscanArgs(hostport string) string {

@@ -28,6 +28,7 @@ type ExitError struct {
 	Stderr   string // the last lines of stderr, trimmed
 }
 
+// Error names the command, the host, the exit status and the end of stderr.
 func (e *ExitError) Error() string {
 	msg := fmt.Sprintf("run %q on %s: exit status %d", e.Command, e.Host, e.ExitCode)
 	if e.Stderr != "" {
