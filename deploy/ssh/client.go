@@ -95,7 +95,34 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if every := cfg.keepAlive(); every > 0 {
 		go c.keepAlive(every)
 	}
+	c.tune(ctx)
 	return c, nil
+}
+
+// tuneTimeout bounds how long Dial waits for the command tune starts.
+const tuneTimeout = 2 * time.Second
+
+// tune starts `true` on the host. OpenSSH's sshd leaves Nagle's algorithm
+// on for a connection until a session starts a command on it; until then
+// the small packets it sends (such as the one that opens each forwarded
+// channel, for every Docker API call and every registry request an engine
+// pulls through a forward) wait for this side's delayed ACK, about 40 ms
+// each. Starting any command turns it off for the rest of the
+// connection, so the command's outcome does not matter.
+func (c *Client) tune(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if s, err := c.conn.NewSession(); err == nil {
+			s.Start("true")
+			s.Close()
+		}
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	case <-time.After(tuneTimeout):
+	}
 }
 
 // handshake runs the SSH handshake on raw, giving up when ctx ends.
