@@ -101,7 +101,7 @@ func ensurePackages(ctx context.Context, opts Options) error {
 	start := time.Now()
 	opts.logf("installing %s", strings.Join(missing, " "))
 	env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	for _, args := range [][]string{{"update", "-qq"}, append([]string{"install", "-y", "-qq", "--no-install-recommends"}, Packages...)} {
+	for _, args := range [][]string{{"update", "-qq"}, append([]string{"install", "-y", "-qq"}, Packages...)} {
 		cmd := exec.CommandContext(ctx, "apt-get", args...)
 		cmd.Env = env
 		if out, err := cmd.CombinedOutput(); err != nil {
