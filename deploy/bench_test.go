@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -76,28 +77,44 @@ func BenchmarkDeployOverhead(b *testing.B) {
 
 // engineFloor is the engines' own work in a deploy, without Slipway: on
 // each host at once, create and start a container on the app network,
-// then stop it. On a 2-core machine three engines compete for the CPU, so
-// this bounds how close 3 hosts can come to 1.
+// then (once its app is up, untimed) stop it. On a 2-core machine three
+// engines compete for the CPU, so this bounds how close 3 hosts can come
+// to 1.
 func engineFloor(b *testing.B, engines []*engine.Engine) time.Duration {
 	ctx := context.Background()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for _, e := range engines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			name := fmt.Sprintf("bench-floor-%d", rand.Uint32())
-			if _, err := e.Create(ctx, engine.ContainerSpec{Name: name, Image: lab.TestAppImage + ":v1", Network: deploy.DefaultNetwork}); err != nil {
-				b.Error(err)
+	names := make([]string, len(engines))
+	onAll := func(fn func(e *engine.Engine, name string)) time.Duration {
+		start := time.Now()
+		var wg sync.WaitGroup
+		for i, e := range engines {
+			wg.Add(1)
+			go func() { defer wg.Done(); fn(e, names[i]) }()
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	for i := range names {
+		names[i] = fmt.Sprintf("bench-floor-%d", rand.Uint32())
+	}
+	defer onAll(func(e *engine.Engine, name string) { e.Remove(ctx, name, true) })
+	boot := onAll(func(e *engine.Engine, name string) {
+		if _, err := e.Create(ctx, engine.ContainerSpec{Name: name, Image: lab.TestAppImage + ":v1", Network: deploy.DefaultNetwork}); err != nil {
+			b.Error(err)
+			return
+		}
+		e.Start(ctx, name)
+	})
+	// A PID 1 ignores SIGTERM until its handler is in: let the apps come up.
+	onAll(func(e *engine.Engine, name string) {
+		for range 200 {
+			if lines, err := e.Tail(ctx, name, 5); err == nil && strings.Contains(strings.Join(lines, "\n"), "listening") {
 				return
 			}
-			e.Start(ctx, name)
-			e.Stop(ctx, name, 10*time.Second)
-			defer e.Remove(ctx, name, true)
-		}()
-	}
-	wg.Wait()
-	return time.Since(start)
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+	stop := onAll(func(e *engine.Engine, name string) { e.Stop(ctx, name, 10*time.Second) })
+	return boot + stop
 }
 
 // appBootToHealthy is how long the test app takes from its start to its

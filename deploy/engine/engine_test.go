@@ -254,6 +254,12 @@ func TestStop(t *testing.T) {
 	ctx := t.Context()
 	name := unique("e2e-stop")
 	run(t, e, engine.ContainerSpec{Name: name, Image: testApp})
+	// A PID 1 ignores SIGTERM until it installs a handler: wait until the
+	// app is up, or the stop below could race its start.
+	require.Eventually(t, func() bool {
+		lines, err := e.Tail(ctx, name, 5)
+		return err == nil && strings.Contains(strings.Join(lines, "\n"), "listening")
+	}, 10*time.Second, 20*time.Millisecond)
 
 	start := time.Now()
 	require.NoError(t, e.Stop(ctx, name, 20*time.Second))
