@@ -80,8 +80,8 @@ func (Replica) Verify(ctx context.Context, maxage *time.Duration) error {
 	return exit(errors.Join(errs...))
 }
 
-// Drill restores every replica (the newest state, or -at=RFC3339) into a temporary place, checks it and records RTO/RPO.
-func (Replica) Drill(ctx context.Context, at *string) error {
+// Drill restores every replica (newest, or -at=RFC3339) into a temporary place, or on -host in a disposable container, checks it and records RTO/RPO.
+func (Replica) Drill(ctx context.Context, at, host, destination *string) error {
 	rs, queries, log, err := configuredReplicas()
 	if err != nil {
 		return exit(err)
@@ -94,10 +94,23 @@ func (Replica) Drill(ctx context.Context, at *string) error {
 		}
 		opts.At = t
 	}
+	drill := func(ctx context.Context, r replicate.Replica) (replicate.DrillReport, error) {
+		return replicate.Drill(ctx, r, opts)
+	}
+	if host != nil && *host != "" {
+		s, err := connect(ctx, destination)
+		if err != nil {
+			return exit(err)
+		}
+		defer s.Close()
+		drill = func(ctx context.Context, r replicate.Replica) (replicate.DrillReport, error) {
+			return s.DrillOnHost(ctx, *host, r, opts)
+		}
+	}
 	var reports []replicate.DrillReport
 	var errs []error
 	for _, r := range rs {
-		rep, err := replicate.Drill(ctx, r, opts)
+		rep, err := drill(ctx, r)
 		reports = append(reports, rep)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", r, err))

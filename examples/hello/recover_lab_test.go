@@ -304,3 +304,30 @@ func deployed(t *testing.T, ctx context.Context, app deploy.App, version string)
 	require.NoError(t, err, out.String())
 	return s, out
 }
+
+func TestDrillOnTheHostInADisposableContainer(t *testing.T) {
+	app, replica, h := recoveryApp(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s, out := deployed(t, ctx, app, "h1")
+	v := &visits{}
+	v.loop("http://"+h.Addr+"/", app.Service+".test", nil, 15, 10*time.Second)
+	require.Equal(t, 15, v.ok)
+	time.Sleep(2500 * time.Millisecond)
+
+	log := filepath.Join(t.TempDir(), "drills.jsonl")
+	rep, err := s.DrillOnHost(ctx, h.Addr, replica, replicate.DrillOptions{Log: log, Queries: []replicate.Query{
+		{Name: "visits", SQL: "SELECT id FROM visits", MinRows: 15, MaxRows: 15}}})
+	require.NoError(t, err, out.String())
+	t.Logf("drill on %s: RTO %s, restored txid %d, %d objects", h.Addr, rep.RTO, rep.Restored.TXID, rep.Objects)
+	assert.True(t, rep.Passed)
+	assert.Equal(t, "ok", rep.Integrity)
+	logged, err := os.ReadFile(log)
+	require.NoError(t, err)
+	assert.Contains(t, string(logged), `"passed":true`)
+	assert.NotContains(t, out.String(), lab.RequireS3(t).SecretAccessKey)
+
+	cs, err := h.Engine(t).List(ctx, engine.ListOptions{All: true, Labels: map[string]string{"slipway.drill": app.Service}})
+	require.NoError(t, err)
+	assert.Empty(t, cs, "the disposable container is gone")
+}
