@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -177,7 +178,7 @@ func (s *Session) drillApp(ctx context.Context, d AppDrill, rep *AppDrillReport)
 	st.Env, st.Secrets = a.envFor(role)
 	for _, k := range d.DropEnv {
 		delete(st.Env, k)
-		st.Secrets = removeString(st.Secrets, k)
+		st.Secrets = slices.DeleteFunc(st.Secrets, func(n string) bool { return n == k })
 	}
 	spec := s.containerSpec(Plan{Version: current.Version}, st)
 	spec.Labels = map[string]string{"slipway.drill": a.Service}
@@ -248,16 +249,6 @@ func smoke(ctx context.Context, client *http.Client, base string, sc SmokeCheck)
 		return fmt.Sprintf("GET %s: body lacks %q", sc.Path, sc.Body)
 	}
 	return fmt.Sprintf("GET %s: ok", sc.Path)
-}
-
-func removeString(list []string, s string) []string {
-	out := list[:0:0]
-	for _, x := range list {
-		if x != s {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 func appendJSONLine(file string, v any) error {

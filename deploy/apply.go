@@ -514,57 +514,48 @@ func (s *Session) migrate(ctx context.Context, e *engine.Engine, p Plan, st Step
 	if err := e.Start(ctx, spec.Name); err != nil {
 		return err
 	}
-	for {
-		c, err := e.Inspect(ctx, spec.Name)
-		if err != nil {
-			return err
-		}
-		if !c.Running() && c.State != engine.StateCreated {
-			lines, _ := e.Tail(ctx, spec.Name, 20)
-			if c.ExitCode != 0 {
-				return fmt.Errorf("%s exited %d:\n%s", quoteArgs(st.Cmd), c.ExitCode, indent(strings.Join(lines, "\n"), "  "))
-			}
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			lines, _ := e.Tail(context.WithoutCancel(ctx), spec.Name, 20)
-			return fmt.Errorf("%s did not finish: %w; its last lines:\n%s", quoteArgs(st.Cmd), ctx.Err(), indent(strings.Join(lines, "\n"), "  "))
-		case <-time.After(100 * time.Millisecond):
-		}
+	c, err := waitExit(ctx, e, spec.Name)
+	lines, _ := e.Tail(context.WithoutCancel(ctx), spec.Name, 20)
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s did not finish: %w; its last lines:\n%s", quoteArgs(st.Cmd), ctx.Err(), indent(strings.Join(lines, "\n"), "  "))
+	case err != nil:
+		return err
+	case c.ExitCode != 0:
+		return fmt.Errorf("%s exited %d:\n%s", quoteArgs(st.Cmd), c.ExitCode, indent(strings.Join(lines, "\n"), "  "))
 	}
+	return nil
 }
 
 // summary prints one row per host and role: the version it now runs.
 func (s *Session) summary(rep *Report) {
 	type key struct{ host, role string }
-	rows := map[key]*struct {
+	type row struct {
 		ok  bool
 		dur time.Duration
-	}{}
+	}
+	rows := map[key]*row{}
 	var keys []key
 	for _, r := range rep.Steps {
 		if r.Step.Role == "" || r.Step.Kind == StepMigrate || r.Step.Kind == StepPrune {
 			continue
 		}
 		k := key{r.Step.Host, r.Step.Role}
-		row, ok := rows[k]
+		rw, ok := rows[k]
 		if !ok {
-			row = &struct {
-				ok  bool
-				dur time.Duration
-			}{ok: true}
-			rows[k] = row
+			rw = &row{ok: true}
+			rows[k] = rw
 			keys = append(keys, k)
 		}
-		row.dur += r.Duration
-		row.ok = row.ok && r.Err == nil
+		rw.dur += r.Duration
+		rw.ok = rw.ok && r.Err == nil
 	}
 	if len(keys) == 0 {
 		return
 	}
+	order := rep.Plan.Hosts()
 	sort.Slice(keys, func(i, j int) bool {
-		hi, hj := slices.Index(rep.Plan.Hosts(), keys[i].host), slices.Index(rep.Plan.Hosts(), keys[j].host)
+		hi, hj := slices.Index(order, keys[i].host), slices.Index(order, keys[j].host)
 		if hi != hj {
 			return hi < hj
 		}
@@ -572,12 +563,12 @@ func (s *Session) summary(rep *Report) {
 	})
 	s.out.linef("\n%-15s %-8s %-12s %-8s %s", "HOST", "ROLE", "VERSION", "RESULT", "TIME")
 	for _, k := range keys {
-		row := rows[k]
+		rw := rows[k]
 		result, version := "ok", rep.Plan.Version
-		if !row.ok {
+		if !rw.ok {
 			result, version = "FAILED", "(previous)"
 		}
-		s.out.linef("%-15s %-8s %-12s %-8s %s", k.host, k.role, version, result, seconds(row.dur))
+		s.out.linef("%-15s %-8s %-12s %-8s %s", k.host, k.role, version, result, seconds(rw.dur))
 	}
 }
 

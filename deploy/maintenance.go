@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/slipwayhq/slipway/deploy/proxy"
@@ -40,7 +41,7 @@ func (s *Session) onWebRoles(ctx context.Context, step string, only []string, fn
 	var steps []Step
 	for _, role := range s.app.roleNames() {
 		r := s.app.Roles[role]
-		if r.Proxy == nil || (len(only) > 0 && !contains(only, role)) {
+		if r.Proxy == nil || (len(only) > 0 && !slices.Contains(only, role)) {
 			continue
 		}
 		for _, srv := range r.Servers {
@@ -69,13 +70,4 @@ func (s *Session) onWebRoles(ctx context.Context, step string, only []string, fn
 		all = append(all, <-errs)
 	}
 	return errors.Join(all...)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

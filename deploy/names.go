@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/slipwayhq/slipway/deploy/ssh"
 )
 
 // Labels Slipway puts on every container it starts; observing a host
@@ -244,14 +246,11 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// quoteArgs shows a command as a shell would take it.
 func quoteArgs(args []string) string {
 	q := make([]string, len(args))
 	for i, a := range args {
-		if a == "" || strings.ContainsAny(a, " \t\"'\\$") {
-			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		} else {
-			q[i] = a
-		}
+		q[i] = ssh.Quote(a)
 	}
 	return strings.Join(q, " ")
 }

@@ -96,19 +96,17 @@ func output() io.Writer {
 
 // connect opens a session to every host of the app for destination.
 func connect(ctx context.Context, destination *string) (*deploy.Session, error) {
-	a, err := app(destination)
-	if err != nil {
-		return nil, err
-	}
-	mu.Lock()
-	opts := config.opts
-	mu.Unlock()
-	return deploy.Connect(ctx, a, opts)
+	return connectWith(ctx, destination, nil)
 }
 
 // connectQuiet is connect for targets that only read and print their
 // own result: the session's per-host lines are left out.
 func connectQuiet(ctx context.Context, destination *string) (*deploy.Session, error) {
+	return connectWith(ctx, destination, func(o *deploy.Options) { o.Output = io.Discard })
+}
+
+// connectWith is connect with the configured options changed by edit.
+func connectWith(ctx context.Context, destination *string, edit func(*deploy.Options)) (*deploy.Session, error) {
 	a, err := app(destination)
 	if err != nil {
 		return nil, err
@@ -116,7 +114,9 @@ func connectQuiet(ctx context.Context, destination *string) (*deploy.Session, er
 	mu.Lock()
 	opts := config.opts
 	mu.Unlock()
-	opts.Output = io.Discard
+	if edit != nil {
+		edit(&opts)
+	}
 	return deploy.Connect(ctx, a, opts)
 }
 
@@ -234,17 +234,11 @@ func (Lock) Status(ctx context.Context, destination *string) error {
 
 // Acquire takes the deploy lock (with -message) so nobody deploys until lock:release.
 func (Lock) Acquire(ctx context.Context, message, destination *string) error {
-	a, err := app(destination)
-	if err != nil {
-		return exit(err)
-	}
-	mu.Lock()
-	opts := config.opts
-	mu.Unlock()
-	if message != nil {
-		opts.Message = *message
-	}
-	s, err := deploy.Connect(ctx, a, opts)
+	s, err := connectWith(ctx, destination, func(o *deploy.Options) {
+		if message != nil {
+			o.Message = *message
+		}
+	})
 	if err != nil {
 		return exit(err)
 	}

@@ -221,7 +221,7 @@ func hostIndexes(dir string) []int {
 	return idx
 }
 
-// Since formats a duration for the lab's log lines.
+// since formats the time since t for the lab's log lines.
 func since(t time.Time) string { return time.Since(t).Round(10 * time.Millisecond).String() }
 
 // DaemonPIDs returns the process IDs of the host's dockerd and sshd.

@@ -99,7 +99,7 @@ func StartRegistry(ctx context.Context, l *Lab, log interface{ Write([]byte) (in
 	start := time.Now()
 	bin := filepath.Join(l.Dir, "bin", "registry")
 	if _, err := os.Stat(bin); err != nil {
-		if err := buildFromModule(ctx, registryModule, registryVersion, "./cmd/registry", bin); err != nil {
+		if err := buildModuleBinary(ctx, registryModule, registryVersion, "./cmd/registry", bin, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -136,24 +136,13 @@ auth:
 			return nil, err
 		}
 	}
-	logf, err := os.Create(filepath.Join(dir, "registry.log"))
-	if err != nil {
-		return nil, err
-	}
-	defer logf.Close()
-	cmd := exec.Command(bin, "serve", filepath.Join(dir, "config.yml"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	logPath := filepath.Join(dir, "registry.log")
+	if err := startDaemon(exec.Command(bin, "serve", filepath.Join(dir, "config.yml")), logPath, pidfile,
+		"OTEL_TRACES_EXPORTER=none"); err != nil {
 		return nil, fmt.Errorf("lab: start registry: %w", err)
 	}
-	go cmd.Wait()
-	if err := os.WriteFile(pidfile, []byte(fmt.Sprint(cmd.Process.Pid)), 0o644); err != nil {
-		return nil, err
-	}
 	if err := waitFor(ctx, 20*time.Second, func() error { return registryAnswers(ctx, r.Addr) }); err != nil {
-		return nil, fmt.Errorf("lab: registry did not answer at %s: %w (see %s)", r.Addr, err, logf.Name())
+		return nil, fmt.Errorf("lab: registry did not answer at %s: %w (see %s)", r.Addr, err, logPath)
 	}
 	opts.logf("registry %s %s up at %s in %s", registryModule, registryVersion, r.Addr, since(start))
 	return r, nil
@@ -210,30 +199,4 @@ func reachRegistry(ctx context.Context, i int, h Host) error {
 		time.Sleep(200 * time.Millisecond)
 	}
 	return nil
-}
-
-// buildFromModule builds pkg of module@version, fetched through the Go
-// module proxy, into out as a static binary.
-func buildFromModule(ctx context.Context, module, version, pkg, out string) error {
-	dl := exec.CommandContext(ctx, "go", "mod", "download", "-json", module+"@"+version)
-	dl.Dir = os.TempDir() // outside any module, so no go.mod is touched
-	dl.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-	raw, err := dl.Output()
-	if err != nil {
-		return fmt.Errorf("lab: download %s@%s: %w: %s", module, version, err, stderrOf(err))
-	}
-	var mod struct{ Dir string }
-	if err := json.Unmarshal(raw, &mod); err != nil || mod.Dir == "" {
-		return fmt.Errorf("lab: download %s@%s: no module directory in %q", module, version, raw)
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out+".tmp", pkg)
-	cmd.Dir = mod.Dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=mod")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("lab: go build %s@%s %s: %w\n%s", module, version, pkg, err, lastLines(b, 20))
-	}
-	return os.Rename(out+".tmp", out)
 }

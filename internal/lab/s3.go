@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -140,21 +138,12 @@ func StartS3(ctx context.Context, opts Options) (*S3, error) {
 		args = append(args, "--port", net.JoinHostPort(a, strconv.Itoa(st.Port)))
 	}
 	args = append(args, "posix", filepath.Join(sdir, "data"))
-	logf, err := os.Create(filepath.Join(sdir, "versitygw.log"))
-	if err != nil {
-		return nil, err
-	}
-	defer logf.Close()
 	cmd := exec.Command(bin, args...)
 	// Credentials go by environment, not argv, so ps does not show them.
-	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+st.ID, "ROOT_SECRET_ACCESS_KEY="+st.Secret)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives the test that started it
-	if err := cmd.Start(); err != nil {
+	if err := startDaemon(cmd, filepath.Join(sdir, "versitygw.log"), pidfile,
+		"ROOT_ACCESS_KEY_ID="+st.ID, "ROOT_SECRET_ACCESS_KEY="+st.Secret); err != nil {
 		return nil, fmt.Errorf("lab: s3: start versitygw: %w", err)
 	}
-	os.WriteFile(pidfile, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
-	go cmd.Wait()
 	s := st.s3(sdir)
 	if err := waitFor(ctx, 20*time.Second, func() error {
 		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(st.Port), time.Second)
@@ -289,53 +278,6 @@ func buildOnce(t testing.TB, name, extraName string, extra []byte) string {
 	}
 	t.Logf("lab: built %s %s in %s", name, LitestreamVersion, since(start))
 	return bin
-}
-
-// buildModuleBinary builds pkg of module@version, as downloaded by the Go
-// module proxy, into out; extra files, by name, are added to pkg's
-// directory (the module cache stays read-only, so that build runs in a copy).
-func buildModuleBinary(ctx context.Context, module, version, pkg, out string, extra map[string][]byte) error {
-	dl := exec.CommandContext(ctx, "go", "mod", "download", "-json", module+"@"+version)
-	dl.Dir = os.TempDir()
-	dl.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-	raw, err := dl.Output()
-	if err != nil {
-		return fmt.Errorf("lab: download %s@%s: %w: %s", module, version, err, stderrOf(err))
-	}
-	var mod struct{ Dir string }
-	if err := json.Unmarshal(raw, &mod); err != nil || mod.Dir == "" {
-		return fmt.Errorf("lab: download %s@%s: no module directory in %q", module, version, raw)
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return err
-	}
-	args := []string{"build", "-trimpath", "-ldflags=-s -w", "-o", out}
-	srcDir := mod.Dir
-	if len(extra) > 0 {
-		// The module cache is read-only and go build refuses overlays
-		// into it, so build from a scratch copy with the files added.
-		tmp, err := os.MkdirTemp("", "slipway-build")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		srcDir = filepath.Join(tmp, "src")
-		if err := os.CopyFS(srcDir, os.DirFS(mod.Dir)); err != nil {
-			return fmt.Errorf("lab: copy %s@%s to build it: %w", module, version, err)
-		}
-		for name, data := range extra {
-			if err := os.WriteFile(filepath.Join(srcDir, pkg, name), data, 0o644); err != nil {
-				return err
-			}
-		}
-	}
-	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
-	cmd.Dir = srcDir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOWORK=off", "GOFLAGS=-mod=mod")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("lab: go build %s@%s %s: %w\n%s", module, version, pkg, err, lastLines(bytes.TrimSpace(b), 20))
-	}
-	return nil
 }
 
 // probeSource is compiled into Litestream's own main package by

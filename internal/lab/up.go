@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -273,12 +272,8 @@ func startDockerd(i int, h Host) error {
 	if err := os.WriteFile(filepath.Join(h.dir, "daemon.json"), []byte(daemonJSON), 0o644); err != nil {
 		return err
 	}
-	logf, err := os.Create(filepath.Join(h.dir, "dockerd.log"))
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
 	ns := netns(i)
+	// dockerd writes its own pid file.
 	cmd := exec.Command("nsenter", "--net=/run/netns/"+ns, "dockerd",
 		"--host", "unix://"+h.DockerSocket,
 		"--config-file", filepath.Join(h.dir, "daemon.json"),
@@ -289,13 +284,9 @@ func startDockerd(i int, h Host) error {
 		"--containerd-plugins-namespace", ns+"p",
 		"--log-level", "warn",
 	)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// Its own session, so the daemon outlives the process that started it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	if err := startDaemon(cmd, filepath.Join(h.dir, "dockerd.log"), ""); err != nil {
 		return fmt.Errorf("lab: %s: start dockerd: %w", h.Name, err)
 	}
-	go cmd.Wait() // reap it if it dies while we still run
 	return nil
 }
 
@@ -368,7 +359,9 @@ func buildImages(ctx context.Context, opts Options, dir string) (map[string]stri
 		return nil, err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return buildKamalProxy(gctx, filepath.Join(bin, "kamal-proxy")) })
+	g.Go(func() error {
+		return buildModuleBinary(gctx, proxyModule, proxyVersion, "./cmd/kamal-proxy", filepath.Join(bin, "kamal-proxy"), nil)
+	})
 	g.Go(func() error {
 		return goBuild(gctx, "", filepath.Join(bin, "testapp"), "github.com/slipwayhq/slipway/internal/lab/testapp")
 	})
@@ -430,23 +423,6 @@ func buildImages(ctx context.Context, opts Options, dir string) (map[string]stri
 	}
 	opts.logf("built kamal-proxy %s and the test app images in %s", proxyVersion, since(start))
 	return ids, nil
-}
-
-// buildKamalProxy builds cmd/kamal-proxy from the module proxy's copy of
-// the exact version production runs.
-func buildKamalProxy(ctx context.Context, out string) error {
-	dl := exec.CommandContext(ctx, "go", "mod", "download", "-json", proxyModule+"@"+proxyVersion)
-	dl.Dir = os.TempDir() // outside any module, so no go.mod is touched
-	dl.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-	raw, err := dl.Output()
-	if err != nil {
-		return fmt.Errorf("lab: download %s@%s: %w: %s", proxyModule, proxyVersion, err, stderrOf(err))
-	}
-	var mod struct{ Dir string }
-	if err := json.Unmarshal(raw, &mod); err != nil || mod.Dir == "" {
-		return fmt.Errorf("lab: download %s@%s: no module directory in %q", proxyModule, proxyVersion, raw)
-	}
-	return goBuild(ctx, mod.Dir, out, "./cmd/kamal-proxy")
 }
 
 func goBuild(ctx context.Context, dir, out, pkg string) error {
