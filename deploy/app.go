@@ -71,6 +71,9 @@ type App struct {
 	// Secrets resolves the values of secret env names; nil means the
 	// process environment.
 	Secrets SecretSource
+	// Databases are the SQLite databases the app writes, each declared
+	// once with its role and replica (see Database).
+	Databases []Database
 	// Accessories are long-lived services beside the app, by name, such
 	// as a Litestream sidecar or a cache. Deploys boot them when missing
 	// and otherwise leave them running.
