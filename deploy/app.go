@@ -168,6 +168,12 @@ type Proxy struct {
 	// DrainTimeout bounds how long in-flight requests to the old
 	// container may take; 0 means DefaultDrainTimeout.
 	DrainTimeout time.Duration
+	// MaxPause bounds how long a request waits while a handoff deploy
+	// replaces the container of a role that writes a Database: kamal-proxy
+	// holds the role's requests that long, then refuses them. 0 means
+	// DefaultMaxPause; it must exceed DeployTimeout and be at most
+	// MaxPauseLimit.
+	MaxPause time.Duration
 	// Image is the kamal-proxy image; "" means DefaultProxyImage.
 	Image string
 	// HTTPPort and HTTPSPort are published on the host; 0 means 80 and 443.
@@ -233,6 +239,14 @@ type SecretSource interface {
 // each deploy: it boots when missing, and keeps running.
 type Accessory struct {
 	Image string
+	// Build, when set, makes Image (a full reference, tag included) from
+	// source on this machine, as App.Build does for the app: once, when
+	// a host needs the accessory booted, delivered over SSH like the
+	// app's image, or through App.Registry when Image is in the same
+	// registry as App.Image. Without Build, a host that lacks Image pulls
+	// it through App.Registry when it is that registry's, and must hold
+	// it otherwise.
+	Build image.Builder
 	// Roles puts the accessory on every host of these roles.
 	Roles []string
 	// Servers puts the accessory on these hosts too.

@@ -286,6 +286,9 @@ func firstLine(s string) string {
 
 // describe is a step's detail in the output line.
 func describe(st Step) string {
+	if d, ok := handoffDetail(st); ok {
+		return d
+	}
 	switch st.Kind {
 	case StepEnsureNetwork:
 		return st.Container
@@ -336,6 +339,8 @@ func (s *Session) apply(ctx context.Context, p Plan, st Step) error {
 		return nil
 	case StepBootAccessory:
 		return s.bootAccessory(ctx, e, st)
+	case StepHandoffPause, StepHandoffStop, StepHandoffStart, StepHandoffProxy, StepHandoffGate, StepHandoffResume:
+		return s.handoff(ctx, h, p, st)
 	case StepPrune:
 		for _, name := range st.Old {
 			if err := e.Remove(ctx, name, false); err != nil && !errors.Is(err, engine.ErrNotFound) {

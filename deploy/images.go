@@ -14,59 +14,96 @@ import (
 )
 
 // buildAndDeliver runs a plan's image steps ahead of the rest of Prepare:
-// the build, once, on this machine, then delivery to every host at once.
-// A bad build or registry stops the deploy before any host changes, and a
-// failed delivery is taken back off the hosts that got it. It returns the
-// Prepare steps left to run.
+// for the app's image, then each accessory's that has any, the build,
+// once, on this machine, then delivery to every host at once. A bad
+// build or registry stops the deploy before any host changes, and a
+// failed delivery is taken back off the hosts that got it. It returns
+// the Prepare steps left to run.
 func (s *Session) buildAndDeliver(ctx context.Context, p Plan, rep *Report, audit *auditLog) ([]Step, error) {
 	var (
-		build         *Step
-		deliver, rest []Step
+		owners  []string // "" for the app, else the accessory's name
+		builds  = map[string]Step{}
+		deliver = map[string][]Step{}
+		rest    []Step
 	)
 	for _, st := range p.Prepare {
 		switch st.Kind {
-		case StepBuildImage:
-			build = &st
-		case StepDeliverImage:
-			deliver = append(deliver, st)
+		case StepBuildImage, StepDeliverImage:
+			if _, ok := builds[st.Role]; !ok && len(deliver[st.Role]) == 0 {
+				owners = append(owners, st.Role)
+			}
+			if st.Kind == StepBuildImage {
+				builds[st.Role] = st
+			} else {
+				deliver[st.Role] = append(deliver[st.Role], st)
+			}
 		default:
 			rest = append(rest, st)
 		}
 	}
-	if build == nil && len(deliver) == 0 {
+	if len(owners) == 0 {
 		return p.Prepare, nil
 	}
 	reg, err := s.registryLogin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	targets := make([]image.Target, len(deliver))
-	for i, st := range deliver {
+	for _, owner := range owners {
+		d := imageDelivery{build: builds[owner], deliver: deliver[owner], registry: reg}
+		if owner == "" {
+			d.builder = s.app.Build
+		} else {
+			d.builder = s.app.Accessories[owner].Build
+			if !s.app.accessoryPull(owner) {
+				d.registry = nil // the app's login is for the app's registry only
+			}
+		}
+		if err := s.deliverImage(ctx, p, d, rep, audit); err != nil {
+			return nil, err
+		}
+	}
+	return rest, nil
+}
+
+// imageDelivery is one image's build and delivery steps.
+type imageDelivery struct {
+	build    Step // Kind is 0 when nothing is built
+	deliver  []Step
+	builder  image.Builder
+	registry *image.Registry
+}
+
+// deliverImage builds one image (the app's or an accessory's) when the
+// plan says so, and delivers it to its hosts.
+func (s *Session) deliverImage(ctx context.Context, p Plan, d imageDelivery, rep *Report, audit *auditLog) error {
+	targets := make([]image.Target, len(d.deliver))
+	for i, st := range d.deliver {
 		h := s.hosts[st.Host]
 		targets[i] = image.Target{Name: st.Host, SSH: h.ssh, Engine: h.engine}
 	}
 	platforms, err := image.Targets(ctx, targets)
 	if err != nil {
-		return nil, err
+		return err
 	}
 
 	var built *image.Built
-	if build != nil {
-		if s.app.Build == nil {
-			return nil, fmt.Errorf("the plan builds %s but App.Build is nil", build.Image)
+	if st := d.build; st.Kind == StepBuildImage {
+		if d.builder == nil {
+			return fmt.Errorf("the plan builds %s but its Build is nil", st.Image)
 		}
 		start := time.Now()
-		built, err = s.app.Build.Build(ctx, platforms, s.out)
-		s.out.step("(local)", "", StepBuildImage.String(), build.Image, start, err)
-		rep.Steps = append(rep.Steps, StepResult{Step: *build, Start: start, Duration: time.Since(start), Err: err})
+		built, err = d.builder.Build(ctx, platforms, s.out)
+		s.out.step("(local)", st.Role, StepBuildImage.String(), st.Image, start, err)
+		rep.Steps = append(rep.Steps, StepResult{Step: st, Start: start, Duration: time.Since(start), Err: err})
 		if err != nil {
-			return nil, fmt.Errorf("build %s: %w", build.Image, err)
+			return fmt.Errorf("build %s: %w", st.Image, err)
 		}
 		defer built.Close()
 	}
-	if len(deliver) == 0 {
-		return rest, nil
+	if len(d.deliver) == 0 {
+		return nil
 	}
+	ref := d.deliver[0].Image
 
 	start := time.Now()
 	w := s.opts.Output
@@ -74,8 +111,8 @@ func (s *Session) buildAndDeliver(ctx context.Context, p Plan, rep *Report, audi
 		w = os.Stdout
 	}
 	tty := isTerminal(w)
-	results, err := image.Deliver(ctx, built, p.Image, targets, image.Options{Registry: reg, Output: s.out, Terminal: &tty})
-	for i, st := range deliver {
+	results, err := image.Deliver(ctx, built, ref, targets, image.Options{Registry: d.registry, Output: s.out, Terminal: &tty})
+	for i, st := range d.deliver {
 		var res image.Result
 		if i < len(results) {
 			res = results[i]
@@ -84,7 +121,7 @@ func (s *Session) buildAndDeliver(ctx context.Context, p Plan, rep *Report, audi
 		switch {
 		case res.Present:
 			detail += " (present)"
-		case reg != nil && res.ImageID != "":
+		case d.registry != nil && res.ImageID != "":
 			detail += fmt.Sprintf(" (pulled %d layers)", res.Layers)
 		case res.ImageID != "":
 			detail += fmt.Sprintf(" (sent %.1f MB)", float64(res.Bytes)/(1<<20))
@@ -93,9 +130,9 @@ func (s *Session) buildAndDeliver(ctx context.Context, p Plan, rep *Report, audi
 		if res.ImageID != "" && err != nil {
 			stepErr = fmt.Errorf("taken back: another host failed")
 		}
-		s.out.step(st.Host, "", st.Kind.String(), detail, start, stepErr)
+		s.out.step(st.Host, st.Role, st.Kind.String(), detail, start, stepErr)
 		entry := AuditEntry{Time: start.UTC(), Performer: s.performer, Service: s.app.Service,
-			Destination: s.app.Destination, Host: st.Host, Step: st.Kind.String(),
+			Destination: s.app.Destination, Host: st.Host, Role: st.Role, Step: st.Kind.String(),
 			Version: p.Version, DurationMS: time.Since(start).Milliseconds(), Result: "ok"}
 		if stepErr != nil {
 			entry.Result, entry.Error = "failed", firstLine(stepErr.Error())
@@ -103,10 +140,7 @@ func (s *Session) buildAndDeliver(ctx context.Context, p Plan, rep *Report, audi
 		audit.add(entry)
 		rep.Steps = append(rep.Steps, StepResult{Step: st, Start: start, Duration: time.Since(start), Err: stepErr})
 	}
-	if err != nil {
-		return nil, err
-	}
-	return rest, nil
+	return err
 }
 
 // registryLogin resolves App.Registry's password and teaches the output

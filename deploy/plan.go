@@ -7,6 +7,8 @@ import (
 	"sort"
 	"time"
 
+	ref "github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/slipwayhq/slipway/deploy/proxy"
 	"github.com/slipwayhq/slipway/health"
 )
@@ -28,6 +30,15 @@ const (
 	StepBootAccessory                     // start an accessory that is not running
 	StepBuildImage                        // build the release's image on this machine, once (Host is "")
 	StepDeliverImage                      // deliver the built image to the host, over SSH or through the registry
+
+	// A handoff replaces the container of a role that writes a Database
+	// with one writer at a time (see handoff.go).
+	StepHandoffPause  // hold the role's requests in kamal-proxy
+	StepHandoffStop   // stop the old container: its replicator syncs and lets go
+	StepHandoffStart  // start the new container
+	StepHandoffProxy  // point the paused service at the new container once it is healthy
+	StepHandoffGate   // wait for the new container of a role without a proxy to be healthy
+	StepHandoffResume // send the held requests on to the new container
 )
 
 var stepNames = map[StepKind]string{
@@ -43,6 +54,12 @@ var stepNames = map[StepKind]string{
 	StepBootAccessory: "boot-accessory",
 	StepBuildImage:    "build-image",
 	StepDeliverImage:  "deliver-image",
+	StepHandoffPause:  "handoff-pause",
+	StepHandoffStop:   "handoff-stop",
+	StepHandoffStart:  "handoff-start",
+	StepHandoffProxy:  "handoff-proxy",
+	StepHandoffGate:   "handoff-gate",
+	StepHandoffResume: "handoff-resume",
 }
 
 // String returns the step's name as audit lines record it ("start", "proxy-deploy", ...).
@@ -57,7 +74,9 @@ func (k StepKind) String() string {
 type Step struct {
 	Kind StepKind
 	Host string
-	Role string // "" for host-wide steps
+	// Role is the role the step is for; "" for host-wide steps. The image
+	// steps of an accessory carry the accessory's name.
+	Role string
 	// Container is the container the step makes or acts on.
 	Container string
 	Image     string
@@ -74,8 +93,12 @@ type Step struct {
 	Proxy *proxy.Service
 	// Gate is the health gate of a StepGate.
 	Gate health.Gate
-	// Old are the containers a StepStopOld stops or a StepPrune removes.
+	// Old are the containers a StepStopOld stops or a StepPrune removes,
+	// and on a handoff's steps the containers it stops and, should the
+	// new one fail, starts again.
 	Old []string
+	// MaxPause is how long a StepHandoffPause lets each request wait.
+	MaxPause time.Duration
 }
 
 // Batch is a set of hosts that boot at the same time, and their steps,
@@ -177,8 +200,12 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 			}
 			acc := a.Accessories[name]
 			ctr := AccessoryName(a, name)
-			if c, ok := state.container(h, ctr); ok && c.Running {
+			c, exists := state.container(h, ctr)
+			if exists && c.Running {
 				continue
+			}
+			if !exists {
+				p.Prepare = append(p.Prepare, accessoryImage(a, state, h, name)...)
 			}
 			env := map[string]string{}
 			for k, v := range acc.Env.Clear {
@@ -189,9 +216,16 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 				Image: acc.Image, Cmd: acc.Cmd, Env: env, Secrets: secrets})
 		}
 	}
-	if a.Build != nil && slices.ContainsFunc(p.Prepare, func(st Step) bool { return st.Kind == StepDeliverImage }) {
-		p.Prepare = append([]Step{{Kind: StepBuildImage, Image: image}}, p.Prepare...)
+	var builds []Step
+	if a.Build != nil && delivers(p.Prepare, "") {
+		builds = append(builds, Step{Kind: StepBuildImage, Image: image})
 	}
+	for _, name := range sortedKeys(a.Accessories) {
+		if acc := a.Accessories[name]; acc.Build != nil && delivers(p.Prepare, name) {
+			builds = append(builds, Step{Kind: StepBuildImage, Role: name, Image: acc.Image})
+		}
+	}
+	p.Prepare = append(builds, p.Prepare...)
 	hosts := a.roleHosts()
 
 	if m := a.Migrate; m != nil {
@@ -256,8 +290,12 @@ func roleSteps(a App, version, image string, state State, host, role string) []S
 	}
 
 	env, secrets := a.envFor(role)
-	steps := []Step{{Kind: StepStart, Host: host, Role: role, Container: name, Image: image,
-		Reuse: exists, Cmd: r.Cmd, Env: env, Secrets: secrets}}
+	start := Step{Kind: StepStart, Host: host, Role: role, Container: name, Image: image,
+		Reuse: exists, Cmd: r.Cmd, Env: env, Secrets: secrets}
+	if a.handoffRole(role) && len(old) > 0 {
+		return handoffSteps(a, start, old)
+	}
+	steps := []Step{start}
 	if r.Proxy != nil {
 		steps = append(steps, Step{Kind: StepProxyDeploy, Host: host, Role: role, Container: name,
 			Proxy: proxyDeploy(a, role, name)})
@@ -268,6 +306,42 @@ func roleSteps(a App, version, image string, state State, host, role string) []S
 		steps = append(steps, Step{Kind: StepStopOld, Host: host, Role: role, Old: old})
 	}
 	return steps
+}
+
+// accessoryImage is what puts accessory name's image on host, where its
+// container is to be created: a delivery of its build, a pull through
+// the app's registry when the image is that registry's, or else a check
+// that the host holds it.
+func accessoryImage(a App, state State, host, name string) []Step {
+	acc := a.Accessories[name]
+	switch {
+	case acc.Build != nil || !state.hasImage(host, acc.Image) && a.accessoryPull(name):
+		return []Step{{Kind: StepDeliverImage, Host: host, Role: name, Image: acc.Image}}
+	case !state.hasImage(host, acc.Image):
+		return []Step{{Kind: StepEnsureImage, Host: host, Role: name, Image: acc.Image}}
+	}
+	return nil
+}
+
+// accessoryPull reports whether accessory name's image comes through
+// App.Registry: it is in the registry App.Image names. The login is never
+// offered to another registry.
+func (a App) accessoryPull(name string) bool {
+	if a.Registry == nil {
+		return false
+	}
+	app, err := ref.ParseReference(a.Image)
+	if err != nil {
+		return false
+	}
+	acc, err := ref.ParseReference(a.Accessories[name].Image)
+	return err == nil && acc.Context().RegistryStr() == app.Context().RegistryStr()
+}
+
+// delivers reports whether steps deliver the image of owner: "" for the
+// app's, an accessory's name for its own.
+func delivers(steps []Step, owner string) bool {
+	return slices.ContainsFunc(steps, func(st Step) bool { return st.Kind == StepDeliverImage && st.Role == owner })
 }
 
 func proxyPointsAt(a App, state State, host, role, name string) bool {

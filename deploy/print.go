@@ -97,6 +97,8 @@ func (st Step) describe() string {
 		return "deliver image " + st.Image + " (only the layers the host lacks)"
 	case StepBootAccessory:
 		return fmt.Sprintf("boot accessory %s (%s)%s", st.Container, st.Image, envNote(st))
+	case StepHandoffPause, StepHandoffStop, StepHandoffStart, StepHandoffProxy, StepHandoffGate, StepHandoffResume:
+		return st.describeHandoff()
 	}
 	return st.Kind.String()
 }

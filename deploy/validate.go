@@ -143,6 +143,7 @@ func (v *validator) app(a App) {
 	}
 	v.sharedHosts(a, roles)
 	v.sharedProxies(a, roles)
+	v.handoff(a)
 
 	if a.PrimaryRole != "" && len(a.Roles) > 0 {
 		if _, ok := a.Roles[a.PrimaryRole]; !ok {

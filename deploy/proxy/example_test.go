@@ -31,3 +31,10 @@ func ExampleBoot_Spec() {
 	fmt.Println(spec.Name, spec.Image, spec.Ports, spec.Volumes)
 	// Output: kamal-proxy basecamp/kamal-proxy:v0.9.2 [80:80 443:443] [kamal-proxy-config:/home/kamal-proxy/.config/kamal-proxy]
 }
+
+// The command line that holds a service's requests while its container
+// is replaced: each request waits up to 30s for Resume.
+func ExamplePauseArgs() {
+	fmt.Println(strings.Join(proxy.PauseArgs("hello-web", 30*time.Second, 5*time.Second), " "))
+	// Output: kamal-proxy pause hello-web --max-pause=30s --drain-timeout=5s
+}

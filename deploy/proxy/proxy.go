@@ -1,8 +1,8 @@
 // Package proxy drives kamal-proxy, the reverse proxy in front of a web
 // role on each host, the way Kamal does: its container runs on the app's
 // network with ports 80 and 443 published, and Slipway runs
-// `kamal-proxy deploy|list|stop|resume|remove` inside it through the
-// engine API. kamal-proxy switches traffic to a new container only once
+// `kamal-proxy deploy|list|pause|stop|resume|remove` inside it through
+// the engine API. kamal-proxy switches traffic to a new container only once
 // its health check passes, and drains the old one: that is the zero
 // downtime.
 //
@@ -114,7 +114,30 @@ func Stop(ctx context.Context, e Execer, container, service, message string, dra
 	return run(ctx, e, container, args, "stop "+service)
 }
 
-// Resume puts a stopped service back in service.
+// Pause holds a service's new requests instead of sending them on: they
+// wait, up to maxPause each, until Resume (kamal-proxy sheds a request
+// that waited longer). It returns once the requests already in flight
+// have finished, or drain has passed. Health checks of a deploy still
+// pass through while paused, so a paused service can be pointed at a
+// new target. Zero durations mean kamal-proxy's defaults (30s each).
+func Pause(ctx context.Context, e Execer, container, service string, maxPause, drain time.Duration) error {
+	return run(ctx, e, container, PauseArgs(service, maxPause, drain), "pause "+service)
+}
+
+// PauseArgs returns the kamal-proxy command line that pauses service.
+func PauseArgs(service string, maxPause, drain time.Duration) []string {
+	args := []string{"kamal-proxy", "pause", service}
+	if maxPause > 0 {
+		args = append(args, "--max-pause="+maxPause.String())
+	}
+	if drain > 0 {
+		args = append(args, "--drain-timeout="+drain.String())
+	}
+	return args
+}
+
+// Resume puts a stopped or paused service back in service; a paused
+// service's waiting requests go on to its target.
 func Resume(ctx context.Context, e Execer, container, service string) error {
 	return run(ctx, e, container, []string{"kamal-proxy", "resume", service}, "resume "+service)
 }

@@ -1,0 +1,237 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slipwayhq/slipway/deploy/engine"
+	"github.com/slipwayhq/slipway/deploy/proxy"
+)
+
+// A handoff deploys a role that writes a Database with one writer at a
+// time: where a start-first deploy would run the old and the new
+// container side by side, each with its own replicator on one file and
+// one replica, a handoff pauses the role's kamal-proxy service (requests
+// wait instead of failing), stops the old container (its replicator
+// syncs and lets go of the replica's lease), starts the new one, points
+// the paused service at it once its health check passes (kamal-proxy
+// lets health checks through while paused), and resumes. When the new
+// container fails, the old one is started again, the service is pointed
+// back at it and resumed: no request is dropped either way.
+
+// Bounds of Proxy.MaxPause.
+const (
+	// DefaultMaxPause is how long a request may wait during a handoff
+	// when Proxy.MaxPause is 0: room for the default deploy timeout and
+	// the old release's restart should the new one fail.
+	DefaultMaxPause = time.Minute
+	// MaxPauseLimit is the longest Proxy.MaxPause allowed: a request
+	// held longer than this is better refused than kept waiting.
+	MaxPauseLimit = 5 * time.Minute
+)
+
+// resumeTimeout bounds a handoff's resume, which runs even when the
+// deploy's context is cancelled: a service left paused refuses every
+// request once its max pause has passed.
+const resumeTimeout = 30 * time.Second
+
+// maxPause returns MaxPause or its default.
+func (px *Proxy) maxPause() time.Duration { return orDefault(px.MaxPause, DefaultMaxPause) }
+
+// handoffSteps replaces old with start's container on start's host, one
+// writer at a time.
+func handoffSteps(a App, start Step, old []string) []Step {
+	r := a.Roles[start.Role]
+	at := func(kind StepKind) Step {
+		return Step{Kind: kind, Host: start.Host, Role: start.Role, Container: start.Container, Old: old}
+	}
+	start.Kind, start.Old = StepHandoffStart, old
+	if r.Proxy == nil {
+		gate := at(StepHandoffGate)
+		gate.Gate = r.Health
+		return []Step{at(StepHandoffStop), start, gate}
+	}
+	px := proxyDeploy(a, start.Role, start.Container)
+	pause, deploy, resume := at(StepHandoffPause), at(StepHandoffProxy), at(StepHandoffResume)
+	pause.Proxy, pause.MaxPause = px, r.Proxy.maxPause()
+	deploy.Proxy, resume.Proxy = px, px
+	return []Step{pause, at(StepHandoffStop), start, deploy, resume}
+}
+
+// handoff carries out one step of a handoff. A step that fails undoes
+// the handoff before it returns, so the host serves the old release again.
+func (s *Session) handoff(ctx context.Context, h *hostConn, p Plan, st Step) error {
+	e := h.engine
+	switch st.Kind {
+	case StepHandoffPause:
+		if err := proxy.Pause(ctx, e, proxy.DefaultContainer, st.Proxy.Name, st.MaxPause, st.Proxy.DrainTimeout); err != nil {
+			return s.undoHandoff(ctx, h, st, err)
+		}
+	case StepHandoffStop:
+		for _, name := range st.Old {
+			if err := e.Stop(ctx, name, DefaultStopTimeout); err != nil && !errors.Is(err, engine.ErrNotFound) {
+				return s.undoHandoff(ctx, h, st, err)
+			}
+		}
+	case StepHandoffStart:
+		if err := s.start(ctx, e, p, st); err != nil {
+			return s.undoHandoff(ctx, h, st, err)
+		}
+	case StepHandoffProxy:
+		if err := proxy.Deploy(ctx, e, proxy.DefaultContainer, *st.Proxy); err != nil {
+			if ctx.Err() != nil {
+				s.dropNew(ctx, h, st)
+				return s.undoHandoff(ctx, h, st, err)
+			}
+			return s.undoHandoff(ctx, h, st, s.failBoot(ctx, h, st, err))
+		}
+	case StepHandoffGate:
+		if err := s.gate(ctx, h, st); err != nil { // the gate takes the new container away
+			return s.undoHandoff(ctx, h, st, err)
+		}
+	case StepHandoffResume:
+		return resume(ctx, e, st.Proxy.Name)
+	default:
+		return fmt.Errorf("%v is not a handoff step", st.Kind)
+	}
+	return nil
+}
+
+// dropNew takes away the new container of a handoff cut short: a retained
+// one is stopped, so it stays retained.
+func (s *Session) dropNew(ctx context.Context, h *hostConn, st Step) {
+	bg := context.WithoutCancel(ctx)
+	if st.Reuse {
+		h.engine.Stop(bg, st.Container, DefaultStopTimeout)
+		return
+	}
+	h.engine.Remove(bg, st.Container, true)
+}
+
+// undoHandoff returns the host to the old release after step st failed
+// with cause: the new container is gone by now, so start the old ones
+// again, point the service back at the newest once it is healthy, and
+// resume, with a context of its own so a cancelled deploy is undone too.
+func (s *Session) undoHandoff(ctx context.Context, h *hostConn, st Step, cause error) error {
+	px := s.app.Roles[st.Role].Proxy
+	deployTimeout := DefaultDeployTimeout
+	if px != nil {
+		deployTimeout = orDefault(px.DeployTimeout, DefaultDeployTimeout)
+	}
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultStopTimeout+deployTimeout+resumeTimeout)
+	defer cancel()
+	var undone, problems []string
+	if st.Kind != StepHandoffPause {
+		for _, name := range st.Old {
+			if err := h.engine.Start(bg, name); err != nil {
+				problems = append(problems, err.Error())
+				continue
+			}
+			undone = append(undone, name+" started again")
+		}
+	}
+	if px != nil {
+		service := ProxyService(s.app, st.Role)
+		if st.Kind != StepHandoffPause && len(st.Old) > 0 {
+			back := proxyDeploy(s.app, st.Role, st.Old[0])
+			if err := proxy.Deploy(bg, h.engine, proxy.DefaultContainer, *back); err != nil {
+				problems = append(problems, err.Error())
+			} else {
+				undone = append(undone, service+" points at "+st.Old[0]+" again")
+			}
+		}
+		if err := resume(bg, h.engine, service); err != nil {
+			problems = append(problems, err.Error())
+		} else {
+			undone = append(undone, service+" resumed: the requests it held went on")
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w\nthe handoff on %s could not be fully undone (%s): %s", cause, st.Host,
+			strings.Join(undone, "; "), strings.Join(problems, "; "))
+	}
+	if len(undone) == 0 {
+		return fmt.Errorf("%w\nthe handoff on %s changed nothing", cause, st.Host)
+	}
+	return fmt.Errorf("%w\nthe handoff on %s was undone: %s", cause, st.Host, strings.Join(undone, "; "))
+}
+
+// resume resumes service, retrying within resumeTimeout whatever ctx says.
+func resume(ctx context.Context, e proxy.Execer, service string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resumeTimeout)
+	defer cancel()
+	for {
+		err := proxy.Resume(ctx, e, proxy.DefaultContainer, service)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w; the service stays paused and refuses requests once they have waited its max pause: run `kamal-proxy resume %s` in the %s container", err, service, proxy.DefaultContainer)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// handoffDetail is a handoff step's detail in the output line.
+func handoffDetail(st Step) (string, bool) {
+	switch st.Kind {
+	case StepHandoffPause, StepHandoffResume:
+		return st.Proxy.Name, true
+	case StepHandoffStop:
+		return strings.Join(st.Old, ", "), true
+	case StepHandoffProxy:
+		return st.Proxy.Name + " -> " + st.Proxy.Target, true
+	}
+	return "", false
+}
+
+// describeHandoff says what a handoff step does, for the plan print.
+func (st Step) describeHandoff() string {
+	switch st.Kind {
+	case StepHandoffPause:
+		return fmt.Sprintf("pause %s: requests wait, each up to %s, while the writer changes (drain %s)",
+			st.Proxy.Name, st.MaxPause, dur(st.Proxy.DrainTimeout))
+	case StepHandoffStop:
+		return "stop " + strings.Join(st.Old, ", ") + ": one writer at a time, its replicator syncs and lets go"
+	case StepHandoffStart:
+		inner := st
+		inner.Kind = StepStart
+		return inner.describe()
+	case StepHandoffProxy:
+		inner := st
+		inner.Kind = StepProxyDeploy
+		return inner.describe() + " (health checks pass while paused)"
+	case StepHandoffGate:
+		inner := st
+		inner.Kind = StepGate
+		return inner.describe()
+	case StepHandoffResume:
+		return "resume " + st.Proxy.Name + ": the held requests go on to " + st.Container
+	}
+	return st.Kind.String()
+}
+
+// handoff checks the proxy fields a handoff reads: requests must be able
+// to wait out the new container's gate.
+func (v *validator) handoff(a App) {
+	for _, role := range sortedKeys(a.Roles) {
+		px := a.Roles[role].Proxy
+		if px == nil {
+			continue
+		}
+		f := keyPath("roles", role) + ".proxy.maxPause"
+		switch {
+		case px.MaxPause < 0:
+			v.addf(f, "must not be negative; 0 means %s, got %s", DefaultMaxPause, px.MaxPause)
+		case px.MaxPause > MaxPauseLimit:
+			v.addf(f, "must be at most %s, got %s: a request held that long is better refused", MaxPauseLimit, px.MaxPause)
+		case a.handoffRole(role) && px.maxPause() <= orDefault(px.DeployTimeout, DefaultDeployTimeout):
+			v.addf(f, "must exceed deployTimeout (%s), got %s: the role writes a database and deploys by handoff, and the requests it holds would be refused before the new container's gate decides",
+				orDefault(px.DeployTimeout, DefaultDeployTimeout), px.maxPause())
+		}
+	}
+}
