@@ -1,0 +1,389 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slipwayhq/slipway/deploy"
+	"github.com/slipwayhq/slipway/deploy/engine"
+	"github.com/slipwayhq/slipway/examples/hello/deployment"
+	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/internal/lab"
+	"github.com/slipwayhq/slipway/replicate"
+)
+
+// Ten deploys in a row of hello, which writes its replicated database on
+// every GET /, under a bounded load of reads and writes through
+// kamal-proxy. Declared with App.Databases, its web role deploys by
+// handoff: no request fails, two app containers never run at once, and
+// a restore of the replica afterwards holds every acknowledged write.
+// The load's latency during the handoffs is logged next to that of
+// start-first deploys of the stateless test app on the same host.
+func TestTenHandoffsUnderLoadLoseNoWrite(t *testing.T) {
+	l := lab.Require(t, 1)
+	s3 := lab.RequireS3(t)
+	h := l.Hosts[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	defer cancel()
+
+	// The stateless role first: the test app, start-first.
+	stateless := handoffTestApp(t, h)
+	sl := connectHandoff(t, ctx, stateless)
+	_, err := sl.s.Deploy(ctx, deploy.Release{Version: "v1"})
+	require.NoError(t, err, sl.out.String())
+	slLoad := startTimedLoad("http://"+h.Addr, stateless.Service+".test", []string{"/"}, 4, 20_000, 3*time.Minute)
+	var slWindows []window
+	for i := range 10 {
+		rep, err := sl.s.Deploy(ctx, deploy.Release{Version: []string{"v2", "v1"}[i%2]})
+		require.NoError(t, err, sl.out.String())
+		slWindows = append(slWindows, deployWindow(rep, deploy.StepStart, deploy.StepStopOld))
+		time.Sleep(200 * time.Millisecond)
+	}
+	slHits := slLoad.finish()
+	require.Empty(t, failed(slHits), "the stateless role dropped no request")
+
+	// hello, whose web role writes /data/hello.db: by handoff.
+	service := fmt.Sprintf("handoff%d", rand.Uint32()%100000)
+	bucket := s3.Bucket(t, service)
+	app, replica := deployment.Isolated(deployment.Lab(), service, bucket, s3.HostEndpoint(h),
+		deploy.FileSecrets{Path: lab.SecretsFile(lab.Options{})})
+	app.Image = "slipway/hello-" + service // tags of its own: other tests deploy hello on this host too
+	app.Databases = []deploy.Database{{Path: "/data/hello.db", Role: "web", Replica: &replica}}
+	app.Retain = 12                                        // every container stays, so their lifetimes can be read back
+	t.Cleanup(func() { removeVolume(h, service+"-data") }) // after the containers are gone
+	lab.CleanupService(t, l.Hosts, service)
+	t.Cleanup(func() { removeImages(h, app.Image) })
+	hs := connectHandoff(t, ctx, app)
+	_, err = hs.s.Deploy(ctx, deploy.Release{Version: "r0"})
+	require.NoError(t, err, hs.out.String())
+
+	ld := startTimedLoad("http://"+h.Addr, service+".test", []string{"/", "/", "/", "/up"}, 4, 40_000, 6*time.Minute)
+	time.Sleep(time.Second)
+	var windows []window
+	for i := 1; i <= 10; i++ {
+		rep, err := hs.s.Deploy(ctx, deploy.Release{Version: "r" + strconv.Itoa(i)})
+		require.NoError(t, err, hs.out.String())
+		kinds := stepKinds(rep)
+		require.Contains(t, kinds, deploy.StepHandoffPause, "deploy %d hands off", i)
+		require.NotContains(t, kinds, deploy.StepStopOld, "deploy %d does not start first", i)
+		windows = append(windows, deployWindow(rep, deploy.StepHandoffPause, deploy.StepHandoffResume))
+		time.Sleep(500 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	hits := ld.finish()
+
+	writes := acknowledgedWrites(hits)
+	t.Logf("hello: %d requests (%d acknowledged writes), %d failed, over 10 handoffs", len(hits), writes, len(failed(hits)))
+	require.GreaterOrEqual(t, len(hits), 5000, "the load loop made enough requests")
+	require.Empty(t, failed(hits), "no request failed across ten handoffs")
+
+	// Never two app containers of the role at once, from the engine's
+	// own start and finish times of each container.
+	e := h.Engine(t)
+	cs, err := e.List(ctx, engine.ListOptions{All: true, Labels: map[string]string{deploy.LabelService: service, deploy.LabelRole: "web"}})
+	require.NoError(t, err)
+	require.Len(t, cs, 11, "r0 and ten releases")
+	var lives []engine.Container
+	for _, c := range cs {
+		full, err := e.Inspect(ctx, c.Name)
+		require.NoError(t, err)
+		lives = append(lives, full)
+	}
+	sort.Slice(lives, func(i, j int) bool { return lives[i].StartedAt.Before(lives[j].StartedAt) })
+	for i := 1; i < len(lives); i++ {
+		prev, next := lives[i-1], lives[i]
+		require.False(t, prev.FinishedAt.IsZero(), "%s was stopped", prev.Name)
+		assert.False(t, next.StartedAt.Before(prev.FinishedAt), "%s started at %s, before %s finished at %s",
+			next.Name, next.StartedAt.Format(time.RFC3339Nano), prev.Name, prev.FinishedAt.Format(time.RFC3339Nano))
+		t.Logf("%s stopped %s before %s started", prev.Name, next.StartedAt.Sub(prev.FinishedAt).Round(time.Millisecond), next.Name)
+	}
+	assert.True(t, lives[len(lives)-1].Running(), "the newest release serves")
+
+	// Every acknowledged write is in the replica.
+	time.Sleep(3 * replicate.DefaultSyncInterval)
+	out := filepath.Join(t.TempDir(), "restored.db")
+	_, err = replicate.Restore(ctx, replica, out, time.Time{})
+	require.NoError(t, err)
+	db, err := sql.Open("sqlite", "file:"+out+"?mode=ro")
+	require.NoError(t, err)
+	defer db.Close()
+	var rows, newest int
+	var integrity string
+	require.NoError(t, db.QueryRow("SELECT count(*), coalesce(max(id), 0) FROM visits").Scan(&rows, &newest))
+	require.NoError(t, db.QueryRow("PRAGMA integrity_check").Scan(&integrity))
+	t.Logf("restored replica: %d visits (newest #%d) for %d acknowledged writes; integrity_check %s", rows, newest, writes, integrity)
+	assert.Equal(t, "ok", integrity)
+	assert.GreaterOrEqual(t, rows, writes, "the replica holds every acknowledged write")
+	assert.GreaterOrEqual(t, newest, newestVisit(hits), "including the newest")
+
+	t.Logf("\nlatency of the load while a role's containers change (10 deploys each, on %s):\n"+
+		"  %-40s %s\n  %-40s %s\n  %-40s %s\n  %-40s %s",
+		h.Name,
+		"hello by handoff (pause to resume)", stats(during(hits, windows)),
+		"hello between deploys", stats(outside(hits, windows)),
+		"testapp start-first (start to stop-old)", stats(during(slHits, slWindows)),
+		"testapp between deploys", stats(outside(slHits, slWindows)))
+	var held []time.Duration
+	for _, w := range windows {
+		held = append(held, w.to.Sub(w.from))
+	}
+	t.Logf("handoffs, pause to resume: %s", durations(held))
+}
+
+// handoffTestApp is the lab's test app, a stateless web role, on h.
+func handoffTestApp(t *testing.T, h lab.Host) deploy.App {
+	service := fmt.Sprintf("handoffsl%d", rand.Uint32()%100000)
+	lab.CleanupService(t, []lab.Host{h}, service)
+	return deploy.App{
+		Service: service,
+		Image:   lab.TestAppImage,
+		Roles: deploy.Roles{"web": {
+			Servers: []deploy.Server{{Host: h.Addr, KeyFiles: []string{h.KeyFile}, KnownHosts: h.KnownHosts, DockerSocket: h.DockerSocket}},
+			Proxy: &deploy.Proxy{
+				Hosts:         []string{service + ".test"},
+				AppPort:       lab.TestAppPort,
+				Health:        health.HTTP{Path: "/up", Interval: 200 * time.Millisecond},
+				DeployTimeout: 20 * time.Second,
+				DrainTimeout:  2 * time.Second,
+			},
+		}},
+		Retain: 2,
+	}
+}
+
+type handoffSession struct {
+	s   *deploy.Session
+	out *syncOut
+}
+
+func connectHandoff(t *testing.T, ctx context.Context, app deploy.App) handoffSession {
+	t.Helper()
+	out := &syncOut{}
+	s, err := deploy.Connect(ctx, app, deploy.Options{Output: out, Performer: "handoff-test"})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return handoffSession{s, out}
+}
+
+func removeImages(h lab.Host, repo string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, e, err := h.Connect(ctx)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	defer e.Close()
+	imgs, _ := e.Images(ctx, nil)
+	for _, img := range imgs {
+		for _, tag := range img.Tags {
+			if len(tag) > len(repo) && tag[:len(repo)+1] == repo+":" {
+				e.ImageRemove(ctx, tag, true)
+			}
+		}
+	}
+}
+
+func removeVolume(h lab.Host, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if c, e, err := h.Connect(ctx); err == nil {
+		defer c.Close()
+		defer e.Close()
+		e.VolumeRemove(ctx, name, true)
+	}
+}
+
+func stepKinds(rep *deploy.Report) []deploy.StepKind {
+	var out []deploy.StepKind
+	for _, r := range rep.Steps {
+		out = append(out, r.Step.Kind)
+	}
+	return out
+}
+
+// window is when a deploy changed a role's containers.
+type window struct{ from, to time.Time }
+
+// deployWindow runs from the start of the report's first step of kind
+// first to the end of its last step of kind last.
+func deployWindow(rep *deploy.Report, first, last deploy.StepKind) window {
+	var w window
+	for _, r := range rep.Steps {
+		if r.Step.Kind == first && w.from.IsZero() {
+			w.from = r.Start
+		}
+		if r.Step.Kind == last {
+			w.to = r.Start.Add(r.Duration)
+		}
+	}
+	return w
+}
+
+// timedHit is one request of a timed load: when it was sent, how long it
+// took, what it got.
+type timedHit struct {
+	path  string
+	at    time.Time
+	took  time.Duration
+	visit int // the visit number a write acknowledged, 0 otherwise
+	err   error
+}
+
+// timedLoad sends requests to one host's proxy from several workers
+// until finish, limit requests or maxTime, whichever comes first; it
+// only talks to a lab host.
+type timedLoad struct {
+	mu   sync.Mutex
+	hits []timedHit
+	stop chan struct{}
+	done chan struct{}
+}
+
+func startTimedLoad(base, vhost string, paths []string, workers, limit int, maxTime time.Duration) *timedLoad {
+	l := &timedLoad{stop: make(chan struct{}), done: make(chan struct{})}
+	client := &http.Client{Timeout: 90 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+	deadline := time.Now().Add(maxTime)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sent := 0
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; time.Now().Before(deadline); i++ {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				mu.Lock()
+				if sent >= limit {
+					mu.Unlock()
+					return
+				}
+				sent++
+				mu.Unlock()
+				hit := timedHit{path: paths[i%len(paths)], at: time.Now()}
+				req, _ := http.NewRequest("GET", base+hit.path, nil)
+				req.Host = vhost
+				resp, err := client.Do(req)
+				if err == nil {
+					body, rerr := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					switch {
+					case rerr != nil:
+						err = rerr
+					case resp.StatusCode != http.StatusOK:
+						err = fmt.Errorf("%s: status %d: %s", hit.path, resp.StatusCode, body)
+					default:
+						if m := visitNo.FindSubmatch(body); m != nil {
+							hit.visit, _ = strconv.Atoi(string(m[1]))
+						}
+					}
+				}
+				hit.took, hit.err = time.Since(hit.at), err
+				l.mu.Lock()
+				l.hits = append(l.hits, hit)
+				l.mu.Unlock()
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(l.done) }()
+	return l
+}
+
+func (l *timedLoad) finish() []timedHit {
+	close(l.stop)
+	<-l.done
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.hits
+}
+
+func failed(hits []timedHit) []string {
+	var out []string
+	for _, h := range hits {
+		if h.err != nil {
+			out = append(out, h.at.Format("15:04:05.000")+" "+h.err.Error())
+		}
+	}
+	return out
+}
+
+func acknowledgedWrites(hits []timedHit) int {
+	n := 0
+	for _, h := range hits {
+		if h.visit > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func newestVisit(hits []timedHit) int {
+	n := 0
+	for _, h := range hits {
+		n = max(n, h.visit)
+	}
+	return n
+}
+
+// during returns the latency of the requests in flight at some time of
+// one of the windows.
+func during(hits []timedHit, ws []window) []time.Duration {
+	var out []time.Duration
+	for _, h := range hits {
+		if slices.ContainsFunc(ws, func(w window) bool { return h.at.Before(w.to) && h.at.Add(h.took).After(w.from) }) {
+			out = append(out, h.took)
+		}
+	}
+	return out
+}
+
+func outside(hits []timedHit, ws []window) []time.Duration {
+	var out []time.Duration
+	for _, h := range hits {
+		if !slices.ContainsFunc(ws, func(w window) bool { return h.at.Before(w.to) && h.at.Add(h.took).After(w.from) }) {
+			out = append(out, h.took)
+		}
+	}
+	return out
+}
+
+// stats prints a latency sample's size, p50, p99 and max.
+func stats(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "no requests"
+	}
+	slices.Sort(ds)
+	q := func(p float64) time.Duration {
+		return ds[min(len(ds)-1, int(p*float64(len(ds))))].Round(100 * time.Microsecond)
+	}
+	return fmt.Sprintf("n=%-6d p50 %-9s p99 %-9s max %s", len(ds), q(0.50), q(0.99), ds[len(ds)-1].Round(100*time.Microsecond))
+}
+
+func durations(ds []time.Duration) string {
+	s := ""
+	for i, d := range ds {
+		if i > 0 {
+			s += " "
+		}
+		s += d.Round(time.Millisecond).String()
+	}
+	return s
+}
