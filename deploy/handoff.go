@@ -61,41 +61,62 @@ func handoffSteps(a App, start Step, old []string) []Step {
 	return []Step{pause, at(StepHandoffStop), start, deploy, resume}
 }
 
-// handoff carries out one step of a handoff. A step that fails undoes
-// the handoff before it returns, so the host serves the old release again.
+// handoff carries out one step of a handoff. Once the service is paused
+// the host is between two releases, so each step runs to its end on a
+// context of its own, bounded by the step's own timeout: a cancelled
+// deploy is noticed when the step returns and undone like a failed one.
+// Cutting a step short would leave work behind that cannot be called
+// back, such as a kamal-proxy deploy that switches to the new container
+// after the undo. A step that fails undoes the handoff before it
+// returns, so the host serves the old release again.
 func (s *Session) handoff(ctx context.Context, h *hostConn, p Plan, st Step) error {
 	e := h.engine
+	bound := func(d time.Duration) (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), d)
+	}
+	var err error
 	switch st.Kind {
 	case StepHandoffPause:
-		if err := proxy.Pause(ctx, e, proxy.DefaultContainer, st.Proxy.Name, st.MaxPause, st.Proxy.DrainTimeout); err != nil {
-			return s.undoHandoff(ctx, h, st, err)
-		}
+		sctx, cancel := bound(orDefault(st.Proxy.DrainTimeout, DefaultDrainTimeout) + resumeTimeout)
+		err = proxy.Pause(sctx, e, proxy.DefaultContainer, st.Proxy.Name, st.MaxPause, st.Proxy.DrainTimeout)
+		cancel()
 	case StepHandoffStop:
+		sctx, cancel := bound(DefaultStopTimeout + resumeTimeout)
 		for _, name := range st.Old {
-			if err := e.Stop(ctx, name, DefaultStopTimeout); err != nil && !errors.Is(err, engine.ErrNotFound) {
-				return s.undoHandoff(ctx, h, st, err)
+			if err = e.Stop(sctx, name, DefaultStopTimeout); err != nil && !errors.Is(err, engine.ErrNotFound) {
+				break
 			}
+			err = nil
 		}
+		cancel()
 	case StepHandoffStart:
-		if err := s.start(ctx, e, p, st); err != nil {
-			return s.undoHandoff(ctx, h, st, err)
-		}
+		sctx, cancel := bound(time.Minute)
+		err = s.start(sctx, e, p, st)
+		cancel()
 	case StepHandoffProxy:
-		if err := proxy.Deploy(ctx, e, proxy.DefaultContainer, *st.Proxy); err != nil {
-			if ctx.Err() != nil {
-				s.dropNew(ctx, h, st)
-				return s.undoHandoff(ctx, h, st, err)
-			}
+		sctx, cancel := bound(st.Proxy.DeployTimeout + resumeTimeout)
+		err = proxy.Deploy(sctx, e, proxy.DefaultContainer, *st.Proxy)
+		cancel()
+		if err != nil {
 			return s.undoHandoff(ctx, h, st, s.failBoot(ctx, h, st, err))
 		}
 	case StepHandoffGate:
-		if err := s.gate(ctx, h, st); err != nil { // the gate takes the new container away
-			return s.undoHandoff(ctx, h, st, err)
-		}
+		sctx, cancel := bound(5 * time.Minute)
+		err = s.gate(sctx, h, st) // a failing gate takes the new container away
+		cancel()
 	case StepHandoffResume:
 		return resume(ctx, e, st.Proxy.Name)
 	default:
 		return fmt.Errorf("%v is not a handoff step", st.Kind)
+	}
+	if err == nil && ctx.Err() != nil {
+		if st.Kind == StepHandoffStart || st.Kind == StepHandoffProxy || st.Kind == StepHandoffGate {
+			s.dropNew(ctx, h, st)
+		}
+		err = fmt.Errorf("cancelled: %w", ctx.Err())
+	}
+	if err != nil {
+		return s.undoHandoff(ctx, h, st, err)
 	}
 	return nil
 }

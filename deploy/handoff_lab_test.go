@@ -18,13 +18,13 @@ import (
 // handoffApp is the test app on the lab's first host with a database
 // declared on its web role, so the role deploys by handoff; its service
 // name is the handoff engineer's own.
-func handoffApp(t *testing.T) (deploy.App, lab.Host) {
+func handoffApp(t testing.TB) (deploy.App, lab.Host) {
 	a, l := labApp(t, 1)
 	a.Service = "handoff" + strings.TrimPrefix(a.Service, "t")
 	lab.CleanupService(t, l.Hosts, a.Service)
 	web := a.Roles["web"]
 	web.Proxy.Hosts = []string{a.Service + ".test"}
-	web.Proxy.DeployTimeout = 3 * time.Second
+	web.Proxy.DeployTimeout = 2 * time.Second
 	web.Proxy.MaxPause = 30 * time.Second
 	a.Roles["web"] = web
 	a.Volumes = []string{a.Service + "-data:/data"}
@@ -129,9 +129,9 @@ func TestHandoffCancelledMidwayResumesOnTheOldRelease(t *testing.T) {
 	_, err := s.Deploy(ctx, deploy.Release{Version: "v1"})
 	require.NoError(t, err, out.String())
 
-	// v2 takes 2 s to listen; the deploy is cancelled while its gate waits.
+	// v2 takes 1 s to listen; the deploy is cancelled while its gate waits.
 	slow := a
-	slow.Env = deploy.Env{Clear: map[string]string{"BOOT_DELAY": "2s"}}
+	slow.Env = deploy.Env{Clear: map[string]string{"BOOT_DELAY": "1s"}}
 	var slowOut syncBuffer
 	sSlow := connect(t, slow, &slowOut)
 	ld := startLoad([]string{h.Addr}, a.Service+".test", 6, 30_000, 90*time.Second)
@@ -150,7 +150,10 @@ func TestHandoffCancelledMidwayResumesOnTheOldRelease(t *testing.T) {
 	hits := ld.finish()
 
 	require.Error(t, err)
-	t.Logf("error:\n%s", err)
+	t.Logf("error:\n%s\noutput:\n%s", err, slowOut.String())
+	for _, f := range failures(hits) {
+		t.Logf("failed at %s: %v", f.at.Format("15:04:05.000"), f.err)
+	}
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Contains(t, err.Error(), "resumed")
 	require.Empty(t, failures(hits), "no request failed")

@@ -45,7 +45,7 @@ func TestTenHandoffsUnderLoadLoseNoWrite(t *testing.T) {
 	sl := connectHandoff(t, ctx, stateless)
 	_, err := sl.s.Deploy(ctx, deploy.Release{Version: "v1"})
 	require.NoError(t, err, sl.out.String())
-	slLoad := startTimedLoad("http://"+h.Addr, stateless.Service+".test", []string{"/"}, 4, 20_000, 3*time.Minute)
+	slLoad := startTimedLoad("http://"+h.Addr, stateless.Service+".test", []string{"/"}, 4, 100_000, 3*time.Minute)
 	var slWindows []window
 	for i := range 10 {
 		rep, err := sl.s.Deploy(ctx, deploy.Release{Version: []string{"v2", "v1"}[i%2]})
@@ -54,6 +54,7 @@ func TestTenHandoffsUnderLoadLoseNoWrite(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	slHits := slLoad.finish()
+	requireCovered(t, slHits, slWindows)
 	require.Empty(t, failed(slHits), "the stateless role dropped no request")
 
 	// hello, whose web role writes /data/hello.db: by handoff.
@@ -71,7 +72,7 @@ func TestTenHandoffsUnderLoadLoseNoWrite(t *testing.T) {
 	_, err = hs.s.Deploy(ctx, deploy.Release{Version: "r0"})
 	require.NoError(t, err, hs.out.String())
 
-	ld := startTimedLoad("http://"+h.Addr, service+".test", []string{"/", "/", "/", "/up"}, 4, 40_000, 6*time.Minute)
+	ld := startTimedLoad("http://"+h.Addr, service+".test", []string{"/", "/", "/", "/up"}, 4, 150_000, 6*time.Minute)
 	time.Sleep(time.Second)
 	var windows []window
 	for i := 1; i <= 10; i++ {
@@ -89,6 +90,7 @@ func TestTenHandoffsUnderLoadLoseNoWrite(t *testing.T) {
 	writes := acknowledgedWrites(hits)
 	t.Logf("hello: %d requests (%d acknowledged writes), %d failed, over 10 handoffs", len(hits), writes, len(failed(hits)))
 	require.GreaterOrEqual(t, len(hits), 5000, "the load loop made enough requests")
+	requireCovered(t, hits, windows)
 	require.Empty(t, failed(hits), "no request failed across ten handoffs")
 
 	// Never two app containers of the role at once, from the engine's
@@ -205,6 +207,16 @@ func removeVolume(h lab.Host, name string) {
 		defer c.Close()
 		defer e.Close()
 		e.VolumeRemove(ctx, name, true)
+	}
+}
+
+// requireCovered checks that the load sent requests during every window.
+func requireCovered(t *testing.T, hits []timedHit, ws []window) {
+	t.Helper()
+	for i, w := range ws {
+		require.False(t, w.from.IsZero() || w.to.IsZero(), "deploy %d changed the containers", i+1)
+		require.True(t, slices.ContainsFunc(hits, func(h timedHit) bool { return !h.at.Before(w.from) && h.at.Before(w.to) }),
+			"the load ran during deploy %d", i+1)
 	}
 }
 
