@@ -45,7 +45,7 @@ func TestTenHandoffsUnderLoadLoseNoWrite(t *testing.T) {
 	sl := connectHandoff(t, ctx, stateless)
 	_, err := sl.s.Deploy(ctx, deploy.Release{Version: "v1"})
 	require.NoError(t, err, sl.out.String())
-	slLoad := startTimedLoad("http://"+h.Addr, stateless.Service+".test", []string{"/"}, 4, 100_000, 3*time.Minute)
+	slLoad := startTimedLoad("http://"+h.Addr, stateless.Service+".test", []string{"/"}, 4, 200_000, 3*time.Minute)
 	var slWindows []window
 	for i := range 10 {
 		rep, err := sl.s.Deploy(ctx, deploy.Release{Version: []string{"v2", "v1"}[i%2]})
