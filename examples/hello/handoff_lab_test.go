@@ -63,7 +63,9 @@ func TestTenHandoffsUnderLoadLoseNoWrite(t *testing.T) {
 	app, replica := deployment.Isolated(deployment.Lab(), service, bucket, s3.HostEndpoint(h),
 		deploy.FileSecrets{Path: lab.SecretsFile(lab.Options{})})
 	app.Image = "slipway/hello-" + service // tags of its own: other tests deploy hello on this host too
-	app.Databases = []deploy.Database{{Path: "/data/hello.db", Role: "web", Replica: &replica}}
+	if len(app.Databases) == 0 {
+		app.Databases = []deploy.Database{{Path: "/data/hello.db", Role: "web", Replica: &replica}}
+	}
 	app.Retain = 12                                        // every container stays, so their lifetimes can be read back
 	t.Cleanup(func() { removeVolume(h, service+"-data") }) // after the containers are gone
 	lab.CleanupService(t, l.Hosts, service)
