@@ -9,6 +9,7 @@ import (
 
 	"github.com/slipwayhq/slipway/deploy/engine"
 	"github.com/slipwayhq/slipway/deploy/proxy"
+	"github.com/slipwayhq/slipway/health"
 )
 
 // A handoff deploys a role that writes a Database with one writer at a
@@ -98,12 +99,15 @@ func (s *Session) handoff(ctx context.Context, h *hostConn, p Plan, st Step) err
 		err = proxy.Deploy(sctx, e, proxy.DefaultContainer, *st.Proxy)
 		cancel()
 		if err != nil {
-			return s.undoHandoff(ctx, h, st, s.failBoot(ctx, h, st, err))
+			return s.undoHandoff(ctx, h, st, s.failNew(ctx, h, st, err))
 		}
 	case StepHandoffGate:
 		sctx, cancel := bound(5 * time.Minute)
-		err = s.gate(sctx, h, st) // a failing gate takes the new container away
+		err = s.handoffGate(sctx, h, st)
 		cancel()
+		if err != nil {
+			return s.undoHandoff(ctx, h, st, s.failNew(ctx, h, st, err))
+		}
 	case StepHandoffResume:
 		return resume(ctx, e, st.Proxy.Name)
 	default:
@@ -121,15 +125,55 @@ func (s *Session) handoff(ctx context.Context, h *hostConn, p Plan, st Step) err
 	return nil
 }
 
-// dropNew takes away the new container of a handoff cut short: a retained
-// one is stopped, so it stays retained.
+// dropNew takes away the new container of a handoff cut short: stopped
+// first, so that its replicator syncs and releases the lease the old
+// container is about to take back, then removed; a retained one is only
+// stopped, so it stays retained.
 func (s *Session) dropNew(ctx context.Context, h *hostConn, st Step) {
 	bg := context.WithoutCancel(ctx)
-	if st.Reuse {
-		h.engine.Stop(bg, st.Container, DefaultStopTimeout)
-		return
+	h.engine.Stop(bg, st.Container, DefaultStopTimeout)
+	if !st.Reuse {
+		h.engine.Remove(bg, st.Container, true)
 	}
-	h.engine.Remove(bg, st.Container, true)
+}
+
+// failNew explains a new container that did not become healthy and takes
+// it away, as failBoot does, but stops it first: a forced removal would
+// leave its replicator's lease to expire while the old container waits
+// for it.
+func (s *Session) failNew(ctx context.Context, h *hostConn, st Step, cause error) error {
+	h.engine.Stop(context.WithoutCancel(ctx), st.Container, DefaultStopTimeout)
+	return s.failBoot(ctx, h, st, cause)
+}
+
+// handoffGate waits for the new container of a role without a proxy to
+// pass the role's gate (or, without one, to keep running for the settle
+// time), leaving it in place either way.
+func (s *Session) handoffGate(ctx context.Context, h *hostConn, st Step) error {
+	if st.Gate == nil {
+		deadline := time.Now().Add(settleTime)
+		for {
+			c, err := h.engine.Inspect(ctx, st.Container)
+			if err != nil {
+				return err
+			}
+			if !c.Running() || c.RestartCount > 0 {
+				return fmt.Errorf("container %s (exit %d)", c.State, c.ExitCode)
+			}
+			if time.Now().After(deadline) {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	target := health.Container(health.Host{Name: h.name, Inspector: h.engine, Dialer: h.ssh, Execer: h.engine, Network: s.app.network()},
+		st.Container, 0)
+	_, err := health.Wait(ctx, st.Gate, target)
+	return err
 }
 
 // undoHandoff returns the host to the old release after step st failed

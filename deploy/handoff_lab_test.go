@@ -12,6 +12,7 @@ import (
 	"github.com/slipwayhq/slipway/deploy"
 	"github.com/slipwayhq/slipway/deploy/engine"
 	"github.com/slipwayhq/slipway/deploy/proxy"
+	"github.com/slipwayhq/slipway/health"
 	"github.com/slipwayhq/slipway/internal/lab"
 )
 
@@ -163,4 +164,48 @@ func TestHandoffCancelledMidwayResumesOnTheOldRelease(t *testing.T) {
 	assert.Equal(t, "running", r.State, "resumed although the deploy's context was cancelled")
 	_, err = h.Engine(t).Inspect(ctx, a.Service+"-web-v2")
 	assert.ErrorIs(t, err, engine.ErrNotFound)
+}
+
+// A worker role that writes a database hands off without a proxy: the
+// old container stops before the new one starts, and a new one that
+// fails its gate is stopped and removed while the old one starts again.
+func TestHandoffOfAWorkerRole(t *testing.T) {
+	a, h := handoffApp(t)
+	web := a.Roles["web"]
+	web.Proxy = nil
+	web.Health = health.HTTP{Path: "/up", Port: 3000, Interval: 100 * time.Millisecond, Deadline: 2 * time.Second}
+	a.Roles["web"] = web
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out syncBuffer
+	s := connect(t, a, &out)
+	_, err := s.Deploy(ctx, deploy.Release{Version: "v1"})
+	require.NoError(t, err, out.String())
+
+	bad := a
+	bad.Env = deploy.Env{Clear: map[string]string{"UP_FAIL": "1"}}
+	rep, err := connect(t, bad, &out).Deploy(ctx, deploy.Release{Version: "v2"})
+	require.ErrorIs(t, err, deploy.ErrGateFailed)
+	assert.Contains(t, err.Error(), a.Service+"-web-v1 started again")
+	var kinds []string
+	for _, r := range rep.Steps {
+		kinds = append(kinds, r.Step.Kind.String())
+	}
+	assert.Equal(t, []string{"ensure-network", "handoff-stop", "handoff-start", "handoff-gate"}, kinds)
+	e := h.Engine(t)
+	_, err = e.Inspect(ctx, a.Service+"-web-v2")
+	assert.ErrorIs(t, err, engine.ErrNotFound, "the failed v2 container is gone")
+	v1, err := e.Inspect(ctx, a.Service+"-web-v1")
+	require.NoError(t, err)
+	assert.True(t, v1.Running(), "v1 runs again")
+
+	_, err = s.Deploy(ctx, deploy.Release{Version: "v2"})
+	require.NoError(t, err, out.String())
+	v1, err = e.Inspect(ctx, a.Service+"-web-v1")
+	require.NoError(t, err)
+	v2, err := e.Inspect(ctx, a.Service+"-web-v2")
+	require.NoError(t, err)
+	assert.False(t, v1.Running())
+	assert.True(t, v2.Running())
+	assert.False(t, v2.StartedAt.Before(v1.FinishedAt), "v2 started after v1 finished")
 }
