@@ -138,12 +138,18 @@ func (s *Session) dropNew(ctx context.Context, h *hostConn, st Step) {
 }
 
 // failNew explains a new container that did not become healthy and takes
-// it away, as failBoot does, but stops it first: a forced removal would
-// leave its replicator's lease to expire while the old container waits
-// for it.
+// it away. failBoot diagnoses it while it still runs and, treating it as
+// retained, stops it gracefully: a forced removal would leave its
+// replicator's lease to expire while the old container waits for it.
+// Only then is a container this deploy made removed.
 func (s *Session) failNew(ctx context.Context, h *hostConn, st Step, cause error) error {
-	h.engine.Stop(context.WithoutCancel(ctx), st.Container, DefaultStopTimeout)
-	return s.failBoot(ctx, h, st, cause)
+	keep := st
+	keep.Reuse = true
+	err := s.failBoot(ctx, h, keep, cause)
+	if !st.Reuse {
+		h.engine.Remove(context.WithoutCancel(ctx), st.Container, true)
+	}
+	return err
 }
 
 // handoffGate waits for the new container of a role without a proxy to

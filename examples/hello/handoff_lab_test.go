@@ -8,9 +8,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,7 +37,6 @@ import (
 // start-first deploys of the stateless test app on the same host.
 func TestTenHandoffsUnderLoadLoseNoWrite(t *testing.T) {
 	l := lab.Require(t, 1)
-	s3 := lab.RequireS3(t)
 	h := l.Hosts[0]
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
@@ -58,18 +59,9 @@ func TestTenHandoffsUnderLoadLoseNoWrite(t *testing.T) {
 	require.Empty(t, failed(slHits), "the stateless role dropped no request")
 
 	// hello, whose web role writes /data/hello.db: by handoff.
-	service := fmt.Sprintf("handoff%d", rand.Uint32()%100000)
-	bucket := s3.Bucket(t, service)
-	app, replica := deployment.Isolated(deployment.Lab(), service, bucket, s3.HostEndpoint(h),
-		deploy.FileSecrets{Path: lab.SecretsFile(lab.Options{})})
-	app.Image = "slipway/hello-" + service // tags of its own: other tests deploy hello on this host too
-	if len(app.Databases) == 0 {
-		app.Databases = []deploy.Database{{Path: "/data/hello.db", Role: "web", Replica: &replica}}
-	}
-	app.Retain = 12                                        // every container stays, so their lifetimes can be read back
-	t.Cleanup(func() { removeVolume(h, service+"-data") }) // after the containers are gone
-	lab.CleanupService(t, l.Hosts, service)
-	t.Cleanup(func() { removeImages(h, app.Image) })
+	app, replica := helloHandoffApp(t, h)
+	service := app.Service
+	app.Retain = 12 // every container stays, so their lifetimes can be read back
 	hs := connectHandoff(t, ctx, app)
 	_, err = hs.s.Deploy(ctx, deploy.Release{Version: "r0"})
 	require.NoError(t, err, hs.out.String())
@@ -118,21 +110,7 @@ func TestTenHandoffsUnderLoadLoseNoWrite(t *testing.T) {
 	assert.True(t, lives[len(lives)-1].Running(), "the newest release serves")
 
 	// Every acknowledged write is in the replica.
-	time.Sleep(3 * replicate.DefaultSyncInterval)
-	out := filepath.Join(t.TempDir(), "restored.db")
-	_, err = replicate.Restore(ctx, replica, out, time.Time{})
-	require.NoError(t, err)
-	db, err := sql.Open("sqlite", "file:"+out+"?mode=ro")
-	require.NoError(t, err)
-	defer db.Close()
-	var rows, newest int
-	var integrity string
-	require.NoError(t, db.QueryRow("SELECT count(*), coalesce(max(id), 0) FROM visits").Scan(&rows, &newest))
-	require.NoError(t, db.QueryRow("PRAGMA integrity_check").Scan(&integrity))
-	t.Logf("restored replica: %d visits (newest #%d) for %d acknowledged writes; integrity_check %s", rows, newest, writes, integrity)
-	assert.Equal(t, "ok", integrity)
-	assert.GreaterOrEqual(t, rows, writes, "the replica holds every acknowledged write")
-	assert.GreaterOrEqual(t, newest, newestVisit(hits), "including the newest")
+	requireReplicaHolds(t, ctx, replica, hits)
 
 	t.Logf("\nlatency of the load while a role's containers change (10 deploys each, on %s):\n"+
 		"  %-40s %s\n  %-40s %s\n  %-40s %s\n  %-40s %s",
@@ -147,6 +125,100 @@ func TestTenHandoffsUnderLoadLoseNoWrite(t *testing.T) {
 	}
 	t.Logf("handoffs, pause to resume: %s", durations(held))
 }
+
+// A handoff of hello whose new release fails its gate (it listens on
+// another port than the proxy checks): the old release serves again,
+// no request fails, and the replica holds every acknowledged write.
+func TestHelloHandoffWhoseReleaseFailsItsGate(t *testing.T) {
+	l := lab.Require(t, 1)
+	h := l.Hosts[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	app, replica := helloHandoffApp(t, h)
+	app.Roles["web"].Proxy.DeployTimeout = 5 * time.Second
+	hs := connectHandoff(t, ctx, app)
+	_, err := hs.s.Deploy(ctx, deploy.Release{Version: "g0"})
+	require.NoError(t, err, hs.out.String())
+
+	bad := app.Clone()
+	web := bad.Roles["web"]
+	web.Env.Clear = map[string]string{"PORT": "3999"}
+	bad.Roles["web"] = web
+	badSession := connectHandoff(t, ctx, bad)
+	ld := startTimedLoad("http://"+h.Addr, app.Service+".test", []string{"/", "/", "/", "/up"}, 4, 100_000, 2*time.Minute)
+	time.Sleep(time.Second)
+	_, err = badSession.s.Deploy(ctx, deploy.Release{Version: "g1"})
+	time.Sleep(time.Second)
+	hits := ld.finish()
+
+	require.ErrorIs(t, err, deploy.ErrGateFailed)
+	t.Logf("error: %s", firstLines(err.Error(), 2))
+	assert.Contains(t, err.Error(), h.Addr)
+	assert.Contains(t, err.Error(), app.Service+"-web-g0 started again")
+	writes := acknowledgedWrites(hits)
+	t.Logf("%d requests (%d acknowledged writes), %d failed", len(hits), writes, len(failed(hits)))
+	require.Empty(t, failed(hits), "no request failed: they waited, then went to g0 again")
+	for _, hit := range hits {
+		if hit.visit > 0 {
+			require.Equal(t, "g0", hit.version, "only g0 answered")
+		}
+	}
+	e := h.Engine(t)
+	g0, err := e.Inspect(ctx, app.Service+"-web-g0")
+	require.NoError(t, err)
+	assert.True(t, g0.Running(), "g0 runs again")
+	_, err = e.Inspect(ctx, app.Service+"-web-g1")
+	assert.ErrorIs(t, err, engine.ErrNotFound, "the failed g1 is gone")
+	requireReplicaHolds(t, ctx, replica, hits)
+}
+
+// helloHandoffApp is hello under a service, volume, bucket and image
+// repository of its own on h, its database declared so its web role
+// deploys by handoff.
+func helloHandoffApp(t *testing.T, h lab.Host) (deploy.App, replicate.Replica) {
+	s3 := lab.RequireS3(t)
+	service := fmt.Sprintf("handoff%d", rand.Uint32()%100000)
+	bucket := s3.Bucket(t, service)
+	app, replica := deployment.Isolated(deployment.Lab(), service, bucket, s3.HostEndpoint(h),
+		deploy.FileSecrets{Path: lab.SecretsFile(lab.Options{})})
+	app.Image = "slipway/hello-" + service // tags of its own: other tests deploy hello on this host too
+	if len(app.Databases) == 0 {
+		app.Databases = []deploy.Database{{Path: "/data/hello.db", Role: "web", Replica: &replica}}
+	}
+	t.Cleanup(func() { removeImages(h, app.Image) })
+	t.Cleanup(func() { removeVolume(h, service+"-data") }) // after the containers are gone
+	lab.CleanupService(t, []lab.Host{h}, service)
+	return app, replica
+}
+
+// requireReplicaHolds restores the replica and checks it holds every
+// write the load saw acknowledged, with integrity_check ok.
+func requireReplicaHolds(t *testing.T, ctx context.Context, replica replicate.Replica, hits []timedHit) {
+	t.Helper()
+	time.Sleep(3 * replicate.DefaultSyncInterval)
+	out := filepath.Join(t.TempDir(), "restored.db")
+	_, err := replicate.Restore(ctx, replica, out, time.Time{})
+	require.NoError(t, err)
+	db, err := sql.Open("sqlite", "file:"+out+"?mode=ro")
+	require.NoError(t, err)
+	defer db.Close()
+	var rows, newest int
+	var integrity string
+	require.NoError(t, db.QueryRow("SELECT count(*), coalesce(max(id), 0) FROM visits").Scan(&rows, &newest))
+	require.NoError(t, db.QueryRow("PRAGMA integrity_check").Scan(&integrity))
+	writes := acknowledgedWrites(hits)
+	t.Logf("restored replica: %d visits (newest #%d) for %d acknowledged writes; integrity_check %s", rows, newest, writes, integrity)
+	assert.Equal(t, "ok", integrity)
+	assert.GreaterOrEqual(t, rows, writes, "the replica holds every acknowledged write")
+	assert.GreaterOrEqual(t, newest, newestVisit(hits), "including the newest")
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	return strings.Join(lines[:min(n, len(lines))], "\n")
+}
+
+var servedBy = regexp.MustCompile(`hello from (\S+):`)
 
 // handoffTestApp is the lab's test app, a stateless web role, on h.
 func handoffTestApp(t *testing.T, h lab.Host) deploy.App {
@@ -251,11 +323,12 @@ func deployWindow(rep *deploy.Report, first, last deploy.StepKind) window {
 // timedHit is one request of a timed load: when it was sent, how long it
 // took, what it got.
 type timedHit struct {
-	path  string
-	at    time.Time
-	took  time.Duration
-	visit int // the visit number a write acknowledged, 0 otherwise
-	err   error
+	path    string
+	at      time.Time
+	took    time.Duration
+	visit   int    // the visit number a write acknowledged, 0 otherwise
+	version string // the release that answered a write
+	err     error
 }
 
 // timedLoad sends requests to one host's proxy from several workers
@@ -307,6 +380,9 @@ func startTimedLoad(base, vhost string, paths []string, workers, limit int, maxT
 					default:
 						if m := visitNo.FindSubmatch(body); m != nil {
 							hit.visit, _ = strconv.Atoi(string(m[1]))
+						}
+						if m := servedBy.FindSubmatch(body); m != nil {
+							hit.version = string(m[1])
 						}
 					}
 				}
