@@ -82,7 +82,7 @@ func (s *Session) handoff(ctx context.Context, h *hostConn, p Plan, st Step) err
 		err = proxy.Pause(sctx, e, proxy.DefaultContainer, st.Proxy.Name, st.MaxPause, st.Proxy.DrainTimeout)
 		cancel()
 	case StepHandoffStop:
-		sctx, cancel := bound(DefaultStopTimeout + resumeTimeout)
+		sctx, cancel := bound(time.Duration(len(st.Old))*DefaultStopTimeout + resumeTimeout)
 		for _, name := range st.Old {
 			if err = e.Stop(sctx, name, DefaultStopTimeout); err != nil && !errors.Is(err, engine.ErrNotFound) {
 				break
