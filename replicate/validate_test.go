@@ -55,7 +55,9 @@ func TestReplicaValidateAt(t *testing.T) {
 		for _, r := range []replicate.Replica{
 			s3(func(*replicate.S3) {}),
 			s3(func(s *replicate.S3) { s.Bucket, s.Path, s.Endpoint = "my.app-2026", "", "" }),
-			s3(func(s *replicate.S3) { s.Endpoint, s.OperatorEndpoint = "http://10.250.1.1:7070", "http://127.0.0.1:7070/" }),
+			s3(func(s *replicate.S3) {
+				s.Endpoint, s.OperatorEndpoint = "http://10.250.1.1:7070", "http://127.0.0.1:7070/"
+			}),
 			{DB: "/data/hello.db"},
 		} {
 			assert.Empty(t, r.ValidateAt(""), "%s", r)
