@@ -881,10 +881,22 @@ func (v *validator) destinationReplicas(a App) {
 	}
 	claim(a, "")
 	for _, name := range sortedKeys(a.Destinations) {
-		d, err := a.ForDestination(name)
+		d, err := overlaid(a, name)
 		if err != nil {
+			v.addf(keyPath("destinations", name), "%v; fix the overlay, or the base App it expects", err)
 			continue
 		}
 		claim(d, name)
 	}
+}
+
+// overlaid is ForDestination, with an overlay's panic (such as an index
+// into a role the base App does not have) turned into an error.
+func overlaid(a App, name string) (d App, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("applying the overlay panicked: %v", p)
+		}
+	}()
+	return a.ForDestination(name)
 }
