@@ -57,7 +57,11 @@ var (
 )
 
 // Use configures the targets with the app they deploy. Call it from the
-// magefile's init().
+// magefile's init(). The replica targets (replica:verify, replica:drill,
+// replica:restore) and app:recover, app:drill and runbook work on the
+// replicas of its Databases, for the -destination given: from this
+// machine through each replica's S3.OperatorEndpoint when set, and on a
+// host (replica:drill -host) through the hosts' S3.Endpoint.
 func Use(app deploy.App) {
 	mu.Lock()
 	defer mu.Unlock()
