@@ -1,6 +1,8 @@
 package deploy
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"path"
@@ -305,4 +307,24 @@ func (c *App) deriveReplicaPaths(base App, destination string) {
 			c.Databases[i].Replica = &nr
 		}
 	}
+}
+
+// CheckReplicaBuckets asks each replicated database's S3 server, from
+// this machine (S3.OperatorEndpoint when set), whether its bucket
+// exists, writing nothing: a deploy or a check calls it before anything
+// starts, so a missing bucket is an error here rather than a line in a
+// replicator's log. The error names every database whose bucket is
+// missing (wrapping replicate.ErrNoBucket) or unreachable.
+func (a App) CheckReplicaBuckets(ctx context.Context) error {
+	var errs []error
+	for i, d := range a.Databases {
+		r, ok := d.replica(a)
+		if !ok {
+			continue
+		}
+		if err := replicate.CheckBucket(ctx, r.ForOperator()); err != nil {
+			errs = append(errs, fmt.Errorf("databases[%d] (%s): %w", i, d.name(), err))
+		}
+	}
+	return errors.Join(errs...)
 }

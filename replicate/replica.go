@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/aws/smithy-go"
 )
 
 // Defaults for Replica and S3 fields left zero.
@@ -346,6 +348,46 @@ func joinField(p, name string) string {
 		return name
 	}
 	return p + "." + name
+}
+
+// ErrNoBucket means the replica's S3 bucket does not exist.
+var ErrNoBucket = errors.New("bucket does not exist")
+
+// CheckBucket asks the replica's S3 server whether its bucket exists,
+// with one listing of the replica's path that writes nothing, so a
+// missing bucket is reported before anything starts instead of in a
+// replicator's log. It returns nil (and always for a local directory),
+// an error wrapping ErrNoBucket that names the bucket and what to do,
+// or the error met reaching the server. Call it with the view of the
+// replica this machine has (ForOperator).
+func CheckBucket(ctx context.Context, r Replica) error {
+	if r.S3 == nil {
+		return nil
+	}
+	client, err := r.client(ctx)
+	if err != nil {
+		return err
+	}
+	it, err := client.LTXFiles(ctx, 0, 0, false)
+	if err == nil {
+		it.Next()
+		err = it.Err()
+		it.Close()
+	}
+	if err == nil {
+		return nil
+	}
+	if ae, ok := errors.AsType[smithy.APIError](err); ok && ae.ErrorCode() == "NoSuchBucket" {
+		return fmt.Errorf("replica %s: %w: create bucket %q on %s first (Slipway never creates buckets)", r, ErrNoBucket, r.S3.Bucket, orAWS(r.S3.Endpoint))
+	}
+	return fmt.Errorf("replica %s: check bucket %s: %w", r, r.S3.Bucket, err)
+}
+
+func orAWS(endpoint string) string {
+	if endpoint == "" {
+		return "AWS S3"
+	}
+	return endpoint
 }
 
 // ForOperator returns the replica as the operator's machine reaches it:

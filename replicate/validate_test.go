@@ -1,12 +1,14 @@
 package replicate_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/slipwayhq/slipway/internal/lab"
 	"github.com/slipwayhq/slipway/replicate"
 )
 
@@ -72,4 +74,37 @@ func TestForOperator(t *testing.T) {
 	assert.Equal(t, "http://10.250.1.1:7070", r.S3.Endpoint, "the replica itself is unchanged")
 	same := replicate.Replica{DB: "/data/a.db", S3: &replicate.S3{Bucket: "acme", Endpoint: "http://10.250.1.1:7070"}}
 	assert.Equal(t, same, same.ForOperator(), "no operator endpoint: the same view")
+}
+
+func TestCheckBucket(t *testing.T) {
+	s3 := lab.RequireS3(t)
+	ctx := context.Background()
+	secrets := deploySecrets{s3}
+	t.Run("a bucket that exists passes", func(t *testing.T) {
+		r := replicate.Replica{DB: "/data/app.db", S3: &replicate.S3{Bucket: s3.Bucket(t, "model-chk"), Endpoint: s3.Endpoint, Secrets: secrets}}
+		require.NoError(t, replicate.CheckBucket(ctx, r))
+	})
+	t.Run("a missing bucket is named, before anything starts", func(t *testing.T) {
+		r := replicate.Replica{DB: "/data/app.db", S3: &replicate.S3{Bucket: "model-no-such-bucket", Endpoint: s3.Endpoint, Secrets: secrets}}
+		err := replicate.CheckBucket(ctx, r)
+		require.ErrorIs(t, err, replicate.ErrNoBucket)
+		assert.Contains(t, err.Error(), `create bucket "model-no-such-bucket" on `+s3.Endpoint)
+		assert.NotContains(t, err.Error(), s3.SecretAccessKey)
+	})
+	t.Run("a local directory needs no bucket", func(t *testing.T) {
+		require.NoError(t, replicate.CheckBucket(ctx, replicate.Replica{DB: "/data/app.db"}))
+	})
+}
+
+// deploySecrets hands out the lab's S3 credentials by their default names.
+type deploySecrets struct{ s3 *lab.S3 }
+
+func (d deploySecrets) Secret(_ context.Context, name string) (string, error) {
+	switch name {
+	case replicate.DefaultAccessKeyIDVar:
+		return d.s3.AccessKeyID, nil
+	case replicate.DefaultSecretAccessKeyVar:
+		return d.s3.SecretAccessKey, nil
+	}
+	return "", errors.New("no secret " + name)
 }
