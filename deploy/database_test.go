@@ -67,6 +67,9 @@ func TestValidateDatabases(t *testing.T) {
 		{"two databases of one name", func(a *App) {
 			a.Databases = append(a.Databases, Database{Path: "/data/sub/hello.db", Role: "web"})
 		}, `databases[1].path: names the database "hello.db", as databases[0] does; give each database a name of its own (Name)`},
+		{"two names with one replica env", func(a *App) {
+			a.Databases = append(a.Databases, Database{Name: "hello_db", Path: "/data/other.db", Role: "web"})
+		}, `databases[1].name: names the database "hello_db", whose replica env (SLIPWAY_REPLICA_HELLO_DB_*) is also databases[0]'s ("hello.db")`},
 		{"a name with a space", func(a *App) { a.Databases[0].Name = "my db" },
 			`databases[0].name: must be letters, digits, "_", "." and "-", starting with a letter or digit, got "my db"`},
 		{"start-first with embedded replication", func(a *App) { a.Databases[0].StartFirst = true },
@@ -235,6 +238,12 @@ func TestDatabasesGiveEmbeddedReplicationItsEnv(t *testing.T) {
 		assert.Equal(t, []string{"LITESTREAM_ACCESS_KEY_ID", "LITESTREAM_SECRET_ACCESS_KEY", "SECRET_KEY_BASE"}, st.Secrets)
 	}
 	assert.Empty(t, a.Roles["web"].Env.Clear, "the App given is not changed")
+
+	x, err := a.expand()
+	require.NoError(t, err)
+	again, err := x.expand()
+	require.NoError(t, err, "an expanded App is valid")
+	assert.Equal(t, x.Roles, again.Roles, "expanding twice changes nothing")
 
 	t.Run("the operator's endpoint never reaches a host", func(t *testing.T) {
 		b := dbApp()

@@ -668,6 +668,7 @@ var databaseNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 // replica.
 func (v *validator) databases(a App, roles []string) {
 	names := map[string]int{}
+	prefixes := map[string]int{}
 	replicas := map[string]int{}
 	sidecarRoles := map[string]int{}
 	for i, d := range a.Databases {
@@ -676,14 +677,18 @@ func (v *validator) databases(a App, roles []string) {
 		case d.Name != "" && !databaseNameRe.MatchString(d.Name):
 			v.addf(p+".name", "must be letters, digits, \"_\", \".\" and \"-\", starting with a letter or digit, got %q", d.Name)
 		case d.Path != "" || d.Name != "":
+			field := p + ".path"
+			if d.Name != "" {
+				field = p + ".name"
+			}
 			if j, ok := names[d.name()]; ok {
-				field := p + ".path"
-				if d.Name != "" {
-					field = p + ".name"
-				}
 				v.addf(field, "names the database %q, as databases[%d] does; give each database a name of its own (Name)", d.name(), j)
+			} else if j, ok := prefixes[replicate.EnvPrefix(d.name())]; ok {
+				v.addf(field, "names the database %q, whose replica env (%s*) is also databases[%d]'s (%q); give each database a name of its own (Name)",
+					d.name(), replicate.EnvPrefix(d.name()), j, a.Databases[j].name())
 			} else {
 				names[d.name()] = i
+				prefixes[replicate.EnvPrefix(d.name())] = i
 			}
 		}
 		v.databasePath(p+".path", d.Path, a.Volumes)
@@ -732,6 +737,9 @@ func (v *validator) databases(a App, roles []string) {
 		rep, _ := d.replica(a)
 		for _, err := range rep.ValidateAt(rp) {
 			if fe, ok := errors.AsType[*replicate.FieldError](err); ok {
+				if fe.Field == rp+".db" && d.Replica.DB == "" {
+					continue // the database's path, reported at path
+				}
 				v.add(fe.Field, fe.Problem)
 			} else {
 				v.add(rp, err.Error())
