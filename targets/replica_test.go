@@ -1,12 +1,16 @@
 package targets
 
 import (
+	"context"
 	"testing"
+
+	"github.com/magefile/mage/mg"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipwayhq/slipway/deploy"
+	"github.com/slipwayhq/slipway/internal/lab"
 	"github.com/slipwayhq/slipway/replicate"
 )
 
@@ -47,4 +51,28 @@ func TestReplicaTargetsReadTheAppsDatabases(t *testing.T) {
 	Use(bare)
 	_, _, _, err = configuredReplicas(nil)
 	assert.EqualError(t, err, "no replicated database: declare the app's database in App.Databases with a Replica")
+}
+
+// deploy names a missing replica bucket before any host is touched.
+func TestDeployRefusesAMissingBucket(t *testing.T) {
+	s3 := lab.RequireS3(t)
+	touched := false
+	app := deploy.App{
+		Service: "modelbk",
+		Image:   "ghcr.io/acme/hello",
+		Roles:   deploy.Roles{"web": {Servers: deploy.Hosts("203.0.113.10")}},
+		Volumes: []string{"modelbk-data:/data"},
+		Secrets: deploy.FileSecrets{Path: lab.SecretsFile(lab.Options{})},
+		Databases: []deploy.Database{{Path: "/data/app.db", Replica: &replicate.Replica{S3: &replicate.S3{
+			Bucket: "model-missing-bucket", Endpoint: "http://203.0.113.1:7070", OperatorEndpoint: s3.Endpoint}}}},
+		Hooks: deploy.Hooks{PreConnect: func(context.Context, deploy.HookContext) error { touched = true; return nil }},
+	}
+	Use(app)
+	t.Cleanup(func() { Use(deploy.App{}) })
+	version := "v1"
+	err := Deploy(context.Background(), &version, nil)
+	require.Error(t, err)
+	assert.Equal(t, ExitFailed, mg.ExitStatus(err))
+	assert.Contains(t, err.Error(), `create bucket "model-missing-bucket"`)
+	assert.False(t, touched, "no host is touched")
 }
