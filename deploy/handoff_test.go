@@ -10,6 +10,7 @@ import (
 	"github.com/slipwayhq/slipway/deploy"
 	"github.com/slipwayhq/slipway/deploy/image"
 	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/replicate"
 )
 
 // writerApp is hello with its database declared: web writes it on one
@@ -79,6 +80,7 @@ func TestPlanHandoff(t *testing.T) {
 			func(a *deploy.App) {
 				a.Databases[0].StartFirst = true
 				a.Databases[0].Replication = deploy.ReplicateSidecar
+				a.Databases[0].Replica = &replicate.Replica{S3: &replicate.S3{Bucket: "hello-litestream"}}
 			},
 			func(a deploy.App) deploy.State { return over(a, "v1") }, "v2",
 			[]string{"start", "proxy-deploy", "stop-old"}},
