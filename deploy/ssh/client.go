@@ -25,6 +25,7 @@ type Client struct {
 	jump *Client // closed with this client
 
 	stop      chan struct{}
+	gone      chan struct{} // closed once the connection has ended
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -91,7 +92,11 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("connect to %s: %w", dest, explainHandshake(ctx, cfg, err))
 	}
 
-	c := &Client{cfg: cfg, conn: conn, jump: jump, stop: make(chan struct{})}
+	c := &Client{cfg: cfg, conn: conn, jump: jump, stop: make(chan struct{}), gone: make(chan struct{})}
+	go func() {
+		conn.Wait()
+		close(c.gone)
+	}()
 	if every := cfg.keepAlive(); every > 0 {
 		go c.keepAlive(every)
 	}
@@ -268,6 +273,21 @@ func (c *Client) keepAlive(every time.Duration) {
 			c.Close()
 			return
 		}
+	}
+}
+
+// Done is closed once the connection has ended: closed by Close, by a
+// missed keepalive, or by the host. Every later call on the client fails,
+// so a caller that must still reach the host dials it again.
+func (c *Client) Done() <-chan struct{} { return c.gone }
+
+// Alive reports whether the connection is still up.
+func (c *Client) Alive() bool {
+	select {
+	case <-c.gone:
+		return false
+	default:
+		return true
 	}
 }
 
