@@ -100,7 +100,7 @@ func TestDeployLock(t *testing.T) {
 		require.NoError(t, holder.Unlock(ctx))
 	})
 
-	t.Run("taking the lock leaves no half-written lock when the connection drops", func(t *testing.T) {
+	t.Run("the lock exists only with its details in it", func(t *testing.T) {
 		// The details go to a file of their own and are linked into place:
 		// the lock path never exists without them.
 		c := l.Hosts[0].Dial(t)
