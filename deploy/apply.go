@@ -507,11 +507,19 @@ func (s *Session) start(ctx context.Context, e *engine.Engine, p Plan, st Step) 
 // failBoot explains a container that did not become healthy. Putting it
 // back is left to the cleanup after the batch (see settle), which knows
 // whether this deploy made it, started it from retained, or found it
-// running, and what kamal-proxy routes to. An interrupted step is not
-// diagnosed: the time after Ctrl-C belongs to that cleanup.
+// running, and what kamal-proxy routes to. Only a container that really
+// failed is diagnosed and reported as a *BootError (ErrGateFailed): an
+// interrupted step, one past its deadline or one whose connection was
+// lost returns its cause, and the time after Ctrl-C belongs to the
+// cleanup.
 func (s *Session) failBoot(ctx context.Context, h *hostConn, st Step, cause error) error {
-	if interrupted(ctx) {
+	switch {
+	case interrupted(ctx):
 		return cause
+	case ctx.Err() != nil: // the step's own deadline: the host did not answer, no gate failed
+		return cause
+	case !h.ssh.Alive():
+		return fmt.Errorf("lost the connection to %s: %w", h.name, cause)
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(health.DiagnoseTimeout, s.opts.callTimeout()))
 	defer cancel()

@@ -37,7 +37,7 @@ func (e *TimeoutError) Unwrap() []error { return []error{ErrTimeout, e.Err} }
 
 // errCallDeadline is the cause of a context that ended at its call's own
 // deadline, not because the caller gave up.
-var errCallDeadline = errors.New("call deadline")
+var errCallDeadline = errors.New("call deadline exceeded")
 
 // call runs fn with a deadline of budget (none when budget is 0) and
 // turns an overrun into a *TimeoutError naming host and what.
