@@ -332,3 +332,53 @@ func TestDroppedLinkIsCleanedUpOnceItIsBack(t *testing.T) {
 		requireServing(t, a, h.Addr, "v2")
 	}
 }
+
+func TestUnreachableHostLeavesTheLockReportedStale(t *testing.T) {
+	a, hosts := faultApp(t, "h7", "h8")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out syncBuffer
+	opts := faultOptions(&out)
+	opts.ReconnectWindow = 2 * time.Second
+	s := connectWith(t, a, opts)
+	_, err := s.Deploy(ctx, deploy.Release{Version: "v1"})
+	require.NoError(t, err, out.String())
+
+	// h7, the primary host, drops off the network and stays off until the
+	// deploy has given up on it.
+	h7 := hosts[0]
+	hook, reached := pauseAt(deploy.StepProxyDeploy, h7.Addr)
+	deploy.BeforeStep(s, hook)
+	result := deployAsync(ctx, s, "v2")
+	done := <-reached
+	up := h7.LinkDown(t)
+	close(done)
+	res := <-result
+	up()
+	t.Logf("deploy:\n%v\n%s", res.err, out.String())
+
+	var stale *deploy.StaleLockError
+	require.ErrorAs(t, res.err, &stale)
+	assert.Equal(t, h7.Addr, stale.Host)
+	assert.Equal(t, "faults-tester", stale.Info.Performer, "names the holder")
+	assert.Equal(t, "v2", stale.Info.Version)
+	assert.Contains(t, res.err.Error(), "faults-tester since ")
+	assert.Contains(t, res.err.Error(), "ago", "and its age")
+	assert.Contains(t, res.err.Error(), "lock:release -force")
+
+	other := connectWith(t, a, faultOptions(&syncBuffer{}))
+	held, err := other.LockStatus(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, held, "the lock stays held")
+	assert.Equal(t, "faults-tester", held.Performer)
+	requireServing(t, a, h7.Addr, "v1")
+
+	broke, err := other.BreakLock(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "faults-tester", broke.Performer)
+	_, err = other.Deploy(ctx, deploy.Release{Version: "v2"})
+	require.NoError(t, err, "once the lock is broken, a rerun converges")
+	for _, h := range hosts {
+		requireServing(t, a, h.Addr, "v2")
+	}
+}

@@ -286,6 +286,8 @@ func (c *Client) Alive() bool {
 	select {
 	case <-c.gone:
 		return false
+	case <-c.stop: // Close began: the connection is going
+		return false
 	default:
 		return true
 	}
