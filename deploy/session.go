@@ -77,8 +77,10 @@ type Options struct {
 	KeepAliveInterval time.Duration
 }
 
-func (o Options) callTimeout() time.Duration    { return orDefault(o.CallTimeout, DefaultCallTimeout) }
-func (o Options) cleanupTimeout() time.Duration { return orDefault(o.CleanupTimeout, DefaultCleanupTimeout) }
+func (o Options) callTimeout() time.Duration { return orDefault(o.CallTimeout, DefaultCallTimeout) }
+func (o Options) cleanupTimeout() time.Duration {
+	return orDefault(o.CleanupTimeout, DefaultCleanupTimeout)
+}
 func (o Options) reconnectWindow() time.Duration {
 	return orDefault(o.ReconnectWindow, DefaultReconnectWindow)
 }
