@@ -156,19 +156,19 @@ type PrunedImage struct {
 // repository (App.Image) whose image no container on the host uses any
 // more. Each removal gets an output line and an audit line on its host. A
 // failing host does not stop the others; the report holds what was done.
-func (s *Session) Prune(ctx context.Context) (PruneReport, error) {
+func (s *Session) Prune(ctx context.Context) (_ PruneReport, err error) {
 	start := time.Now()
 	var rep PruneReport
 	if err := s.Lock(ctx, ""); err != nil {
 		return rep, err
 	}
-	defer s.Unlock(context.WithoutCancel(ctx))
+	defer func() { err = s.releaseAfter(ctx, err) }() // a lock left held is reported
 
 	hosts := s.app.HostNames()
 	containers := make([][]VersionInfo, len(hosts))
 	images := make([][]PrunedImage, len(hosts))
 	audit := &auditLog{}
-	err := s.onHosts(hosts, func(i int, h *hostConn) error {
+	err = s.onHosts(hosts, func(i int, h *hostConn) error {
 		err := s.pruneHost(ctx, h, audit, &containers[i], &images[i])
 		return errors.Join(err, s.flushAudit(ctx, audit, h.name))
 	})

@@ -184,12 +184,12 @@ type RecoverReport struct {
 // start the app on it, pass the health gate, and go live. Every step is
 // audited; a failure stops there and the error says where things stand
 // and how to continue or undo.
-func (s *Session) Recover(ctx context.Context, r Recovery) (*RecoverReport, error) {
+func (s *Session) Recover(ctx context.Context, r Recovery) (_ *RecoverReport, err error) {
 	start := time.Now()
 	if err := s.Lock(ctx, "recover"); err != nil {
 		return nil, err
 	}
-	defer s.Unlock(context.WithoutCancel(ctx))
+	defer func() { err = s.releaseAfter(ctx, err) }() // a lock left held is reported
 	p, err := s.PlanRecovery(ctx, r)
 	if err != nil {
 		return nil, err
