@@ -159,8 +159,10 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 		}
 		cctx, cancel := s.cleanupCtx(ctx, s.opts.cleanupTimeout()/4)
 		defer cancel()
-		if lost := s.reachAll(cctx, audit.hosts()); len(lost) > 0 {
-			err = errors.Join(err, fmt.Errorf("audit lines not written: %s", strings.Join(lost, "; ")))
+		if err != nil { // a connection the failure may have cost is dialled again
+			if lost := s.reachAll(cctx, audit.hosts()); len(lost) > 0 {
+				err = errors.Join(err, fmt.Errorf("audit lines not written: %s", strings.Join(lost, "; ")))
+			}
 		}
 		s.writeAudit(cctx, audit)
 		rep.Duration = time.Since(start)
@@ -619,8 +621,9 @@ func (s *Session) migrate(ctx context.Context, e *engine.Engine, p Plan, st Step
 func (s *Session) summary(rep *Report) {
 	type key struct{ host, role string }
 	type row struct {
-		ok  bool
-		dur time.Duration
+		ok       bool
+		switched bool // its proxy-deploy or gate passed: the host serves the release
+		dur      time.Duration
 	}
 	rows := map[key]*row{}
 	var keys []key
@@ -637,6 +640,9 @@ func (s *Session) summary(rep *Report) {
 		}
 		rw.dur += r.Duration
 		rw.ok = rw.ok && r.Err == nil
+		if (r.Step.Kind == StepProxyDeploy || r.Step.Kind == StepGate) && r.Err == nil {
+			rw.switched = true
+		}
 	}
 	if len(keys) == 0 {
 		return
@@ -654,7 +660,10 @@ func (s *Session) summary(rep *Report) {
 		rw := rows[k]
 		result, version := "ok", rep.Plan.Version
 		if !rw.ok {
-			result, version = "FAILED", "(previous)"
+			result = "FAILED"
+			if !rw.switched {
+				version = "(previous)"
+			}
 		}
 		s.out.linef("%-15s %-8s %-12s %-8s %s", k.host, k.role, version, result, seconds(rw.dur))
 	}

@@ -243,6 +243,7 @@ func (s *Session) settle(ctx context.Context, p Plan, audit *auditLog, hosts []s
 				mu.Unlock()
 			}
 			h := s.hosts[host]
+			s.checkLink(ctx, h)
 			if !h.ssh.Alive() {
 				start := time.Now()
 				err := s.reconnect(ctx, h)
@@ -351,6 +352,21 @@ func (s *Session) routes(ctx context.Context, h *hostConn, role, target string) 
 	return false, nil
 }
 
+// probeTimeout bounds the check that a host's connection still answers.
+const probeTimeout = 3 * time.Second
+
+// checkLink probes h's connection when a failure may have come from it:
+// one that does not answer is closed, so that the cleanup dials the host
+// again instead of waiting for the keepalive to notice.
+func (s *Session) checkLink(ctx context.Context, h *hostConn) {
+	if !h.ssh.Alive() {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, min(probeTimeout, s.opts.callTimeout()))
+	defer cancel()
+	h.ssh.Probe(pctx)
+}
+
 // reconnect dials h again, with backoff, for up to Options.ReconnectWindow
 // (or until ctx ends), and puts the new connection in place.
 func (s *Session) reconnect(ctx context.Context, h *hostConn) error {
@@ -377,7 +393,7 @@ func (s *Session) reconnect(ctx context.Context, h *hostConn) error {
 			return fmt.Errorf("%s stayed unreachable for %s (%d tries): %w", h.name, seconds(time.Since(start)), tries, err)
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, 5*time.Second)
+		wait = min(2*wait, 2*time.Second)
 	}
 }
 
@@ -392,12 +408,16 @@ func (s *Session) reachAll(ctx context.Context, hosts []string) []string {
 	)
 	for _, host := range hosts {
 		h, ok := s.hosts[host]
-		if !ok || h.ssh.Alive() {
+		if !ok {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			s.checkLink(ctx, h)
+			if h.ssh.Alive() {
+				return
+			}
 			if err := s.reconnect(ctx, h); err != nil {
 				mu.Lock()
 				notes = append(notes, err.Error())

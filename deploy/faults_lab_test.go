@@ -282,54 +282,70 @@ func TestHungEngineFailsTheDeployWithinItsTimeout(t *testing.T) {
 }
 
 func TestDroppedLinkIsCleanedUpOnceItIsBack(t *testing.T) {
-	a, hosts := faultApp(t, "h7", "h8")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var out syncBuffer
-	s := connectWith(t, a, faultOptions(&out))
-	_, err := s.Deploy(ctx, deploy.Release{Version: "v1"})
-	require.NoError(t, err, out.String())
+	for _, tc := range []struct {
+		name      string
+		keepAlive time.Duration
+		down      time.Duration
+	}{
+		// Down for 5 s: longer than the 2 s keepalive window, well inside
+		// the 30 s reconnect window.
+		{"noticed by the keepalive", time.Second, 5 * time.Second},
+		// With the default 30 s keepalive the step's 8 s deadline comes
+		// first; the cleanup probes the link, finds it dead and dials again.
+		{"noticed by the step's deadline", 0, 10 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, hosts := faultApp(t, "h7", "h8")
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			var out syncBuffer
+			opts := faultOptions(&out)
+			opts.KeepAliveInterval = tc.keepAlive
+			s := connectWith(t, a, opts)
+			_, err := s.Deploy(ctx, deploy.Release{Version: "v1"})
+			require.NoError(t, err, out.String())
 
-	// h7 is the primary host: it holds the lock. Its link drops right
-	// after v2 started there, for 5 s: longer than the 2 s keepalive
-	// window, well inside the 30 s reconnect window.
-	h7 := hosts[0]
-	hook, reached := pauseAt(deploy.StepProxyDeploy, h7.Addr)
-	deploy.BeforeStep(s, hook)
-	result := deployAsync(ctx, s, "v2")
-	done := <-reached
-	up := h7.LinkDown(t)
-	close(done)
-	time.Sleep(5 * time.Second)
-	up()
-	res := <-result
-	t.Logf("deploy:\n%v\n%s", res.err, out.String())
-	require.Error(t, res.err)
+			// h7 is the primary host: it holds the lock. Its link drops
+			// right after v2 started there.
+			h7 := hosts[0]
+			hook, reached := pauseAt(deploy.StepProxyDeploy, h7.Addr)
+			deploy.BeforeStep(s, hook)
+			result := deployAsync(ctx, s, "v2")
+			done := <-reached
+			up := h7.LinkDown(t)
+			close(done)
+			time.Sleep(tc.down)
+			up()
+			res := <-result
+			t.Logf("deploy:\n%v\n%s", res.err, out.String())
+			require.Error(t, res.err)
 
-	requireServing(t, a, h7.Addr, "v1") // the old release kept serving
-	requireServing(t, a, hosts[1].Addr, "v2")
-	v2 := deploy.ContainerName(a, "web", "v2")
-	assert.NotContains(t, containers(t, h7, a), v2, "the unserved v2 is removed")
-	lock, err := s.LockStatus(ctx)
-	require.NoError(t, err)
-	assert.Nil(t, lock, "the lock is released")
+			requireServing(t, a, h7.Addr, "v1") // the old release kept serving
+			requireServing(t, a, hosts[1].Addr, "v2")
+			v2 := deploy.ContainerName(a, "web", "v2")
+			assert.NotContains(t, containers(t, h7, a), v2, "the unserved v2 is removed")
+			lock, err := s.LockStatus(ctx)
+			require.NoError(t, err)
+			assert.Nil(t, lock, "the lock is released")
 
-	audit, err := s.Audit(ctx, 0)
-	require.NoError(t, err)
-	var lines []string
-	for _, e := range audit[h7.Addr] {
-		if e.Version == "v2" {
-			lines = append(lines, e.Step+" "+e.Container+" "+e.Result)
-		}
-	}
-	assert.Contains(t, lines, "proxy-deploy "+v2+" failed", "the failed step's audit line is written")
-	assert.Contains(t, lines, "cleanup "+v2+" ok", "and the cleanup's")
+			audit, err := s.Audit(ctx, 0)
+			require.NoError(t, err)
+			var lines []string
+			for _, e := range audit[h7.Addr] {
+				if e.Version == "v2" {
+					lines = append(lines, e.Step+" "+e.Container+" "+e.Result)
+				}
+			}
+			assert.Contains(t, lines, "proxy-deploy "+v2+" failed", "the failed step's audit line is written")
+			assert.Contains(t, lines, "cleanup "+v2+" ok", "and the cleanup's")
 
-	var rerun syncBuffer
-	_, err = connectWith(t, a, faultOptions(&rerun)).Deploy(ctx, deploy.Release{Version: "v2"})
-	require.NoError(t, err, "a rerun deploys without manual steps:\n%s", rerun.String())
-	for _, h := range hosts {
-		requireServing(t, a, h.Addr, "v2")
+			var rerun syncBuffer
+			_, err = connectWith(t, a, faultOptions(&rerun)).Deploy(ctx, deploy.Release{Version: "v2"})
+			require.NoError(t, err, "a rerun deploys without manual steps:\n%s", rerun.String())
+			for _, h := range hosts {
+				requireServing(t, a, h.Addr, "v2")
+			}
+		})
 	}
 }
 

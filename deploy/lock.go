@@ -291,6 +291,9 @@ func (s *Session) releaseAfter(ctx context.Context, err error) error {
 	host := s.hosts[s.app.PrimaryHost()]
 	mine := s.heldLock()
 	var uerr error
+	if err != nil {
+		s.checkLink(cctx, host)
+	}
 	if !host.ssh.Alive() {
 		uerr = s.reconnect(cctx, host)
 	}

@@ -293,6 +293,29 @@ func (c *Client) Alive() bool {
 	}
 }
 
+// Probe sends the host a keepalive and waits for its answer until ctx
+// ends. A connection that does not answer is closed, so that callers see
+// it as lost (Alive is false) at once rather than after the keepalive
+// interval, and can dial again.
+func (c *Client) Probe(ctx context.Context) error {
+	reply := make(chan error, 1)
+	go func() {
+		_, _, err := c.conn.SendRequest("keepalive@openssh.com", true, nil)
+		reply <- err
+	}()
+	var err error
+	select {
+	case err = <-reply:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		c.Close()
+		return fmt.Errorf("probe %s: no answer: %w", c.Host(), err)
+	}
+	return nil
+}
+
 // Host returns user@host:port, the name this client uses in errors.
 func (c *Client) Host() string { return c.cfg.Destination() }
 
