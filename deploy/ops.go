@@ -446,6 +446,9 @@ func (d Details) String() string {
 	fmt.Fprintf(&b, "%s on %d hosts, read %s\n", name, len(d.Hosts), d.Time.UTC().Format(timeLayout))
 	if l := d.Lock; l == nil {
 		b.WriteString("Lock: free\n")
+	} else if l.Incomplete {
+		fmt.Fprintf(&b, "Lock: half-written, no holder recorded, made %s (%s ago): break it with lock:release -force\n",
+			l.Time.UTC().Format(timeLayout), age(d.Time.Sub(l.Time)))
 	} else {
 		fmt.Fprintf(&b, "Lock: held by %s since %s (%s ago)", l.Performer, l.Time.UTC().Format(timeLayout), age(d.Time.Sub(l.Time)))
 		if l.Version != "" {
