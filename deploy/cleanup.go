@@ -321,7 +321,7 @@ func (s *Session) settleBoot(ctx context.Context, h *hostConn, b boot) (string, 
 		return h.engine.Remove(ctx, b.container, true)
 	})
 	if errors.Is(err, engine.ErrNotFound) {
-		err = nil
+		return "nothing to remove: " + b.container + " was never created", nil
 	}
 	return "removed " + b.container + " (this deploy made it; kamal-proxy does not route to it)", err
 }
