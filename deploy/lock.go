@@ -146,7 +146,7 @@ func (s *Session) Lock(ctx context.Context, version string) error {
 	deadline := time.Now().Add(s.opts.LockWait)
 	for {
 		var res ssh.Result
-		err := s.call(ctx, host.name, "take the deploy lock", s.opts.callTimeout(), func(ctx context.Context) error {
+		err := s.call(ctx, host.name, "the lock command", s.opts.callTimeout(), func(ctx context.Context) error {
 			var err error
 			res, err = host.ssh.Run(ctx, script, bytes.NewReader(body))
 			return err
@@ -202,7 +202,7 @@ func (s *Session) Unlock(ctx context.Context) error {
 	if info.ID == "" { // a lock of an older Slipway, taken by this performer
 		script = "rm -rf " + path
 	}
-	if err := s.call(ctx, host.name, "release the deploy lock", s.opts.callTimeout(), func(ctx context.Context) error {
+	if err := s.call(ctx, host.name, "the unlock command", s.opts.callTimeout(), func(ctx context.Context) error {
 		_, err := host.ssh.Run(ctx, script, nil)
 		return err
 	}); err != nil {
@@ -219,7 +219,7 @@ func (s *Session) Unlock(ctx context.Context) error {
 func (s *Session) BreakLock(ctx context.Context) (*LockInfo, error) {
 	host := s.hosts[s.app.PrimaryHost()]
 	var res ssh.Result
-	err := s.call(ctx, host.name, "break the deploy lock", s.opts.callTimeout(), func(ctx context.Context) error {
+	err := s.call(ctx, host.name, "the unlock command", s.opts.callTimeout(), func(ctx context.Context) error {
 		var err error
 		res, err = host.ssh.Run(ctx, lockStatusScript(s.lockPath())+"; rm -rf "+ssh.Quote(s.lockPath()), nil)
 		return err
@@ -255,7 +255,7 @@ func (s *Session) forget(id string) {
 func (s *Session) LockStatus(ctx context.Context) (*LockInfo, error) {
 	host := s.hosts[s.app.PrimaryHost()]
 	var res ssh.Result
-	err := s.call(ctx, host.name, "read the deploy lock", s.opts.callTimeout(), func(ctx context.Context) error {
+	err := s.call(ctx, host.name, "the lock status command", s.opts.callTimeout(), func(ctx context.Context) error {
 		var err error
 		res, err = host.ssh.Run(ctx, lockStatusScript(s.lockPath()), nil)
 		return err
