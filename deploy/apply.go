@@ -516,9 +516,7 @@ func (s *Session) start(ctx context.Context, e *engine.Engine, p Plan, st Step) 
 // cleanup.
 func (s *Session) failBoot(ctx context.Context, h *hostConn, st Step, cause error) error {
 	switch {
-	case interrupted(ctx):
-		return cause
-	case ctx.Err() != nil: // the step's own deadline: the host did not answer, no gate failed
+	case ctx.Err() != nil: // interrupted, or past the step's deadline: no gate failed
 		return cause
 	case !h.ssh.Alive():
 		return fmt.Errorf("lost the connection to %s: %w", h.name, cause)
