@@ -329,6 +329,13 @@ type Details struct {
 // HostDetails is what one host runs of the app.
 type HostDetails struct {
 	Host string
+	// Engine is the host's Docker Engine release; zero when it could not
+	// be read.
+	Engine engine.Version
+	// EngineErr is set when the engine is older than
+	// engine.MinimumVersion (it matches engine.ErrEngineTooOld) or its
+	// version could not be read.
+	EngineErr error
 	// Containers are the app's release containers: roles primary first,
 	// then newest first.
 	Containers []ContainerDetails
@@ -393,6 +400,7 @@ func (s *Session) Details(ctx context.Context) (_ Details, err error) {
 
 func (s *Session) hostDetails(ctx context.Context, h *hostConn) (HostDetails, error) {
 	hd := HostDetails{Host: h.name}
+	hd.Engine, hd.EngineErr = h.engine.CheckVersion(ctx)
 	cs, err := s.appContainers(ctx, h)
 	if err != nil {
 		return hd, err
@@ -498,6 +506,17 @@ func (d Details) String() string {
 			hosts := orDefault(r.Host, "*")
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Host, px.State, r.Service, hosts, r.Target, r.State)
 		}
+	}
+	tw.Flush()
+
+	b.WriteString("\n")
+	fmt.Fprintln(tw, "HOST\tENGINE\tAPI\tSUPPORTED")
+	for _, h := range d.Hosts {
+		ok := "yes"
+		if h.EngineErr != nil {
+			ok = "NO: " + h.EngineErr.Error()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", h.Host, orDefault(h.Engine.Server, "unknown"), orDefault(h.Engine.API, "-"), ok)
 	}
 	tw.Flush()
 	return b.String()
