@@ -257,6 +257,7 @@ func (s *Session) run(ctx context.Context, p Plan, rep *Report, audit *auditLog,
 			for _, st := range byHost[host] {
 				start := time.Now()
 				err := s.apply(ctx, p, st)
+				s.redactErr(&err) // Report.Steps hands it out too
 				res := StepResult{Step: st, Start: start, Duration: time.Since(start), Err: err}
 				s.out.step(host, st.Role, st.Kind.String(), describe(st), start, err)
 				entry := AuditEntry{Time: start.UTC(), Performer: s.performer, Service: s.app.Service,
