@@ -286,7 +286,8 @@ func (s *Session) recoverStep(ctx context.Context, r Recovery, p RecoverPlan, st
 			return err
 		}
 		defer f.Close()
-		return s.hosts[st.Host].ssh.Upload(ctx, path.Join(mount, p.File), 0o644, f)
+		// The restored file takes the owner and mode of the one moved aside.
+		return s.hosts[st.Host].ssh.UploadLike(ctx, path.Join(mount, p.File), p.File+"."+stamp, 0o644, f)
 	case "gate":
 		px := a.Roles[st.Role].Proxy
 		gate := px.Health

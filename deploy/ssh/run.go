@@ -126,13 +126,25 @@ const uploadRefused = 3
 // mode with any of them is an error. The remote side needs only a POSIX
 // shell and coreutils (dd, stat, chown, mv).
 func (c *Client) Upload(ctx context.Context, dest string, mode fs.FileMode, r io.Reader) error {
+	return c.UploadLike(ctx, dest, "", mode, r)
+}
+
+// UploadLike is Upload where a dest that does not exist takes the owner
+// and mode of like, a file in dest's directory named by its base name —
+// such as the damaged database a recovery moved aside before it uploads
+// the restored one. When like is "" or is no regular file, a new dest
+// gets mode, as with Upload; like is never followed if it is a link.
+func (c *Client) UploadLike(ctx context.Context, dest, like string, mode fs.FileMode, r io.Reader) error {
 	if !path.IsAbs(dest) || path.Clean(dest) != dest || dest == "/" {
 		return fmt.Errorf("upload to %s on %s: the path must be absolute and clean, such as /srv/app/app.db", dest, c.Host())
 	}
 	if mode&^0o666 != 0 {
 		return fmt.Errorf("upload to %s on %s: mode %04o has bits beyond read and write; Upload writes data files", dest, c.Host(), uint32(mode))
 	}
-	return c.upload(ctx, dest, mode, r, uploadTempName())
+	if strings.Contains(like, "/") || like == "." || like == ".." {
+		return fmt.Errorf("upload to %s on %s: like %q must be the base name of a file beside it", dest, c.Host(), like)
+	}
+	return c.upload(ctx, dest, like, mode, r, uploadTempName())
 }
 
 // uploadTempName is a name no one can guess ahead of the upload.
@@ -142,10 +154,10 @@ func uploadTempName() string {
 	return ".slipway-upload-" + hex.EncodeToString(b)
 }
 
-func (c *Client) upload(ctx context.Context, dest string, mode fs.FileMode, r io.Reader, tmp string) error {
+func (c *Client) upload(ctx context.Context, dest, like string, mode fs.FileMode, r io.Reader, tmp string) error {
 	dir, base := path.Split(dest)
 	dir = path.Clean(dir)
-	if _, err := c.Run(ctx, uploadScript(dir, base, tmp, mode), r); err != nil {
+	if _, err := c.Run(ctx, uploadScript(dir, base, like, tmp, mode), r); err != nil {
 		if exit, ok := errors.AsType[*ExitError](err); ok && exit.ExitCode == uploadRefused {
 			return fmt.Errorf("upload %s to %s: %w: %s", dest, c.Host(), ErrUploadRefused, exit.Stderr)
 		}
@@ -156,12 +168,13 @@ func (c *Client) upload(ctx context.Context, dest string, mode fs.FileMode, r io
 	return nil
 }
 
-// uploadScript writes stdin to dir/base through the new file dir/tmp. It
+// uploadScript writes stdin to dir/base through the new file dir/tmp,
+// with the owner and mode of base, or else of like, or else mode. It
 // works inside dir once it has checked that dir is reached through no
 // link, so every later name is relative to that directory itself.
-func uploadScript(dir, base, tmp string, mode fs.FileMode) string {
+func uploadScript(dir, base, like, tmp string, mode fs.FileMode) string {
 	return fmt.Sprintf(`set -eu
-dir=%s base=%s tmp=%s mode=%o
+dir=%s base=%s like=%s tmp=%s mode=%o
 refuse() { echo "$*" >&2; exit %d; }
 mkdir -p -- "$dir"
 cd -P -- "$dir"
@@ -176,11 +189,18 @@ case $info in
 	owner=${info%%%% *}; info=${info#* }; mode=${info%%%% *} ;;
 *) refuse "$dir/$base is a ${info#* * }, not a regular file; not writing through it" ;;
 esac
+if [ -z "$info" ] && [ -n "$like" ]; then
+	info=$(stat -c '%%u:%%g %%a %%F' -- "$like" 2>/dev/null) || info=
+	case $info in
+	*' regular file' | *' regular empty file')
+		owner=${info%%%% *}; info=${info#* }; mode=${info%%%% *} ;;
+	esac
+fi
 umask "$(printf %%o $(( 0777 & ~(0$mode & 0666) )))"
 dd of="$tmp" conv=excl,fsync oflag=nofollow bs=1M status=none
 [ -z "$owner" ] || chown -h -- "$owner" "$tmp"
 mv -fT -- "$tmp" "$base"
-`, Quote(dir), Quote(base), Quote(tmp), mode.Perm()&0o666, uploadRefused)
+`, Quote(dir), Quote(base), Quote(like), Quote(tmp), mode.Perm()&0o666, uploadRefused)
 }
 
 // removeScript removes a temporary file a failed upload may have left,

@@ -90,6 +90,18 @@ func TestUploadIntoAVolumeAContainerWrites(t *testing.T) {
 		assert.Equal(t, before, victimState())
 	})
 
+	t.Run("a restored file takes the owner and mode of the one moved aside", func(t *testing.T) {
+		aside := "app.db.damaged-20261201T000000Z"
+		run("mv " + db + " " + mount + "/" + aside)
+		link := db + ".slipway-upload"
+		run("ln -s " + victim + " " + link)
+		t.Cleanup(func() { run("rm -f " + link) })
+		require.NoError(t, c.UploadLike(ctx, db, aside, 0o644, strings.NewReader("restored again")))
+		assert.Equal(t, "restored again", run("cat "+db))
+		assert.Equal(t, "1000:1000 640 regular file", stateOf(db))
+		assert.Equal(t, before, victimState())
+	})
+
 	t.Run("a new file gets the mode asked for", func(t *testing.T) {
 		require.NoError(t, c.Upload(ctx, mount+"/new.db", 0o600, strings.NewReader("new")))
 		assert.Equal(t, "0:0 600 regular file", stateOf(mount+"/new.db"))
