@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/replicate"
 )
 
 func TestRedactCatchesQuotedForms(t *testing.T) {
@@ -51,6 +52,14 @@ func TestSessionRedactionSet(t *testing.T) {
 		s.out.flush()
 		assert.Equal(t, "[redacted] [redacted] [redacted]\n", out.String())
 		assert.Equal(t, "[redacted]/[redacted]/[redacted]", s.Redact("app-secret-1/registry-pw-2/replica-key-3"))
+	})
+
+	t.Run("holds a replica's credentials from its own source", func(t *testing.T) {
+		var out bytes.Buffer
+		s := testSession(&out)
+		src := sourceFunc(func(_ context.Context, name string) (string, error) { return "s3-" + name, nil })
+		s.learnReplica(t.Context(), replicate.Replica{DB: "/data/app.db", S3: &replicate.S3{Bucket: "b", Secrets: src}})
+		assert.Equal(t, "[redacted] [redacted]", s.Redact("s3-"+replicate.DefaultAccessKeyIDVar+" s3-"+replicate.DefaultSecretAccessKeyVar))
 	})
 
 	t.Run("learning more secrets passes on what the output held back", func(t *testing.T) {
