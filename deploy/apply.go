@@ -39,7 +39,8 @@ type StepResult struct {
 // so a missing one stops the deploy before any host is touched. A lock
 // that cannot be released at the end (its host stayed unreachable) is
 // reported in the error as a *StaleLockError with its holder and age.
-func (s *Session) Deploy(ctx context.Context, r Release) (rep *Report, err error) {
+func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) {
+	defer s.redactErr(&err)
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
@@ -64,7 +65,8 @@ func (s *Session) Deploy(ctx context.Context, r Release) (rep *Report, err error
 
 // Rollback returns every host to version, a release still retained on
 // each of them, through the same health-gated path as a deploy.
-func (s *Session) Rollback(ctx context.Context, version string) (rep *Report, err error) {
+func (s *Session) Rollback(ctx context.Context, version string) (_ *Report, err error) {
+	defer s.redactErr(&err)
 	r := Release{Version: version}
 	if err := r.Validate(); err != nil {
 		return nil, err
@@ -133,6 +135,7 @@ func retainedEverywhere(a App, state State, version string) error {
 // a cancellation all of it fits in Options.CleanupTimeout, and whatever
 // could not be done is said in the error.
 func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
+	defer s.redactErr(&err)
 	start := time.Now()
 	if _, err := s.resolveSecrets(ctx); err != nil {
 		return nil, err
@@ -298,6 +301,7 @@ func (s *Session) run(ctx context.Context, p Plan, rep *Report, audit *auditLog,
 			for _, st := range byHost[host] {
 				start := time.Now()
 				err := s.step(ctx, p, st)
+				s.redactErr(&err) // Report.Steps hands it out too
 				res := StepResult{Step: st, Start: start, Duration: time.Since(start), Err: err}
 				s.out.step(host, st.Role, st.Kind.String(), describe(st), start, err)
 				entry := AuditEntry{Time: start.UTC(), Performer: s.performer, Service: s.app.Service,
@@ -529,7 +533,7 @@ func (s *Session) failBoot(ctx context.Context, h *hostConn, st Step, cause erro
 		}
 	})
 	defer stop()
-	d := health.Diagnose(dctx, h.engine, h.engine, st.Container)
+	d := s.diagnose(dctx, h, st.Container)
 	return &BootError{Host: st.Host, Container: st.Container, Err: cause, Diagnostics: d}
 }
 
@@ -571,7 +575,7 @@ func (s *Session) gate(ctx context.Context, h *hostConn, st Step) error {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	target := health.Container(health.Host{Name: h.name, Inspector: h.engine, Dialer: h.ssh, Execer: h.engine, Network: s.app.network()},
+	target := health.Container(s.healthHost(h, s.app.network()),
 		st.Container, 0)
 	if _, err := health.Wait(ctx, st.Gate, target); err != nil {
 		return s.failBoot(ctx, h, st, err)

@@ -129,7 +129,8 @@ func parseLockStatus(out []byte) *LockInfo {
 // written to a file of their own and then linked into place, so the
 // lock never exists without its holder, even when the connection drops
 // halfway. A held lock returns a *LockedError naming its holder.
-func (s *Session) Lock(ctx context.Context, version string) error {
+func (s *Session) Lock(ctx context.Context, version string) (err error) {
+	defer s.redactErr(&err)
 	host := s.hosts[s.app.PrimaryHost()]
 	id := make([]byte, 8)
 	rand.Read(id)
@@ -182,7 +183,8 @@ func (s *Session) Lock(ctx context.Context, version string) error {
 // A lock held by anyone else is left in place and a *LockedError naming
 // the holder is returned: break it with BreakLock once you know no
 // deploy runs. A free lock is not an error.
-func (s *Session) Unlock(ctx context.Context) error {
+func (s *Session) Unlock(ctx context.Context) (err error) {
+	defer s.redactErr(&err)
 	host := s.hosts[s.app.PrimaryHost()]
 	info, err := s.LockStatus(ctx)
 	if err != nil {
@@ -216,10 +218,11 @@ func (s *Session) Unlock(ctx context.Context) error {
 // ones included, and returns what it removed (nil when the lock was
 // free). Use it for a lock left behind by a deploy that died; breaking
 // the lock of a running deploy lets another one run beside it.
-func (s *Session) BreakLock(ctx context.Context) (*LockInfo, error) {
+func (s *Session) BreakLock(ctx context.Context) (_ *LockInfo, err error) {
+	defer s.redactErr(&err)
 	host := s.hosts[s.app.PrimaryHost()]
 	var res ssh.Result
-	err := s.call(ctx, host.name, "the unlock command", s.opts.callTimeout(), func(ctx context.Context) error {
+	err = s.call(ctx, host.name, "the unlock command", s.opts.callTimeout(), func(ctx context.Context) error {
 		var err error
 		res, err = host.ssh.Run(ctx, lockStatusScript(s.lockPath())+"; rm -rf "+ssh.Quote(s.lockPath()), nil)
 		return err
@@ -252,10 +255,11 @@ func (s *Session) forget(id string) {
 
 // LockStatus returns the lock's holder, or nil when it is free. A
 // half-written lock is returned with Incomplete set.
-func (s *Session) LockStatus(ctx context.Context) (*LockInfo, error) {
+func (s *Session) LockStatus(ctx context.Context) (_ *LockInfo, err error) {
+	defer s.redactErr(&err)
 	host := s.hosts[s.app.PrimaryHost()]
 	var res ssh.Result
-	err := s.call(ctx, host.name, "the lock status command", s.opts.callTimeout(), func(ctx context.Context) error {
+	err = s.call(ctx, host.name, "the lock status command", s.opts.callTimeout(), func(ctx context.Context) error {
 		var err error
 		res, err = host.ssh.Run(ctx, lockStatusScript(s.lockPath()), nil)
 		return err

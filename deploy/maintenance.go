@@ -22,7 +22,8 @@ const DefaultMaintenanceMessage = "We are doing maintenance and will be back sho
 // it works (the session's own, when it holds it already), so it is
 // refused with a *LockedError naming the holder while a deploy or a
 // recovery runs.
-func (s *Session) Maintenance(ctx context.Context, message string, drain time.Duration, roles ...string) error {
+func (s *Session) Maintenance(ctx context.Context, message string, drain time.Duration, roles ...string) (err error) {
+	defer s.redactErr(&err)
 	if message == "" {
 		message = DefaultMaintenanceMessage
 	}
@@ -37,7 +38,8 @@ func (s *Session) Maintenance(ctx context.Context, message string, drain time.Du
 // Maintenance it holds the deploy lock, so `app:live` during a recovery
 // is refused, naming who holds the lock, instead of reopening traffic
 // to a database being restored.
-func (s *Session) Live(ctx context.Context, roles ...string) error {
+func (s *Session) Live(ctx context.Context, roles ...string) (err error) {
+	defer s.redactErr(&err)
 	return s.withLock(ctx, "", func() error {
 		return s.onWebRoles(ctx, "live", roles, 0, func(ctx context.Context, h *hostConn, service string) error {
 			return proxy.Resume(ctx, h.engine, proxy.DefaultContainer, service)
