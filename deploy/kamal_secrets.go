@@ -50,7 +50,7 @@ func (k KamalSecrets) Secret(_ context.Context, name string) (string, error) {
 	why := map[string]string{}
 	budget := maxKamalSecretsResolved
 	for _, e := range entries {
-		v, reason := e.resolve(values, &budget)
+		v, reason := e.resolve(values, why, &budget)
 		if reason != "" {
 			delete(values, e.name)
 			why[e.name] = reason
@@ -99,9 +99,10 @@ type kamalSecret struct {
 var varRefRe = regexp.MustCompile(`\\?\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))`)
 
 // resolve returns the entry's value, or why it has none, given the
-// values set before it. Reasons name files, lines and variables, never
-// values.
-func (e kamalSecret) resolve(earlier map[string]string, budget *int) (string, string) {
+// values set before it and why the others have none. budget is what the
+// values may still add up to. Reasons name files, lines and variables,
+// never values.
+func (e kamalSecret) resolve(earlier, why map[string]string, budget *int) (string, string) {
 	where := fmt.Sprintf("%s:%d", e.file, e.line)
 	switch e.kind {
 	case kamalSecretCommand:
@@ -110,6 +111,7 @@ func (e kamalSecret) resolve(earlier map[string]string, budget *int) (string, st
 		return e.text, ""
 	}
 	var unset []string
+	failed := ""
 	size := len(e.text)
 	v := varRefRe.ReplaceAllStringFunc(e.text, func(ref string) string {
 		if strings.HasPrefix(ref, `\`) {
@@ -121,21 +123,32 @@ func (e kamalSecret) resolve(earlier map[string]string, budget *int) (string, st
 		if !ok {
 			val, ok = os.LookupEnv(ref)
 		}
+		if reason, bad := why[ref]; !ok && bad && failed == "" {
+			// The first cause, not a chain of "reads $X" back to it.
+			failed = reason
+			if !strings.Contains(reason, " reads $") {
+				failed = fmt.Sprintf("%s reads $%s, which has no value: %s", where, ref, reason)
+			}
+		}
 		if !ok {
 			unset = append(unset, ref)
 			return ""
 		}
-		if size += len(val); size > MaxKamalSecretSize {
-			return "" // reported below
+		if size += len(val); size > MaxKamalSecretSize || size > *budget {
+			return "" // reported below, before the value is built
 		}
 		return val
 	})
-	if size > MaxKamalSecretSize {
+	switch {
+	case failed != "":
+		return "", failed
+	case size > MaxKamalSecretSize:
 		return "", fmt.Sprintf("%s expands to more than %d bytes (MaxKamalSecretSize) through its $ references; a secret is a line: check the references", where, MaxKamalSecretSize)
-	}
-	if *budget -= len(v); *budget < 0 {
+	case size > *budget:
+		*budget = 0
 		return "", fmt.Sprintf("%s: the secrets files expand to more than %d bytes through their $ references; a secret is a line: check the references", where, maxKamalSecretsResolved)
 	}
+	*budget -= len(v)
 	if len(unset) > 0 {
 		return "", fmt.Sprintf("%s reads $%s, which is not set in the environment", where, strings.Join(unset, ", $"))
 	}

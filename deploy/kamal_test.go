@@ -18,7 +18,7 @@ import (
 
 // kamalProject writes files (path -> content) into a fresh project
 // directory and returns it.
-func kamalProject(t *testing.T, files map[string]string) string {
+func kamalProject(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {
@@ -30,7 +30,7 @@ func kamalProject(t *testing.T, files map[string]string) string {
 }
 
 // deployYML is a project holding only config/deploy.yml.
-func deployYML(t *testing.T, yml string) string {
+func deployYML(t testing.TB, yml string) string {
 	t.Helper()
 	return kamalProject(t, map[string]string{"config/deploy.yml": yml})
 }
