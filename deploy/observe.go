@@ -31,6 +31,9 @@ func (s *Session) observe(ctx context.Context, withLock bool) (State, error) {
 		go func() {
 			defer wg.Done()
 			hs, err := observeHost(ctx, s.app, h.engine)
+			if err == nil {
+				err = checkNames(ctx, s.app, name, h.engine)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
