@@ -109,8 +109,8 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// KamalError is a Kamal config FromKamal cannot read: malformed YAML or
-// a value of the wrong type.
+// KamalError is a Kamal config FromKamal cannot read: malformed YAML, a
+// value of the wrong type, or a file over one of the MaxKamal limits.
 type KamalError struct {
 	File string
 	Line int
@@ -153,8 +153,11 @@ func (e *KamalError) Error() string {
 // The report lists every key not carried over, by its YAML path, with a
 // reason. Keys starting with "x-" are ignored, as Kamal does; YAML
 // anchors, aliases and "<<" merge keys are followed. ERB ("<%= %>") is
-// not evaluated: a value holding it is reported. Malformed YAML and
-// values of the wrong type are a *KamalError naming the file and line.
+// not evaluated: a value holding it is reported. Malformed YAML, a value
+// of the wrong type anywhere (a known key is never dropped for its type),
+// and a file over a limit (MaxKamalFileSize, MaxKamalNodes,
+// MaxKamalValues, MaxKamalDepth) are a *KamalError naming the file and
+// line; the limits bound the time and memory an import takes.
 // When the App is not valid (an image Slipway cannot take, a host that is
 // not a host name, ...) FromKamal returns it and the report with
 // Validate's *ValidationError, whose fields are the App's.

@@ -82,8 +82,8 @@ const (
 	govulnCmd   = "golang.org/x/vuln/cmd/govulncheck@v1.9.0"
 	// vulnDB is the Go vulnerability database as the module proxy
 	// serves it: its data/osv holds every advisory, which indexdb makes
-	// into the database govulncheck reads. vuln.go.dev itself cannot be
-	// reached from here; GOVULNDB names another database to use instead.
+	// into the database govulncheck reads. govulncheck's default database
+	// cannot be reached from here; GOVULNDB names another one to use.
 	vulnDB = "golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018"
 )
 
@@ -109,7 +109,7 @@ func govulncheck(ctx context.Context) error {
 		dir, err := vulnDBDir(ctx)
 		if err != nil {
 			fmt.Printf("govulncheck: SKIPPED: no advisory database: %v\n", err)
-			fmt.Println("  set GOVULNDB to a database (https://vuln.go.dev, or file:///path) to check")
+			fmt.Println("  set GOVULNDB to a database (a URL, or file:///path) to check")
 			return nil
 		}
 		db = "file://" + dir
