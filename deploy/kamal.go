@@ -1457,26 +1457,56 @@ func (k *kamalImport) applyTags(a *App) error {
 		if !ok || len(r.Servers) == 0 {
 			continue
 		}
-		for _, tag := range sortedKeys(k.envTags) {
-			te := k.envTags[tag]
-			all := true
-			for _, s := range r.Servers {
-				if !slices.Contains(k.tags[s.Host], tag) {
-					all = false
-				}
+		// The env tags every host of the role carries, found in time
+		// linear in the tags.
+		common := map[string]bool{}
+		for _, t := range k.tags[r.Servers[0].Host] {
+			_, env := k.envTags[t]
+			common[t] = env
+		}
+		for _, s := range r.Servers[1:] {
+			has := map[string]bool{}
+			for _, t := range k.tags[s.Host] {
+				has[t] = common[t]
 			}
-			if !all {
+			common = has
+		}
+		applied := map[string]bool{}
+		env := r.Env.clone()
+		secrets := map[string]bool{}
+		for _, s := range env.Secret {
+			secrets[s] = true
+		}
+		for _, tag := range sortedKeys(common) {
+			if !common[tag] {
 				continue
 			}
-			r.Env = mergeEnv(r.Env, te)
-			k.note("env.tags.%s is on every host of role %s, so it is merged into the role's env", tag, slip)
-			for i := range k.hostTags {
-				if k.hostTags[i].role == kname {
-					k.hostTags[i].tags = slices.DeleteFunc(k.hostTags[i].tags, func(t string) bool { return t == tag })
+			te := k.envTags[tag]
+			for name, v := range te.Clear {
+				if env.Clear == nil {
+					env.Clear = map[string]string{}
+				}
+				env.Clear[name] = v
+			}
+			for _, s := range te.Secret {
+				if !secrets[s] {
+					secrets[s] = true
+					env.Secret = append(env.Secret, s)
 				}
 			}
+			applied[tag] = true
+			k.note("env.tags.%s is on every host of role %s, so it is merged into the role's env", tag, slip)
 		}
+		if len(applied) == 0 {
+			continue
+		}
+		r.Env = env
 		a.Roles[slip] = r
+		for i := range k.hostTags {
+			if k.hostTags[i].role == kname {
+				k.hostTags[i].tags = slices.DeleteFunc(k.hostTags[i].tags, func(t string) bool { return applied[t] })
+			}
+		}
 	}
 	for _, th := range k.hostTags {
 		for _, tag := range th.tags {
@@ -1486,22 +1516,6 @@ func (k *kamalImport) applyTags(a *App) error {
 		}
 	}
 	return nil
-}
-
-func mergeEnv(e, over Env) Env {
-	out := e.clone()
-	for k, v := range over.Clear {
-		if out.Clear == nil {
-			out.Clear = map[string]string{}
-		}
-		out.Clear[k] = v
-	}
-	for _, s := range over.Secret {
-		if !slices.Contains(out.Secret, s) {
-			out.Secret = append(out.Secret, s)
-		}
-	}
-	return out
 }
 
 // accessories reads accessories.<name>.
@@ -1520,9 +1534,11 @@ func (k *kamalImport) accessories(v *kval, path string, a *App) (map[string]Acce
 
 func (k *kamalImport) accessory(v *kval, path string, a *App) (Accessory, error) {
 	var acc Accessory
+	added := map[string]bool{}
 	addHosts := func(hosts []string) {
 		for _, h := range hosts {
-			if !slices.ContainsFunc(acc.Servers, func(s Server) bool { return s.Host == parseKamalHost(h).Host }) {
+			if host := parseKamalHost(h).Host; !added[host] {
+				added[host] = true
 				acc.Servers = append(acc.Servers, k.server(h))
 			}
 		}
@@ -1547,12 +1563,16 @@ func (k *kamalImport) accessory(v *kval, path string, a *App) (Accessory, error)
 		case "tag", "tags":
 			var tags []string
 			if tags, err = k.strList(val, p, true); err == nil {
+				want := map[string]bool{}
+				for _, t := range tags {
+					want[t] = true
+				}
 				var hosts []string
+				tagged := map[string]bool{}
 				for _, th := range k.hostTags {
-					for _, t := range tags {
-						if slices.Contains(k.tags[th.host], t) && !slices.Contains(hosts, th.host) {
-							hosts = append(hosts, th.host)
-						}
+					if !tagged[th.host] && slices.ContainsFunc(k.tags[th.host], func(t string) bool { return want[t] }) {
+						tagged[th.host] = true
+						hosts = append(hosts, th.host)
 					}
 				}
 				if len(hosts) == 0 {

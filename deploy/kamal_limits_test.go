@@ -54,6 +54,25 @@ func kamalSharedMerges(maps, fan int) string {
 	return b.String()
 }
 
+// kamalAccessoryHosts puts an accessory on n hosts, n/2 of them found
+// by their tags, and gives every role host an env tag.
+func kamalAccessoryHosts(n int) string {
+	var b strings.Builder
+	b.WriteString("service: hello\nimage: acme/hello\nservers:\n  web:\n")
+	for i := range n / 2 {
+		fmt.Fprintf(&b, "    - h%d.example.com: [t%d, all]\n", i, i)
+	}
+	b.WriteString("env:\n  tags:\n    all: {A: b}\naccessories:\n  db:\n    image: redis\n    tags:\n")
+	for i := range n / 2 {
+		fmt.Fprintf(&b, "      - t%d\n", i)
+	}
+	b.WriteString("    hosts:\n")
+	for i := range n / 2 {
+		fmt.Fprintf(&b, "      - a%d.example.com\n", i)
+	}
+	return b.String()
+}
+
 // kamalLaughs is the "billion laughs": nine levels of lists, each of
 // ten aliases of the level below.
 func kamalLaughs() string {
@@ -127,6 +146,11 @@ func TestFromKamalLimits(t *testing.T) {
 		{
 			name:  "imports 20,000 keys, under the limits",
 			yml:   kamalManyKeys(20_000),
+			maxMB: 120,
+		},
+		{
+			name:  "imports an accessory on 12,000 hosts, half of them by tag",
+			yml:   kamalAccessoryHosts(12_000),
 			maxMB: 120,
 		},
 		{
@@ -251,6 +275,8 @@ func BenchmarkFromKamal(b *testing.B) {
 		{"labels, 2,000 keys", kamalManyKeys(2_000)},
 		{"labels, 20,000 keys", kamalManyKeys(20_000)},
 		{"labels, 80,000 keys (1 MB)", kamalManyKeys(80_000)},
+		{"accessory on 1,200 hosts", kamalAccessoryHosts(1_200)},
+		{"accessory on 12,000 hosts", kamalAccessoryHosts(12_000)},
 		{"merge fan-out (26 KB)", kamalMergeFanOut(26 << 10)},
 		{"shared merges, 100x100", kamalSharedMerges(100, 100)},
 		{"billion laughs", kamalLaughs()},
@@ -287,8 +313,18 @@ func BenchmarkFromKamal(b *testing.B) {
 		}
 		fmt.Printf("  %-28s %9s  %6.1f MB  %s\n", in.name, r.perOp.Round(10*time.Microsecond), float64(r.bytes)/(1<<20), outcome)
 	}
-	k2, k20 := results[0].perOp, results[1].perOp
-	if k2 > 0 {
-		fmt.Printf("  20,000 keys take %.1fx the time of 2,000 (linear is 10x)\n", float64(k20)/float64(k2))
+	// Time per key (per host) at ten times the size: 1x is linear; a
+	// scan per key would make it about 10x.
+	for _, pair := range []struct {
+		small, big int
+		what       string
+	}{{0, 1, "key"}, {3, 4, "host"}} {
+		small, big := results[pair.small].perOp/2_000, results[pair.big].perOp/20_000
+		if pair.what == "host" {
+			small, big = results[pair.small].perOp/1_200, results[pair.big].perOp/12_000
+		}
+		if small > 0 {
+			fmt.Printf("  per %s: %s at %s, %s at %s: %.1fx\n", pair.what, small, inputs[pair.small].name, big, inputs[pair.big].name, float64(big)/float64(small))
+		}
 	}
 }

@@ -117,8 +117,10 @@ func AccessoryName(a App, accessory string) string {
 func (a App) accessoryHosts(name string) []string {
 	acc := a.Accessories[name]
 	var hosts []string
+	seen := map[string]bool{}
 	add := func(h string) {
-		if !slices.Contains(hosts, h) {
+		if !seen[h] {
+			seen[h] = true
 			hosts = append(hosts, h)
 		}
 	}
@@ -197,9 +199,14 @@ func (a App) PrimaryHost() string {
 // order, then each other role's, then accessory-only servers.
 func (a App) HostNames() []string {
 	hosts := a.roleHosts()
+	seen := map[string]bool{}
+	for _, h := range hosts {
+		seen[h] = true
+	}
 	for _, name := range sortedKeys(a.Accessories) {
 		for _, s := range a.Accessories[name].Servers {
-			if !slices.Contains(hosts, s.Host) {
+			if !seen[s.Host] {
+				seen[s.Host] = true
 				hosts = append(hosts, s.Host)
 			}
 		}
@@ -210,9 +217,11 @@ func (a App) HostNames() []string {
 // roleHosts lists the hosts that run roles, primary role's first.
 func (a App) roleHosts() []string {
 	var hosts []string
+	seen := map[string]bool{}
 	for _, role := range a.roleNames() {
 		for _, s := range a.Roles[role].Servers {
-			if !slices.Contains(hosts, s.Host) {
+			if !seen[s.Host] {
+				seen[s.Host] = true
 				hosts = append(hosts, s.Host)
 			}
 		}
