@@ -84,6 +84,7 @@ const (
 	// serves it: its data/osv holds every advisory, which indexdb makes
 	// into the database govulncheck reads. govulncheck's default database
 	// cannot be reached from here; GOVULNDB names another one to use.
+	// The version pins the advisories: move it on to take newer ones.
 	vulnDB = "golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018"
 )
 
