@@ -35,6 +35,9 @@ func (s *Session) observe(ctx context.Context, withLock bool) (State, error) {
 			err := s.call(ctx, name, "observe", s.opts.callTimeout(), func(ctx context.Context) error {
 				var err error
 				hs, err = observeHost(ctx, s.app, h.engine)
+				if err == nil {
+					err = checkNames(ctx, s.app, name, h.engine)
+				}
 				return err
 			})
 			mu.Lock()
