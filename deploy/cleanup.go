@@ -203,17 +203,6 @@ func (s *Session) bootsOn(host string) []boot {
 	return out
 }
 
-// origin is what the start step found of container on host; 0 when no
-// start step of this Apply touched it.
-func (s *Session) origin(host, container string) bootOrigin {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if b, ok := s.boots[bootKey(host, container)]; ok {
-		return b.origin
-	}
-	return 0
-}
-
 // settle puts back, on the hosts whose steps failed, every container this
 // Apply started there, unless kamal-proxy routes to it: a container this
 // deploy made is removed, a retained one it started is stopped again,
