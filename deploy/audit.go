@@ -62,7 +62,7 @@ func (s *Session) flushAudit(ctx context.Context, l *auditLog, host string) erro
 	}
 	var buf bytes.Buffer
 	for _, e := range entries {
-		e.Error = s.secretsOrNil().Redact(e.Error)
+		e.Error = s.Redact(e.Error)
 		line, err := json.Marshal(e)
 		if err != nil {
 			return err
@@ -72,7 +72,19 @@ func (s *Session) flushAudit(ctx context.Context, l *auditLog, host string) erro
 	}
 	path := AuditPath(s.app)
 	cmd := fmt.Sprintf("mkdir -p .slipway/audit && cat >> %s", ssh.Quote(path))
-	if _, err := s.hosts[host].ssh.Run(context.WithoutCancel(ctx), cmd, &buf); err != nil {
+	// Not cancelled with ctx, so a cancelled deploy still leaves its lines;
+	// bounded, so a hung host cannot hold it; kept for a later flush when
+	// it fails (the cleanup after a lost connection flushes again).
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.callTimeout())
+	defer cancel()
+	if dl, ok := ctx.Deadline(); ok {
+		wctx, cancel = context.WithDeadline(wctx, dl)
+		defer cancel()
+	}
+	if _, err := s.hosts[host].ssh.Run(wctx, cmd, &buf); err != nil {
+		l.mu.Lock()
+		l.pending[host] = append(entries, l.pending[host]...)
+		l.mu.Unlock()
 		return fmt.Errorf("append to the audit log on %s: %w", host, err)
 	}
 	return nil
@@ -85,7 +97,8 @@ func (s *Session) secretsOrNil() Secrets {
 }
 
 // Audit reads the last n entries of every host's audit log (all when n is 0).
-func (s *Session) Audit(ctx context.Context, n int) (map[string][]AuditEntry, error) {
+func (s *Session) Audit(ctx context.Context, n int) (_ map[string][]AuditEntry, err error) {
+	defer s.redactErr(&err)
 	out := map[string][]AuditEntry{}
 	for host, h := range s.hosts {
 		cmd := "cat " + ssh.Quote(AuditPath(s.app)) + " 2>/dev/null || true"

@@ -13,7 +13,8 @@ import (
 // Observe reads what runs on every host, changing nothing: the app's
 // containers (found by their labels), kamal-proxy and its routes, the
 // images present, and the lock.
-func (s *Session) Observe(ctx context.Context) (State, error) {
+func (s *Session) Observe(ctx context.Context) (_ State, err error) {
+	defer s.redactErr(&err)
 	return s.observe(ctx, true)
 }
 
@@ -30,7 +31,15 @@ func (s *Session) observe(ctx context.Context, withLock bool) (State, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			hs, err := observeHost(ctx, s.app, h.engine)
+			var hs HostState
+			err := s.call(ctx, name, "observe", s.opts.callTimeout(), func(ctx context.Context) error {
+				var err error
+				hs, err = observeHost(ctx, s.app, h.engine)
+				if err == nil {
+					err = checkNames(ctx, s.app, name, h.engine)
+				}
+				return err
+			})
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

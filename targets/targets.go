@@ -122,7 +122,13 @@ func connectWith(ctx context.Context, destination *string, edit func(*deploy.Opt
 	if edit != nil {
 		edit(&opts)
 	}
-	return deploy.Connect(ctx, a, opts)
+	s, err := deploy.Connect(ctx, a, opts)
+	if err == nil {
+		mu.Lock()
+		opened = append(opened, s)
+		mu.Unlock()
+	}
+	return s, err
 }
 
 // release is the release for the -version flag, or the git commit of the
@@ -138,22 +144,36 @@ func release(ctx context.Context, version *string) (deploy.Release, error) {
 	return deploy.Release{Version: v}, nil
 }
 
+// opened are the sessions the targets opened in this process, whose
+// secrets exit redacts.
+var opened []*deploy.Session
+
 // exit turns an error into Mage's exit code for it. Mage keeps a code
-// only from an unwrapped mg.Fatal, so the error is flattened here.
+// only from an unwrapped mg.Fatal, so the error is flattened here, and
+// Mage prints its message to stderr, so the message is redacted here with
+// the secrets of every session the targets opened: errors a target joins
+// or makes itself from a session's results have not passed through the
+// session's own redaction.
 func exit(err error) error {
 	if err == nil {
 		return nil
 	}
+	mu.Lock()
+	msg := err.Error()
+	for _, s := range opened {
+		msg = s.Redact(msg)
+	}
+	mu.Unlock()
 	var invalid *deploy.ValidationError
 	switch {
 	case errors.Is(err, deploy.ErrGateFailed):
-		return mg.Fatal(ExitGateFailed, err.Error())
+		return mg.Fatal(ExitGateFailed, msg)
 	case errors.Is(err, deploy.ErrLocked):
-		return mg.Fatal(ExitLocked, err.Error())
+		return mg.Fatal(ExitLocked, msg)
 	case errors.As(err, &invalid):
-		return mg.Fatal(ExitInvalid, err.Error())
+		return mg.Fatal(ExitInvalid, msg)
 	}
-	return mg.Fatal(ExitFailed, err.Error())
+	return mg.Fatal(ExitFailed, msg)
 }
 
 // Deploy deploys the current commit (or -version) to every host with zero downtime.
@@ -235,7 +255,7 @@ func Rollback(ctx context.Context, version string, destination *string) error {
 // Lock shows, takes and releases the deploy lock.
 type Lock mg.Namespace
 
-// Status shows who holds the deploy lock, if anyone.
+// Status shows who holds the deploy lock, if anyone, and for how long.
 func (Lock) Status(ctx context.Context, destination *string) error {
 	s, err := connectQuiet(ctx, destination)
 	if err != nil {
@@ -250,14 +270,11 @@ func (Lock) Status(ctx context.Context, destination *string) error {
 		fmt.Fprintln(output(), "unlocked")
 		return nil
 	}
-	fmt.Fprintf(output(), "locked by %s since %s", info.Performer, info.Time.Format("2006-01-02 15:04:05Z07:00"))
-	if info.Version != "" {
-		fmt.Fprintf(output(), ", version %s", info.Version)
+	if info.Incomplete {
+		fmt.Fprintf(output(), "locked: %s; no deploy holds it: break it with lock:release -force\n", info)
+		return nil
 	}
-	if info.Message != "" {
-		fmt.Fprintf(output(), ": %q", info.Message)
-	}
-	fmt.Fprintln(output())
+	fmt.Fprintf(output(), "locked by %s\n", info)
 	return nil
 }
 
@@ -279,13 +296,25 @@ func (Lock) Acquire(ctx context.Context, message, destination *string) error {
 	return nil
 }
 
-// Release releases the deploy lock, whoever holds it.
-func (Lock) Release(ctx context.Context, destination *string) error {
+// Release releases the deploy lock you hold; -force breaks anyone's (one left by a deploy that died).
+func (Lock) Release(ctx context.Context, force *bool, destination *string) error {
 	s, err := connect(ctx, destination)
 	if err != nil {
 		return exit(err)
 	}
 	defer s.Close()
+	if force != nil && *force {
+		broke, err := s.BreakLock(ctx)
+		if err != nil {
+			return exit(err)
+		}
+		if broke == nil {
+			fmt.Fprintln(output(), "unlocked (it was free)")
+			return nil
+		}
+		fmt.Fprintf(output(), "unlocked: broke the lock held by %s\n", broke)
+		return nil
+	}
 	if err := s.Unlock(ctx); err != nil {
 		return exit(err)
 	}
