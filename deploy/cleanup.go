@@ -84,6 +84,8 @@ func (s *Session) stepBudget(st Step) time.Duration {
 		}
 	case StepBootProxy:
 		return proxyBootWait + call
+	case StepHandoffPause, StepHandoffStop, StepHandoffStart, StepHandoffProxy, StepHandoffGate, StepHandoffResume:
+		return s.handoffBudget(st, call)
 	}
 	return call
 }

@@ -113,7 +113,7 @@ func (s *Session) handoff(ctx context.Context, h *hostConn, p Plan, st Step) err
 	default:
 		return fmt.Errorf("%v is not a handoff step", st.Kind)
 	}
-	if err == nil && ctx.Err() != nil {
+	if err == nil && interrupted(ctx) {
 		if st.Kind == StepHandoffStart || st.Kind == StepHandoffProxy || st.Kind == StepHandoffGate {
 			s.dropNew(ctx, h, st)
 		}
@@ -137,18 +137,13 @@ func (s *Session) dropNew(ctx context.Context, h *hostConn, st Step) {
 	}
 }
 
-// failNew explains a new container that did not become healthy and takes
-// it away. failBoot diagnoses it while it still runs and, treating it as
-// retained, stops it gracefully: a forced removal would leave its
-// replicator's lease to expire while the old container waits for it.
-// Only then is a container this deploy made removed.
+// failNew explains a new container that did not become healthy, while
+// it still runs, and then takes it away (see dropNew) before the old one
+// starts again: the handoff cannot leave that to the cleanup after the
+// batch, as two writers would run in between.
 func (s *Session) failNew(ctx context.Context, h *hostConn, st Step, cause error) error {
-	keep := st
-	keep.Reuse = true
-	err := s.failBoot(ctx, h, keep, cause)
-	if !st.Reuse {
-		h.engine.Remove(context.WithoutCancel(ctx), st.Container, true)
-	}
+	err := s.failBoot(ctx, h, st, cause)
+	s.dropNew(ctx, h, st)
 	return err
 }
 
@@ -188,11 +183,7 @@ func (s *Session) handoffGate(ctx context.Context, h *hostConn, st Step) error {
 // resume, with a context of its own so a cancelled deploy is undone too.
 func (s *Session) undoHandoff(ctx context.Context, h *hostConn, st Step, cause error) error {
 	px := s.app.Roles[st.Role].Proxy
-	deployTimeout := DefaultDeployTimeout
-	if px != nil {
-		deployTimeout = orDefault(px.DeployTimeout, DefaultDeployTimeout)
-	}
-	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultStopTimeout+deployTimeout+resumeTimeout)
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.undoTimeout(st.Role))
 	defer cancel()
 	var undone, problems []string
 	if st.Kind != StepHandoffPause {
@@ -245,6 +236,43 @@ func resume(ctx context.Context, e proxy.Execer, service string) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// handoffBudget is a handoff step's deadline (see stepBudget): what the
+// step waits for on purpose and, but for the resume, the undo that may
+// follow it, plus call.
+func (s *Session) handoffBudget(st Step, call time.Duration) time.Duration {
+	if st.Kind == StepHandoffResume {
+		return resumeTimeout + call
+	}
+	budget := s.undoTimeout(st.Role) + call
+	switch st.Kind {
+	case StepHandoffPause:
+		budget += orDefault(st.Proxy.DrainTimeout, DefaultDrainTimeout)
+	case StepHandoffStop:
+		budget += time.Duration(len(st.Old)) * DefaultStopTimeout
+	case StepHandoffStart:
+		budget += time.Minute
+	case StepHandoffProxy:
+		budget += orDefault(st.Proxy.DeployTimeout, DefaultDeployTimeout) + DefaultStopTimeout
+	case StepHandoffGate:
+		wait := settleTime
+		if st.Gate != nil {
+			wait = st.Gate.Policy().Deadline
+		}
+		budget += wait + DefaultStopTimeout
+	}
+	return budget
+}
+
+// undoTimeout bounds undoHandoff: the old containers start, kamal-proxy
+// points back at them once healthy, and the service resumes.
+func (s *Session) undoTimeout(role string) time.Duration {
+	deploy := DefaultDeployTimeout
+	if px := s.app.Roles[role].Proxy; px != nil {
+		deploy = orDefault(px.DeployTimeout, DefaultDeployTimeout)
+	}
+	return DefaultStopTimeout + deploy + resumeTimeout
 }
 
 // handoffDetail is a handoff step's detail in the output line.
