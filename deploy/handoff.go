@@ -63,13 +63,14 @@ func handoffSteps(a App, start Step, old []string) []Step {
 }
 
 // handoff carries out one step of a handoff. Once the service is paused
-// the host is between two releases, so each step runs to its end on a
-// context of its own, bounded by the step's own timeout: a cancelled
-// deploy is noticed when the step returns and undone like a failed one.
-// Cutting a step short would leave work behind that cannot be called
-// back, such as a kamal-proxy deploy that switches to the new container
-// after the undo. A step that fails undoes the handoff before it
-// returns, so the host serves the old release again.
+// the host is between two releases, so each short step (pause, stop,
+// start) runs to its end on a context of its own, bounded by the step's
+// own timeout: cut short, an engine call may still finish on the host
+// after the undo. A cancelled deploy is noticed when the step returns
+// and undone like a failed one; the proxy step's health wait, which may
+// last the deploy timeout, is undone at once (see handoffProxy). A step
+// that fails undoes the handoff before it returns, so the host serves
+// the old release again.
 func (s *Session) handoff(ctx context.Context, h *hostConn, p Plan, st Step) error {
 	e := h.engine
 	bound := func(d time.Duration) (context.Context, context.CancelFunc) {
@@ -95,12 +96,7 @@ func (s *Session) handoff(ctx context.Context, h *hostConn, p Plan, st Step) err
 		err = s.start(sctx, e, p, st)
 		cancel()
 	case StepHandoffProxy:
-		sctx, cancel := bound(st.Proxy.DeployTimeout + resumeTimeout)
-		err = proxy.Deploy(sctx, e, proxy.DefaultContainer, *st.Proxy)
-		cancel()
-		if err != nil {
-			return s.undoHandoff(ctx, h, st, s.failNew(ctx, h, st, err))
-		}
+		return s.handoffProxy(ctx, h, st)
 	case StepHandoffGate:
 		sctx, cancel := bound(5 * time.Minute)
 		err = s.handoffGate(sctx, h, st)
@@ -114,13 +110,46 @@ func (s *Session) handoff(ctx context.Context, h *hostConn, p Plan, st Step) err
 		return fmt.Errorf("%v is not a handoff step", st.Kind)
 	}
 	if err == nil && interrupted(ctx) {
-		if st.Kind == StepHandoffStart || st.Kind == StepHandoffProxy || st.Kind == StepHandoffGate {
+		if st.Kind == StepHandoffStart || st.Kind == StepHandoffGate {
 			s.dropNew(ctx, h, st)
 		}
 		err = fmt.Errorf("cancelled: %w", ctx.Err())
 	}
 	if err != nil {
 		return s.undoHandoff(ctx, h, st, err)
+	}
+	return nil
+}
+
+// handoffProxy points the paused service at the new container once it is
+// healthy. It first waits for the container's health check itself,
+// through the host, with the proxy's check and deploy timeout: that wait
+// can be cut short at any moment, as a kamal-proxy deploy cannot (one
+// still running inside kamal-proxy after an undo could switch to a
+// container that is gone, or to another that took its address). Only a
+// healthy container is handed to kamal-proxy, whose own check then
+// passes at once; that deploy is waited out, even when interrupted,
+// before the handoff is undone.
+func (s *Session) handoffProxy(ctx context.Context, h *hostConn, st Step) error {
+	px := s.app.Roles[st.Role].Proxy
+	gate := px.Health
+	gate.Deadline = st.Proxy.DeployTimeout
+	target := health.Container(s.healthHost(h, s.app.network()), st.Container, px.appPort())
+	if _, err := health.Wait(ctx, gate, target); err != nil {
+		if interrupted(ctx) {
+			s.dropNew(ctx, h, st)
+			return s.undoHandoff(ctx, h, st, fmt.Errorf("cancelled: %w", ctx.Err()))
+		}
+		return s.undoHandoff(ctx, h, st, s.failNew(ctx, h, st, err))
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), st.Proxy.DeployTimeout+resumeTimeout)
+	defer cancel()
+	if err := proxy.Deploy(dctx, h.engine, proxy.DefaultContainer, *st.Proxy); err != nil {
+		return s.undoHandoff(ctx, h, st, s.failNew(ctx, h, st, err))
+	}
+	if interrupted(ctx) {
+		s.dropNew(ctx, h, st)
+		return s.undoHandoff(ctx, h, st, fmt.Errorf("cancelled: %w", ctx.Err()))
 	}
 	return nil
 }
@@ -171,8 +200,7 @@ func (s *Session) handoffGate(ctx context.Context, h *hostConn, st Step) error {
 			}
 		}
 	}
-	target := health.Container(health.Host{Name: h.name, Inspector: h.engine, Dialer: h.ssh, Execer: h.engine, Network: s.app.network()},
-		st.Container, 0)
+	target := health.Container(s.healthHost(h, s.app.network()), st.Container, 0)
 	_, err := health.Wait(ctx, st.Gate, target)
 	return err
 }
