@@ -41,9 +41,9 @@ type DrillOptions struct {
 	// Queries run on the restored database after the integrity check.
 	Queries []Query
 	// Primary is the primary database's path, when this process can read
-	// it (an embedded replica, or a drill on the app's host): its newest
-	// transaction time, from Litestream's local metadata, makes the RPO.
-	// Without it the RPO is the restored state's age at the drill.
+	// it (an embedded replica, or a drill on the app's host): its
+	// Litestream state says which commits it holds that the replica does
+	// not yet, the data at risk. Without it only the replica's age is known.
 	Primary string
 	// Log is a drill log to append the report to, one JSON line per
 	// drill; "" means none.
@@ -60,11 +60,20 @@ type DrillReport struct {
 	Restored Position  `json:"restored"`    // the newest position restored
 	// RTO is the restore's wall time.
 	RTO time.Duration `json:"rto"`
-	// RPO is how far the restored state lags the primary's newest
-	// transaction, or, when the primary was not reachable
-	// (PrimaryKnown false), the restored state's age.
+	// RPO is the data at risk as a time: how long the oldest commit the
+	// primary holds but the replica does not has waited (Risk.Age), 0
+	// when the replica holds every commit. It is known only when the
+	// primary's state was read (PrimaryKnown); it does not grow while the
+	// app is idle.
 	RPO          time.Duration `json:"rpo"`
 	PrimaryKnown bool          `json:"primary_known"`
+	// Risk is the data at risk: the commits on the primary not yet in the
+	// replica, and their age.
+	Risk Risk `json:"risk,omitzero"`
+	// Age is the replica's age at the drill: the drill's start minus the
+	// restored state's time. It grows while the app is idle, so it is
+	// not a data-loss figure.
+	Age time.Duration `json:"age"`
 	// Objects and Downloaded are the replica objects the restore read
 	// and their bytes; Size is the restored database's size.
 	Objects    int           `json:"objects"`
@@ -135,11 +144,10 @@ func drill(ctx context.Context, r Replica, opts DrillOptions, rep *DrillReport) 
 	if st, err := os.Stat(out); err == nil {
 		rep.Size = st.Size()
 	}
-	rep.RPO = rep.Started.Sub(pos.Time)
-	if opts.Primary != "" {
-		if newest, err := primaryNewest(opts.Primary); err == nil {
-			rep.PrimaryKnown = true
-			rep.RPO = max(newest.Sub(pos.Time), 0)
+	rep.Age = max(rep.Started.Sub(pos.Time), 0)
+	if opts.Primary != "" && opts.At.IsZero() {
+		if risk, err := LocalRisk(opts.Primary, pos.TXID, rep.Started); err == nil {
+			rep.SetRisk(risk)
 		}
 	}
 
@@ -206,35 +214,103 @@ func countRows(ctx context.Context, db *sql.DB, query string) (int64, error) {
 	return n, rows.Err()
 }
 
-// primaryNewest reads the time of the primary's newest transaction from
-// the header of the newest LTX file in Litestream's local metadata
-// directory beside the database.
-func primaryNewest(dbPath string) (time.Time, error) {
-	ltxDir := filepath.Join(litestream.NewDB(dbPath).MetaPath(), "ltx", "0")
-	entries, err := os.ReadDir(ltxDir)
-	if err != nil {
-		return time.Time{}, err
+// LTXHeaderSize is how many bytes of a transaction file MeasureRisk's
+// header function returns.
+const LTXHeaderSize = ltx.HeaderSize
+
+// Risk is the data at risk when a drill starts: the commits the primary
+// database holds that its replica does not, read from the primary's
+// Litestream state (the transaction files beside the database).
+type Risk struct {
+	// PrimaryTXID is the primary's newest transaction Litestream has seen.
+	PrimaryTXID uint64 `json:"primary_txid"`
+	// Replicated is the replica's newest transaction.
+	Replicated uint64 `json:"replicated_txid"`
+	// Commits are the transactions on the primary not yet in the replica.
+	Commits uint64 `json:"commits"`
+	// Oldest is when the oldest of them was committed; zero when none.
+	Oldest time.Time `json:"oldest,omitzero"`
+	// Age is how long the oldest has waited at the drill: the window of
+	// writes lost were the host to die then; 0 when none.
+	Age time.Duration `json:"age"`
+}
+
+// String is a short line a person reads, such as "3 commits, 1.2s".
+func (r Risk) String() string {
+	if r.Commits == 0 {
+		return "0 commits"
 	}
-	var newest string
-	var maxTX ltx.TXID
-	for _, e := range entries {
-		if _, hi, err := ltx.ParseFilename(e.Name()); err == nil && hi >= maxTX {
-			maxTX, newest = hi, e.Name()
+	return fmt.Sprintf("%d commits, %s", r.Commits, r.Age.Round(time.Millisecond))
+}
+
+// SetRisk records risk as the report's data at risk and RPO.
+func (rep *DrillReport) SetRisk(risk Risk) {
+	rep.Risk, rep.RPO, rep.PrimaryKnown = risk, risk.Age, true
+}
+
+// MeasureRisk works out the data at risk at time at from the primary's
+// level-0 transaction files (their names, as Litestream writes them
+// in .<db>-litestream/ltx/0) and replicated, the replica's newest
+// transaction. header returns the first ltx.HeaderSize bytes of one of
+// those files; it is asked only for the oldest file at risk, so a
+// caller reading a remote host makes one round trip for it.
+func MeasureRisk(names []string, header func(name string) ([]byte, error), replicated uint64, at time.Time) (Risk, error) {
+	risk := Risk{Replicated: replicated}
+	oldest, oldestTX := "", ltx.TXID(0)
+	seen := false
+	for _, name := range names {
+		lo, hi, err := ltx.ParseFilename(name)
+		if err != nil {
+			continue
+		}
+		seen = true
+		risk.PrimaryTXID = max(risk.PrimaryTXID, uint64(hi))
+		if uint64(hi) > replicated && (oldest == "" || lo < oldestTX) {
+			oldest, oldestTX = name, lo
 		}
 	}
-	if newest == "" {
-		return time.Time{}, errors.New("no local LTX file")
+	if !seen {
+		return risk, errors.New("the primary has no Litestream transaction files: nothing replicates it")
 	}
-	f, err := os.Open(filepath.Join(ltxDir, newest))
+	if risk.PrimaryTXID <= replicated {
+		return risk, nil
+	}
+	risk.Commits = risk.PrimaryTXID - replicated
+	b, err := header(oldest)
 	if err != nil {
-		return time.Time{}, err
+		return risk, fmt.Errorf("read the header of %s: %w", oldest, err)
 	}
-	defer f.Close()
-	hdr, _, err := ltx.PeekHeader(f)
+	var hdr ltx.Header
+	if err := hdr.UnmarshalBinary(b); err != nil {
+		return risk, fmt.Errorf("read the header of %s: %w", oldest, err)
+	}
+	risk.Oldest = time.UnixMilli(hdr.Timestamp).UTC()
+	risk.Age = max(at.Sub(risk.Oldest), 0)
+	return risk, nil
+}
+
+// LocalRisk measures the data at risk of the primary database at dbPath,
+// which this process can read.
+func LocalRisk(dbPath string, replicated uint64, at time.Time) (Risk, error) {
+	dir := filepath.Join(litestream.NewDB(dbPath).MetaPath(), "ltx", "0")
+	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return time.Time{}, err
+		return Risk{}, err
 	}
-	return time.UnixMilli(hdr.Timestamp).UTC(), nil
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name()
+	}
+	return MeasureRisk(names, func(name string) ([]byte, error) {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		b := make([]byte, ltx.HeaderSize)
+		_, err = io.ReadFull(f, b)
+		return b, err
+	}, replicated, at)
 }
 
 // appendLog appends one JSON line to the drill log; O_APPEND keeps lines
@@ -282,15 +358,15 @@ func ReadDrillLog(path string) ([]DrillReport, error) {
 // drill with its result, RTO, RPO, sizes and what failed.
 func PrintDrills(w io.Writer, reports ...DrillReport) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "STARTED\tREPLICA\tRESULT\tRTO\tRPO\tTXID\tOBJECTS\tDOWNLOADED\tSIZE\tINTEGRITY\tQUERIES\tERROR")
+	fmt.Fprintln(tw, "STARTED\tREPLICA\tRESULT\tRTO\tAT RISK (RPO)\tREPLICA AGE\tTXID\tOBJECTS\tDOWNLOADED\tSIZE\tINTEGRITY\tQUERIES\tERROR")
 	for _, r := range reports {
 		result := "pass"
 		if !r.Passed {
 			result = "FAIL"
 		}
-		rpo := r.RPO.Round(time.Millisecond).String()
-		if !r.PrimaryKnown {
-			rpo += " (age)"
+		rpo := "unknown"
+		if r.PrimaryKnown {
+			rpo = r.Risk.String()
 		}
 		passed := 0
 		for _, q := range r.Queries {
@@ -298,8 +374,8 @@ func PrintDrills(w io.Writer, reports ...DrillReport) error {
 				passed++
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%d/%d\t%s\n",
-			r.Started.Format("2006-01-02 15:04:05"), r.Replica, result, r.RTO.Round(time.Millisecond), rpo,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%d/%d\t%s\n",
+			r.Started.Format("2006-01-02 15:04:05"), r.Replica, result, r.RTO.Round(time.Millisecond), rpo, r.Age.Round(time.Millisecond),
 			r.Restored.TXID, r.Objects, size(r.Downloaded), size(r.Size), orDash(r.Integrity), passed, len(r.Queries), orDash(r.Error))
 	}
 	return tw.Flush()
