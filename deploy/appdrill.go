@@ -109,6 +109,22 @@ func (a App) replicaEnv(r replicate.Replica) []string {
 	return names
 }
 
+// drillCopyEnv is the env of a drill's copy of role: the role's own,
+// without the replica's credentials, the env of embedded replication
+// (ReplicaEnvPrefix) and the names in drop.
+func (a App) drillCopyEnv(role string, r replicate.Replica, drop []string) (map[string]string, []string) {
+	env, secrets := a.envFor(role)
+	gone := func(n string) bool {
+		return strings.HasPrefix(n, ReplicaEnvPrefix) || slices.Contains(drop, n) || slices.Contains(a.replicaEnv(r), n)
+	}
+	for k := range env {
+		if gone(k) {
+			delete(env, k)
+		}
+	}
+	return env, slices.DeleteFunc(secrets, gone)
+}
+
 // DrillApp runs a whole-app recovery drill and tears down what it made,
 // whether it passed or not.
 func (s *Session) DrillApp(ctx context.Context, d AppDrill) (AppDrillReport, error) {
@@ -223,17 +239,7 @@ func (s *Session) drillApp(ctx context.Context, d AppDrill, rep *AppDrillReport)
 		return err
 	}
 	st := Step{Kind: StepStart, Host: host, Role: role, Container: name, Image: imageRef, Cmd: a.Roles[role].Cmd}
-	st.Env, st.Secrets = a.envFor(role)
-	for _, k := range append(a.replicaEnv(replica), d.DropEnv...) {
-		delete(st.Env, k)
-		st.Secrets = slices.DeleteFunc(st.Secrets, func(n string) bool { return n == k })
-	}
-	for k := range st.Env {
-		if strings.HasPrefix(k, ReplicaEnvPrefix) {
-			delete(st.Env, k)
-		}
-	}
-	st.Secrets = slices.DeleteFunc(st.Secrets, func(n string) bool { return strings.HasPrefix(n, ReplicaEnvPrefix) })
+	st.Env, st.Secrets = a.drillCopyEnv(role, replica, d.DropEnv)
 	spec := s.containerSpec(Plan{Version: current.Version}, st)
 	spec.Labels = map[string]string{"slipway.drill": a.Service}
 	spec.Restart = "no"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,10 +14,10 @@ import (
 	"github.com/slipwayhq/slipway/replicate"
 )
 
-// hello replicated by a Litestream sidecar instead of the embedded
-// library: the sidecar is an accessory sharing hello's volume, with its
-// litestream.yml copied in and its credentials passed as secrets.
-func TestSidecarReplicatesTheAppsDatabase(t *testing.T) {
+// sidecarApp is hello replicated by a Litestream sidecar instead of the
+// embedded library: the sidecar is an accessory sharing hello's volume,
+// with its litestream.yml copied in and its credentials passed as secrets.
+func sidecarApp(t *testing.T) (deploy.App, replicate.Replica, lab.Host) {
 	app, replica, h := recoveryApp(t)
 	lab.RequireLitestreamImage(t, []lab.Host{h})
 	delete(app.Env.Clear, "LITESTREAM_BUCKET") // the app itself does not replicate
@@ -29,7 +30,11 @@ func TestSidecarReplicatesTheAppsDatabase(t *testing.T) {
 	sc, err := replicate.NewSidecar(app.Service, lab.LitestreamImage, app.Volumes, inContainer)
 	require.NoError(t, err)
 	app.Accessories = map[string]deploy.Accessory{"litestream": deploy.SidecarAccessory(sc, "web")}
+	return app, replica, h
+}
 
+func TestSidecarReplicatesTheAppsDatabase(t *testing.T) {
+	app, replica, h := sidecarApp(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	_, out := deployed(t, ctx, app, "s1")
@@ -44,10 +49,87 @@ func TestSidecarReplicatesTheAppsDatabase(t *testing.T) {
 		_, err := replicate.Verify(ctx, replica, 30*time.Second)
 		return err == nil
 	}, 20*time.Second, 500*time.Millisecond, "the sidecar replicated the database")
-	time.Sleep(2 * time.Second)
+	awaitReplicated(t, ctx, h, app, replica)
 	rep, err := replicate.Drill(ctx, replica, replicate.DrillOptions{Queries: []replicate.Query{
 		{Name: "all visits", SQL: "SELECT id FROM visits", MinRows: 25, MaxRows: 25}}})
 	require.NoError(t, err)
 	assert.True(t, rep.Passed)
 	assert.NotContains(t, out.String(), lab.RequireS3(t).SecretAccessKey, "no secret in the deploy output")
+}
+
+// awaitReplicated waits until the replica holds every commit of the
+// database on the host: its Litestream state shows none at risk, twice
+// in a row over more than a sync interval (a commit still in the WAL is
+// not in that state yet).
+func awaitReplicated(t *testing.T, ctx context.Context, h lab.Host, app deploy.App, replica replicate.Replica) replicate.Risk {
+	t.Helper()
+	var risk, last replicate.Risk
+	require.Eventually(t, func() bool {
+		f, err := replicate.Verify(ctx, replica, time.Hour)
+		if err != nil {
+			return false
+		}
+		prev := last
+		risk, err = replicate.LocalRisk(hostDB(t, h, app), f.Newest.TXID, time.Now())
+		last = risk
+		return err == nil && risk.Commits == 0 && prev.PrimaryTXID == risk.PrimaryTXID && prev.PrimaryTXID > 0
+	}, 45*time.Second, 1500*time.Millisecond, "every commit on the host reaches the replica (last: %+v)", last)
+	return risk
+}
+
+// Recover with the sidecar running: the sidecar is stopped with the app,
+// so nothing holds the damaged file; the restore happens before the
+// downtime; afterwards the sidecar replicates the restored database from
+// where the replica stood, and a restore of the replica holds every
+// acknowledged visit and the ones after the recovery.
+func TestRecoverWithTheSidecarRunning(t *testing.T) {
+	app, replica, h := sidecarApp(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	s, out := deployed(t, ctx, app, "rs1")
+	sidecar := deploy.AccessoryName(app, "litestream")
+
+	v := &visits{}
+	v.loop("http://"+h.Addr+"/", app.Service+".test", nil, 30, 10*time.Second)
+	require.Equal(t, 30, v.ok)
+	ballast(t, hostDB(t, h, app), 96) // a database big enough that its restore takes a while
+	awaitReplicated(t, ctx, h, app, replica)
+
+	damage(t, hostDB(t, h, app))
+	rep, err := s.Recover(ctx, deploy.Recovery{Replica: replica})
+	require.NoError(t, err, out.String())
+	t.Logf("recovery output:\n%s", out.String())
+	t.Logf("recovery: %s in all; restore and integrity check %s (before the downtime); downtime %s; replica continued at txid %d (restored %d)",
+		rep.Duration.Round(time.Millisecond), rep.Restore.Round(time.Millisecond), rep.Downtime.Round(time.Millisecond), rep.Continued.TXID, rep.Restored.TXID)
+	assert.Contains(t, out.String(), "downtime", "the maintenance window is printed")
+	assert.Less(t, rep.Downtime, rep.Restore, "the app is down for the swap, not for the restore")
+	assert.Greater(t, rep.Continued.TXID, rep.Restored.TXID, "the replica moved on from the restored position")
+	for _, st := range rep.Plan.Steps {
+		if st.Name == "stop-accessory" {
+			assert.Equal(t, sidecar, st.Container)
+		}
+	}
+	c, err := h.Engine(t).Inspect(ctx, sidecar)
+	require.NoError(t, err)
+	assert.True(t, c.Running(), "the sidecar runs again")
+	assert.FileExists(t, rep.Aside, "the damaged database is kept")
+	assert.DirExists(t, strings.Replace(rep.Aside, "hello.db.", ".hello.db-litestream.", 1), "and its old replication state")
+
+	// Every acknowledged visit is back, and the next ones replicate.
+	after := &visits{}
+	after.loop("http://"+h.Addr+"/", app.Service+".test", nil, 10, 10*time.Second)
+	require.Equal(t, 10, after.ok, after.failures)
+	assert.Equal(t, 40, after.newestSeen(), "visits 1..30 were back, so the next ten are 31..40")
+	risk := awaitReplicated(t, ctx, h, app, replica)
+	logs, err := h.Engine(t).Tail(ctx, sidecar, 50)
+	require.NoError(t, err)
+	t.Logf("sidecar's last log lines:\n%s", strings.Join(logs, "\n"))
+	for _, l := range logs {
+		assert.NotContains(t, l, "cannot verify wal state")
+	}
+	t.Logf("after the recovery and ten visits: %+v", risk)
+	drill, err := replicate.Drill(ctx, replica, replicate.DrillOptions{Queries: []replicate.Query{
+		{Name: "every visit", SQL: "SELECT id FROM visits", MinRows: 40, MaxRows: 40}}})
+	require.NoError(t, err, "the replica restores cleanly after the recovery")
+	assert.Equal(t, "ok", drill.Integrity)
 }
