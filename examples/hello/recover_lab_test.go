@@ -358,31 +358,65 @@ func deployed(t *testing.T, ctx context.Context, app deploy.App, version string)
 	return s, out
 }
 
+// A host drill is given the replica as this machine reaches it
+// (127.0.0.1), which no container on the host can reach: it runs with the
+// host's own view from App.Databases instead, the credentials resolved
+// like the app's, reports the data at risk read on the host, and leaves
+// no container, volume or image behind.
 func TestDrillOnTheHostInADisposableContainer(t *testing.T) {
 	app, replica, h := recoveryApp(t)
+	s3 := lab.RequireS3(t)
+	hostView := replicate.Replica{S3: &replicate.S3{Bucket: replica.S3.Bucket, Path: replica.S3.Path, Endpoint: replica.S3.Endpoint}}
+	app.Databases = []deploy.Database{{Path: replica.DB, Role: "web", Replica: &hostView}}
+	operatorView := replica
+	here := *replica.S3
+	here.Endpoint = s3.Endpoint
+	operatorView.S3 = &here
+	require.Contains(t, s3.Endpoint, "127.0.0.1")
+
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s, out := deployed(t, ctx, app, "h1")
 	v := &visits{}
 	v.loop("http://"+h.Addr+"/", app.Service+".test", nil, 15, 10*time.Second)
 	require.Equal(t, 15, v.ok)
-	time.Sleep(2500 * time.Millisecond)
+	awaitReplicated(t, ctx, h, app, replica)
+	e := h.Engine(t)
+	imagesBefore := drillImages(t, ctx, e)
 
 	log := filepath.Join(t.TempDir(), "drills.jsonl")
-	rep, err := s.DrillOnHost(ctx, h.Addr, replica, replicate.DrillOptions{Log: log, Queries: []replicate.Query{
+	rep, err := s.DrillOnHost(ctx, h.Addr, operatorView, replicate.DrillOptions{Log: log, Queries: []replicate.Query{
 		{Name: "visits", SQL: "SELECT id FROM visits", MinRows: 15, MaxRows: 15}}})
 	require.NoError(t, err, out.String())
-	t.Logf("drill on %s: RTO %s, restored txid %d, %d objects", h.Addr, rep.RTO, rep.Restored.TXID, rep.Objects)
+	t.Logf("drill on %s: RTO %s, restored txid %d, %d objects, data at risk %s, replica age %s", h.Addr, rep.RTO, rep.Restored.TXID, rep.Objects, rep.Risk, rep.Age)
 	assert.True(t, rep.Passed)
 	assert.Equal(t, "ok", rep.Integrity)
+	assert.True(t, rep.PrimaryKnown, "the host's Litestream state was read")
+	assert.Equal(t, uint64(0), rep.Risk.Commits, "every visit was in the replica")
 	logged, err := os.ReadFile(log)
 	require.NoError(t, err)
 	assert.Contains(t, string(logged), `"passed":true`)
-	assert.NotContains(t, out.String(), lab.RequireS3(t).SecretAccessKey)
+	assert.NotContains(t, out.String(), s3.SecretAccessKey)
 
-	cs, err := h.Engine(t).List(ctx, engine.ListOptions{All: true, Labels: map[string]string{"slipway.drill": app.Service}})
+	cs, err := e.List(ctx, engine.ListOptions{All: true, Labels: map[string]string{"slipway.drill": app.Service}})
 	require.NoError(t, err)
 	assert.Empty(t, cs, "the disposable container is gone")
+	assert.ElementsMatch(t, imagesBefore, drillImages(t, ctx, e), "the drill image it brought is gone")
+}
+
+// drillImages lists the references of drill images on a host.
+func drillImages(t *testing.T, ctx context.Context, e *engine.Engine) []string {
+	imgs, err := e.Images(ctx, nil)
+	require.NoError(t, err)
+	var refs []string
+	for _, img := range imgs {
+		for _, tag := range img.Tags {
+			if strings.HasPrefix(tag, "slipway/drill:") {
+				refs = append(refs, tag)
+			}
+		}
+	}
+	return refs
 }
 
 // damage overwrites some pages in the middle of a database file.
