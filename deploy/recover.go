@@ -479,7 +479,8 @@ func (s *Session) recoverStep(ctx context.Context, run *recoverRun, st RecoverSt
 		h := s.hosts[st.Host]
 		target := health.Container(health.Host{Name: h.name, Inspector: h.engine, Dialer: h.ssh, Execer: h.engine, Network: a.network()}, st.Container, px.appPort())
 		if _, err := health.Wait(ctx, gate, target); err != nil {
-			return &BootError{Host: h.name, Container: st.Container, Err: err, Diagnostics: health.Diagnose(context.WithoutCancel(ctx), h.engine, h.engine, st.Container)}
+			return fmt.Errorf("%s did not become healthy on the restored database: %w\n%s", st.Container, err,
+				health.Diagnose(context.WithoutCancel(ctx), h.engine, h.engine, st.Container))
 		}
 		return nil
 	case "replica":

@@ -139,3 +139,17 @@ func TestReplicationSeed(t *testing.T) {
 	_, err = replicationSeed(filepath.Join(t.TempDir(), "missing.db"), 42)
 	require.Error(t, err)
 }
+
+func TestRunbookUsesTheAppsHealthPath(t *testing.T) {
+	a := recoveryTestApp()
+	a.Roles["web"].Proxy.Health.Path = "/healthz"
+	a.Roles["web"].Proxy.Hosts = []string{"shop.example.com"}
+	assert.Equal(t, "/healthz", a.healthPath())
+	text := a.healthCheckText()
+	assert.Contains(t, text, "http://203.0.113.10/healthz")
+	assert.Contains(t, text, "Host: shop.example.com")
+	assert.NotContains(t, text, "/up")
+
+	a.Roles["web"].Proxy.Health.Path = ""
+	assert.Equal(t, "/up", a.healthPath(), "the default when none is set")
+}

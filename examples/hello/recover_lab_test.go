@@ -238,6 +238,14 @@ func TestRecoverToAPointInTimeBeforeABadWrite(t *testing.T) {
 	back.loop("http://"+h.Addr+"/", app.Service+".test", nil, 1, 5*time.Second)
 	require.Empty(t, back.failures, "the table is back")
 	assert.Equal(t, 21, back.newestSeen(), "with the 20 visits from before the mistake")
+
+	// The replica continues from the restored state, not from the
+	// mistake it held as its newest: a restore of it now has the table.
+	awaitReplicated(t, ctx, h, app, replica)
+	drill, err := replicate.Drill(ctx, replica, replicate.DrillOptions{Queries: []replicate.Query{
+		{Name: "visits", SQL: "SELECT id FROM visits", MinRows: 21, MaxRows: 21}}})
+	require.NoError(t, err, "the replica's newest state is the restored one and the visit after it")
+	assert.Equal(t, "ok", drill.Integrity)
 }
 
 // syncOut collects a session's output from its concurrent steps.
