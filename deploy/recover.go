@@ -174,7 +174,7 @@ func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (RecoverPlan, er
 	add := func(st RecoverStep) { p.Steps = append(p.Steps, st) }
 
 	add(RecoverStep{Name: "restore", Host: "(local)", Detail: fmt.Sprintf("restore %s to a staging file here; PRAGMA integrity_check must say ok", p.Replica)})
-	add(RecoverStep{Name: "stage", Host: host, Detail: fmt.Sprintf("upload it to %s in volume %s, with %s's owner and mode", stagingName(file), volume, file)})
+	add(RecoverStep{Name: "stage", Host: host, Detail: fmt.Sprintf("upload it to %s in volume %s, beside the damaged database", stagingName(file), volume)})
 
 	// The downtime: no request reaches the app, and every container that
 	// mounts the database's volume stops, so nothing holds the file.
@@ -235,7 +235,7 @@ func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (RecoverPlan, er
 	if r.At.IsZero() {
 		add(RecoverStep{Name: "catch-up", Host: "(local)", Detail: "if the replica moved on while the app ran, restore and stage its newest state again"})
 	}
-	add(RecoverStep{Name: "swap", Host: host, Detail: fmt.Sprintf("rename %s, its -wal, -shm and .%s-litestream to <name>.damaged-<time> (nothing is deleted), then %s to %s; seed its Litestream state at the replica's newest transaction",
+	add(RecoverStep{Name: "swap", Host: host, Detail: fmt.Sprintf("rename %s, its -wal, -shm and .%s-litestream to <name>.damaged-<time> (nothing is deleted), then %s to %s with the original's owner and mode; seed its Litestream state at the replica's newest transaction",
 		file, file, stagingName(file), file)})
 	for _, w := range accessories {
 		add(RecoverStep{Name: "start-accessory", Host: w.host, Role: w.role, Container: w.container,
@@ -503,33 +503,15 @@ func (s *Session) restoreStaged(ctx context.Context, run *recoverRun) error {
 }
 
 // stage uploads the newest local restore to the staging name beside the
-// database, with the database's owner and mode (the directory's owner
-// and 0644 when the database is gone).
+// database, readable by no one but its owner until the swap gives it
+// the database's owner and mode.
 func (s *Session) stage(ctx context.Context, run *recoverRun) error {
-	h := s.hosts[run.p.Host]
-	db, staged := path.Join(run.mount, run.p.File), path.Join(run.mount, stagingName(run.p.File))
-	res, err := h.ssh.Run(ctx, fmt.Sprintf("if [ -f %s ]; then stat -c '%%u:%%g %%a' %s; else stat -c '%%u:%%g 644' %s; fi",
-		ssh.Quote(db), ssh.Quote(db), ssh.Quote(run.mount)), nil)
-	if err != nil {
-		return fmt.Errorf("read the owner and mode of %s: %w", db, err)
-	}
-	owner, modeText, ok := strings.Cut(strings.TrimSpace(string(res.Stdout)), " ")
-	mode, perr := strconv.ParseUint(modeText, 8, 32)
-	if !ok || perr != nil {
-		return fmt.Errorf("read the owner and mode of %s: unexpected %q", db, res.Stdout)
-	}
 	f, err := os.Open(filepath.Join(run.tmp, strconv.Itoa(run.n), run.p.File))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := h.ssh.Upload(ctx, staged, os.FileMode(mode), f); err != nil {
-		return err
-	}
-	if _, err := h.ssh.Run(ctx, fmt.Sprintf("chown %s %s && chmod %o %s", ssh.Quote(owner), ssh.Quote(staged), mode, ssh.Quote(staged)), nil); err != nil {
-		return fmt.Errorf("give %s the owner and mode of %s: %w", staged, db, err)
-	}
-	return nil
+	return s.hosts[run.p.Host].ssh.Upload(ctx, path.Join(run.mount, stagingName(run.p.File)), 0o600, f)
 }
 
 // swap moves the damaged database and everything beside it that
@@ -547,13 +529,19 @@ func (s *Session) swap(ctx context.Context, run *recoverRun) error {
 	file := run.p.File
 	var b strings.Builder
 	fmt.Fprintf(&b, "set -e; cd %s; ", ssh.Quote(run.mount))
-	fmt.Fprintf(&b, "[ -f %s ] || { echo 'no restored database is staged at %s: run the recovery again' >&2; exit 1; }; ", ssh.Quote(stagingName(file)), stagingName(file))
+	staged := ssh.Quote(stagingName(file))
+	fmt.Fprintf(&b, "if [ -L %s ] || [ ! -f %s ]; then echo 'no restored database is staged at %s: run the recovery again' >&2; exit 1; fi; ", staged, staged, stagingName(file))
+	// Nothing mounts the volume now, so nothing can swap the staged file
+	// for a link between these lines: it takes the database's owner and
+	// mode (the directory's owner and 0644 when the database is gone).
+	fmt.Fprintf(&b, "if [ -f %[1]s ] && [ ! -L %[1]s ]; then o=$(stat -c %%u:%%g %[1]s); m=$(stat -c %%a %[1]s); else o=$(stat -c %%u:%%g .); m=644; fi; chown -h \"$o\" %[2]s; chmod \"$m\" %[2]s; ",
+		ssh.Quote(file), staged)
 	for _, f := range []string{file, file + "-wal", file + "-shm", "." + file + "-litestream"} {
 		q, aside := ssh.Quote(f), ssh.Quote(f+"."+run.stamp)
 		fmt.Fprintf(&b, "if [ -e %s ] || [ -L %s ]; then if [ -e %s ]; then echo '%s exists' >&2; exit 1; fi; mv %s %s; echo %s; fi; ",
 			q, q, aside, f+"."+run.stamp, q, aside, q)
 	}
-	fmt.Fprintf(&b, "mv %s %s", ssh.Quote(stagingName(file)), ssh.Quote(file))
+	fmt.Fprintf(&b, "mv %s %s", staged, ssh.Quote(file))
 	h := s.hosts[run.p.Host]
 	res, err := h.ssh.Run(ctx, b.String(), nil)
 	if err != nil {
