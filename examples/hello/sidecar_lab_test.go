@@ -92,7 +92,7 @@ func TestRecoverWithTheSidecarRunning(t *testing.T) {
 	v := &visits{}
 	v.loop("http://"+h.Addr+"/", app.Service+".test", nil, 30, 10*time.Second)
 	require.Equal(t, 30, v.ok)
-	ballast(t, hostDB(t, h, app), 96) // a database big enough that its restore takes a while
+	ballast(t, hostDB(t, h, app), 128) // a database big enough that its restore takes a while
 	awaitReplicated(t, ctx, h, app, replica)
 
 	damage(t, hostDB(t, h, app))
