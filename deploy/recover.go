@@ -332,13 +332,16 @@ type RecoverReport struct {
 
 // Recover runs the recovery runbook. Before any downtime it restores
 // the replica (its newest state, or its state at r.At) into a staging
-// file, checks its integrity and stages it beside the database with the
-// original's owner and mode. Then it takes the app down for the swap
-// only: maintenance for web roles, and every container that mounts the
-// database's volume (the app, workers, a replication sidecar) stops; the
-// damaged database, its -wal, -shm and Litestream state move aside under
-// timestamped names (never deleted); the staged file takes its place;
-// the containers start again, pass the health gate and go live. Last, it
+// file, checks its integrity and stages it beside the database. Then it
+// takes the app down for the swap only: maintenance for web roles, and
+// every container that mounts the database's volume (the app, workers, a
+// replication sidecar) stops; when the replica moved on meanwhile (and
+// r.At is zero) its newest state is restored again; the damaged
+// database, its -wal, -shm and Litestream state move aside under
+// timestamped names (never deleted); the staged file takes its place
+// with the original's owner and mode, and Litestream state that
+// continues the replica from its newest transaction; the containers
+// start again, pass the health gate and go live. Last, it
 // waits for a write on the restored database to reach the replica, so
 // replication is known to continue from the restored position.
 //
