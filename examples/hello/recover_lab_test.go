@@ -31,7 +31,7 @@ import (
 
 // recoveryApp is hello under a service name, bucket and proxy host of its
 // own, on the lab's first host.
-func recoveryApp(t *testing.T) (deploy.App, replicate.Replica, lab.Host) {
+func recoveryApp(t testing.TB) (deploy.App, replicate.Replica, lab.Host) {
 	l := lab.Require(t, 1)
 	s3 := lab.RequireS3(t)
 	h := l.Hosts[0]
@@ -39,6 +39,15 @@ func recoveryApp(t *testing.T) (deploy.App, replicate.Replica, lab.Host) {
 	bucket := s3.Bucket(t, service)
 	app, replica := deployment.Isolated(deployment.Lab(), service, bucket, s3.HostEndpoint(h),
 		deploy.FileSecrets{Path: lab.SecretsFile(lab.Options{})})
+	t.Cleanup(func() { // after the containers have gone: the volume, with the copies recoveries kept
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if c, e, err := h.Connect(ctx); err == nil {
+			e.VolumeRemove(ctx, service+"-data", true)
+			e.Close()
+			c.Close()
+		}
+	})
 	lab.CleanupService(t, l.Hosts, service)
 	return app, replica, h
 }
@@ -135,7 +144,7 @@ func (v *visits) newestSeen() int {
 	return v.newest
 }
 
-func hostDB(t *testing.T, h lab.Host, app deploy.App) string {
+func hostDB(t testing.TB, h lab.Host, app deploy.App) string {
 	mount, err := h.Engine(t).VolumeMountpoint(context.Background(), app.Service+"-data")
 	require.NoError(t, err)
 	return filepath.Join(mount, "hello.db")
@@ -355,7 +364,7 @@ func names(env []string) []string {
 
 // deployed connects to app's hosts and deploys version; the session and
 // its output are the test's.
-func deployed(t *testing.T, ctx context.Context, app deploy.App, version string) (*deploy.Session, *syncOut) {
+func deployed(t testing.TB, ctx context.Context, app deploy.App, version string) (*deploy.Session, *syncOut) {
 	t.Helper()
 	out := &syncOut{}
 	s, err := deploy.Connect(ctx, app, deploy.Options{Output: out})
@@ -428,7 +437,7 @@ func drillImages(t *testing.T, ctx context.Context, e *engine.Engine) []string {
 }
 
 // damage overwrites some pages in the middle of a database file.
-func damage(t *testing.T, db string) {
+func damage(t testing.TB, db string) {
 	t.Helper()
 	f, err := os.OpenFile(db, os.O_WRONLY, 0)
 	require.NoError(t, err)
@@ -443,7 +452,7 @@ func damage(t *testing.T, db string) {
 
 // ballast adds mib MiB of random rows to the database through SQLite,
 // beside the app, so they replicate like the app's writes.
-func ballast(t *testing.T, db string, mib int) {
+func ballast(t testing.TB, db string, mib int) {
 	t.Helper()
 	conn, err := sql.Open("sqlite", "file:"+db+"?_pragma=busy_timeout(5000)")
 	require.NoError(t, err)

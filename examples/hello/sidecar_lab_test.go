@@ -18,7 +18,7 @@ import (
 // sidecarApp is hello replicated by a Litestream sidecar instead of the
 // embedded library: the sidecar is an accessory sharing hello's volume,
 // with its litestream.yml copied in and its credentials passed as secrets.
-func sidecarApp(t *testing.T) (deploy.App, replicate.Replica, lab.Host) {
+func sidecarApp(t testing.TB) (deploy.App, replicate.Replica, lab.Host) {
 	app, replica, h := recoveryApp(t)
 	lab.RequireLitestreamImage(t, []lab.Host{h})
 	delete(app.Env.Clear, "LITESTREAM_BUCKET") // the app itself does not replicate
@@ -80,7 +80,7 @@ func awaitReplicated(t *testing.T, ctx context.Context, h lab.Host, app deploy.A
 
 // awaitRestorable waits until a restore of the replica answers every
 // query within its bounds: all the writes they count were replicated.
-func awaitRestorable(t *testing.T, ctx context.Context, replica replicate.Replica, queries ...replicate.Query) {
+func awaitRestorable(t testing.TB, ctx context.Context, replica replicate.Replica, queries ...replicate.Query) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		_, err := replicate.Drill(ctx, replica, replicate.DrillOptions{Queries: queries})
@@ -153,4 +153,31 @@ func TestRecoverWithTheSidecarRunning(t *testing.T) {
 		{Name: "every visit", SQL: "SELECT id FROM visits", MinRows: 40, MaxRows: 40}}})
 	require.NoError(t, err, "the replica restores cleanly after the recovery")
 	assert.Equal(t, "ok", drill.Integrity)
+}
+
+// BenchmarkRecoverWithSidecar recovers a 128 MiB database replicated by
+// a sidecar and reports, side by side, the restore (kept before the
+// downtime) and the downtime itself (the maintenance window).
+//
+//	go test -run '^$' -bench RecoverWithSidecar -benchtime 3x ./examples/hello/
+func BenchmarkRecoverWithSidecar(b *testing.B) {
+	app, replica, h := sidecarApp(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	s, out := deployed(b, ctx, app, "bench1")
+	ballast(b, hostDB(b, h, app), 128)
+	awaitRestorable(b, ctx, replica, replicate.Query{Name: "ballast", SQL: "SELECT rowid FROM ballast", MinRows: 128 / 8 * 128})
+	var restore, down time.Duration
+	runs := 0
+	for b.Loop() {
+		rep, err := s.Recover(ctx, deploy.Recovery{Replica: replica})
+		require.NoError(b, err, out.String())
+		restore += rep.Restore
+		down += rep.Downtime
+		runs++
+	}
+	n := float64(runs)
+	b.ReportMetric(restore.Seconds()/n, "restore-s/op")
+	b.ReportMetric(down.Seconds()/n, "downtime-s/op")
+	b.ReportMetric(down.Seconds()/restore.Seconds(), "downtime/restore")
 }
