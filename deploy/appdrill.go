@@ -35,7 +35,7 @@ type SmokeCheck struct {
 // and the data at risk.
 //
 // The copy never gets the replica's credentials nor the env that turns
-// embedded replication on (ReplicaEnv), so it cannot write the
+// embedded replication on (ReplicaEnvPrefixes), so it cannot write the
 // production replica or take its lease.
 type AppDrill struct {
 	// Database names the App.Databases entry to drill; "" means the only
@@ -53,7 +53,7 @@ type AppDrill struct {
 	Role string
 	// Smoke are the checks after the health check passes.
 	Smoke []SmokeCheck
-	// DropEnv are env names the copy does not get, beyond ReplicaEnv's,
+	// DropEnv are env names the copy does not get, beyond the replica's,
 	// which it never gets.
 	DropEnv []string
 	// Log is the drill log the report is appended to, beside the
@@ -92,16 +92,19 @@ type AppDrillReport struct {
 	Error   string        `json:"error,omitempty"`
 }
 
-// ReplicaEnvPrefix starts the env names of embedded replication, such as
-// LITESTREAM_BUCKET, LITESTREAM_ENDPOINT and the default credential
-// names: a drill copy gets none of them.
-const ReplicaEnvPrefix = "LITESTREAM_"
+// ReplicaEnvPrefixes start the env names that turn replication on in an
+// app: embedded replication's (replicate.EnvPrefix, "SLIPWAY_REPLICA_")
+// and Litestream's own (LITESTREAM_BUCKET, the default credential
+// names). A drill copy gets none of them.
+var ReplicaEnvPrefixes = []string{"SLIPWAY_REPLICA_", "LITESTREAM_"}
 
 // replicaEnv lists the env names that carry a replica to the app's
-// containers: the credential names of r and of every declared replica.
+// containers: the credential names of r and of every declared replica,
+// and the env embedded replication gives each declared database.
 func (a App) replicaEnv(r replicate.Replica) []string {
 	names := r.SecretNames()
 	for _, d := range a.Databases {
+		names = append(names, replicate.EnvNames(d.name())...)
 		if d.Replica != nil {
 			names = append(names, d.Replica.SecretNames()...)
 		}
@@ -111,11 +114,13 @@ func (a App) replicaEnv(r replicate.Replica) []string {
 
 // drillCopyEnv is the env of a drill's copy of role: the role's own,
 // without the replica's credentials, the env of embedded replication
-// (ReplicaEnvPrefix) and the names in drop.
+// (ReplicaEnvPrefixes) and the names in drop.
 func (a App) drillCopyEnv(role string, r replicate.Replica, drop []string) (map[string]string, []string) {
 	env, secrets := a.envFor(role)
+	names := a.replicaEnv(r)
 	gone := func(n string) bool {
-		return strings.HasPrefix(n, ReplicaEnvPrefix) || slices.Contains(drop, n) || slices.Contains(a.replicaEnv(r), n)
+		return slices.ContainsFunc(ReplicaEnvPrefixes, func(p string) bool { return strings.HasPrefix(n, p) }) ||
+			slices.Contains(drop, n) || slices.Contains(names, n)
 	}
 	for k := range env {
 		if gone(k) {

@@ -123,14 +123,8 @@ func (s *Session) DrillOnHost(ctx context.Context, host string, r replicate.Repl
 // one (r may be this machine's view of it), else r on the primary host.
 func (s *Session) hostReplica(r replicate.Replica) (replicate.Replica, string) {
 	for _, d := range s.app.Databases {
-		if d.Replica == nil {
-			continue
-		}
-		hr := *d.Replica
-		if hr.DB == "" {
-			hr.DB = d.Path
-		}
-		if hr.String() == r.String() {
+		hr, ok := d.replica(s.app)
+		if ok && hr.Location() == r.Location() {
 			host := s.app.PrimaryHost()
 			if srv := s.app.Roles[d.role(s.app)].Servers; len(srv) > 0 {
 				host = srv[0].Host

@@ -39,7 +39,7 @@ type Recovery struct {
 	// Replica is the database's replica, as this machine reaches it. Its
 	// DB is the database's path inside the app's containers, such as
 	// /data/hello.db; the App volume mounted over that path holds it.
-	// Zero means the declared Database's replica.
+	// Zero means the declared Database's replica (ForOperator's view).
 	Replica replicate.Replica
 	// Host holds the database; "" means the one server of the database's
 	// role (the primary host when no Database is declared).
@@ -137,10 +137,8 @@ func (a App) recoveryDatabase(r Recovery) (replicate.Replica, string, error) {
 			return rep, "", errors.New("recovery: Database: the app replicates several databases; name the one to recover")
 		}
 		d := found[0]
-		rep = *d.Replica
-		if rep.DB == "" {
-			rep.DB = d.Path
-		}
+		rep, _ = d.replica(a)
+		rep = rep.ForOperator() // the restore runs on this machine
 		if srv := a.Roles[d.role(a)].Servers; host == "" && len(srv) > 0 {
 			host = srv[0].Host
 		}

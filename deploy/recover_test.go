@@ -22,7 +22,8 @@ func recoveryTestApp() App {
 			"jobs": {Servers: Hosts("203.0.113.11")},
 		},
 		Env: Env{
-			Clear:  map[string]string{"DATABASE_PATH": "/data/shop.db", "LITESTREAM_BUCKET": "shop", "LITESTREAM_ENDPOINT": "http://s3:9000"},
+			Clear: map[string]string{"DATABASE_PATH": "/data/shop.db", "LITESTREAM_BUCKET": "shop",
+				"SLIPWAY_REPLICA_SHOP_DB_DB": "/data/shop.db", "SLIPWAY_REPLICA_SHOP_DB_ENDPOINT": "http://s3:9000"},
 			Secret: []string{"LITESTREAM_ACCESS_KEY_ID", "LITESTREAM_SECRET_ACCESS_KEY", "R2_KEY", "R2_SECRET", "SESSION_KEY"},
 		},
 		Volumes: []string{"shop-data:/data"},
@@ -34,9 +35,12 @@ func TestRecoveryDatabase(t *testing.T) {
 	t.Run("reads the declared database when no replica is given", func(t *testing.T) {
 		a := recoveryTestApp()
 		a.Databases = []Database{{Path: "/data/shop.db", Role: "web", Replica: replica}}
+		a.Databases[0].Replica = &replicate.Replica{S3: &replicate.S3{Bucket: "shop", Path: "shop.db",
+			Endpoint: "http://10.0.0.5:9000", OperatorEndpoint: "http://127.0.0.1:9000"}}
 		r, host, err := a.recoveryDatabase(Recovery{})
 		require.NoError(t, err)
 		assert.Equal(t, "/data/shop.db", r.DB, "the replica's DB is the database's path")
+		assert.Equal(t, "http://127.0.0.1:9000", r.S3.Endpoint, "as this machine reaches it: the restore runs here")
 		assert.Equal(t, "s3://shop/shop.db", r.String())
 		assert.Equal(t, "203.0.113.10", host, "the one server of the database's role")
 	})

@@ -8,7 +8,6 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/slipwayhq/slipway/deploy"
-	"github.com/slipwayhq/slipway/replicate"
 )
 
 // App takes the app's web roles out of service and back, for incidents.
@@ -66,7 +65,8 @@ func UseAppDrill(smoke []deploy.SmokeCheck, dropEnv ...string) {
 
 // Recover brings the database back from its replica (newest, or -at=RFC3339) with the app down only for the swap; -database picks one of several.
 func (App) Recover(ctx context.Context, at, message, host, database, destination *string) error {
-	r := deploy.Recovery{Replica: configuredReplica()}
+	// A zero Replica: the recovery reads the destination's App.Databases.
+	var r deploy.Recovery
 	var err error
 	if at != nil && *at != "" {
 		if r.At, err = time.Parse(time.RFC3339, *at); err != nil {
@@ -91,19 +91,10 @@ func (App) Recover(ctx context.Context, at, message, host, database, destination
 	return exit(err)
 }
 
-// configuredReplica is the first replica given to UseReplicas, or the
-// zero Replica, which makes Recover and DrillApp read App.Databases.
-func configuredReplica() replicate.Replica {
-	if rs, _, _, err := configuredReplicas(); err == nil {
-		return rs[0]
-	}
-	return replicate.Replica{}
-}
-
 // Drill restores the whole app in a disposable container (no proxy route, no replica credentials), passes its health check and the smoke checks, and records RTO and the data at risk.
 func (App) Drill(ctx context.Context, host, destination *string) error {
 	mu.Lock()
-	d := deploy.AppDrill{Replica: configuredReplica(), Smoke: drillApp.smoke, DropEnv: drillApp.dropEnv, Log: replicas.log}
+	d := deploy.AppDrill{Smoke: drillApp.smoke, DropEnv: drillApp.dropEnv, Log: replicas.log} // the replica from App.Databases
 	mu.Unlock()
 	if d.Log == "" {
 		d.Log = DefaultDrillLog
@@ -127,9 +118,6 @@ func Runbook(ctx context.Context, destination *string) error {
 		return exit(err)
 	}
 	defer s.Close()
-	var rec *deploy.Recovery
-	if r := configuredReplica(); r.DB != "" {
-		rec = &deploy.Recovery{Replica: r}
-	}
-	return exit(s.Runbook(ctx, output(), rec))
+	// nil: the runbook recovers the App's replicated database, if any.
+	return exit(s.Runbook(ctx, output(), nil))
 }

@@ -289,11 +289,10 @@ func TestWholeAppRecoveryDrill(t *testing.T) {
 	require.NoError(t, err)
 
 	log := filepath.Join(t.TempDir(), "drills.jsonl")
-	drill := deploy.AppDrill{
-		Replica: replica,
-		Host:    h.Addr,
-		Smoke:   []deploy.SmokeCheck{{Path: "/", Body: "visit #13"}, {Path: "/up"}},
-		Log:     log,
+	drill := deploy.AppDrill{ // the replica from App.Databases, dropped from the copy by default
+		Host:  h.Addr,
+		Smoke: []deploy.SmokeCheck{{Path: "/", Body: "visit #13"}, {Path: "/up"}},
+		Log:   log,
 	}
 	// While the copy runs, read its environment from the engine.
 	envs := make(chan []string, 1)
@@ -383,13 +382,9 @@ func deployed(t testing.TB, ctx context.Context, app deploy.App, version string)
 func TestDrillOnTheHostInADisposableContainer(t *testing.T) {
 	app, replica, h := recoveryApp(t)
 	s3 := lab.RequireS3(t)
-	hostView := replicate.Replica{S3: &replicate.S3{Bucket: replica.S3.Bucket, Path: replica.S3.Path, Endpoint: replica.S3.Endpoint}}
-	app.Databases = []deploy.Database{{Path: replica.DB, Role: "web", Replica: &hostView}}
-	operatorView := replica
-	here := *replica.S3
-	here.Endpoint = s3.Endpoint
-	operatorView.S3 = &here
-	require.Contains(t, s3.Endpoint, "127.0.0.1")
+	app.Databases[0].Replica.S3.OperatorEndpoint = s3.Endpoint // this machine's view; the host's is the gateway's
+	operatorView := app.Replicas()[0].ForOperator()
+	require.Contains(t, operatorView.S3.Endpoint, "127.0.0.1")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

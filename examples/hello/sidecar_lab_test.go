@@ -16,22 +16,13 @@ import (
 )
 
 // sidecarApp is hello replicated by a Litestream sidecar instead of the
-// embedded library: the sidecar is an accessory sharing hello's volume,
-// with its litestream.yml copied in and its credentials passed as secrets.
+// embedded library, declared so in App.Databases: Slipway derives the
+// sidecar accessory (service-litestream-web), and hello gets no replica.
 func sidecarApp(t testing.TB) (deploy.App, replicate.Replica, lab.Host) {
-	app, replica, h := recoveryApp(t)
+	app, r, h := recoveryApp(t)
 	lab.RequireLitestreamImage(t, []lab.Host{h})
-	delete(app.Env.Clear, "LITESTREAM_BUCKET") // the app itself does not replicate
-	app.Env.Secret = nil
-
-	inContainer := replica
-	s3 := *replica.S3
-	s3.Secrets = nil // the sidecar reads its credentials from its env
-	inContainer.S3 = &s3
-	sc, err := replicate.NewSidecar(app.Service, lab.LitestreamImage, app.Volumes, inContainer)
-	require.NoError(t, err)
-	app.Accessories = map[string]deploy.Accessory{"litestream": deploy.SidecarAccessory(sc, "web")}
-	return app, replica, h
+	app.Databases[0].Replication = deploy.ReplicateSidecar
+	return app, r, h
 }
 
 func TestSidecarReplicatesTheAppsDatabase(t *testing.T) {
@@ -98,7 +89,7 @@ func TestRecoverWithTheSidecarRunning(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	s, out := deployed(t, ctx, app, "rs1")
-	sidecar := deploy.AccessoryName(app, "litestream")
+	sidecar := deploy.AccessoryName(app, deploy.SidecarAccessoryName("web"))
 
 	v := &visits{}
 	v.loop("http://"+h.Addr+"/", app.Service+".test", nil, 30, 10*time.Second)
@@ -109,7 +100,7 @@ func TestRecoverWithTheSidecarRunning(t *testing.T) {
 		replicate.Query{Name: "ballast", SQL: "SELECT rowid FROM ballast", MinRows: 128 / 8 * 128, MaxRows: 128 / 8 * 128})
 
 	damage(t, hostDB(t, h, app))
-	rep, err := s.Recover(ctx, deploy.Recovery{Replica: replica})
+	rep, err := s.Recover(ctx, deploy.Recovery{}) // the database, replica and host from App.Databases
 	require.NoError(t, err, out.String())
 	t.Logf("recovery output:\n%s", out.String())
 	t.Logf("recovery: %s in all; restore and integrity check %s (before the downtime); downtime %s; replica continued at txid %d (restored %d)",
