@@ -209,7 +209,7 @@ func (s *Session) drillApp(ctx context.Context, d AppDrill, rep *AppDrillReport)
 		return fmt.Errorf("restore: %w", err)
 	}
 	rep.Restored, rep.Age = pos, max(rep.Started.Sub(pos.Time), 0)
-	risk, err := s.liveRisk(ctx, live, pos.TXID, rep.Started)
+	risk, err := s.liveRisk(live, pos.TXID, rep.Started)
 	if err != nil {
 		rep.RiskError = err.Error()
 	} else {

@@ -105,8 +105,10 @@ func (s *Session) DrillOnHost(ctx context.Context, host string, r replicate.Repl
 		drillErr = fmt.Errorf("host drill on %s: %s", host, orDefault(rep.Error, strings.TrimSpace(stderr.String())))
 	}
 	if rep.Restored.TXID > 0 && opts.At.IsZero() {
-		if risk, err := s.liveRisk(ctx, live, rep.Restored.TXID, started); err == nil {
+		if risk, err := s.liveRisk(live, rep.Restored.TXID, started); err == nil {
 			rep.SetRisk(risk)
+		} else {
+			s.out.linef("%s: the data at risk is unknown: %v", live.host, err)
 		}
 	}
 	s.out.step(host, "", "drill", r.String(), t0, drillErr)
@@ -136,17 +138,17 @@ func (s *Session) hostReplica(r replicate.Replica) (replicate.Replica, string) {
 }
 
 // liveState is what a drill read of the live database's Litestream
-// state at its start: the level-0 transaction files beside it.
+// state at its start: the level-0 transaction files beside it, and its
+// WAL's size and header.
 type liveState struct {
-	host  string
-	dir   string
-	files []string
-	err   error
+	host string
+	dir  string
+	live replicate.LiveState
+	err  error
 }
 
-// liveTransactions lists the transaction files of the database of r on
-// host: Litestream's level-0 state beside the live database, read over
-// SSH without opening the database.
+// liveTransactions reads the Litestream state of the database of r on
+// host, beside the live database, over SSH and without opening it.
 func (s *Session) liveTransactions(ctx context.Context, host string, r replicate.Replica) liveState {
 	st := liveState{host: host}
 	h, ok := s.hosts[host]
@@ -165,26 +167,38 @@ func (s *Session) liveTransactions(ctx context.Context, host string, r replicate
 		return st
 	}
 	st.dir = path.Join(mount, "."+file+"-litestream", "ltx", "0")
-	res, err := h.ssh.Run(ctx, "ls -1 "+ssh.Quote(st.dir), nil)
+	wal := ssh.Quote(path.Join(mount, file+"-wal"))
+	res, err := h.ssh.Run(ctx, fmt.Sprintf("if [ -f %[1]s ]; then stat -c %%s %[1]s; else echo 0; fi", wal), nil)
+	if err == nil {
+		st.live.WALSize, err = strconv.ParseInt(strings.TrimSpace(string(res.Stdout)), 10, 64)
+	}
 	if err != nil {
+		st.err = fmt.Errorf("read the WAL of %s on %s: %w", r.DB, host, err)
+		return st
+	}
+	st.live.WAL = func(offset int64, n int) ([]byte, error) {
+		res, err := h.ssh.Run(ctx, fmt.Sprintf("tail -c +%d %s | head -c %d", offset+1, wal, n), nil)
+		return res.Stdout, err
+	}
+	if res, err = h.ssh.Run(ctx, "ls -1 "+ssh.Quote(st.dir), nil); err != nil {
 		st.err = fmt.Errorf("list the transactions of %s on %s: %w", r.DB, host, err)
 		return st
 	}
-	st.files = strings.Fields(string(res.Stdout))
+	st.live.Files = strings.Fields(string(res.Stdout))
+	st.live.Header = func(name string) ([]byte, error) {
+		res, err := h.ssh.Run(ctx, fmt.Sprintf("head -c %d %s", replicate.LTXHeaderSize, ssh.Quote(path.Join(st.dir, name))), nil)
+		return res.Stdout, err
+	}
 	return st
 }
 
-// liveRisk is the data at risk at time at: the transactions the live
-// state held then past replicated, the replica's newest.
-func (s *Session) liveRisk(ctx context.Context, st liveState, replicated uint64, at time.Time) (replicate.Risk, error) {
+// liveRisk is the data at risk at time at: what the live state held
+// then past replicated, the replica's newest transaction.
+func (s *Session) liveRisk(st liveState, replicated uint64, at time.Time) (replicate.Risk, error) {
 	if st.err != nil {
 		return replicate.Risk{}, st.err
 	}
-	h := s.hosts[st.host]
-	return replicate.MeasureRisk(st.files, func(name string) ([]byte, error) {
-		res, err := h.ssh.Run(ctx, fmt.Sprintf("head -c %d %s", replicate.LTXHeaderSize, ssh.Quote(path.Join(st.dir, name))), nil)
-		return res.Stdout, err
-	}, replicated, at)
+	return replicate.MeasureRisk(st.live, replicated, at)
 }
 
 // drillEnv is the drill container's environment: the drill as JSON, a

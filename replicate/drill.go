@@ -3,6 +3,7 @@ package replicate
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -214,33 +215,60 @@ func countRows(ctx context.Context, db *sql.DB, query string) (int64, error) {
 	return n, rows.Err()
 }
 
-// LTXHeaderSize is how many bytes of a transaction file MeasureRisk's
-// header function returns.
-const LTXHeaderSize = ltx.HeaderSize
+// LTXHeaderSize is how many bytes of a transaction file a LiveState's
+// Header returns; WALHeaderSize how many of the WAL's WALHeader holds.
+const (
+	LTXHeaderSize = ltx.HeaderSize
+	WALHeaderSize = litestream.WALHeaderSize
+)
 
-// Risk is the data at risk when a drill starts: the commits the primary
+// ErrReplicatorBehind means the primary's Litestream state is behind its
+// replica: the process replicating it started a history of its own, and
+// its writes do not reach the replica as its continuation.
+var ErrReplicatorBehind = errors.New("the database's replicator is behind its replica")
+
+// Risk is the data at risk when a drill starts: what the primary
 // database holds that its replica does not, read from the primary's
-// Litestream state (the transaction files beside the database).
+// Litestream state (the transaction files and the WAL beside it).
 type Risk struct {
 	// PrimaryTXID is the primary's newest transaction Litestream has seen.
 	PrimaryTXID uint64 `json:"primary_txid"`
 	// Replicated is the replica's newest transaction.
 	Replicated uint64 `json:"replicated_txid"`
-	// Commits are the transactions on the primary not yet in the replica.
+	// Commits are the transactions Litestream has taken from the WAL but
+	// not shipped to the replica.
 	Commits uint64 `json:"commits"`
-	// Oldest is when the oldest of them was committed; zero when none.
+	// PendingWAL is how many bytes of WAL Litestream has not taken yet:
+	// commits no replicator has seen, normally less than a sync
+	// interval's worth; it grows while the replicator is down.
+	PendingWAL int64 `json:"pending_wal,omitempty"`
+	// Oldest is when the oldest data at risk was committed, or for WAL
+	// alone the last time Litestream took from the WAL (it is newer than
+	// that); zero when nothing is at risk.
 	Oldest time.Time `json:"oldest,omitzero"`
-	// Age is how long the oldest has waited at the drill: the window of
-	// writes lost were the host to die then; 0 when none.
+	// Age is how long the oldest data at risk has waited at the drill
+	// (for WAL alone, at most that): the window of writes lost were the
+	// host to die then; 0 when nothing is at risk.
 	Age time.Duration `json:"age"`
 }
 
 // String is a short line a person reads, such as "3 commits, 1.2s".
 func (r Risk) String() string {
-	if r.Commits == 0 {
+	var parts []string
+	if r.Commits > 0 {
+		parts = append(parts, fmt.Sprintf("%d commits", r.Commits))
+	}
+	if r.PendingWAL > 0 {
+		parts = append(parts, size(r.PendingWAL)+" of WAL")
+	}
+	if len(parts) == 0 {
 		return "0 commits"
 	}
-	return fmt.Sprintf("%d commits, %s", r.Commits, r.Age.Round(time.Millisecond))
+	age := r.Age.Round(time.Millisecond).String()
+	if r.Commits == 0 {
+		age = "up to " + age
+	}
+	return strings.Join(parts, " + ") + ", " + age
 }
 
 // SetRisk records risk as the report's data at risk and RPO.
@@ -248,45 +276,124 @@ func (rep *DrillReport) SetRisk(risk Risk) {
 	rep.Risk, rep.RPO, rep.PrimaryKnown = risk, risk.Age, true
 }
 
+// LiveState is the primary database's Litestream state as a drill reads
+// it, wherever the database lives.
+type LiveState struct {
+	// Files are the names of the level-0 transaction files, as Litestream
+	// writes them in .<db>-litestream/ltx/0.
+	Files []string
+	// Header returns the first LTXHeaderSize bytes of one of them; it is
+	// asked for at most two (the newest, and the oldest at risk), so a
+	// caller reading a remote host makes few round trips.
+	Header func(name string) ([]byte, error)
+	// WALSize is the size of the database's -wal file, 0 when there is
+	// none; WAL reads n bytes of it at offset (its header, and one frame
+	// header: a drill reads no more of it).
+	WALSize int64
+	WAL     func(offset int64, n int) ([]byte, error)
+}
+
+// walFrameHeaderSize is the size of a WAL frame's header; its salts are
+// at bytes 8..16, matching the WAL header's when the frame is valid.
+const walFrameHeaderSize = 24
+
 // MeasureRisk works out the data at risk at time at from the primary's
-// level-0 transaction files (their names, as Litestream writes them
-// in .<db>-litestream/ltx/0) and replicated, the replica's newest
-// transaction. header returns the first ltx.HeaderSize bytes of one of
-// those files; it is asked only for the oldest file at risk, so a
-// caller reading a remote host makes one round trip for it.
-func MeasureRisk(names []string, header func(name string) ([]byte, error), replicated uint64, at time.Time) (Risk, error) {
+// live state and replicated, the replica's newest transaction. It fails
+// with ErrReplicatorBehind when the primary's state is behind the
+// replica: nothing it writes continues the replica.
+func MeasureRisk(live LiveState, replicated uint64, at time.Time) (Risk, error) {
 	risk := Risk{Replicated: replicated}
-	oldest, oldestTX := "", ltx.TXID(0)
-	seen := false
-	for _, name := range names {
+	newest, oldest, oldestTX := "", "", ltx.TXID(0)
+	for _, name := range live.Files {
 		lo, hi, err := ltx.ParseFilename(name)
 		if err != nil {
 			continue
 		}
-		seen = true
-		risk.PrimaryTXID = max(risk.PrimaryTXID, uint64(hi))
+		if uint64(hi) >= risk.PrimaryTXID {
+			risk.PrimaryTXID, newest = uint64(hi), name
+		}
 		if uint64(hi) > replicated && (oldest == "" || lo < oldestTX) {
 			oldest, oldestTX = name, lo
 		}
 	}
-	if !seen {
-		return risk, errors.New("the primary has no Litestream transaction files: nothing replicates it")
+	if newest == "" {
+		return risk, errors.New("the database has no Litestream transaction files: nothing replicates it")
 	}
-	if risk.PrimaryTXID <= replicated {
+	if risk.PrimaryTXID < replicated {
+		return risk, fmt.Errorf("%w: the database's newest transaction is %d, the replica's %d; restart its replicator (the sidecar, or the app with embedded replication) and run `mage replica:verify`",
+			ErrReplicatorBehind, risk.PrimaryTXID, replicated)
+	}
+	read := func(name string) (ltx.Header, error) {
+		var hdr ltx.Header
+		b, err := live.Header(name)
+		if err == nil {
+			err = hdr.UnmarshalBinary(b)
+		}
+		if err != nil {
+			return hdr, fmt.Errorf("read the header of %s: %w", name, err)
+		}
+		return hdr, nil
+	}
+	last, err := read(newest)
+	if err != nil {
+		return risk, err
+	}
+	if live.WALSize > WALHeaderSize && live.WAL != nil {
+		if risk.PendingWAL, err = pendingWAL(live, last); err != nil {
+			return risk, err
+		}
+	}
+	switch {
+	case risk.PrimaryTXID > replicated:
+		risk.Commits = risk.PrimaryTXID - replicated
+		first := last
+		if oldest != newest {
+			if first, err = read(oldest); err != nil {
+				return risk, err
+			}
+		}
+		risk.Oldest = time.UnixMilli(first.Timestamp).UTC()
+	case risk.PendingWAL > 0:
+		risk.Oldest = time.UnixMilli(last.Timestamp).UTC()
+	default:
 		return risk, nil
 	}
-	risk.Commits = risk.PrimaryTXID - replicated
-	b, err := header(oldest)
-	if err != nil {
-		return risk, fmt.Errorf("read the header of %s: %w", oldest, err)
-	}
-	var hdr ltx.Header
-	if err := hdr.UnmarshalBinary(b); err != nil {
-		return risk, fmt.Errorf("read the header of %s: %w", oldest, err)
-	}
-	risk.Oldest = time.UnixMilli(hdr.Timestamp).UTC()
 	risk.Age = max(at.Sub(risk.Oldest), 0)
 	return risk, nil
+}
+
+// pendingWAL is how much of the WAL follows Litestream's last take
+// (last): the bytes from there on when a valid frame (of the WAL's
+// current salts) starts there, none when what follows is stale frames
+// of an earlier WAL generation.
+func pendingWAL(live LiveState, last ltx.Header) (int64, error) {
+	hdr, err := live.WAL(0, WALHeaderSize)
+	if err != nil || len(hdr) < WALHeaderSize {
+		return 0, fmt.Errorf("read the WAL header: %v", orShort(err))
+	}
+	salt1, salt2 := binary.BigEndian.Uint32(hdr[16:]), binary.BigEndian.Uint32(hdr[20:])
+	end := int64(WALHeaderSize) // a WAL restarted since the last take: all of it is new
+	if salt1 == last.WALSalt1 && salt2 == last.WALSalt2 {
+		end = last.WALOffset + last.WALSize // the same WAL: what follows the last take
+	}
+	if end+walFrameHeaderSize > live.WALSize {
+		return 0, nil
+	}
+	frame, err := live.WAL(end, walFrameHeaderSize)
+	if err != nil || len(frame) < walFrameHeaderSize {
+		return 0, fmt.Errorf("read the WAL frame at %d: %v", end, orShort(err))
+	}
+	if binary.BigEndian.Uint32(frame[8:]) != salt1 || binary.BigEndian.Uint32(frame[12:]) != salt2 {
+		return 0, nil
+	}
+	return live.WALSize - end, nil
+}
+
+func orShort(err error) error {
+	if err == nil {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // LocalRisk measures the data at risk of the primary database at dbPath,
@@ -297,20 +404,28 @@ func LocalRisk(dbPath string, replicated uint64, at time.Time) (Risk, error) {
 	if err != nil {
 		return Risk{}, err
 	}
-	names := make([]string, len(entries))
-	for i, e := range entries {
-		names[i] = e.Name()
+	live := LiveState{Header: func(name string) ([]byte, error) { return readHead(filepath.Join(dir, name), LTXHeaderSize) }}
+	for _, e := range entries {
+		live.Files = append(live.Files, e.Name())
 	}
-	return MeasureRisk(names, func(name string) ([]byte, error) {
-		f, err := os.Open(filepath.Join(dir, name))
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		b := make([]byte, ltx.HeaderSize)
-		_, err = io.ReadFull(f, b)
-		return b, err
-	}, replicated, at)
+	if st, err := os.Stat(dbPath + "-wal"); err == nil {
+		live.WALSize = st.Size()
+		live.WAL = func(offset int64, n int) ([]byte, error) { return readAt(dbPath+"-wal", offset, n) }
+	}
+	return MeasureRisk(live, replicated, at)
+}
+
+func readHead(file string, n int) ([]byte, error) { return readAt(file, 0, n) }
+
+func readAt(file string, offset int64, n int) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	_, err = f.ReadAt(b, offset)
+	return b, err
 }
 
 // appendLog appends one JSON line to the drill log; O_APPEND keeps lines

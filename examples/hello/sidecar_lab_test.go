@@ -50,9 +50,8 @@ func TestSidecarReplicatesTheAppsDatabase(t *testing.T) {
 }
 
 // awaitReplicated waits until the replica holds every commit of the
-// database on the host: its Litestream state shows none at risk, twice
-// in a row over more than a sync interval (a commit still in the WAL is
-// not in that state yet).
+// database on the host: its Litestream state shows nothing at risk (no
+// commit unshipped, no WAL untaken), twice in a row.
 func awaitReplicated(t *testing.T, ctx context.Context, h lab.Host, app deploy.App, replica replicate.Replica) replicate.Risk {
 	t.Helper()
 	var risk, last replicate.Risk
@@ -64,7 +63,7 @@ func awaitReplicated(t *testing.T, ctx context.Context, h lab.Host, app deploy.A
 		prev := last
 		risk, err = replicate.LocalRisk(hostDB(t, h, app), f.Newest.TXID, time.Now())
 		last = risk
-		return err == nil && risk.Commits == 0 && prev.PrimaryTXID == risk.PrimaryTXID && prev.PrimaryTXID > 0
+		return err == nil && risk.Commits == 0 && risk.PendingWAL == 0 && prev.PrimaryTXID == risk.PrimaryTXID && prev.PrimaryTXID > 0
 	}, 45*time.Second, 1500*time.Millisecond, "every commit on the host reaches the replica (last: %+v)", last)
 	return risk
 }
@@ -171,4 +170,36 @@ func BenchmarkRecoverWithSidecar(b *testing.B) {
 	b.ReportMetric(restore.Seconds()/n, "restore-s/op")
 	b.ReportMetric(down.Seconds()/n, "downtime-s/op")
 	b.ReportMetric(down.Seconds()/restore.Seconds(), "downtime/restore")
+}
+
+// With the sidecar stopped while the app keeps writing, a drill reports
+// those writes as data at risk (they are on the host, not in the
+// replica), where the replica's age alone says nothing of them.
+func TestDrillReportsTheDataAtRisk(t *testing.T) {
+	app, replica, h := sidecarApp(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s, out := deployed(t, ctx, app, "risk1")
+	v := &visits{}
+	v.loop("http://"+h.Addr+"/", app.Service+".test", nil, 10, 10*time.Second)
+	require.Equal(t, 10, v.ok)
+	awaitReplicated(t, ctx, h, app, replica)
+
+	require.NoError(t, h.Engine(t).Stop(ctx, deploy.AccessoryName(app, deploy.SidecarAccessoryName("web")), 10*time.Second), "the sidecar stops")
+	stopped := time.Now()
+	v.loop("http://"+h.Addr+"/", app.Service+".test", nil, 5, 10*time.Second)
+	require.Equal(t, 15, v.ok, "the app keeps writing")
+
+	rep, err := s.DrillOnHost(ctx, h.Addr, replica, replicate.DrillOptions{Queries: []replicate.Query{
+		{Name: "replicated visits", SQL: "SELECT id FROM visits", MinRows: 10, MaxRows: 10}}})
+	require.NoError(t, err, out.String())
+	t.Logf("drill with the sidecar stopped: data at risk %s (RPO %s), replica age %s", rep.Risk, rep.RPO, rep.Age)
+	require.True(t, rep.PrimaryKnown, "the host's state was read")
+	assert.Positive(t, rep.Risk.PendingWAL+int64(rep.Risk.Commits), "the five visits since are at risk")
+	assert.Positive(t, rep.RPO)
+	assert.GreaterOrEqual(t, rep.RPO, time.Since(stopped)-time.Since(rep.Started), "at least as old as the stop")
+	var table strings.Builder
+	require.NoError(t, replicate.PrintDrills(&table, rep))
+	t.Logf("\n%s", table.String())
+	assert.Contains(t, table.String(), "of WAL")
 }
