@@ -34,7 +34,8 @@ const drillImage = "slipway/drill"
 // its scratch volume and the image tag are removed afterwards. The
 // report holds the data at risk, read from the database's host, and is
 // appended to opts.Log, if set.
-func (s *Session) DrillOnHost(ctx context.Context, host string, r replicate.Replica, opts replicate.DrillOptions) (replicate.DrillReport, error) {
+func (s *Session) DrillOnHost(ctx context.Context, host string, r replicate.Replica, opts replicate.DrillOptions) (_ replicate.DrillReport, err error) {
+	defer s.redactErr(&err)
 	h, ok := s.hosts[host]
 	if !ok {
 		return replicate.DrillReport{}, fmt.Errorf("host drill: host %s is not one of the app's hosts (%s)", host, strings.Join(s.app.HostNames(), ", "))
@@ -98,7 +99,7 @@ func (s *Session) DrillOnHost(ctx context.Context, host string, r replicate.Repl
 	}
 	var rep replicate.DrillReport
 	if err := json.Unmarshal([]byte(stdout.String()), &rep); err != nil {
-		return rep, fmt.Errorf("host drill on %s: no report (exit %d): %s", host, c.ExitCode, s.secretsOrNil().Redact(strings.TrimSpace(stderr.String())))
+		return rep, fmt.Errorf("host drill on %s: no report (exit %d): %s", host, c.ExitCode, s.Redact(strings.TrimSpace(stderr.String())))
 	}
 	var drillErr error
 	if c.ExitCode != 0 || !rep.Passed {
@@ -240,7 +241,7 @@ func (s *Session) drillEnv(ctx context.Context, r replicate.Replica, opts replic
 		v, ok := appSecrets[n]
 		for i := 0; !ok && i < len(sources); i++ {
 			var err error
-			if v, err = sources[i].Secret(ctx, n); err == nil {
+			if v, err = s.secret(ctx, sources[i], n); err == nil {
 				ok = true
 			} else if i == len(sources)-1 {
 				return nil, fmt.Errorf("host drill: %w", err)

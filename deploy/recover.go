@@ -148,7 +148,8 @@ func (a App) recoveryDatabase(r Recovery) (replicate.Replica, string, error) {
 
 // PlanRecovery observes the hosts and returns the steps Recover would
 // take, changing nothing.
-func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (RecoverPlan, error) {
+func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (_ RecoverPlan, err error) {
+	defer s.redactErr(&err)
 	a := s.app
 	replica, host, err := a.recoveryDatabase(r)
 	if err != nil {
@@ -172,7 +173,7 @@ func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (RecoverPlan, er
 	add := func(st RecoverStep) { p.Steps = append(p.Steps, st) }
 
 	add(RecoverStep{Name: "restore", Host: "(local)", Detail: fmt.Sprintf("restore %s to a staging file here; PRAGMA integrity_check must say ok", p.Replica)})
-	add(RecoverStep{Name: "stage", Host: host, Detail: fmt.Sprintf("upload it to %s in volume %s, beside the damaged database", stagingName(file), volume)})
+	add(RecoverStep{Name: "stage", Host: host, Detail: fmt.Sprintf("upload it to %s in volume %s, beside the damaged database, with its owner and mode", stagingName(file), volume)})
 
 	// The downtime: no request reaches the app, and every container that
 	// mounts the database's volume stops, so nothing holds the file.
@@ -233,7 +234,7 @@ func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (RecoverPlan, er
 	if r.At.IsZero() {
 		add(RecoverStep{Name: "catch-up", Host: "(local)", Detail: "if the replica moved on while the app ran, restore and stage its newest state again"})
 	}
-	add(RecoverStep{Name: "swap", Host: host, Detail: fmt.Sprintf("rename %s, its -wal, -shm and .%s-litestream to <name>.damaged-<time> (nothing is deleted), then %s to %s with the original's owner and mode; seed its Litestream state at the replica's newest transaction",
+	add(RecoverStep{Name: "swap", Host: host, Detail: fmt.Sprintf("rename %s, its -wal, -shm and .%s-litestream to <name>.damaged-<time> (nothing is deleted), then %s to %s; seed its Litestream state at the replica's newest transaction",
 		file, file, stagingName(file), file)})
 	for _, w := range accessories {
 		add(RecoverStep{Name: "start-accessory", Host: w.host, Role: w.role, Container: w.container,
@@ -330,15 +331,16 @@ type RecoverReport struct {
 
 // Recover runs the recovery runbook. Before any downtime it restores
 // the replica (its newest state, or its state at r.At) into a staging
-// file, checks its integrity and stages it beside the database. Then it
+// file, checks its integrity and stages it beside the database with the
+// original's owner and mode. Then it
 // takes the app down for the swap only: maintenance for web roles, and
 // every container that mounts the database's volume (the app, workers, a
 // replication sidecar) stops; when the replica moved on meanwhile (and
 // r.At is zero) its newest state is restored again; the damaged
 // database, its -wal, -shm and Litestream state move aside under
-// timestamped names (never deleted); the staged file takes its place
-// with the original's owner and mode, and Litestream state that
-// continues the replica from its newest transaction; the containers
+// timestamped names (never deleted); the staged file takes its place,
+// with Litestream state that continues the replica from its newest
+// transaction; the containers
 // start again, pass the health gate and go live. Last, it
 // waits for a write on the restored database to reach the replica, so
 // replication is known to continue from the restored position.
@@ -346,7 +348,8 @@ type RecoverReport struct {
 // It works whether or not the app ran when it started. Every step is
 // audited; a failure stops there, the error says where things stand, and
 // running the recovery again completes it.
-func (s *Session) Recover(ctx context.Context, r Recovery) (*RecoverReport, error) {
+func (s *Session) Recover(ctx context.Context, r Recovery) (_ *RecoverReport, err error) {
+	defer s.redactErr(&err)
 	start := time.Now()
 	if err := s.Lock(ctx, "recover"); err != nil {
 		return nil, err
@@ -354,6 +357,9 @@ func (s *Session) Recover(ctx context.Context, r Recovery) (*RecoverReport, erro
 	defer s.Unlock(context.WithoutCancel(ctx))
 	p, err := s.PlanRecovery(ctx, r)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.learnSecrets(ctx, p.replica); err != nil {
 		return nil, err
 	}
 	s.out.linef("%s", strings.TrimRight(p.String(), "\n"))
@@ -478,10 +484,10 @@ func (s *Session) recoverStep(ctx context.Context, run *recoverRun, st RecoverSt
 		gate := px.Health
 		gate.Port = px.appPort()
 		h := s.hosts[st.Host]
-		target := health.Container(health.Host{Name: h.name, Inspector: h.engine, Dialer: h.ssh, Execer: h.engine, Network: a.network()}, st.Container, px.appPort())
+		target := health.Container(s.healthHost(h, a.network()), st.Container, px.appPort())
 		if _, err := health.Wait(ctx, gate, target); err != nil {
 			return fmt.Errorf("%s did not become healthy on the restored database: %w\n%s", st.Container, err,
-				health.Diagnose(context.WithoutCancel(ctx), h.engine, h.engine, st.Container))
+				s.diagnose(context.WithoutCancel(ctx), h, st.Container))
 		}
 		return nil
 	case "replica":
@@ -504,15 +510,15 @@ func (s *Session) restoreStaged(ctx context.Context, run *recoverRun) error {
 }
 
 // stage uploads the newest local restore to the staging name beside the
-// database, readable by no one but its owner until the swap gives it
-// the database's owner and mode.
+// database; a new staged file takes the database's owner and mode (the
+// upload never follows a link).
 func (s *Session) stage(ctx context.Context, run *recoverRun) error {
 	f, err := os.Open(filepath.Join(run.tmp, strconv.Itoa(run.n), run.p.File))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return s.hosts[run.p.Host].ssh.Upload(ctx, path.Join(run.mount, stagingName(run.p.File)), 0o600, f)
+	return s.hosts[run.p.Host].ssh.UploadLike(ctx, path.Join(run.mount, stagingName(run.p.File)), run.p.File, 0o644, f)
 }
 
 // swap moves the damaged database and everything beside it that
@@ -532,11 +538,6 @@ func (s *Session) swap(ctx context.Context, run *recoverRun) error {
 	fmt.Fprintf(&b, "set -e; cd %s; ", ssh.Quote(run.mount))
 	staged := ssh.Quote(stagingName(file))
 	fmt.Fprintf(&b, "if [ -L %s ] || [ ! -f %s ]; then echo 'no restored database is staged at %s: run the recovery again' >&2; exit 1; fi; ", staged, staged, stagingName(file))
-	// Nothing mounts the volume now, so nothing can swap the staged file
-	// for a link between these lines: it takes the database's owner and
-	// mode (the directory's owner and 0644 when the database is gone).
-	fmt.Fprintf(&b, "if [ -f %[1]s ] && [ ! -L %[1]s ]; then o=$(stat -c %%u:%%g %[1]s); m=$(stat -c %%a %[1]s); else o=$(stat -c %%u:%%g .); m=644; fi; chown -h \"$o\" %[2]s; chmod \"$m\" %[2]s; ",
-		ssh.Quote(file), staged)
 	for _, f := range []string{file, file + "-wal", file + "-shm", "." + file + "-litestream"} {
 		q, aside := ssh.Quote(f), ssh.Quote(f+"."+run.stamp)
 		fmt.Fprintf(&b, "if [ -e %s ] || [ -L %s ]; then if [ -e %s ]; then echo '%s exists' >&2; exit 1; fi; mv %s %s; echo %s; fi; ",
