@@ -123,7 +123,10 @@ func (e *Engine) Ping(ctx context.Context) error {
 	_, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.PingResult, error) {
 		return e.api.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true})
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrNoAnswer):
+		return fmt.Errorf("docker engine on %s: socket %s: %w", e.host, e.socket, err)
+	case err != nil:
 		return fmt.Errorf("docker engine on %s: socket %s: %w: check that dockerd runs there and Server.DockerSocket names its socket",
 			e.host, e.socket, err)
 	}
