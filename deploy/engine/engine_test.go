@@ -409,6 +409,37 @@ func TestEnsureNetworkAndVolume(t *testing.T) {
 		assert.Equal(t, 1, count, "no duplicate of the same name")
 	})
 
+	t.Run("keeps one network when callers ensure it at once", func(t *testing.T) {
+		// Engines before API 1.44 (the lab's is 1.41) do not refuse a taken name.
+		name := unique("e2e-net")
+		t.Cleanup(func() {
+			list, _ := side.NetworkList(context.Background(), client.NetworkListOptions{})
+			for _, n := range list.Items {
+				if n.Name == name {
+					_, _ = side.NetworkRemove(context.Background(), n.ID, client.NetworkRemoveOptions{})
+				}
+			}
+		})
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Go(func() { errs[i] = e.EnsureNetwork(ctx, name, labels) })
+		}
+		wg.Wait()
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+		list, err := side.NetworkList(ctx, client.NetworkListOptions{})
+		require.NoError(t, err)
+		count := 0
+		for _, n := range list.Items {
+			if n.Name == name {
+				count++
+			}
+		}
+		assert.Equal(t, 1, count)
+	})
+
 	t.Run("accepts the engine's own networks", func(t *testing.T) {
 		require.NoError(t, e.EnsureNetwork(ctx, "bridge", nil))
 	})

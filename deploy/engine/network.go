@@ -4,31 +4,72 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 )
 
 // EnsureNetwork creates a bridge network with labels unless one of that
 // name exists already, which is then left as it is.
 func (e *Engine) EnsureNetwork(ctx context.Context, name string, labels map[string]string) error {
-	_, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.NetworkCreateResult, error) {
+	fail := func(err error) error { return fmt.Errorf("create network %s on %s: %w", name, e.host, err) }
+	existing, err := e.networks(ctx, name)
+	if err != nil {
+		return fail(err)
+	}
+	if len(existing) > 0 {
+		return nil
+	}
+	created, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.NetworkCreateResult, error) {
 		return e.api.NetworkCreate(ctx, name, client.NetworkCreateOptions{Labels: labels})
 	})
-	if err == nil {
-		return nil
+	if err != nil {
+		// A caller on another connection may have just made it.
+		if existing, lerr := e.networks(ctx, name); lerr == nil && len(existing) > 0 {
+			return nil
+		}
+		return fail(err)
 	}
-	if errors.Is(err, ErrNoAnswer) || ctx.Err() != nil {
-		return fmt.Errorf("create network %s on %s: %w", name, e.host, err)
+	// Engines before API 1.44 make a second network of a name that is
+	// taken: if another caller made one meanwhile, keep the oldest only.
+	existing, err = e.networks(ctx, name)
+	if err != nil {
+		return fail(err)
 	}
-	// The engine refuses a duplicate name with a conflict, but a
-	// predefined network ("bridge") with a different error; ask for it.
-	n, ierr := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.NetworkInspectResult, error) {
-		return e.api.NetworkInspect(ctx, name, client.NetworkInspectOptions{})
+	if len(existing) > 1 && existing[0].ID != created.ID {
+		_, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.NetworkRemoveResult, error) {
+			return e.api.NetworkRemove(ctx, created.ID, client.NetworkRemoveOptions{})
+		})
+		if err != nil {
+			return fail(fmt.Errorf("remove the duplicate %s: %w", created.ID, err))
+		}
+	}
+	return nil
+}
+
+// networks lists the networks of exactly that name, oldest first.
+func (e *Engine) networks(ctx context.Context, name string) ([]network.Summary, error) {
+	list, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.NetworkListResult, error) {
+		// The engine's name filter matches a part of the name.
+		return e.api.NetworkList(ctx, client.NetworkListOptions{Filters: client.Filters{}.Add("name", name)})
 	})
-	if ierr == nil && n.Network.Name == name {
-		return nil
+	if err != nil {
+		return nil, err
 	}
-	return fmt.Errorf("create network %s on %s: %w", name, e.host, err)
+	var named []network.Summary
+	for _, n := range list.Items {
+		if n.Name == name {
+			named = append(named, n)
+		}
+	}
+	sort.Slice(named, func(i, j int) bool {
+		if !named[i].Created.Equal(named[j].Created) {
+			return named[i].Created.Before(named[j].Created)
+		}
+		return named[i].ID < named[j].ID
+	})
+	return named, nil
 }
 
 // EnsureVolume creates a named local volume with labels unless one of
