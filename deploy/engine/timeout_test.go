@@ -188,6 +188,34 @@ func TestAQuietStreamLastsWhileTheEngineAnswers(t *testing.T) {
 	cancel()
 }
 
+func TestAQuietExecFailsOnceTheEngineStopsAnswering(t *testing.T) {
+	fake := newFakeEngine(t)
+	e := fake.engine(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.Exec(t.Context(), "hello-web-v2", []string{"/app", "migrate"}, engine.ExecOptions{})
+		done <- err
+	}()
+	pings := fake.pings.Load()
+	require.Eventually(t, func() bool { return fake.pings.Load() >= pings+2 }, 10*time.Second, 10*time.Millisecond,
+		"a quiet command is watched with pings")
+	select {
+	case err := <-done:
+		t.Fatalf("a quiet exec ended while the engine answered its pings: %v", err)
+	default:
+	}
+
+	fake.hang()
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, engine.ErrNoAnswer)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Contains(t, err.Error(), "exec /app in container hello-web-v2 on h1: no progress for 100ms, then no answer to a ping within 150ms")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the exec went on after the engine stopped answering")
+	}
+}
+
 func TestAStreamThatMovesNeedsNoPing(t *testing.T) {
 	fake := newFakeEngine(t)
 	e := fake.engine(t)
@@ -202,7 +230,7 @@ func TestAStreamThatMovesNeedsNoPing(t *testing.T) {
 	assert.Equal(t, lines, strings.Count(out.String(), "\n"))
 }
 
-// fakeEngine is a Docker engine's HTTP API that answers pings and logs,
+// fakeEngine is a Docker engine's HTTP API that answers pings, logs and a quiet exec,
 // and can be told to hang: to answer nothing more, as a stopped dockerd.
 type fakeEngine struct {
 	socket string
@@ -275,9 +303,26 @@ func (f *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Ostype", "linux")
 		return
 	}
+	if strings.HasSuffix(r.URL.Path, "/exec") {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"Id":"quiet-exec"}`)
+		return
+	}
+	if strings.HasSuffix(r.URL.Path, "/exec/quiet-exec/start") {
+		// Attach, then say nothing: a command that runs quietly.
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		fmt.Fprint(buf, "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+		buf.Flush()
+		_, _ = io.Copy(io.Discard, conn) // until the client closes it
+		return
+	}
 	name, isLogs := strings.CutSuffix(r.URL.Path, "/logs")
 	if !isLogs {
-		http.Error(w, `{"message":"the fake engine only serves pings and logs"}`, http.StatusNotImplemented)
+		http.Error(w, `{"message":"the fake engine only serves pings, logs and exec"}`, http.StatusNotImplemented)
 		return
 	}
 	w.Header().Set("Content-Type", "application/vnd.docker.multiplexed-stream")
