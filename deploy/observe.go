@@ -13,7 +13,8 @@ import (
 // Observe reads what runs on every host, changing nothing: the app's
 // containers (found by their labels), kamal-proxy and its routes, the
 // images present, and the lock.
-func (s *Session) Observe(ctx context.Context) (State, error) {
+func (s *Session) Observe(ctx context.Context) (_ State, err error) {
+	defer s.redactErr(&err)
 	return s.observe(ctx, true)
 }
 
@@ -31,6 +32,9 @@ func (s *Session) observe(ctx context.Context, withLock bool) (State, error) {
 		go func() {
 			defer wg.Done()
 			hs, err := observeHost(ctx, s.app, h.engine)
+			if err == nil {
+				err = checkNames(ctx, s.app, name, h.engine)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

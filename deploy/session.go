@@ -56,7 +56,8 @@ type hostConn struct {
 // once. Nothing is changed on any host. A bad app returns every problem;
 // hosts that cannot be reached are all named in the error.
 func Connect(ctx context.Context, a App, opts Options) (*Session, error) {
-	if err := a.Validate(); err != nil {
+	a, err := a.expand() // validated, with the sidecars and replica env its Databases imply
+	if err != nil {
 		return nil, err
 	}
 	s := &Session{app: a, opts: opts, performer: opts.Performer, hosts: map[string]*hostConn{}}
@@ -184,6 +185,9 @@ func (s *Session) resolveSecrets(ctx context.Context) (Secrets, error) {
 	}
 	s.secrets = sec
 	s.out.redact(sec)
+	for _, r := range s.app.Replicas() { // credentials of a source of their own, too
+		s.learnReplica(ctx, r)
+	}
 	return sec, nil
 }
 

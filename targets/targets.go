@@ -37,6 +37,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/slipwayhq/slipway/deploy"
+	"github.com/slipwayhq/slipway/replicate"
 )
 
 // Exit codes of the targets.
@@ -57,7 +58,11 @@ var (
 )
 
 // Use configures the targets with the app they deploy. Call it from the
-// magefile's init().
+// magefile's init(). The replica targets (replica:verify, replica:drill,
+// replica:restore) and app:recover, app:drill and runbook work on the
+// replicas of its Databases, for the -destination given: from this
+// machine through each replica's S3.OperatorEndpoint when set, and on a
+// host (replica:drill -host) through the hosts' S3.Endpoint.
 func Use(app deploy.App) {
 	mu.Lock()
 	defer mu.Unlock()
@@ -117,7 +122,13 @@ func connectWith(ctx context.Context, destination *string, edit func(*deploy.Opt
 	if edit != nil {
 		edit(&opts)
 	}
-	return deploy.Connect(ctx, a, opts)
+	s, err := deploy.Connect(ctx, a, opts)
+	if err == nil {
+		mu.Lock()
+		opened = append(opened, s)
+		mu.Unlock()
+	}
+	return s, err
 }
 
 // release is the release for the -version flag, or the git commit of the
@@ -133,28 +144,45 @@ func release(ctx context.Context, version *string) (deploy.Release, error) {
 	return deploy.Release{Version: v}, nil
 }
 
+// opened are the sessions the targets opened in this process, whose
+// secrets exit redacts.
+var opened []*deploy.Session
+
 // exit turns an error into Mage's exit code for it. Mage keeps a code
-// only from an unwrapped mg.Fatal, so the error is flattened here.
+// only from an unwrapped mg.Fatal, so the error is flattened here, and
+// Mage prints its message to stderr, so the message is redacted here with
+// the secrets of every session the targets opened: errors a target joins
+// or makes itself from a session's results have not passed through the
+// session's own redaction.
 func exit(err error) error {
 	if err == nil {
 		return nil
 	}
+	mu.Lock()
+	msg := err.Error()
+	for _, s := range opened {
+		msg = s.Redact(msg)
+	}
+	mu.Unlock()
 	var invalid *deploy.ValidationError
 	switch {
 	case errors.Is(err, deploy.ErrGateFailed):
-		return mg.Fatal(ExitGateFailed, err.Error())
+		return mg.Fatal(ExitGateFailed, msg)
 	case errors.Is(err, deploy.ErrLocked):
-		return mg.Fatal(ExitLocked, err.Error())
+		return mg.Fatal(ExitLocked, msg)
 	case errors.As(err, &invalid):
-		return mg.Fatal(ExitInvalid, err.Error())
+		return mg.Fatal(ExitInvalid, msg)
 	}
-	return mg.Fatal(ExitFailed, err.Error())
+	return mg.Fatal(ExitFailed, msg)
 }
 
 // Deploy deploys the current commit (or -version) to every host with zero downtime.
 func Deploy(ctx context.Context, version, destination *string) error {
 	r, err := release(ctx, version)
 	if err != nil {
+		return exit(err)
+	}
+	if err := checkBuckets(ctx, destination); err != nil {
 		return exit(err)
 	}
 	s, err := connect(ctx, destination)
@@ -164,6 +192,27 @@ func Deploy(ctx context.Context, version, destination *string) error {
 	defer s.Close()
 	_, err = s.Deploy(ctx, r)
 	return exit(err)
+}
+
+// checkBuckets fails when a replica's bucket does not exist, before any
+// host is touched. A bucket this machine cannot reach is only noted: the
+// hosts may reach S3 where this machine does not.
+func checkBuckets(ctx context.Context, destination *string) error {
+	a, err := app(destination)
+	if err != nil {
+		return err
+	}
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	err = a.CheckReplicaBuckets(ctx)
+	switch {
+	case errors.Is(err, replicate.ErrNoBucket):
+		return err
+	case err != nil:
+		fmt.Fprintf(output(), "note: the replica buckets were not checked from here: %v\n", err)
+	}
+	return nil
 }
 
 // Plan prints what a deploy of the current commit (or -version) would do, changing nothing.

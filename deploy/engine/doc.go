@@ -13,6 +13,10 @@
 // network is missing. A ContainerSpec's Env values may be secrets: this
 // package never puts them in an error or in the spec's String.
 //
+// Slipway supports Docker Engine MinimumVersion (20.10.9) and newer: older
+// engines lack fixes to the archive endpoint CopyTo uses. Version.Check and
+// Engine.CheckVersion test a host's engine against it.
+//
 // # Timeouts
 //
 // No call waits on a silent engine for longer than Options allow, so a
