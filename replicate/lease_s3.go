@@ -80,7 +80,7 @@ func (s S3) probeConditional(ctx context.Context, r Replica, cur *litestream.Lea
 }
 
 func noConditional(r Replica, cause error) error {
-	return fmt.Errorf("replicate to %s: %w (%v): the lease that keeps a second replicator off this replica cannot work there; use a server that checks If-None-Match and If-Match on PutObject (AWS S3, R2, versitygw, recent MinIO), or set Replica.Unguarded to run without the lease and accept that two replicators on this path would fork the replica",
+	return fmt.Errorf("replicate to %s: %w (%v): the lease that keeps a second replicator off this replica cannot work there; use a server that checks If-None-Match and If-Match on PutObject (AWS S3 does, as does versitygw), or set Replica.Unguarded to run without the lease and accept that two replicators on this path would fork the replica",
 		r, ErrNoConditionalWrites, cause)
 }
 

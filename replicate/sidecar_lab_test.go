@@ -42,6 +42,34 @@ func sidecarOn(t *testing.T, ctx context.Context, h lab.Host, s3 *lab.S3, r repl
 	return e, name
 }
 
+// runOn runs the sidecar image's restore command on h to its exit and returns
+// its exit code and output.
+func runOn(t *testing.T, ctx context.Context, h lab.Host, s3 *lab.S3, r replicate.Replica, dataDir, name string) (int, string) {
+	t.Helper()
+	inContainer := r
+	s := *r.S3
+	s.Endpoint = s3.HostEndpoint(h)
+	inContainer.S3, inContainer.DB = &s, "/data/"+filepath.Base(r.DB)
+	sc, err := replicate.NewSidecar("lease", "", nil, inContainer)
+	require.NoError(t, err)
+	cfg := filepath.Join(t.TempDir(), "litestream.yml")
+	require.NoError(t, os.WriteFile(cfg, sc.Config, 0o644))
+	e := h.Engine(t)
+	_, err = e.Create(ctx, engine.ContainerSpec{
+		Name: name, Image: sc.Image, Cmd: sc.RestoreCmd(inContainer), Env: s3.Env(), Restart: "no",
+		Volumes: []string{dataDir + ":/data", cfg + ":" + sc.ConfigPath + ":ro"},
+	})
+	require.NoError(t, err)
+	defer e.Remove(context.Background(), name, true)
+	require.NoError(t, e.Start(ctx, name))
+	var c engine.Container
+	require.Eventually(t, func() bool {
+		c, err = e.Inspect(ctx, name)
+		return err == nil && !c.Running() && c.State != engine.StateCreated
+	}, time.Minute, 100*time.Millisecond)
+	return c.ExitCode, logsOf(ctx, e, name)
+}
+
 func logsOf(ctx context.Context, e *engine.Engine, name string) string {
 	var out strings.Builder
 	e.Logs(ctx, name, engine.LogOptions{}, &out, &out)
@@ -105,4 +133,15 @@ func TestSidecarRefusesASecondReplicator(t *testing.T) {
 	_, err = replicate.Restore(ctx, r, out, time.Time{})
 	require.NoError(t, err)
 	assert.Equal(t, int64(31), countItems(t, out), "integrity_check ok and every row of the first host's database")
+
+	t.Run("the sidecar image restores on boot with Sidecar.RestoreCmd", func(t *testing.T) {
+		empty := t.TempDir()
+		code, logs := runOn(t, ctx, h2, s3, r, empty, "lease-restore-"+stamp)
+		require.Equal(t, 0, code, logs)
+		t.Logf("restore: %s", logs)
+		assert.Equal(t, int64(31), countItems(t, filepath.Join(empty, "app.db")))
+		code, logs = runOn(t, ctx, h2, s3, r, empty, "lease-restore2-"+stamp)
+		require.Equal(t, 0, code, logs)
+		assert.Contains(t, logs, "exists, nothing restored")
+	})
 }
