@@ -86,11 +86,19 @@ func (p *Replication) Lag() (time.Duration, error) {
 	case s.Stopped:
 		return 0, fmt.Errorf("replicate %s to %s: stopped", s.DB, s.Replica)
 	case s.Failing():
-		return time.Since(s.LastSync), fmt.Errorf("replicate %s to %s: failing since %s: %s", s.DB, s.Replica, stamp(s.LastErrorAt), s.LastError)
+		return p.since(s.LastSync), fmt.Errorf("replicate %s to %s: failing since %s: %s", s.DB, s.Replica, stamp(s.LastErrorAt), s.LastError)
 	case s.Local > s.Position:
-		return time.Since(s.LastSync), nil
+		return p.since(s.LastSync), nil
 	}
 	return 0, nil
+}
+
+// since is how long ago the last sync was, or the start when none was yet.
+func (p *Replication) since(lastSync time.Time) time.Duration {
+	if lastSync.Before(p.started) {
+		return time.Since(p.started)
+	}
+	return time.Since(lastSync)
 }
 
 // syncStatus records failures for Status.
