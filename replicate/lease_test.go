@@ -200,3 +200,26 @@ func TestLeaseLost(t *testing.T) {
 	require.ErrorIs(t, first.Close(ctx), replicate.ErrLeaseLost)
 	assert.Equal(t, replicate.LeaseHeld, second.Status().Lease.State, "the new holder keeps its lease")
 }
+
+// TestLeaseRenews: a holder keeps its lease across several TTLs by
+// renewing it (If-Match on the lab server), and a newcomer is refused
+// all along.
+func TestLeaseRenews(t *testing.T) {
+	s3 := lab.RequireS3(t)
+	ctx := context.Background()
+	r := labReplica(t, s3, filepath.Join(t.TempDir(), "app.db"))
+	newDB(t, r.DB, 3)
+	const ttl = 900 * time.Millisecond
+	rep, err := replicate.StartWith(ctx, r, replicate.StartOptions{Owner: "renewer", LeaseTTL: ttl, Logger: quiet()})
+	require.NoError(t, err)
+	defer rep.Close(ctx)
+	taken := rep.Status().Lease
+	time.Sleep(4 * ttl)
+	now := rep.Status().Lease
+	assert.Equal(t, replicate.LeaseHeld, now.State)
+	assert.True(t, now.Renewed.After(taken.Renewed.Add(2*ttl)), "renewed %s, taken %s", now.Renewed, taken.Renewed)
+	assert.True(t, now.ExpiresAt.After(time.Now()))
+	_, err = replicate.StartWith(ctx, r, replicate.StartOptions{LeaseWait: -1, Logger: quiet()})
+	require.ErrorIs(t, err, replicate.ErrLeaseHeld)
+	require.NoError(t, rep.Sync(ctx))
+}

@@ -19,7 +19,7 @@ func TestReadConfigRoundTrips(t *testing.T) {
 		"aws with its own secret names and intervals": {{DB: "/data/app.db", SyncInterval: 5 * time.Second, SnapshotInterval: time.Hour, Retention: 48 * time.Hour,
 			S3: &replicate.S3{Bucket: "b", Path: "prod/app.db", Region: "eu-west-1", AccessKeyIDVar: "AWS_ID", SecretAccessKeyVar: "AWS_KEY"}}},
 		"virtual-hosted, unguarded": {{DB: "/data/app.db", Unguarded: true, S3: &replicate.S3{Bucket: "b", Endpoint: "https://s3.example.com", VirtualHosted: true}}},
-		"two local directories": {{DB: "/data/app.db"}, {DB: "/data/queue db.sqlite", Dir: "/backups/queue"}},
+		"two local directories":     {{DB: "/data/app.db"}, {DB: "/data/queue db.sqlite", Dir: "/backups/queue"}},
 	}
 	for name, rs := range cases {
 		t.Run(name, func(t *testing.T) {
