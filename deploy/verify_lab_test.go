@@ -92,6 +92,29 @@ func TestVerifyDatabasesCatchesAStalledReplicator(t *testing.T) {
 	assert.Greater(t, found[0].Gap.Behind, 3*time.Second)
 	_, err = replicate.Verify(ctx, r, time.Hour)
 	assert.NoError(t, err, "the age check alone passes: the newest object is young")
+
+	// A new sidecar resumes from the replica and brings it back in step;
+	// then its local state is moved aside under it, as the issue's
+	// recovery did, while the app keeps writing.
+	_, err = e.Create(ctx, engine.ContainerSpec{
+		Name: sc.Name + "-2", Image: sc.Image, Cmd: sc.Cmd, Env: s3.Env(), Restart: "no",
+		Volumes: append(sc.Volumes, cfg+":"+sc.ConfigPath+":ro"),
+		Labels:  map[string]string{"slipway.service": a.Service},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { e.Remove(context.Background(), sc.Name+"-2", true) })
+	require.NoError(t, e.Start(ctx, sc.Name+"-2"))
+	require.Eventually(t, func() bool {
+		write(5)
+		found, err = s.VerifyDatabases(ctx, time.Hour, 3*time.Second)
+		return err == nil
+	}, 30*time.Second, 500*time.Millisecond, "the new sidecar catches up: %v", err)
+	t.Logf("resumed: %s", found[0])
+	require.NoError(t, os.Rename(filepath.Join(dir, ".app.db-litestream"), filepath.Join(dir, ".app.db-litestream.aside")))
+	write(200)
+	found, err = s.VerifyDatabases(ctx, time.Hour, 3*time.Second)
+	require.ErrorIs(t, err, replicate.ErrBehind)
+	t.Logf("state moved aside: %v", err)
 	assert.NotContains(t, out.String(), s3.SecretAccessKey)
 	t.Logf("session output:\n%s", out.String())
 }

@@ -66,3 +66,31 @@ func ExampleCompareLive() {
 	// replica at txid 52, host at txid 52, 1s behind the host's newest write <nil>
 	// true
 }
+
+// ReadLive reads a database's own position beside the file, without
+// opening it: what VerifyDatabases runs on the database's host.
+func ExampleReadLive() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	r := replicate.Replica{DB: filepath.Join(dir, "app.db")}
+	db := openApp(r.DB)
+	defer db.Close()
+	db.Exec("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+	rep, err := replicate.StartWith(ctx, r, replicate.StartOptions{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	db.Exec("INSERT INTO users DEFAULT VALUES")
+	rep.Close(ctx)
+
+	live, err := replicate.ReadLive(r.DB)
+	fmt.Println(live.TXID > 0, !live.Captured.IsZero(), err)
+	f, _ := replicate.Verify(ctx, r, time.Hour)
+	_, err = replicate.CompareLive(f, live, time.Minute)
+	fmt.Println(f.Newest.TXID == live.TXID, err)
+	// Output:
+	// true true <nil>
+	// true <nil>
+}
