@@ -50,8 +50,8 @@ func BenchmarkLeaseHandoff(b *testing.B) {
 		without += cycle(unguarded)
 	}
 	n := time.Duration(b.N)
-	b.ReportMetric((withLease / n).Seconds()*1000, "guarded-ms")
-	b.ReportMetric((without / n).Seconds()*1000, "unguarded-ms")
+	b.ReportMetric((withLease/n).Seconds()*1000, "guarded-ms")
+	b.ReportMetric((without/n).Seconds()*1000, "unguarded-ms")
 	b.ReportMetric(withLease.Seconds()/without.Seconds(), "guarded/unguarded")
 	b.Logf("start+sync+close: guarded %s, unguarded %s: the lease adds %s (%.2fx)",
 		(withLease / n).Round(time.Millisecond), (without / n).Round(time.Millisecond), ((withLease - without) / n).Round(time.Millisecond), withLease.Seconds()/without.Seconds())
