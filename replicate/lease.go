@@ -140,20 +140,23 @@ type leaseOptions struct {
 }
 
 // leaser makes the Litestream leaser of r's target: Litestream's S3
-// leaser on lock.json beside the replica, or dirLeaser for a directory.
-func (r Replica) leaser(ctx context.Context, o leaseOptions) (litestream.Leaser, error) {
+// leaser on lock.json beside the replica, with the probe that proves the
+// server honours conditional writes, or dirLeaser for a directory (which
+// needs no probe).
+func (r Replica) leaser(ctx context.Context, o leaseOptions) (litestream.Leaser, func(context.Context, *litestream.Lease) error, error) {
 	if r.S3 == nil {
-		return &dirLeaser{path: filepath.Join(r.dir(), LeaseFile), owner: o.owner, ttl: o.ttl}, nil
+		return &dirLeaser{path: filepath.Join(r.dir(), LeaseFile), owner: o.owner, ttl: o.ttl}, nil, nil
 	}
 	api, err := r.S3.api(ctx, r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	l := lss3.NewLeaser()
 	l.SetClient(api)
 	l.SetLogger(quietLogger())
 	l.Bucket, l.Path, l.TTL, l.Owner = r.S3.Bucket, r.S3.path(r.DB), o.ttl, o.owner
-	return l, nil
+	probe := func(ctx context.Context, cur *litestream.Lease) error { return r.S3.probeConditional(ctx, r, api, cur) }
+	return l, probe, nil
 }
 
 // lease is a held replica lease and the loop that renews it.
@@ -178,14 +181,11 @@ type lease struct {
 // reads the lease object. Where conditional writes are not honoured it
 // gives the lease back and fails with ErrNoConditionalWrites.
 func acquireLease(ctx context.Context, r Replica, o leaseOptions) (*lease, error) {
-	leaser, err := r.leaser(ctx, o)
+	leaser, probe, err := r.leaser(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	l := &lease{replica: r.String(), leaser: leaser, opts: o, lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
-	if r.S3 != nil {
-		l.probe = func(ctx context.Context, cur *litestream.Lease) error { return r.S3.probeConditional(ctx, r, cur) }
-	}
+	l := &lease{replica: r.String(), leaser: leaser, probe: probe, opts: o, lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	start := time.Now()
 	logged := false
 	for {

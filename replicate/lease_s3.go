@@ -54,14 +54,10 @@ func (s S3) api(ctx context.Context, r Replica) (*s3.Client, error) {
 // replicator out; the lease is then removed and ErrNoConditionalWrites
 // returned. The probe writes the same lease body, so nothing changes
 // where the server does honour the condition.
-func (s S3) probeConditional(ctx context.Context, r Replica, cur *litestream.Lease) error {
-	api, err := s.api(ctx, r)
-	if err != nil {
-		return err
-	}
+func (s S3) probeConditional(ctx context.Context, r Replica, api *s3.Client, cur *litestream.Lease) error {
 	body, _ := json.Marshal(cur)
 	key := s.path(r.DB) + "/" + LeaseFile
-	_, err = api.PutObject(ctx, &s3.PutObjectInput{
+	_, err := api.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(s.Bucket), Key: aws.String(key), Body: bytes.NewReader(body),
 		ContentType: aws.String("application/json"), IfNoneMatch: aws.String("*"),
 	})

@@ -117,6 +117,10 @@ func replicateCmd(args []string) error {
 	}
 	for _, r := range rs {
 		rep, err := replicate.StartWith(ctx, r, replicate.StartOptions{Logger: log, Owner: *owner, LeaseWait: *wait, LeaseTTL: *ttl})
+		if err != nil && ctx.Err() != nil {
+			log.Info("stopped before replicating", "db", r.DB)
+			return closeAll() // stopped while waiting for the lease: nothing held
+		}
 		if err != nil {
 			log.Error("replication refused", "db", r.DB, "replica", r.String(), "err", err.Error())
 			return errors.Join(err, closeAll())
