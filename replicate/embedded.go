@@ -23,7 +23,6 @@ type Replication struct {
 	db      *litestream.DB
 	lease   *lease // nil when Unguarded
 	status  *syncStatus
-	log     *slog.Logger
 	started time.Time
 
 	stopOnce sync.Once
@@ -86,7 +85,7 @@ func StartWith(ctx context.Context, r Replica, opts StartOptions) (*Replication,
 	if err != nil {
 		return nil, err
 	}
-	p := &Replication{replica: r, log: log, status: &syncStatus{}, stopped: make(chan struct{}), started: time.Now()}
+	p := &Replication{replica: r, status: &syncStatus{}, stopped: make(chan struct{}), started: time.Now()}
 	if r.Unguarded {
 		log.Warn("replicating UNGUARDED: no lease keeps a second replicator off this replica; two replicators on one path fork it, and a restore then mixes both histories",
 			"db", r.DB, "replica", r.String())

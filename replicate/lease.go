@@ -251,12 +251,14 @@ func (l *lease) renew() {
 		fresh, err := l.leaser.RenewLease(ctx, cur)
 		cancel()
 		l.mu.Lock()
+		if err == nil { // kept even when released meanwhile: release needs the newest ETag
+			l.cur, l.renewed = fresh, time.Now()
+		}
 		if l.state != LeaseHeld { // released meanwhile
 			l.mu.Unlock()
 			return
 		}
 		if err == nil {
-			l.cur, l.renewed = fresh, time.Now()
 			l.mu.Unlock()
 			l.opts.log.Debug("lease renewed", "replica", l.replica, "expires", fresh.ExpiresAt.UTC().Format(time.RFC3339))
 			next.Reset(every)
@@ -311,17 +313,19 @@ func (l *lease) release(ctx context.Context) error {
 	if wasHeld {
 		l.state = LeaseReleased
 	}
-	cur := l.cur
 	l.mu.Unlock()
 	select {
 	case <-l.stop:
 	default:
 		close(l.stop)
 	}
-	<-l.done
+	<-l.done // no renewal runs from here on
 	if !wasHeld {
 		return nil
 	}
+	l.mu.Lock()
+	cur := l.cur
+	l.mu.Unlock()
 	err := l.leaser.ReleaseLease(ctx, cur)
 	if err != nil && !errors.Is(err, lss3.ErrLeaseAlreadyReleased) {
 		return fmt.Errorf("replicate to %s: release the lease: %w", l.replica, err)
