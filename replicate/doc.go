@@ -29,6 +29,12 @@
 // passes a guard that requires the lease; a replicator whose renewal
 // fails stops, and Status, Lag and Sync report ErrLeaseLost.
 //
+// So an app that replicates in-process cannot deploy start-first: the
+// new container's Start waits for the old container's lease. Its role
+// deploys by handoff (the old container stops, its Close ships the last
+// changes and releases the lease, then the new one starts and takes it
+// at once).
+//
 // Replication reports its health: StartOptions.Logger receives
 // Litestream's log and the lease's events, Status has the last successful
 // sync, the last error, the positions and the lease, and Lag feeds
