@@ -6,14 +6,18 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/slipwayhq/slipway/deploy/image"
 	"github.com/slipwayhq/slipway/health"
 )
 
 // ForDestination returns a copy of the App with the overlay
 // Destinations[name] applied and Destination set to name. The overlay
-// gets a deep copy, so whatever it changes (roles, servers, env, labels)
-// never reaches the base App. A nil overlay changes nothing but the
-// Destination. An empty name returns a copy of the base App.
+// gets a deep copy (see Clone), so whatever it changes (roles, servers,
+// env, accessories, databases, registry) never reaches the base App. A
+// database whose replica the overlay leaves in the base's bucket and
+// path gets the path "<name>/<base path>" (see Database). A nil overlay
+// changes nothing but the Destination and those paths. An empty name
+// returns a copy of the base App.
 func (a App) ForDestination(name string) (App, error) {
 	if name == "" {
 		return a.Clone(), nil
@@ -30,15 +34,22 @@ func (a App) ForDestination(name string) (App, error) {
 		overlay(&c)
 	}
 	c.Destination = name
+	c.deriveReplicaPaths(a, name)
 	return c, nil
 }
 
 // Clone returns a deep copy of the App: its maps, slices and pointers
-// are copied, so changing the copy never changes a. Funcs (hooks,
-// destination overlays) and the secret source are shared, as they
-// cannot be copied.
+// are copied (roles, servers, env, accessories, databases and their
+// replicas, registry, migration, the build), so changing the copy never
+// changes a. Funcs (hooks, destination overlays), writers and secret
+// sources other than Slipway's own are shared, as they cannot be copied.
 func (a App) Clone() App {
 	c := a
+	c.Build = cloneBuilder(a.Build)
+	if a.Registry != nil {
+		r := *a.Registry
+		c.Registry = &r
+	}
 	c.Roles = cloneRoles(a.Roles)
 	c.Env = a.Env.clone()
 	c.Volumes = slices.Clone(a.Volumes)
@@ -48,12 +59,100 @@ func (a App) Clone() App {
 		m.Cmd = slices.Clone(m.Cmd)
 		c.Migrate = &m
 	}
-	if cs, ok := a.Secrets.(CommandSecrets); ok {
-		cs.Command = slices.Clone(cs.Command)
-		c.Secrets = cs
-	}
+	c.Secrets = cloneSecrets(a.Secrets)
+	c.Databases = cloneDatabases(a.Databases)
+	c.Accessories = cloneAccessories(a.Accessories)
 	c.Destinations = maps.Clone(a.Destinations)
 	return c
+}
+
+// cloneBuilder copies Slipway's own builders; another Builder is shared.
+func cloneBuilder(b image.Builder) image.Builder {
+	switch g := b.(type) {
+	case image.Go:
+		g.Args, g.Env, g.Ports, g.Flags = slices.Clone(g.Args), slices.Clone(g.Env), slices.Clone(g.Ports), slices.Clone(g.Flags)
+		g.Labels = maps.Clone(g.Labels)
+		return g
+	case *image.Go:
+		if g == nil {
+			return b
+		}
+		c := cloneBuilder(*g).(image.Go)
+		return &c
+	case image.Dockerfile:
+		g.Args, g.Labels = maps.Clone(g.Args), maps.Clone(g.Labels)
+		return g
+	case *image.Dockerfile:
+		if g == nil {
+			return b
+		}
+		c := cloneBuilder(*g).(image.Dockerfile)
+		return &c
+	}
+	return b
+}
+
+// cloneSecrets copies Slipway's own secret sources; another is shared.
+func cloneSecrets(s SecretSource) SecretSource {
+	switch cs := s.(type) {
+	case CommandSecrets:
+		cs.Command = slices.Clone(cs.Command)
+		return cs
+	case chain:
+		c := make(chain, len(cs))
+		for i, src := range cs {
+			c[i] = cloneSecrets(src)
+		}
+		return c
+	}
+	return s
+}
+
+func cloneDatabases(dbs []Database) []Database {
+	if dbs == nil {
+		return nil
+	}
+	c := slices.Clone(dbs)
+	for i, d := range c {
+		if d.Replica == nil {
+			continue
+		}
+		r := *d.Replica
+		if r.S3 != nil {
+			s := *r.S3
+			if src, ok := s.Secrets.(SecretSource); ok {
+				s.Secrets = cloneSecrets(src)
+			}
+			r.S3 = &s
+		}
+		c[i].Replica = &r
+	}
+	return c
+}
+
+func cloneAccessories(accs map[string]Accessory) map[string]Accessory {
+	if accs == nil {
+		return nil
+	}
+	c := make(map[string]Accessory, len(accs))
+	for name, acc := range accs {
+		acc.Roles = slices.Clone(acc.Roles)
+		acc.Servers = cloneServers(acc.Servers)
+		acc.Cmd = slices.Clone(acc.Cmd)
+		acc.Env = acc.Env.clone()
+		acc.Volumes = slices.Clone(acc.Volumes)
+		acc.Ports = slices.Clone(acc.Ports)
+		acc.Files = maps.Clone(acc.Files)
+		acc.Labels = maps.Clone(acc.Labels)
+		acc.Options = acc.Options.clone()
+		c[name] = acc
+	}
+	return c
+}
+
+func (o ContainerOptions) clone() ContainerOptions {
+	o.ExtraHosts = slices.Clone(o.ExtraHosts)
+	return o
 }
 
 func cloneRoles(roles Roles) Roles {
@@ -66,19 +165,51 @@ func cloneRoles(roles Roles) Roles {
 		r.Cmd = slices.Clone(r.Cmd)
 		r.Env = r.Env.clone()
 		r.Labels = maps.Clone(r.Labels)
-		r.Options.ExtraHosts = slices.Clone(r.Options.ExtraHosts)
+		r.Options = r.Options.clone()
 		if r.Proxy != nil {
 			p := *r.Proxy
 			p.Hosts = slices.Clone(p.Hosts)
 			r.Proxy = &p
 		}
-		if g, ok := r.Health.(health.Command); ok {
-			g.Cmd = slices.Clone(g.Cmd)
-			r.Health = g
-		}
+		r.Health = cloneGate(r.Health)
 		c[name] = r
 	}
 	return c
+}
+
+// cloneGate copies the gates that hold slices; the others are plain values.
+func cloneGate(g health.Gate) health.Gate {
+	switch c := g.(type) {
+	case health.Command:
+		c.Cmd = slices.Clone(c.Cmd)
+		return c
+	case *health.Command:
+		if c == nil {
+			return g
+		}
+		cc := *c
+		cc.Cmd = slices.Clone(cc.Cmd)
+		return &cc
+	case *health.HTTP:
+		if c == nil {
+			return g
+		}
+		cc := *c
+		return &cc
+	case *health.TCP:
+		if c == nil {
+			return g
+		}
+		cc := *c
+		return &cc
+	case *health.Docker:
+		if c == nil {
+			return g
+		}
+		cc := *c
+		return &cc
+	}
+	return g
 }
 
 func cloneServers(servers []Server) []Server {

@@ -146,7 +146,8 @@ var ErrNothingToDeploy = errors.New("every host already runs this release")
 // does no I/O. The app must be valid (see App.Validate) — NewPlan returns
 // the validation error otherwise.
 func NewPlan(a App, r Release, state State) (Plan, error) {
-	if err := a.Validate(); err != nil {
+	a, err := a.expand() // validated, with the sidecars and replica env its Databases imply
+	if err != nil {
 		return Plan{}, err
 	}
 	if err := r.Validate(); err != nil {

@@ -56,7 +56,8 @@ type hostConn struct {
 // once. Nothing is changed on any host. A bad app returns every problem;
 // hosts that cannot be reached are all named in the error.
 func Connect(ctx context.Context, a App, opts Options) (*Session, error) {
-	if err := a.Validate(); err != nil {
+	a, err := a.expand() // validated, with the sidecars and replica env its Databases imply
+	if err != nil {
 		return nil, err
 	}
 	s := &Session{app: a, opts: opts, performer: opts.Performer, hosts: map[string]*hostConn{}}

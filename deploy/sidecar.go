@@ -5,7 +5,12 @@ import "github.com/slipwayhq/slipway/replicate"
 // SidecarAccessory makes a replication sidecar an accessory of the app on
 // the hosts of roles: Litestream runs beside the app, shares its volume,
 // gets its litestream.yml copied in through the engine API, and its S3
-// credentials as secrets by name. Name it replicate's way:
+// credentials as secrets by name.
+//
+// A Database with Replication: ReplicateSidecar gets this accessory
+// without asking (under SidecarAccessoryName(role)); write one by hand
+// only for a database not declared with a Replica in App.Databases, or
+// two replicators would write one replica. Name it replicate's way:
 //
 //	sc, _ := replicate.NewSidecar(app.Service, "", app.Volumes, replica)
 //	app.Accessories = map[string]deploy.Accessory{"litestream": deploy.SidecarAccessory(sc, "web")}

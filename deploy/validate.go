@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/replicate"
 )
 
 // Problem is one thing wrong with one field of an App or a Release.
@@ -45,7 +47,9 @@ func (e *ValidationError) Error() string {
 // Validate returns nil or a *ValidationError listing every problem with
 // the App, each with its field path. Validate the App you deploy: a
 // base App whose destinations fill in its servers is valid only after
-// ForDestination.
+// ForDestination. A base App's Validate also applies each destination's
+// overlay, to report any two of them (or the base and one) that would
+// write one replica.
 func (a App) Validate() error {
 	var v validator
 	v.app(a)
@@ -171,11 +175,14 @@ func (v *validator) app(a App) {
 	for _, name := range sortedKeys(a.Accessories) {
 		v.accessory(keyPath("accessories", name), name, a.Accessories[name], a, roles)
 	}
+	v.databases(a, roles)
 	for _, name := range sortedKeys(a.Destinations) {
 		v.name(keyPath("destinations", name), name, "")
 	}
 	if a.Destination != "" {
 		v.name("destination", a.Destination, "")
+	} else {
+		v.destinationReplicas(a)
 	}
 }
 
@@ -650,4 +657,254 @@ func (v *validator) accessory(p, name string, acc Accessory, a App, roles []stri
 	v.env(p+".env", acc.Env, nil, "")
 	v.volumes(p+".volumes", acc.Volumes)
 	v.labels(p+".labels", acc.Labels)
+}
+
+// databaseNameRe is a database's Name: it names the database in output
+// and in its replica's env.
+var databaseNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// databases checks each Database: where it lives (one host, inside a
+// volume), how it is replicated, and that no two share a name or a
+// replica.
+func (v *validator) databases(a App, roles []string) {
+	names := map[string]int{}
+	prefixes := map[string]int{}
+	replicas := map[string]int{}
+	sidecarRoles := map[string]int{}
+	for i, d := range a.Databases {
+		p := indexPath("databases", i)
+		switch {
+		case d.Name != "" && !databaseNameRe.MatchString(d.Name):
+			v.addf(p+".name", "must be letters, digits, \"_\", \".\" and \"-\", starting with a letter or digit, got %q", d.Name)
+		case d.Path != "" || d.Name != "":
+			field := p + ".path"
+			if d.Name != "" {
+				field = p + ".name"
+			}
+			if j, ok := names[d.name()]; ok {
+				v.addf(field, "names the database %q, as databases[%d] does; give each database a name of its own (Name)", d.name(), j)
+			} else if j, ok := prefixes[replicate.EnvPrefix(d.name())]; ok {
+				v.addf(field, "names the database %q, whose replica env (%s*) is also databases[%d]'s (%q); give each database a name of its own (Name)",
+					d.name(), replicate.EnvPrefix(d.name()), j, a.Databases[j].name())
+			} else {
+				names[d.name()] = i
+				prefixes[replicate.EnvPrefix(d.name())] = i
+			}
+		}
+		v.databasePath(p+".path", d.Path, a.Volumes)
+
+		role := d.role(a)
+		r, ok := a.Roles[role]
+		switch {
+		case !ok && d.Role == "":
+			v.addf(p+".role", "is empty, which means the primary role %q, and there is no such role; name the role that writes the database; known roles: %s", role, strings.Join(roles, ", "))
+		case !ok:
+			v.addf(p+".role", "no role %q; name the role whose containers write the database; known roles: %s", role, strings.Join(roles, ", "))
+		case len(r.Servers) > 1:
+			hosts := make([]string, len(r.Servers))
+			for j, s := range r.Servers {
+				hosts[j] = s.Host
+			}
+			v.addf(p+".role", "role %s runs on %d servers (%s), but a SQLite database lives on one host: each host would hold its own copy of %s, "+
+				"so users would see different data from each and their replicators would write over one replica. "+
+				"Run role %s on one server, or move the other servers to a role without the database",
+				role, len(r.Servers), strings.Join(hosts, ", "), d.name(), role)
+		}
+
+		switch d.Replication {
+		case ReplicateEmbedded, ReplicateSidecar:
+		default:
+			v.addf(p+".replication", "must be ReplicateEmbedded or ReplicateSidecar, got %d", int(d.Replication))
+		}
+		if d.StartFirst && d.Replication != ReplicateSidecar {
+			v.add(p+".startFirst", "is allowed only with sidecar replication: a start-first deploy runs the old and the new container together, "+
+				"and each would run its own replicator on the database for the overlap (two writers on one replica). "+
+				"Remove startFirst (the role then deploys by handoff, one container at a time) or set replication to ReplicateSidecar")
+		}
+		if d.Replica == nil {
+			if d.Replication == ReplicateSidecar {
+				v.add(p+".replica", "sidecar replication needs a replica: set Replica, or remove Replication")
+			}
+			if d.SidecarImage != "" {
+				v.add(p+".sidecarImage", "is set, but the database is not replicated by a sidecar; remove it")
+			}
+			continue
+		}
+		rp := p + ".replica"
+		if d.Replica.DB != "" && d.Replica.DB != d.Path {
+			v.addf(rp+".db", "%q differs from path %q; leave it empty (it is the database's path)", d.Replica.DB, d.Path)
+		}
+		rep, _ := d.replica(a)
+		for _, err := range rep.ValidateAt(rp) {
+			if fe, ok := errors.AsType[*replicate.FieldError](err); ok {
+				if fe.Field == rp+".db" && d.Replica.DB == "" {
+					continue // the database's path, reported at path
+				}
+				v.add(fe.Field, fe.Problem)
+			} else {
+				v.add(rp, err.Error())
+			}
+		}
+		if rep.S3 != nil && rep.S3.Bucket != "" {
+			if j, ok := replicas[rep.Location()]; ok {
+				v.addf(rp+".s3.path", "%s is also the replica of databases[%d]; two replicators must never write one replica, so give each database a path of its own", rep, j)
+			} else {
+				replicas[rep.Location()] = i
+			}
+		}
+		if d.Replication == ReplicateSidecar {
+			if j, ok := sidecarRoles[role]; ok {
+				first := a.Databases[j]
+				if first.SidecarImage != d.SidecarImage {
+					v.addf(p+".sidecarImage", "%q differs from databases[%d]'s %q; the databases of role %s share one sidecar", d.SidecarImage, j, first.SidecarImage, role)
+				}
+			} else {
+				sidecarRoles[role] = i
+			}
+		} else {
+			if d.SidecarImage != "" {
+				v.add(p+".sidecarImage", "is set, but the database is replicated by the app (embedded); remove it or set replication to ReplicateSidecar")
+			}
+			v.replicaEnv(p, a, role, d, rep)
+		}
+	}
+	v.sidecars(a, sidecarRoles)
+}
+
+// databasePath checks that a database file lies in a volume the role's
+// containers mount read-write: anywhere else it would go with the
+// release's container at the next deploy.
+func (v *validator) databasePath(field, p string, volumes []string) {
+	switch {
+	case p == "":
+		v.add(field, `must not be empty; the database file in the role's containers, such as "/data/app.db"`)
+		return
+	case !path.IsAbs(p):
+		v.addf(field, "must be an absolute path in the role's containers, such as \"/data/app.db\", got %q", p)
+		return
+	case path.Clean(p) != p || strings.HasSuffix(p, "/"):
+		v.addf(field, "must be a clean path to a file, such as %q, got %q", path.Clean(p), p)
+		return
+	}
+	i, ok := volumeHolding(volumes, p)
+	if !ok {
+		v.addf(field, "%s lies in none of the app's volumes, so the database would live in the container and be lost with it at the next deploy; "+
+			"mount a volume at its directory, such as volumes: []string{\"app-data:%s\"}", p, path.Dir(p))
+		return
+	}
+	if readOnly(volumes[i]) {
+		v.addf(field, "%s lies in volumes[%d] (%s), which is mounted read-only; mount it read-write", p, i, volumes[i])
+	}
+}
+
+// replicaEnv checks that the env a database's embedded replica travels
+// in clashes with nothing the user set: a name set by hand to another
+// value, or a credential name set as a clear value.
+func (v *validator) replicaEnv(p string, a App, role string, d Database, rep replicate.Replica) {
+	clear, secrets := rep.Env(d.name())
+	renv := a.Roles[role].Env
+	for _, k := range sortedKeys(clear) {
+		for _, e := range []struct {
+			env   Env
+			field string
+		}{{a.Env, "env"}, {renv, keyPath("roles", role) + ".env"}} {
+			if val, ok := e.env.Clear[k]; ok && val != clear[k] {
+				v.addf(keyPath(e.field+".clear", k), "is set by %s.replica (the replica's env); remove it here and change the replica instead", p)
+			}
+			if slices.Contains(e.env.Secret, k) {
+				v.addf(e.field+".secret", "%q is set by %s.replica as a clear value; remove it here", k, p)
+			}
+		}
+	}
+	for _, k := range secrets {
+		for _, e := range []struct {
+			env   Env
+			field string
+		}{{a.Env, "env"}, {renv, keyPath("roles", role) + ".env"}} {
+			if _, ok := e.env.Clear[k]; ok {
+				v.addf(keyPath(e.field+".clear", k), "is the credential secret of %s.replica; a credential travels as a secret, never a clear value: move it to secret", p)
+			}
+		}
+	}
+}
+
+// sidecars checks the accessories derived for sidecar-replicated
+// databases (by role, with the first database of each): one sidecar per
+// role, taking a name no accessory of the user's has.
+func (v *validator) sidecars(a App, roles map[string]int) {
+	if len(roles) == 0 {
+		return
+	}
+	derived, err := a.derive()
+	if err != nil {
+		return // the replica problems are reported already
+	}
+	for _, role := range sortedKeys(roles) {
+		name := SidecarAccessoryName(role)
+		have, ok := a.Accessories[name]
+		if ok && !reflect.DeepEqual(have, derived.Accessories[name]) {
+			v.addf(keyPath("accessories", name), "is the name of the Litestream sidecar Slipway adds for databases[%d] (sidecar replication); "+
+				"remove this accessory (a second sidecar would be a second replicator) or rename it", roles[role])
+		}
+	}
+}
+
+// destinationReplicas applies each destination's overlay to a base App
+// and reports any replica two of them, or the base and one, would
+// share: two replicators must never write one replica.
+func (v *validator) destinationReplicas(a App) {
+	if len(a.Destinations) == 0 {
+		return
+	}
+	type owner struct {
+		destination string
+		db          int
+	}
+	seen := map[string]owner{}
+	where := func(o owner) string {
+		if o.destination == "" {
+			return fmt.Sprintf("the base App's databases[%d]", o.db)
+		}
+		return fmt.Sprintf("destination %s's databases[%d]", o.destination, o.db)
+	}
+	claim := func(app App, destination string) {
+		for i, d := range app.Databases {
+			rep, ok := d.replica(app)
+			if !ok || rep.S3 == nil || rep.S3.Bucket == "" {
+				continue
+			}
+			loc := rep.Location()
+			prev, taken := seen[loc]
+			if !taken {
+				seen[loc] = owner{destination, i}
+				continue
+			}
+			if prev.destination == destination {
+				continue // within one App, reported by its own validation
+			}
+			v.addf(keyPath("destinations", destination), "databases[%d]'s replica %s is also %s: both would replicate into it, overwriting each other's history. "+
+				"Leave the replica's bucket and path as the base's in the overlay (its path then becomes \"%s/<base path>\") or give each destination a bucket or path of its own",
+				i, rep, where(prev), destination)
+		}
+	}
+	claim(a, "")
+	for _, name := range sortedKeys(a.Destinations) {
+		d, err := overlaid(a, name)
+		if err != nil {
+			v.addf(keyPath("destinations", name), "%v; fix the overlay, or the base App it expects", err)
+			continue
+		}
+		claim(d, name)
+	}
+}
+
+// overlaid is ForDestination, with an overlay's panic (such as an index
+// into a role the base App does not have) turned into an error.
+func overlaid(a App, name string) (d App, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("applying the overlay panicked: %v", p)
+		}
+	}()
+	return a.ForDestination(name)
 }

@@ -36,7 +36,8 @@ func (d DatabaseFreshness) String() string {
 }
 
 // VerifyDatabases checks every replicated Database against its live
-// copy: the replica's newest position must be younger than maxAge (0
+// copy: the replica, read from this machine (Replica.ForOperator), must
+// have its newest position younger than maxAge (0
 // means replicate.DefaultMaxAge) and must hold what the database on its
 // host holds, within maxLag (0 means replicate.DefaultMaxLag). The live
 // position is read on the host by a one-off container of the sidecar
@@ -77,15 +78,8 @@ func (s *Session) verifyDatabase(ctx context.Context, d Database, maxAge, maxLag
 	if !ok {
 		return res, fmt.Errorf("host %s is not connected", res.Host)
 	}
-	r := *d.Replica
-	if r.DB == "" {
-		r.DB = d.Path
-	}
-	if r.S3 != nil && r.S3.Secrets == nil && s.app.Secrets != nil {
-		s3 := *r.S3
-		s3.Secrets = s.app.Secrets
-		r.S3 = &s3
-	}
+	r, _ := d.replica(s.app)
+	r = r.ForOperator() // the replica is read from this machine
 	start := time.Now()
 	live, err := s.livePosition(ctx, h, d.Path)
 	if err != nil {

@@ -113,7 +113,7 @@ func TestConfigRejectsBadReplicas(t *testing.T) {
 		replicate.Replica{DB: "/data/b.db", Retention: time.Hour},
 	)
 	require.Error(t, err)
-	for _, want := range []string{"DB: \"app.db\" must be an absolute path", "S3.Bucket: required", "S3.Endpoint", "\"bad-name\"", "Dir: set either S3 or Dir", "replica 1 (/data/b.db): SnapshotInterval and Retention must match"} {
+	for _, want := range []string{"db: \"app.db\" must be an absolute path", "s3.bucket: required", "s3.endpoint", "\"bad-name\"", "dir: set either S3 or Dir", "replica 1 (/data/b.db): SnapshotInterval and Retention must match"} {
 		assert.Contains(t, err.Error(), want)
 	}
 }

@@ -65,7 +65,7 @@ func UseAppDrill(smoke []deploy.SmokeCheck, dropEnv ...string) {
 
 // Recover brings the database back from its replica (newest, or -at=RFC3339) with the app in maintenance meanwhile.
 func (App) Recover(ctx context.Context, at, message, host, destination *string) error {
-	rs, _, _, err := configuredReplicas()
+	rs, _, _, err := configuredReplicas(destination)
 	if err != nil {
 		return exit(err)
 	}
@@ -92,7 +92,7 @@ func (App) Recover(ctx context.Context, at, message, host, destination *string) 
 
 // Drill restores the whole app in a disposable container (no proxy route), passes /up and the smoke checks, and records RTO/RPO.
 func (App) Drill(ctx context.Context, host, destination *string) error {
-	rs, _, log, err := configuredReplicas()
+	rs, _, log, err := configuredReplicas(destination)
 	if err != nil {
 		return exit(err)
 	}
@@ -119,7 +119,7 @@ func Runbook(ctx context.Context, destination *string) error {
 	}
 	defer s.Close()
 	var rec *deploy.Recovery
-	if rs, _, _, err := configuredReplicas(); err == nil {
+	if rs, _, _, err := configuredReplicas(destination); err == nil {
 		rec = &deploy.Recovery{Replica: rs[0]}
 	}
 	return exit(s.Runbook(ctx, output(), rec))

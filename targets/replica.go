@@ -20,18 +20,8 @@ const DefaultDrillLog = ".slipway/drills.jsonl"
 const DefaultMaxAge = time.Hour
 
 var replicas struct {
-	list    []replicate.Replica
 	queries []replicate.Query
 	log     string
-}
-
-// UseReplicas configures the replica targets with the app's replicas, as
-// seen from the machine Mage runs on (the S3 endpoint must be reachable
-// from here).
-func UseReplicas(rs ...replicate.Replica) {
-	mu.Lock()
-	defer mu.Unlock()
-	replicas.list = rs
 }
 
 // UseDrills sets the critical read queries every drill runs on the
@@ -42,17 +32,39 @@ func UseDrills(log string, queries ...replicate.Query) {
 	replicas.log, replicas.queries = log, queries
 }
 
-func configuredReplicas() ([]replicate.Replica, []replicate.Query, string, error) {
+// configuredReplicas returns the replicas of the app's databases
+// (App.Databases) for destination, as this machine reaches them
+// (Replica.ForOperator): the replica targets run here. hostReplicas
+// gives the hosts' view.
+func configuredReplicas(destination *string) ([]replicate.Replica, []replicate.Query, string, error) {
+	rs, queries, log, err := hostReplicas(destination)
+	for i := range rs {
+		rs[i] = rs[i].ForOperator()
+	}
+	return rs, queries, log, err
+}
+
+// hostReplicas returns the replicas of the app's databases for
+// destination as its hosts reach them, for work done on a host.
+func hostReplicas(destination *string) ([]replicate.Replica, []replicate.Query, string, error) {
+	a, err := app(destination)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	rs := a.Replicas()
+	if len(rs) == 0 {
+		return nil, nil, "", errors.New("no replicated database: declare the app's database in App.Databases with a Replica")
+	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(replicas.list) == 0 {
-		return nil, nil, "", errors.New("no replica configured: call targets.UseReplicas(...) from your magefile's init()")
+	return rs, replicas.queries, orDefault(replicas.log, DefaultDrillLog), nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
 	}
-	log := replicas.log
-	if log == "" {
-		log = DefaultDrillLog
-	}
-	return replicas.list, replicas.queries, log, nil
+	return s
 }
 
 // Replica checks, drills and restores the app's SQLite replicas.
@@ -81,7 +93,7 @@ func (Replica) Verify(ctx context.Context, maxage, maxlag *time.Duration, destin
 
 // Drill restores every replica (newest, or -at=RFC3339) into a temporary place, or on -host in a disposable container, checks it and records RTO/RPO.
 func (Replica) Drill(ctx context.Context, at, host, destination *string) error {
-	rs, queries, log, err := configuredReplicas()
+	rs, queries, log, err := configuredReplicas(destination)
 	if err != nil {
 		return exit(err)
 	}
@@ -97,6 +109,10 @@ func (Replica) Drill(ctx context.Context, at, host, destination *string) error {
 		return replicate.Drill(ctx, r, opts)
 	}
 	if host != nil && *host != "" {
+		// The drill runs on the host, which reaches the replica its own way.
+		if rs, _, _, err = hostReplicas(destination); err != nil {
+			return exit(err)
+		}
 		s, err := connect(ctx, destination)
 		if err != nil {
 			return exit(err)
@@ -123,8 +139,8 @@ func (Replica) Drill(ctx context.Context, at, host, destination *string) error {
 }
 
 // Restore writes a replica's newest state (or -at=RFC3339) to the file -out (default ./restored.db).
-func (Replica) Restore(ctx context.Context, out, at *string) error {
-	rs, _, _, err := configuredReplicas()
+func (Replica) Restore(ctx context.Context, out, at, destination *string) error {
+	rs, _, _, err := configuredReplicas(destination)
 	if err != nil {
 		return exit(err)
 	}

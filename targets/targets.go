@@ -37,6 +37,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/slipwayhq/slipway/deploy"
+	"github.com/slipwayhq/slipway/replicate"
 )
 
 // Exit codes of the targets.
@@ -57,7 +58,11 @@ var (
 )
 
 // Use configures the targets with the app they deploy. Call it from the
-// magefile's init().
+// magefile's init(). The replica targets (replica:verify, replica:drill,
+// replica:restore) and app:recover, app:drill and runbook work on the
+// replicas of its Databases, for the -destination given: from this
+// machine through each replica's S3.OperatorEndpoint when set, and on a
+// host (replica:drill -host) through the hosts' S3.Endpoint.
 func Use(app deploy.App) {
 	mu.Lock()
 	defer mu.Unlock()
@@ -157,6 +162,9 @@ func Deploy(ctx context.Context, version, destination *string) error {
 	if err != nil {
 		return exit(err)
 	}
+	if err := checkBuckets(ctx, destination); err != nil {
+		return exit(err)
+	}
 	s, err := connect(ctx, destination)
 	if err != nil {
 		return exit(err)
@@ -164,6 +172,27 @@ func Deploy(ctx context.Context, version, destination *string) error {
 	defer s.Close()
 	_, err = s.Deploy(ctx, r)
 	return exit(err)
+}
+
+// checkBuckets fails when a replica's bucket does not exist, before any
+// host is touched. A bucket this machine cannot reach is only noted: the
+// hosts may reach S3 where this machine does not.
+func checkBuckets(ctx context.Context, destination *string) error {
+	a, err := app(destination)
+	if err != nil {
+		return err
+	}
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	err = a.CheckReplicaBuckets(ctx)
+	switch {
+	case errors.Is(err, replicate.ErrNoBucket):
+		return err
+	case err != nil:
+		fmt.Fprintf(output(), "note: the replica buckets were not checked from here: %v\n", err)
+	}
+	return nil
 }
 
 // Plan prints what a deploy of the current commit (or -version) would do, changing nothing.

@@ -7,9 +7,9 @@
 // /data/hello.db) and answers GET / with its version (SLIPWAY_VERSION,
 // which Slipway sets) and
 // the visit count. PORT sets the port (default 3000). Replication is on
-// when LITESTREAM_BUCKET is set, with LITESTREAM_ENDPOINT (for an
-// S3-compatible server), LITESTREAM_PATH and the credentials in
-// LITESTREAM_ACCESS_KEY_ID and LITESTREAM_SECRET_ACCESS_KEY.
+// when the deploy gives hello its database's replica (the App declares
+// it in Databases; replicate.FromEnv reads it back), with the
+// credentials in LITESTREAM_ACCESS_KEY_ID and LITESTREAM_SECRET_ACCESS_KEY.
 package main
 
 import (
@@ -46,7 +46,14 @@ func run() error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	replica, replicated := replicaFromEnv(path)
+	// The replica of the database named hello.db in the App's Databases.
+	replica, replicated, err := replicate.FromEnv(filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	if replicated && replica.DB != path {
+		return fmt.Errorf("the replica is of %s, but DATABASE_PATH is %s; declare the database's path once", replica.DB, path)
+	}
 	if replicated {
 		// Before the database is opened: a new volume gets the replicated data.
 		restored, err := replicate.RestoreIfMissing(ctx, replica)
@@ -109,19 +116,6 @@ func run() error {
 	}
 	<-done
 	return nil
-}
-
-// replicaFromEnv is the database's replica, when LITESTREAM_BUCKET names one.
-func replicaFromEnv(path string) (replicate.Replica, bool) {
-	bucket := os.Getenv("LITESTREAM_BUCKET")
-	if bucket == "" {
-		return replicate.Replica{}, false
-	}
-	return replicate.Replica{DB: path, S3: &replicate.S3{
-		Bucket:   bucket,
-		Path:     env("LITESTREAM_PATH", filepath.Base(path)),
-		Endpoint: os.Getenv("LITESTREAM_ENDPOINT"),
-	}}, true
 }
 
 func env(name, def string) string {

@@ -270,7 +270,7 @@ func TestWholeAppRecoveryDrill(t *testing.T) {
 		Replica: replica,
 		Host:    h.Addr,
 		Smoke:   []deploy.SmokeCheck{{Path: "/", Body: "visit #13"}, {Path: "/up"}},
-		DropEnv: []string{"LITESTREAM_BUCKET"},
+		DropEnv: deployment.DrillDropEnv,
 		Log:     log,
 	}
 	rep, err := s.DrillApp(ctx, drill)

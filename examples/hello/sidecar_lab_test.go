@@ -19,8 +19,7 @@ import (
 func TestSidecarReplicatesTheAppsDatabase(t *testing.T) {
 	app, replica, h := recoveryApp(t)
 	lab.RequireLitestreamImage(t, []lab.Host{h})
-	delete(app.Env.Clear, "LITESTREAM_BUCKET") // the app itself does not replicate
-	app.Env.Secret = nil
+	app.Databases[0].Replica = nil // the app itself does not replicate
 
 	inContainer := replica
 	s3 := *replica.S3

@@ -15,10 +15,17 @@ import (
 // Image is hello's image repository; each release tags it with its version.
 const Image = "slipway/hello"
 
+// DatabasePath is hello's SQLite database inside its containers.
+const DatabasePath = "/data/hello.db"
+
 // App is hello on the given web servers; the first is the primary host.
 // Each release is built from hello's source as a static binary in a
 // scratch image, delivered to the servers over SSH (no registry), and
-// keeps its SQLite database in the hello-data volume.
+// keeps its SQLite database in the hello-data volume. The database is
+// declared once, in Databases: it lives on one host, so the web role
+// runs on one server (App.Validate says so otherwise). Set its Replica
+// to replicate it (Lab does); hello then reads the replica with
+// replicate.FromEnv.
 func App(servers ...deploy.Server) deploy.App {
 	return deploy.App{
 		Service: "hello",
@@ -34,11 +41,12 @@ func App(servers ...deploy.Server) deploy.App {
 			},
 		},
 		Env: deploy.Env{
-			Clear: map[string]string{"DATABASE_PATH": "/data/hello.db"},
+			Clear: map[string]string{"DATABASE_PATH": DatabasePath},
 		},
-		Volumes: []string{"hello-data:/data"},
-		Boot:    deploy.Boot{Limit: 1},
-		Retain:  3,
+		Volumes:   []string{"hello-data:/data"},
+		Databases: []deploy.Database{{Path: DatabasePath, Role: "web"}},
+		Boot:      deploy.Boot{Limit: 1},
+		Retain:    3,
 	}
 }
 

@@ -9,8 +9,9 @@ import (
 // Lab is hello on the local test lab's first host: the default target of
 // its magefile, so `mage deploy` works on a fresh machine. SQLite keeps
 // one writer, so the lab runs hello on one host. When the lab's S3 server
-// runs, hello replicates its database there (bucket "hello") with the
-// credentials from the lab's secrets file.
+// runs, hello's database is replicated there (bucket "hello") by hello
+// itself, with the credentials from the lab's secrets file: the host
+// reaches the server at its gateway address, this machine at 127.0.0.1.
 func Lab() deploy.App {
 	opts := lab.Options{}
 	h := opts.Host(1)
@@ -21,9 +22,12 @@ func Lab() deploy.App {
 		DockerSocket: h.DockerSocket,
 	})
 	if s3, err := lab.OpenS3(opts); err == nil {
-		app.Env.Clear["LITESTREAM_BUCKET"] = LabBucket
-		app.Env.Clear["LITESTREAM_ENDPOINT"] = s3.HostEndpoint(h)
-		app.Env.Secret = []string{"LITESTREAM_ACCESS_KEY_ID", "LITESTREAM_SECRET_ACCESS_KEY"}
+		app.Databases[0].Replica = &replicate.Replica{S3: &replicate.S3{
+			Bucket:           LabBucket,
+			Path:             "hello.db",
+			Endpoint:         s3.HostEndpoint(h),
+			OperatorEndpoint: s3.Endpoint,
+		}}
 		app.Secrets = deploy.Chain(deploy.FileSecrets{Path: lab.SecretsFile(opts)}, deploy.EnvSecrets{})
 	}
 	return app
@@ -33,24 +37,21 @@ func Lab() deploy.App {
 const LabBucket = "hello"
 
 // LabReplicas are hello's replicas in the lab, as the operator's machine
-// reaches them: for replica:verify, replica:drill and replica:restore.
-// None when the lab's S3 server does not run.
+// reaches them (for a tool that verifies or drills them); none when the
+// lab's S3 server does not run. The ready targets read them from
+// Lab().Databases themselves.
 func LabReplicas() []replicate.Replica {
-	opts := lab.Options{}
-	s3, err := lab.OpenS3(opts)
-	if err != nil {
-		return nil
+	rs := Lab().Replicas()
+	for i := range rs {
+		rs[i] = rs[i].ForOperator()
 	}
-	return []replicate.Replica{{
-		DB: "/data/hello.db",
-		S3: &replicate.S3{
-			Bucket:   LabBucket,
-			Path:     "hello.db",
-			Endpoint: s3.HostEndpoint(opts.Host(1)),
-			Secrets:  deploy.Chain(deploy.FileSecrets{Path: lab.SecretsFile(opts)}, deploy.EnvSecrets{}),
-		},
-	}}
+	return rs
 }
+
+// DrillDropEnv is what a whole-app drill's disposable copy of hello must
+// not get: its replica's env, without which hello runs unreplicated and
+// never writes to the real replica.
+var DrillDropEnv = replicate.EnvNames("hello.db")
 
 // DrillQueries are the critical reads every drill of hello runs.
 var DrillQueries = []replicate.Query{
@@ -63,7 +64,8 @@ var SmokeChecks = []deploy.SmokeCheck{{Path: "/up"}, {Path: "/", Body: "hello fr
 // Isolated is app under another service name, with a volume, a proxy host
 // (service + ".test") and a replica bucket of its own, and that replica as
 // this machine reaches it: a copy for tests and previews that never
-// touches the real hello or its backups.
+// touches the real hello or its backups. endpoint is the S3 server as the
+// app's host reaches it, and must be reachable from this machine too.
 func Isolated(app deploy.App, service, bucket, endpoint string, secrets deploy.SecretSource) (deploy.App, replicate.Replica) {
 	app = app.Clone()
 	app.Service = service
@@ -73,10 +75,7 @@ func Isolated(app deploy.App, service, bucket, endpoint string, secrets deploy.S
 	px.Hosts = []string{service + ".test"}
 	web.Proxy = &px
 	app.Roles["web"] = web
-	app.Env.Clear["LITESTREAM_BUCKET"] = bucket
-	app.Env.Clear["LITESTREAM_ENDPOINT"] = endpoint
-	app.Env.Secret = []string{"LITESTREAM_ACCESS_KEY_ID", "LITESTREAM_SECRET_ACCESS_KEY"}
+	app.Databases[0].Replica = &replicate.Replica{S3: &replicate.S3{Bucket: bucket, Path: "hello.db", Endpoint: endpoint}}
 	app.Secrets = secrets
-	return app, replicate.Replica{DB: "/data/hello.db", S3: &replicate.S3{
-		Bucket: bucket, Path: "hello.db", Endpoint: endpoint, Secrets: secrets}}
+	return app, app.Replicas()[0].ForOperator()
 }

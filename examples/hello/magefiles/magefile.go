@@ -13,8 +13,7 @@ import (
 )
 
 func init() {
-	targets.Use(deployment.Lab())
-	targets.UseReplicas(deployment.LabReplicas()...)
+	targets.Use(deployment.Lab()) // its Databases configure the replica targets too
 	targets.UseDrills("", deployment.DrillQueries...)
-	targets.UseAppDrill(deployment.SmokeChecks, "LITESTREAM_BUCKET")
+	targets.UseAppDrill(deployment.SmokeChecks, deployment.DrillDropEnv...)
 }

@@ -15,10 +15,10 @@ import (
 // The sidecar reads back exactly the replicas replicate.Config rendered.
 func TestReadConfigRoundTrips(t *testing.T) {
 	cases := map[string][]replicate.Replica{
-		"s3 with defaults": {{DB: "/data/app.db", S3: &replicate.S3{Bucket: "b", Endpoint: "https://s3.example.com"}}},
+		"s3 with defaults": {{DB: "/data/app.db", S3: &replicate.S3{Bucket: "app-litestream", Endpoint: "https://s3.example.com"}}},
 		"aws with its own secret names and intervals": {{DB: "/data/app.db", SyncInterval: 5 * time.Second, SnapshotInterval: time.Hour, Retention: 48 * time.Hour,
-			S3: &replicate.S3{Bucket: "b", Path: "prod/app.db", Region: "eu-west-1", AccessKeyIDVar: "AWS_ID", SecretAccessKeyVar: "AWS_KEY"}}},
-		"virtual-hosted, unguarded": {{DB: "/data/app.db", Unguarded: true, S3: &replicate.S3{Bucket: "b", Endpoint: "https://s3.example.com", VirtualHosted: true}}},
+			S3: &replicate.S3{Bucket: "app-litestream", Path: "prod/app.db", Region: "eu-west-1", AccessKeyIDVar: "AWS_ID", SecretAccessKeyVar: "AWS_KEY"}}},
+		"virtual-hosted, unguarded": {{DB: "/data/app.db", Unguarded: true, S3: &replicate.S3{Bucket: "app-litestream", Endpoint: "https://s3.example.com", VirtualHosted: true}}},
 		"two local directories":     {{DB: "/data/app.db"}, {DB: "/data/queue db.sqlite", Dir: "/backups/queue"}},
 	}
 	for name, rs := range cases {
@@ -43,7 +43,7 @@ func TestReadConfigRoundTrips(t *testing.T) {
 
 func TestReadConfigRefusesALiteralCredential(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "litestream.yml")
-	require.NoError(t, os.WriteFile(path, []byte("dbs:\n  - path: /data/app.db\n    replica:\n      type: s3\n      bucket: b\n      access-key-id: AKIAVERYSECRET\n"), 0o644))
+	require.NoError(t, os.WriteFile(path, []byte("dbs:\n  - path: /data/app.db\n    replica:\n      type: s3\n      bucket: app-litestream\n      access-key-id: AKIAVERYSECRET\n"), 0o644))
 	_, err := readConfig(path)
 	require.ErrorContains(t, err, "dbs[0].replica.access-key-id: must be a ${VAR} reference")
 	assert.NotContains(t, err.Error(), "AKIAVERYSECRET")

@@ -1,0 +1,78 @@
+package targets
+
+import (
+	"context"
+	"testing"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slipwayhq/slipway/deploy"
+	"github.com/slipwayhq/slipway/internal/lab"
+	"github.com/slipwayhq/slipway/replicate"
+)
+
+func TestReplicaTargetsReadTheAppsDatabases(t *testing.T) {
+	app := deploy.App{
+		Service: "hello",
+		Image:   "ghcr.io/acme/hello",
+		Roles:   deploy.Roles{"web": {Servers: deploy.Hosts("203.0.113.10")}},
+		Volumes: []string{"hello-data:/data"},
+		Secrets: deploy.FileSecrets{Path: ".slipway/secrets"},
+		Databases: []deploy.Database{{Path: "/data/hello.db", Replica: &replicate.Replica{S3: &replicate.S3{
+			Bucket: "hello-litestream", Endpoint: "http://10.0.0.1:9000", OperatorEndpoint: "http://127.0.0.1:9000"}}}},
+		Destinations: map[string]func(*deploy.App){"staging": nil},
+	}
+	Use(app)
+	t.Cleanup(func() { Use(deploy.App{}) })
+
+	rs, _, log, err := configuredReplicas(nil)
+	require.NoError(t, err)
+	require.Len(t, rs, 1)
+	assert.Equal(t, "s3://hello-litestream/hello.db", rs[0].String())
+	assert.Equal(t, "http://127.0.0.1:9000", rs[0].S3.Endpoint, "this machine's view")
+	assert.Equal(t, "/data/hello.db", rs[0].DB)
+	assert.Equal(t, app.Secrets, rs[0].S3.Secrets, "credentials through the App's secrets")
+	assert.Equal(t, DefaultDrillLog, log)
+
+	staging := "staging"
+	rs, _, _, err = configuredReplicas(&staging)
+	require.NoError(t, err)
+	assert.Equal(t, "s3://hello-litestream/staging/hello.db", rs[0].String(), "the destination's own replica")
+
+	rs, _, _, err = hostReplicas(&staging)
+	require.NoError(t, err)
+	assert.Equal(t, "http://10.0.0.1:9000", rs[0].S3.Endpoint, "the hosts' view")
+
+	bare := app
+	bare.Databases = nil
+	Use(bare)
+	_, _, _, err = configuredReplicas(nil)
+	assert.EqualError(t, err, "no replicated database: declare the app's database in App.Databases with a Replica")
+}
+
+// deploy names a missing replica bucket before any host is touched.
+func TestDeployRefusesAMissingBucket(t *testing.T) {
+	s3 := lab.RequireS3(t)
+	touched := false
+	app := deploy.App{
+		Service: "modelbk",
+		Image:   "ghcr.io/acme/hello",
+		Roles:   deploy.Roles{"web": {Servers: deploy.Hosts("203.0.113.10")}},
+		Volumes: []string{"modelbk-data:/data"},
+		Secrets: deploy.FileSecrets{Path: lab.SecretsFile(lab.Options{})},
+		Databases: []deploy.Database{{Path: "/data/app.db", Replica: &replicate.Replica{S3: &replicate.S3{
+			Bucket: "model-missing-bucket", Endpoint: "http://203.0.113.1:7070", OperatorEndpoint: s3.Endpoint}}}},
+		Hooks: deploy.Hooks{PreConnect: func(context.Context, deploy.HookContext) error { touched = true; return nil }},
+	}
+	Use(app)
+	t.Cleanup(func() { Use(deploy.App{}) })
+	version := "v1"
+	err := Deploy(context.Background(), &version, nil)
+	require.Error(t, err)
+	assert.Equal(t, ExitFailed, mg.ExitStatus(err))
+	assert.Contains(t, err.Error(), `create bucket "model-missing-bucket"`)
+	assert.False(t, touched, "no host is touched")
+}
