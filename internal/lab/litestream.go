@@ -24,10 +24,13 @@ const LitestreamImage = "litestream/litestream:0.5.18"
 // built from this checkout's source, its entrypoint.
 const SidecarImage = replicate.DefaultImage
 
-// RequireLitestreamImage builds the Litestream image once per lab and
-// loads it into the engines of hosts that lack it, for sidecar tests.
+// RequireLitestreamImage readies hosts for sidecar tests: it builds the
+// Litestream CLI image once per lab and loads it into the engines of
+// hosts that lack it, and loads SidecarImage, the image a sidecar runs
+// by default, as RequireSidecarImage does.
 func RequireLitestreamImage(t testing.TB, hosts []Host) {
 	t.Helper()
+	RequireSidecarImage(t, hosts)
 	bin := LitestreamCLI(t)
 	img, err := scratchImage([]file{
 		{Path: "/usr/local/bin/litestream", Mode: 0o755, Src: bin},
