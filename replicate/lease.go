@@ -117,14 +117,19 @@ type LeaseStatus struct {
 }
 
 // DefaultOwner names this process in a lease: $SLIPWAY_LEASE_OWNER when
-// set, else the host name (inside a container, its ID, as docker ps
-// shows it) and the process ID.
+// set; else, in a container Slipway started, its name
+// ($SLIPWAY_CONTAINER, such as hello-web-v42) and ID; else the host name
+// (inside a container, its ID, as docker ps shows it); and the process
+// ID.
 func DefaultOwner() string {
 	pid := os.Getpid()
 	if v := os.Getenv(OwnerEnv); v != "" {
 		return fmt.Sprintf("%s (pid %d)", v, pid)
 	}
 	host, _ := os.Hostname()
+	if name := os.Getenv("SLIPWAY_CONTAINER"); name != "" {
+		return fmt.Sprintf("container %s (%s) pid %d", name, host, pid)
+	}
 	if _, err := os.Stat("/.dockerenv"); err == nil {
 		return fmt.Sprintf("container %s pid %d", host, pid)
 	}
