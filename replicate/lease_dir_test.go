@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -140,4 +141,13 @@ func TestRefusesAServerWithoutConditionalWrites(t *testing.T) {
 	assert.ErrorContains(t, err, "set Replica.Unguarded to run without the lease")
 	assert.NotContains(t, err.Error(), "not-a-real-secret")
 	t.Logf("refused: %v", err)
+}
+
+func TestDefaultOwner(t *testing.T) {
+	pid := fmt.Sprint(os.Getpid())
+	t.Setenv("SLIPWAY_CONTAINER", "hello-web-v42")
+	host, _ := os.Hostname()
+	assert.Equal(t, "container hello-web-v42 ("+host+") pid "+pid, replicate.DefaultOwner())
+	t.Setenv(replicate.OwnerEnv, "hello-litestream-web on 203.0.113.10")
+	assert.Equal(t, "hello-litestream-web on 203.0.113.10 (pid "+pid+")", replicate.DefaultOwner())
 }
