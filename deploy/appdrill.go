@@ -75,13 +75,14 @@ type AppDrillReport struct {
 
 // DrillApp runs a whole-app recovery drill and tears down what it made,
 // whether it passed or not.
-func (s *Session) DrillApp(ctx context.Context, d AppDrill) (AppDrillReport, error) {
+func (s *Session) DrillApp(ctx context.Context, d AppDrill) (_ AppDrillReport, err error) {
+	defer s.redactErr(&err)
 	a := s.app
 	rep := AppDrillReport{Kind: "app", Service: a.Service, Replica: d.Replica.String(), Started: time.Now().UTC()}
-	err := s.drillApp(ctx, d, &rep)
+	err = s.drillApp(ctx, d, &rep)
 	rep.Passed = err == nil
 	if err != nil {
-		rep.Error = s.secretsOrNil().Redact(firstLine(err.Error()))
+		rep.Error = s.Redact(firstLine(err.Error()))
 	}
 	if d.Log != "" {
 		if lerr := appendJSONLine(d.Log, rep); lerr != nil && err == nil {
@@ -107,7 +108,7 @@ func (s *Session) drillApp(ctx context.Context, d AppDrill, rep *AppDrillReport)
 		return fmt.Errorf("app drill: host %s is not one of the app's hosts (%s)", host, strings.Join(hosts, ", "))
 	}
 	rep.Host = host
-	if _, err := s.resolveSecrets(ctx); err != nil {
+	if err := s.learnSecrets(ctx, d.Replica); err != nil {
 		return err
 	}
 	volume, file, err := volumeOf(a.Volumes, d.Replica.DB)
@@ -197,9 +198,9 @@ func (s *Session) drillApp(ctx context.Context, d AppDrill, rep *AppDrillReport)
 		return err
 	}
 	gate := px.Health
-	target := health.Container(health.Host{Name: h.name, Inspector: h.engine, Dialer: h.ssh, Execer: h.engine, Network: a.network()}, name, px.appPort())
+	target := health.Container(s.healthHost(h, a.network()), name, px.appPort())
 	if _, err := health.Wait(ctx, gate, target); err != nil {
-		return &BootError{Host: host, Container: name, Err: err, Diagnostics: health.Diagnose(bg, h.engine, h.engine, name)}
+		return &BootError{Host: host, Container: name, Err: err, Diagnostics: s.diagnose(bg, h, name)}
 	}
 	rep.Boot = time.Since(t1)
 

@@ -37,7 +37,8 @@ type StepResult struct {
 // Deploy takes the lock, observes every host, plans the release and
 // applies the plan, then releases the lock. Secrets are resolved first,
 // so a missing one stops the deploy before any host is touched.
-func (s *Session) Deploy(ctx context.Context, r Release) (*Report, error) {
+func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) {
+	defer s.redactErr(&err)
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
@@ -61,7 +62,8 @@ func (s *Session) Deploy(ctx context.Context, r Release) (*Report, error) {
 
 // Rollback returns every host to version, a release still retained on
 // each of them, through the same health-gated path as a deploy.
-func (s *Session) Rollback(ctx context.Context, version string) (*Report, error) {
+func (s *Session) Rollback(ctx context.Context, version string) (_ *Report, err error) {
+	defer s.redactErr(&err)
 	r := Release{Version: version}
 	if err := r.Validate(); err != nil {
 		return nil, err
@@ -117,7 +119,8 @@ func retainedEverywhere(a App, state State, version string) error {
 // Apply runs a plan: Prepare on every host, then Migrate, then each batch
 // (its hosts at once, each host's steps in order), then Finish. It stops
 // at the first failing phase and says where things stand.
-func (s *Session) Apply(ctx context.Context, p Plan) (*Report, error) {
+func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
+	defer s.redactErr(&err)
 	start := time.Now()
 	if _, err := s.resolveSecrets(ctx); err != nil {
 		return nil, err
@@ -254,6 +257,7 @@ func (s *Session) run(ctx context.Context, p Plan, rep *Report, audit *auditLog,
 			for _, st := range byHost[host] {
 				start := time.Now()
 				err := s.apply(ctx, p, st)
+				s.redactErr(&err) // Report.Steps hands it out too
 				res := StepResult{Step: st, Start: start, Duration: time.Since(start), Err: err}
 				s.out.step(host, st.Role, st.Kind.String(), describe(st), start, err)
 				entry := AuditEntry{Time: start.UTC(), Performer: s.performer, Service: s.app.Service,
@@ -440,7 +444,7 @@ func (s *Session) start(ctx context.Context, e *engine.Engine, p Plan, st Step) 
 // rollback's) is stopped rather than removed, so it stays retained.
 func (s *Session) failBoot(ctx context.Context, h *hostConn, st Step, cause error) error {
 	bg := context.WithoutCancel(ctx)
-	d := health.Diagnose(bg, h.engine, h.engine, st.Container)
+	d := s.diagnose(bg, h, st.Container)
 	if st.Reuse {
 		h.engine.Stop(bg, st.Container, DefaultStopTimeout)
 	} else {
@@ -487,7 +491,7 @@ func (s *Session) gate(ctx context.Context, h *hostConn, st Step) error {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	target := health.Container(health.Host{Name: h.name, Inspector: h.engine, Dialer: h.ssh, Execer: h.engine, Network: s.app.network()},
+	target := health.Container(s.healthHost(h, s.app.network()),
 		st.Container, 0)
 	if _, err := health.Wait(ctx, st.Gate, target); err != nil {
 		return s.failBoot(ctx, h, st, err)

@@ -62,7 +62,7 @@ func (s *Session) flushAudit(ctx context.Context, l *auditLog, host string) erro
 	}
 	var buf bytes.Buffer
 	for _, e := range entries {
-		e.Error = s.secretsOrNil().Redact(e.Error)
+		e.Error = s.Redact(e.Error)
 		line, err := json.Marshal(e)
 		if err != nil {
 			return err
@@ -85,7 +85,8 @@ func (s *Session) secretsOrNil() Secrets {
 }
 
 // Audit reads the last n entries of every host's audit log (all when n is 0).
-func (s *Session) Audit(ctx context.Context, n int) (map[string][]AuditEntry, error) {
+func (s *Session) Audit(ctx context.Context, n int) (_ map[string][]AuditEntry, err error) {
+	defer s.redactErr(&err)
 	out := map[string][]AuditEntry{}
 	for host, h := range s.hosts {
 		cmd := "cat " + ssh.Quote(AuditPath(s.app)) + " 2>/dev/null || true"

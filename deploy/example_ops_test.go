@@ -105,7 +105,8 @@ func ExampleDetails_String() {
 		Time:    now,
 		Lock:    &deploy.LockInfo{Performer: "ana@laptop", Time: now.Add(-90 * time.Second), Version: "v4", Message: "hotfix"},
 		Hosts: []deploy.HostDetails{{
-			Host: "203.0.113.10",
+			Host:   "203.0.113.10",
+			Engine: engine.Version{Server: "26.1.5", API: "1.45"},
 			Containers: []deploy.ContainerDetails{
 				{Name: "hello-web-v3", Role: "web", Version: "v3", State: engine.StateRunning,
 					StartedAt: now.Add(-26 * time.Hour), Serving: true},
@@ -116,9 +117,11 @@ func ExampleDetails_String() {
 				{Service: "hello-web", Host: "hello.example.com", Target: "hello-web-v3:3000", State: "running"},
 			}},
 		}, {
-			Host: "203.0.113.11",
+			Host:   "203.0.113.11",
+			Engine: engine.Version{Server: "19.03.12", API: "1.40"},
 		}},
 	}
+	d.Hosts[1].EngineErr = d.Hosts[1].Engine.Check()
 	fmt.Print(d)
 	// Output:
 	// hello on 2 hosts, read 2026-03-01 12:00:00 UTC
@@ -132,6 +135,10 @@ func ExampleDetails_String() {
 	// HOST          PROXY    SERVICE    HOSTS              TARGET             ROUTE
 	// 203.0.113.10  running  hello-web  hello.example.com  hello-web-v3:3000  running
 	// 203.0.113.11  none
+	//
+	// HOST          ENGINE    API   SUPPORTED
+	// 203.0.113.10  26.1.5    1.45  yes
+	// 203.0.113.11  19.03.12  1.40  NO: docker engine older than Slipway supports: 19.03.12 is older than 20.10.9, which has the fixes for the archive endpoint copying files into containers uses; upgrade Docker Engine
 }
 
 // Follow every host's output until Ctrl-C; each line starts with its host

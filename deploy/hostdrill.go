@@ -27,7 +27,8 @@ const drillImage = "slipway/drill:latest"
 // built here as a static binary (no Docker needed on this machine),
 // delivered over SSH, and the container and its scratch volume are
 // removed afterwards. The report is appended to opts.Log, if set.
-func (s *Session) DrillOnHost(ctx context.Context, host string, r replicate.Replica, opts replicate.DrillOptions) (replicate.DrillReport, error) {
+func (s *Session) DrillOnHost(ctx context.Context, host string, r replicate.Replica, opts replicate.DrillOptions) (_ replicate.DrillReport, err error) {
+	defer s.redactErr(&err)
 	h, ok := s.hosts[host]
 	if !ok {
 		return replicate.DrillReport{}, fmt.Errorf("host drill: host %s is not one of the app's hosts (%s)", host, strings.Join(s.app.HostNames(), ", "))
@@ -86,7 +87,7 @@ func (s *Session) DrillOnHost(ctx context.Context, host string, r replicate.Repl
 	}
 	var rep replicate.DrillReport
 	if err := json.Unmarshal([]byte(stdout.String()), &rep); err != nil {
-		return rep, fmt.Errorf("host drill on %s: no report (exit %d): %s", host, c.ExitCode, s.secretsOrNil().Redact(strings.TrimSpace(stderr.String())))
+		return rep, fmt.Errorf("host drill on %s: no report (exit %d): %s", host, c.ExitCode, s.Redact(strings.TrimSpace(stderr.String())))
 	}
 	var drillErr error
 	if c.ExitCode != 0 || !rep.Passed {
@@ -132,7 +133,7 @@ func (s *Session) drillEnv(ctx context.Context, r replicate.Replica, opts replic
 		src = s.app.Secrets
 	}
 	for _, n := range names {
-		v, err := src.Secret(ctx, n)
+		v, err := s.secret(ctx, src, n)
 		if err != nil {
 			return nil, fmt.Errorf("host drill: %w", err)
 		}

@@ -56,7 +56,8 @@ const exitLocked = 75
 
 // Lock takes the app's deploy lock on the primary host, waiting up to
 // Options.LockWait for a held one.
-func (s *Session) Lock(ctx context.Context, version string) error {
+func (s *Session) Lock(ctx context.Context, version string) (err error) {
+	defer s.redactErr(&err)
 	host := s.hosts[s.app.PrimaryHost()]
 	info := LockInfo{Performer: s.performer, Time: time.Now().UTC(), Version: version,
 		Message: s.opts.Message, Destination: s.app.Destination}
@@ -91,7 +92,8 @@ func (s *Session) Lock(ctx context.Context, version string) error {
 }
 
 // Unlock releases the app's deploy lock, whoever holds it.
-func (s *Session) Unlock(ctx context.Context) error {
+func (s *Session) Unlock(ctx context.Context) (err error) {
+	defer s.redactErr(&err)
 	host := s.hosts[s.app.PrimaryHost()]
 	if _, err := host.ssh.Run(ctx, "rm -rf "+ssh.Quote(s.lockDir()), nil); err != nil {
 		return fmt.Errorf("release the deploy lock on %s: %w", host.name, err)
@@ -100,7 +102,8 @@ func (s *Session) Unlock(ctx context.Context) error {
 }
 
 // LockStatus returns the lock's holder, or nil when it is free.
-func (s *Session) LockStatus(ctx context.Context) (*LockInfo, error) {
+func (s *Session) LockStatus(ctx context.Context) (_ *LockInfo, err error) {
+	defer s.redactErr(&err)
 	host := s.hosts[s.app.PrimaryHost()]
 	res, err := host.ssh.Run(ctx, fmt.Sprintf("cat %s/details.json 2>/dev/null || true", ssh.Quote(s.lockDir())), nil)
 	if err != nil {

@@ -19,7 +19,8 @@ const DefaultMaintenanceMessage = "We are doing maintenance and will be back sho
 // page carrying message instead of passing them on, so users see a clear
 // page, not connection errors. In-flight requests finish first, within
 // drain (0 means kamal-proxy's default).
-func (s *Session) Maintenance(ctx context.Context, message string, drain time.Duration, roles ...string) error {
+func (s *Session) Maintenance(ctx context.Context, message string, drain time.Duration, roles ...string) (err error) {
+	defer s.redactErr(&err)
 	if message == "" {
 		message = DefaultMaintenanceMessage
 	}
@@ -29,7 +30,8 @@ func (s *Session) Maintenance(ctx context.Context, message string, drain time.Du
 }
 
 // Live puts web roles in maintenance back in service on every host.
-func (s *Session) Live(ctx context.Context, roles ...string) error {
+func (s *Session) Live(ctx context.Context, roles ...string) (err error) {
+	defer s.redactErr(&err)
 	return s.onWebRoles(ctx, "live", roles, func(ctx context.Context, h *hostConn, service string) error {
 		return proxy.Resume(ctx, h.engine, proxy.DefaultContainer, service)
 	})

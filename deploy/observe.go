@@ -13,7 +13,8 @@ import (
 // Observe reads what runs on every host, changing nothing: the app's
 // containers (found by their labels), kamal-proxy and its routes, the
 // images present, and the lock.
-func (s *Session) Observe(ctx context.Context) (State, error) {
+func (s *Session) Observe(ctx context.Context) (_ State, err error) {
+	defer s.redactErr(&err)
 	return s.observe(ctx, true)
 }
 

@@ -53,10 +53,11 @@ func (v VersionInfo) Running() bool { return v.State == engine.StateRunning }
 // Versions lists every release container of the app (this destination's)
 // on every host, running or stopped: hosts in the app's order, then roles
 // primary first, then newest first.
-func (s *Session) Versions(ctx context.Context) ([]VersionInfo, error) {
+func (s *Session) Versions(ctx context.Context) (_ []VersionInfo, err error) {
+	defer s.redactErr(&err)
 	hosts := s.app.HostNames()
 	per := make([][]VersionInfo, len(hosts))
-	err := s.onHosts(hosts, func(i int, h *hostConn) error {
+	err = s.onHosts(hosts, func(i int, h *hostConn) error {
 		cs, err := s.appContainers(ctx, h)
 		if err != nil {
 			return fmt.Errorf("versions on %s: %w", h.name, err)
@@ -156,7 +157,8 @@ type PrunedImage struct {
 // repository (App.Image) whose image no container on the host uses any
 // more. Each removal gets an output line and an audit line on its host. A
 // failing host does not stop the others; the report holds what was done.
-func (s *Session) Prune(ctx context.Context) (PruneReport, error) {
+func (s *Session) Prune(ctx context.Context) (_ PruneReport, err error) {
+	defer s.redactErr(&err)
 	start := time.Now()
 	var rep PruneReport
 	if err := s.Lock(ctx, ""); err != nil {
@@ -168,7 +170,7 @@ func (s *Session) Prune(ctx context.Context) (PruneReport, error) {
 	containers := make([][]VersionInfo, len(hosts))
 	images := make([][]PrunedImage, len(hosts))
 	audit := &auditLog{}
-	err := s.onHosts(hosts, func(i int, h *hostConn) error {
+	err = s.onHosts(hosts, func(i int, h *hostConn) error {
 		err := s.pruneHost(ctx, h, audit, &containers[i], &images[i])
 		return errors.Join(err, s.flushAudit(ctx, audit, h.name))
 	})
@@ -327,6 +329,13 @@ type Details struct {
 // HostDetails is what one host runs of the app.
 type HostDetails struct {
 	Host string
+	// Engine is the host's Docker Engine release; zero when it could not
+	// be read.
+	Engine engine.Version
+	// EngineErr is set when the engine is older than
+	// engine.MinimumVersion (it matches engine.ErrEngineTooOld) or its
+	// version could not be read.
+	EngineErr error
 	// Containers are the app's release containers: roles primary first,
 	// then newest first.
 	Containers []ContainerDetails
@@ -371,11 +380,12 @@ type ProxyDetails struct {
 
 // Details reads what runs on every host, changing nothing. When a host
 // cannot be read, the others' details come with the error.
-func (s *Session) Details(ctx context.Context) (Details, error) {
+func (s *Session) Details(ctx context.Context) (_ Details, err error) {
+	defer s.redactErr(&err)
 	d := Details{Service: s.app.Service, Destination: s.app.Destination, Time: time.Now().UTC()}
 	hosts := s.app.HostNames()
 	d.Hosts = make([]HostDetails, len(hosts))
-	err := s.onHosts(hosts, func(i int, h *hostConn) error {
+	err = s.onHosts(hosts, func(i int, h *hostConn) error {
 		hd, err := s.hostDetails(ctx, h)
 		d.Hosts[i] = hd
 		if err != nil {
@@ -390,6 +400,7 @@ func (s *Session) Details(ctx context.Context) (Details, error) {
 
 func (s *Session) hostDetails(ctx context.Context, h *hostConn) (HostDetails, error) {
 	hd := HostDetails{Host: h.name}
+	hd.Engine, hd.EngineErr = h.engine.CheckVersion(ctx)
 	cs, err := s.appContainers(ctx, h)
 	if err != nil {
 		return hd, err
@@ -497,6 +508,17 @@ func (d Details) String() string {
 		}
 	}
 	tw.Flush()
+
+	b.WriteString("\n")
+	fmt.Fprintln(tw, "HOST\tENGINE\tAPI\tSUPPORTED")
+	for _, h := range d.Hosts {
+		ok := "yes"
+		if h.EngineErr != nil {
+			ok = "NO: " + h.EngineErr.Error()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", h.Host, orDefault(h.Engine.Server, "unknown"), orDefault(h.Engine.API, "-"), ok)
+	}
+	tw.Flush()
 	return b.String()
 }
 
@@ -546,13 +568,17 @@ type LogOptions struct {
 // each role's newest running container, or its newest one when none runs —
 // from all hosts at once to w. Every line is prefixed with its host and
 // role and written whole, so lines from different hosts never mix. A
-// follow ends without error when ctx ends. Secret values the session has
-// resolved (by a deploy, rollback or exec) are redacted; Logs resolves
-// none itself.
-func (s *Session) Logs(ctx context.Context, opts LogOptions, w io.Writer) error {
+// follow ends without error when ctx ends. Logs resolves the app's
+// secrets first, as a deploy does, and redacts their values; when one
+// cannot be resolved it writes nothing and the error names it.
+func (s *Session) Logs(ctx context.Context, opts LogOptions, w io.Writer) (err error) {
+	defer s.redactErr(&err)
 	hosts, roles, err := s.choose(opts.Hosts, opts.Roles)
 	if err != nil {
 		return err
+	}
+	if err := s.learnSecrets(ctx); err != nil {
+		return fmt.Errorf("logs: %w", err)
 	}
 	type source struct{ host, role, container string }
 	found := make([][]source, len(hosts))
@@ -663,7 +689,8 @@ func (e *ExitError) Error() string {
 // the app's network and volumes, removed once the command ends. The
 // results are in host order; the error joins every host's failure,
 // non-zero exits included.
-func (s *Session) Exec(ctx context.Context, opts ExecOptions, w io.Writer) ([]ExecResult, error) {
+func (s *Session) Exec(ctx context.Context, opts ExecOptions, w io.Writer) (_ []ExecResult, err error) {
+	defer s.redactErr(&err)
 	if len(opts.Cmd) == 0 {
 		return nil, errors.New("exec: no command given")
 	}
@@ -693,7 +720,7 @@ func (s *Session) Exec(ctx context.Context, opts ExecOptions, w io.Writer) ([]Ex
 	sink := s.newLineSink(w)
 	defer sink.Close()
 	results := make([]ExecResult, len(hosts))
-	err := s.onHosts(hosts, func(i int, h *hostConn) error {
+	err = s.onHosts(hosts, func(i int, h *hostConn) error {
 		start := time.Now()
 		res := ExecResult{Host: h.name, Role: role}
 		cur, err := s.running(ctx, h, role)
@@ -934,7 +961,7 @@ type lineSink struct {
 }
 
 func (s *Session) newLineSink(w io.Writer) *lineSink {
-	if sec := s.secretsOrNil(); len(sec) > 0 {
+	if sec := s.out.secrets(); len(sec) > 0 {
 		rw := sec.Writer(w)
 		return &lineSink{w: rw, closer: rw}
 	}

@@ -3,6 +3,8 @@ package deploy
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -11,21 +13,61 @@ import (
 // printer writes the lines a person reads during a deploy: one per host
 // and step, prefixed with the host, with its duration. Lines from hosts
 // working at once never interleave, and secret values are redacted.
+//
+// The printer also holds the session's one redaction set: every secret
+// value the session has resolved, for whatever it was resolved (the app's
+// and its accessories' env, the registry password, a replica's
+// credentials). Output, errors, audit lines and logs are all redacted
+// with it, so a value resolved anywhere is hidden everywhere.
 type printer struct {
-	mu  sync.Mutex
-	raw io.Writer
-	w   io.Writer // raw, or a redacting writer once secrets are known
+	mu    sync.Mutex
+	raw   io.Writer
+	w     io.Writer // raw, or a redacting writer once secrets are known
+	known Secrets   // the redaction set; it only grows
 }
 
 func newPrinter(w io.Writer) *printer { return &printer{raw: w, w: w} }
 
-// redact makes every later write pass through a redacting writer, which
-// holds text back until a line ends, so a secret a hook writes in two
-// pieces is still caught.
+// redact adds s to the redaction set and makes every later write pass
+// through a redacting writer, which holds text back until a line ends, so
+// a secret a hook writes in two pieces is still caught.
 func (p *printer) redact(s Secrets) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.w = s.Writer(p.raw)
+	if p.known == nil {
+		p.known = Secrets{}
+	}
+	added := false
+	for name, v := range s {
+		if v == "" || slices.Contains(slices.Collect(maps.Values(p.known)), v) {
+			continue
+		}
+		// Two sources may give one name two values (a replica's own
+		// credentials beside the app's); both are kept.
+		key := name
+		for i := 2; ; i++ {
+			if _, taken := p.known[key]; !taken {
+				break
+			}
+			key = fmt.Sprintf("%s#%d", name, i)
+		}
+		p.known[key] = v
+		added = true
+	}
+	if !added {
+		return
+	}
+	if c, ok := p.w.(io.Closer); ok && p.w != p.raw {
+		c.Close() // pass on what the old writer held back
+	}
+	p.w = p.known.Writer(p.raw)
+}
+
+// secrets returns a copy of the redaction set.
+func (p *printer) secrets() Secrets {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.known)
 }
 
 // Write passes text through (hooks write here), redacted.

@@ -74,7 +74,8 @@ func (p RecoverPlan) String() string {
 
 // PlanRecovery observes the hosts and returns the steps Recover would
 // take, changing nothing.
-func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (RecoverPlan, error) {
+func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (_ RecoverPlan, err error) {
+	defer s.redactErr(&err)
 	a := s.app
 	if err := r.Replica.Validate(); err != nil {
 		return RecoverPlan{}, fmt.Errorf("recovery: %w", err)
@@ -184,7 +185,8 @@ type RecoverReport struct {
 // start the app on it, pass the health gate, and go live. Every step is
 // audited; a failure stops there and the error says where things stand
 // and how to continue or undo.
-func (s *Session) Recover(ctx context.Context, r Recovery) (*RecoverReport, error) {
+func (s *Session) Recover(ctx context.Context, r Recovery) (_ *RecoverReport, err error) {
+	defer s.redactErr(&err)
 	start := time.Now()
 	if err := s.Lock(ctx, "recover"); err != nil {
 		return nil, err
@@ -192,6 +194,9 @@ func (s *Session) Recover(ctx context.Context, r Recovery) (*RecoverReport, erro
 	defer s.Unlock(context.WithoutCancel(ctx))
 	p, err := s.PlanRecovery(ctx, r)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.learnSecrets(ctx, r.Replica); err != nil {
 		return nil, err
 	}
 	s.out.linef("%s", strings.TrimRight(p.String(), "\n"))
@@ -281,7 +286,8 @@ func (s *Session) recoverStep(ctx context.Context, r Recovery, p RecoverPlan, st
 			return err
 		}
 		defer f.Close()
-		return s.hosts[st.Host].ssh.Upload(ctx, path.Join(mount, p.File), 0o644, f)
+		// The restored file takes the owner and mode of the one moved aside.
+		return s.hosts[st.Host].ssh.UploadLike(ctx, path.Join(mount, p.File), p.File+"."+stamp, 0o644, f)
 	case "gate":
 		px := a.Roles[st.Role].Proxy
 		gate := px.Health
@@ -296,9 +302,9 @@ func (s *Session) recoverStep(ctx context.Context, r Recovery, p RecoverPlan, st
 		if name == "" {
 			return errors.New("no app container of this role was running before the recovery")
 		}
-		target := health.Container(health.Host{Name: h.name, Inspector: h.engine, Dialer: h.ssh, Execer: h.engine, Network: a.network()}, name, px.appPort())
+		target := health.Container(s.healthHost(h, a.network()), name, px.appPort())
 		if _, err := health.Wait(ctx, gate, target); err != nil {
-			return &BootError{Host: h.name, Container: name, Err: err, Diagnostics: health.Diagnose(context.WithoutCancel(ctx), h.engine, h.engine, name)}
+			return &BootError{Host: h.name, Container: name, Err: err, Diagnostics: s.diagnose(context.WithoutCancel(ctx), h, name)}
 		}
 		return nil
 	}

@@ -12,7 +12,8 @@ import (
 // to roll back, how to recover the database, how to go into maintenance
 // and back, and how to check the backups. recovery may be nil when the
 // app keeps no database.
-func (s *Session) Runbook(ctx context.Context, w io.Writer, recovery *Recovery) error {
+func (s *Session) Runbook(ctx context.Context, w io.Writer, recovery *Recovery) (err error) {
+	defer s.redactErr(&err)
 	a := s.app
 	state, err := s.Observe(ctx)
 	if err != nil {

@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,8 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/replicate"
 )
 
 // ErrSecretMissing means a source does not have a secret. Errors that
@@ -437,24 +442,42 @@ func (e *redactedError) Unwrap() error { return e.err }
 const minLineToken = 8
 
 // tokens returns the strings to redact: every non-empty value, and every
-// line of at least minLineToken characters of a multi-line value.
+// line of at least minLineToken characters of a multi-line value, each
+// also in the escaped forms text shows it in when it was quoted for Go
+// (%q, strconv.Quote) or JSON: a value holding `"` or `\` is not itself
+// in its quoted form, and output quotes text that has a secret in it.
 func (s Secrets) tokens() []string {
 	var t []string
 	for _, v := range s {
 		if v == "" {
 			continue
 		}
-		t = append(t, v)
+		t = append(t, escapedForms(v)...)
 		if strings.ContainsAny(v, "\r\n") {
 			for l := range strings.FieldsFuncSeq(v, func(r rune) bool { return r == '\r' || r == '\n' }) {
 				if l = strings.TrimSpace(l); len(l) >= minLineToken {
-					t = append(t, l)
+					t = append(t, escapedForms(l)...)
 				}
 			}
 		}
 	}
 	slices.Sort(t)
 	return slices.Compact(t)
+}
+
+// escapedForms returns v, and v as it reads inside a Go-quoted and a
+// JSON string (with and without HTML escaping) when that differs.
+func escapedForms(v string) []string {
+	forms := []string{v, strings.Trim(strconv.Quote(v), `"`), strings.Trim(strconv.QuoteToASCII(v), `"`)}
+	for _, html := range []bool{true, false} {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(html)
+		if enc.Encode(v) == nil {
+			forms = append(forms, strings.Trim(strings.TrimSuffix(b.String(), "\n"), `"`))
+		}
+	}
+	return forms
 }
 
 // Redact returns text with every secret value replaced by "[redacted]".
@@ -604,4 +627,101 @@ func (rw *redactWriter) Close() error {
 		return nil
 	}
 	return rw.pass(len(rw.pending))
+}
+
+// Redact returns text with every secret value the session has resolved
+// replaced by "[redacted]": the app's, its accessories', the registry
+// password and replicas' credentials, as far as the session has needed
+// them. Use it for anything built from what the session returned that a
+// person or a log will read.
+func (s *Session) Redact(text string) string { return s.out.secrets().Redact(text) }
+
+// redactErr makes *err, when it is not nil, an error whose message is
+// redacted with the session's redaction set when it is read, and which
+// still unwraps to the original for errors.Is and errors.As. Every
+// exported method of Session defers it, so no error leaves a session
+// unredacted, whatever made it: a container's last log lines in a failed
+// boot or migration, a hook's error, the engine's or a replica's words.
+// Redacting at that edge rather than where each piece of text is captured
+// covers the paths no one has thought of yet; what is clipped or quoted
+// before it gets there (a gate's report, its body excerpts) is redacted
+// where it is captured as well (healthHost, diagnose).
+func (s *Session) redactErr(err *error) {
+	if *err == nil {
+		return
+	}
+	if _, ok := (*err).(*sessionError); ok {
+		return
+	}
+	*err = &sessionError{err: *err, out: s.out}
+}
+
+// sessionError is an error that left a Session: its message is redacted
+// with the session's redaction set as it is read, so a value resolved
+// after the error was made is hidden as well.
+type sessionError struct {
+	err error
+	out *printer
+}
+
+func (e *sessionError) Error() string { return e.out.secrets().Redact(e.err.Error()) }
+func (e *sessionError) Unwrap() error { return e.err }
+
+// secret resolves name from src (EnvSecrets when nil) and adds the value
+// to the session's redaction set: every secret a session resolves goes
+// through here or through resolveSecrets.
+func (s *Session) secret(ctx context.Context, src SecretSource, name string) (string, error) {
+	if src == nil {
+		src = EnvSecrets{}
+	}
+	v, err := src.Secret(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	s.out.redact(Secrets{name: v})
+	return v, nil
+}
+
+// learnReplica adds a replica's credentials to the session's redaction
+// set before something else (Litestream's S3 client) resolves them out of
+// the session's sight. A credential that cannot be resolved is left to
+// that resolver to report, by name.
+func (s *Session) learnReplica(ctx context.Context, r replicate.Replica) {
+	var src SecretSource = EnvSecrets{}
+	if r.S3 != nil && r.S3.Secrets != nil {
+		src = r.S3.Secrets
+	}
+	for _, n := range r.SecretNames() {
+		s.secret(ctx, src, n)
+	}
+}
+
+// learnSecrets resolves the app's secrets, as a deploy does, and adds
+// them and the replicas' credentials to the session's redaction set, for
+// operations that read what the app's containers say (logs, a recovery's
+// gate) without starting any.
+func (s *Session) learnSecrets(ctx context.Context, replicas ...replicate.Replica) error {
+	if _, err := s.resolveSecrets(ctx); err != nil {
+		return fmt.Errorf("resolve the app's secrets, to redact them: %w", err)
+	}
+	for _, r := range replicas {
+		s.learnReplica(ctx, r)
+	}
+	return nil
+}
+
+// healthHost is how the session's gates reach containers on h. Gate
+// tries redact what they capture (a body, a command's output) with the
+// session's redaction set before it is cut to an excerpt or quoted, so a
+// secret straddling the cut or holding a quote is still caught whole.
+func (s *Session) healthHost(h *hostConn, network string) health.Host {
+	return health.Host{Name: h.name, Inspector: h.engine, Dialer: h.ssh, Execer: h.engine,
+		Network: network, Redactor: s.out.secrets()}
+}
+
+// diagnose explains a container that failed its gate, with every log
+// line and error redacted whole, before the report clips lines to the
+// screen's width.
+func (s *Session) diagnose(ctx context.Context, h *hostConn, container string) health.Diagnostics {
+	return health.Diagnose(ctx, h.engine, h.engine, container).Redact(s.out.secrets())
 }

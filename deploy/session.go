@@ -185,6 +185,9 @@ func (s *Session) resolveSecrets(ctx context.Context) (Secrets, error) {
 	}
 	s.secrets = sec
 	s.out.redact(sec)
+	for _, r := range s.app.Replicas() { // credentials of a source of their own, too
+		s.learnReplica(ctx, r)
+	}
 	return sec, nil
 }
 

@@ -88,7 +88,7 @@ func (g Command) Try(ctx context.Context, t Target) Attempt {
 	a.Code = res.ExitCode
 	a.Status = fmt.Sprintf("exit %d", res.ExitCode)
 	out := append(append([]byte(nil), res.Stdout...), res.Stderr...)
-	a.Body = excerpt(out)
+	a.Body = excerpt(t.redact(out))
 	if res.ExitCode != 0 {
 		a.Err = fmt.Errorf("%s exited with code %d", g.Cmd[0], res.ExitCode)
 		return a

@@ -55,6 +55,43 @@ func Diagnose(ctx context.Context, in Inspector, tail LogTailer, container strin
 	return d
 }
 
+// Redact returns d with secret values hidden in every log line, the
+// engine's error and the read errors, each whole. Redact before the
+// report is printed: String and GateError clip lines to ScreenWidth, and
+// a secret the clip cuts in two is no longer there to be found.
+func (d Diagnostics) Redact(r Redactor) Diagnostics {
+	if r == nil {
+		return d
+	}
+	if d.Logs != nil {
+		logs := make([]string, len(d.Logs))
+		for i, l := range d.Logs {
+			logs[i] = r.Redact(l)
+		}
+		d.Logs = logs
+	}
+	d.State.Error = r.Redact(d.State.Error)
+	d.InspectErr = redactedError(d.InspectErr, r)
+	d.LogsErr = redactedError(d.LogsErr, r)
+	return d
+}
+
+// redactedError returns err with its message redacted, still unwrapping to err.
+func redactedError(err error, r Redactor) error {
+	if err == nil {
+		return nil
+	}
+	return &redacted{err: err, msg: r.Redact(err.Error())}
+}
+
+type redacted struct {
+	err error
+	msg string
+}
+
+func (e *redacted) Error() string { return e.msg }
+func (e *redacted) Unwrap() error { return e.err }
+
 // String reports the state in one line, then as many of the last log
 // lines as fit in ScreenLines, each clipped to ScreenWidth.
 func (d Diagnostics) String() string {

@@ -26,7 +26,10 @@
 //
 // When a gate fails during a deploy, Diagnose gathers the container's
 // state and last log lines, and a GateError carrying both prints a report
-// that fits one screen.
+// that fits one screen. Reports cut and quote what apps said, so secrets
+// are redacted before that: a Host's Redactor hides them in what tries
+// capture, and Diagnostics.Redact in the log lines (deploy.Secrets is a
+// Redactor).
 //
 // # Handler
 //
@@ -51,11 +54,11 @@
 //
 // In a deploy, wait for the new container to answer it, and explain a failure:
 //
-//	host := health.Host{Name: "203.0.113.10", Inspector: eng, Dialer: sshClient}
+//	host := health.Host{Name: "203.0.113.10", Inspector: eng, Dialer: sshClient, Redactor: secrets}
 //	target := health.Container(host, "app-web-v2", 3000)
 //	res, err := health.Wait(ctx, health.HTTP{Path: "/up", Deadline: time.Minute}, target)
 //	if err != nil {
-//		diag := health.Diagnose(context.WithoutCancel(ctx), eng, eng, "app-web-v2")
+//		diag := health.Diagnose(context.WithoutCancel(ctx), eng, eng, "app-web-v2").Redact(secrets)
 //		return &health.GateError{Result: res, Diagnostics: diag}
 //	}
 //	fmt.Println(res) // http GET /up (200-399) on container app-web-v2:3000 on 203.0.113.10: passed after 3 attempts in 2.1s

@@ -33,6 +33,9 @@ func (a Attempt) String() string {
 		b.WriteString(" " + a.Err.Error())
 	}
 	if a.Body != "" {
+		// Quoted, so that a body's control characters cannot move the
+		// cursor. Body is redacted where a try captures it (Host.Redactor),
+		// before this escapes a secret's quotes and backslashes.
 		b.WriteString(" " + strconv.Quote(a.Body))
 	}
 	return clip(b.String())
@@ -94,7 +97,10 @@ func (s *screen) left() int { return ScreenLines - len(s.lines) }
 func (s *screen) String() string { return strings.Join(s.lines, "\n") }
 
 // clip makes l one printable line of at most ScreenWidth characters:
-// terminal escape sequences (colours) go, other control characters become spaces.
+// terminal escape sequences (colours) go, other control characters become
+// spaces. It cuts text, so anything secret in l must be redacted before l
+// gets here (Host.Redactor, Diagnostics.Redact): a value cut in two
+// survives as a prefix that no redactor matches.
 func clip(l string) string {
 	l = stripEscapes(l)
 	l = strings.Map(func(r rune) rune {

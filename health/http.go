@@ -194,7 +194,7 @@ func (g HTTP) Try(ctx context.Context, t Target) Attempt {
 	}
 	a.Status = strings.TrimSpace(resp.Status)
 	a.Code = resp.StatusCode
-	a.Body = excerpt(body)
+	a.Body = excerpt(t.redact(body)) // redacted whole, before the cut
 	switch {
 	case !g.Status.Contains(resp.StatusCode):
 		a.Err = fmt.Errorf("status %d is outside %s", resp.StatusCode, g.Status)

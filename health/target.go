@@ -48,6 +48,25 @@ type Host struct {
 	// Network is the container network whose address HTTP and TCP gates
 	// dial; "" means whichever network the container is on (the first by name).
 	Network string
+	// Redactor, when set, hides secret values in what tries capture (a
+	// response body, a command's output) before it is cut to an excerpt:
+	// a value that straddled the cut would otherwise survive as a prefix.
+	Redactor Redactor
+}
+
+// Redactor hides secret values in text; deploy.Secrets is one.
+type Redactor interface {
+	// Redact returns text with every secret value replaced.
+	Redact(text string) string
+}
+
+// redact returns b with the target's secrets hidden, whole, as a try
+// captured it.
+func (t Target) redact(b []byte) []byte {
+	if t.host.Redactor == nil || len(b) == 0 {
+		return b
+	}
+	return []byte(t.host.Redactor.Redact(string(b)))
 }
 
 // Target is what a gate checks: a plain address (URL) or a container on a
@@ -102,6 +121,14 @@ func Container(h Host, name string, port int) Target {
 	case port < 0 || port > 65535:
 		t.err = fmt.Errorf("container target %s: port %d is out of range", name, port)
 	}
+	return t
+}
+
+// WithRedactor returns t with r hiding secret values in what tries of
+// it capture, as Host.Redactor does for a container target; for a URL
+// target it is the only way to set one.
+func (t Target) WithRedactor(r Redactor) Target {
+	t.host.Redactor = r
 	return t
 }
 

@@ -122,7 +122,13 @@ func connectWith(ctx context.Context, destination *string, edit func(*deploy.Opt
 	if edit != nil {
 		edit(&opts)
 	}
-	return deploy.Connect(ctx, a, opts)
+	s, err := deploy.Connect(ctx, a, opts)
+	if err == nil {
+		mu.Lock()
+		opened = append(opened, s)
+		mu.Unlock()
+	}
+	return s, err
 }
 
 // release is the release for the -version flag, or the git commit of the
@@ -138,22 +144,36 @@ func release(ctx context.Context, version *string) (deploy.Release, error) {
 	return deploy.Release{Version: v}, nil
 }
 
+// opened are the sessions the targets opened in this process, whose
+// secrets exit redacts.
+var opened []*deploy.Session
+
 // exit turns an error into Mage's exit code for it. Mage keeps a code
-// only from an unwrapped mg.Fatal, so the error is flattened here.
+// only from an unwrapped mg.Fatal, so the error is flattened here, and
+// Mage prints its message to stderr, so the message is redacted here with
+// the secrets of every session the targets opened: errors a target joins
+// or makes itself from a session's results have not passed through the
+// session's own redaction.
 func exit(err error) error {
 	if err == nil {
 		return nil
 	}
+	mu.Lock()
+	msg := err.Error()
+	for _, s := range opened {
+		msg = s.Redact(msg)
+	}
+	mu.Unlock()
 	var invalid *deploy.ValidationError
 	switch {
 	case errors.Is(err, deploy.ErrGateFailed):
-		return mg.Fatal(ExitGateFailed, err.Error())
+		return mg.Fatal(ExitGateFailed, msg)
 	case errors.Is(err, deploy.ErrLocked):
-		return mg.Fatal(ExitLocked, err.Error())
+		return mg.Fatal(ExitLocked, msg)
 	case errors.As(err, &invalid):
-		return mg.Fatal(ExitInvalid, err.Error())
+		return mg.Fatal(ExitInvalid, msg)
 	}
-	return mg.Fatal(ExitFailed, err.Error())
+	return mg.Fatal(ExitFailed, msg)
 }
 
 // Deploy deploys the current commit (or -version) to every host with zero downtime.

@@ -12,6 +12,10 @@
 // network is missing. A ContainerSpec's Env values may be secrets: this
 // package never puts them in an error or in the spec's String.
 //
+// Slipway supports Docker Engine MinimumVersion (20.10.9) and newer: older
+// engines lack fixes to the archive endpoint CopyTo uses. Version.Check and
+// Engine.CheckVersion test a host's engine against it.
+//
 // # Example
 //
 // Start a web container on a server reached over SSH (sshClient is a

@@ -3,6 +3,8 @@ package ssh
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -91,21 +93,120 @@ func (c *Client) Stream(ctx context.Context, cmd string, stdin io.Reader, stdout
 	}
 }
 
-// Upload writes r to a file on the host with the given mode, creating its
-// directory. The file is written beside its destination and renamed into
-// place, so a failed upload never leaves a half-written file there.
+// ErrUploadRefused means Upload would have had to write through a
+// symbolic link or onto something that is not a regular file; nothing was
+// written.
+var ErrUploadRefused = errors.New("upload refused")
+
+// uploadRefused is the exit code of the upload script when it refuses.
+const uploadRefused = 3
+
+// Upload writes r to the file dest on the host. The file appears whole or
+// not at all, and the upload is safe in a directory that someone else can
+// write, such as a volume an app container mounts:
+//
+//   - It never follows a symbolic link and never writes outside dest's
+//     directory. The directory (created with mkdir -p when missing) must
+//     be dest's directory as given, with no symbolic link on the way
+//     (ErrUploadRefused otherwise); the upload works inside it from then
+//     on, so a directory swapped for a link later is not followed.
+//   - A dest that is a symbolic link, a directory or any other
+//     non-regular file is refused with ErrUploadRefused.
+//   - The content goes to a new file of a random name beside dest,
+//     created with O_CREAT|O_EXCL|O_NOFOLLOW (so a planted file or link
+//     of that name makes the upload fail instead of being written
+//     through), then renamed onto dest with rename(2), which replaces a
+//     link rather than following it.
+//   - Only that new file's owner and mode are set, never through a link:
+//     an existing dest keeps its owner, group and mode; a new one gets
+//     mode and the SSH user as owner.
+//
+// Uploads are data files: only read and write bits are set (mode&0666);
+// an existing dest's execute and special bits are not carried over, and a
+// mode with any of them is an error. The remote side needs only a POSIX
+// shell and coreutils (dd, stat, chown, mv).
 func (c *Client) Upload(ctx context.Context, dest string, mode fs.FileMode, r io.Reader) error {
-	if !path.IsAbs(dest) {
-		return fmt.Errorf("upload to %s on %s: the path must be absolute", dest, c.Host())
+	return c.UploadLike(ctx, dest, "", mode, r)
+}
+
+// UploadLike is Upload where a dest that does not exist takes the owner
+// and mode of like, a file in dest's directory named by its base name —
+// such as the damaged database a recovery moved aside before it uploads
+// the restored one. When like is "" or is no regular file, a new dest
+// gets mode, as with Upload; like is never followed if it is a link.
+func (c *Client) UploadLike(ctx context.Context, dest, like string, mode fs.FileMode, r io.Reader) error {
+	if !path.IsAbs(dest) || path.Clean(dest) != dest || dest == "/" {
+		return fmt.Errorf("upload to %s on %s: the path must be absolute and clean, such as /srv/app/app.db", dest, c.Host())
 	}
-	tmp := dest + ".slipway-upload"
-	script := fmt.Sprintf("set -e; mkdir -p %s; umask 077; cat > %s; chmod %04o %s; mv -f %s %s",
-		Quote(path.Dir(dest)), Quote(tmp), mode.Perm(), Quote(tmp), Quote(tmp), Quote(dest))
-	if _, err := c.Run(ctx, script, r); err != nil {
-		c.Run(context.WithoutCancel(ctx), "rm -f "+Quote(tmp), nil)
+	if mode&^0o666 != 0 {
+		return fmt.Errorf("upload to %s on %s: mode %04o has bits beyond read and write; Upload writes data files", dest, c.Host(), uint32(mode))
+	}
+	if strings.Contains(like, "/") || like == "." || like == ".." {
+		return fmt.Errorf("upload to %s on %s: like %q must be the base name of a file beside it", dest, c.Host(), like)
+	}
+	return c.upload(ctx, dest, like, mode, r, uploadTempName())
+}
+
+// uploadTempName is a name no one can guess ahead of the upload.
+func uploadTempName() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return ".slipway-upload-" + hex.EncodeToString(b)
+}
+
+func (c *Client) upload(ctx context.Context, dest, like string, mode fs.FileMode, r io.Reader, tmp string) error {
+	dir, base := path.Split(dest)
+	dir = path.Clean(dir)
+	if _, err := c.Run(ctx, uploadScript(dir, base, like, tmp, mode), r); err != nil {
+		if exit, ok := errors.AsType[*ExitError](err); ok && exit.ExitCode == uploadRefused {
+			return fmt.Errorf("upload %s to %s: %w: %s", dest, c.Host(), ErrUploadRefused, exit.Stderr)
+		}
+		// The script may not have got to remove its file (a dropped connection).
+		c.Run(context.WithoutCancel(ctx), removeScript(dir, tmp), nil)
 		return fmt.Errorf("upload %s to %s: %w", dest, c.Host(), err)
 	}
 	return nil
+}
+
+// uploadScript writes stdin to dir/base through the new file dir/tmp,
+// with the owner and mode of base, or else of like, or else mode. It
+// works inside dir once it has checked that dir is reached through no
+// link, so every later name is relative to that directory itself.
+func uploadScript(dir, base, like, tmp string, mode fs.FileMode) string {
+	return fmt.Sprintf(`set -eu
+dir=%s base=%s like=%s tmp=%s mode=%o
+refuse() { echo "$*" >&2; exit %d; }
+mkdir -p -- "$dir"
+cd -P -- "$dir"
+[ "$(pwd -P)" = "$dir" ] || refuse "$dir is reached through a symbolic link (it resolves to $(pwd -P)); not writing there"
+{ [ ! -e "$tmp" ] && [ ! -L "$tmp" ]; } || refuse "$dir/$tmp exists already; someone else wrote it"
+trap 'rm -f -- "$tmp"' EXIT
+owner=
+info=$(stat -c '%%u:%%g %%a %%F' -- "$base" 2>/dev/null) || info=
+case $info in
+'') ;;
+*' regular file' | *' regular empty file')
+	owner=${info%%%% *}; info=${info#* }; mode=${info%%%% *} ;;
+*) refuse "$dir/$base is a ${info#* * }, not a regular file; not writing through it" ;;
+esac
+if [ -z "$info" ] && [ -n "$like" ]; then
+	info=$(stat -c '%%u:%%g %%a %%F' -- "$like" 2>/dev/null) || info=
+	case $info in
+	*' regular file' | *' regular empty file')
+		owner=${info%%%% *}; info=${info#* }; mode=${info%%%% *} ;;
+	esac
+fi
+umask "$(printf %%o $(( 0777 & ~(0$mode & 0666) )))"
+dd of="$tmp" conv=excl,fsync oflag=nofollow bs=1M status=none
+[ -z "$owner" ] || chown -h -- "$owner" "$tmp"
+mv -fT -- "$tmp" "$base"
+`, Quote(dir), Quote(base), Quote(like), Quote(tmp), mode.Perm()&0o666, uploadRefused)
+}
+
+// removeScript removes a temporary file a failed upload may have left,
+// inside dir as the upload saw it.
+func removeScript(dir, tmp string) string {
+	return fmt.Sprintf(`cd -P -- %[1]s && [ "$(pwd -P)" = %[1]s ] && rm -f -- %[2]s`, Quote(dir), Quote(tmp))
 }
 
 // Quote returns s quoted for a POSIX shell.

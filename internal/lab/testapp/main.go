@@ -10,13 +10,18 @@
 //	BOOT_DELAY   how long it waits before listening, e.g. "2s"
 //	UP_FAIL      when "1", /up answers 503 (a release that never gets healthy)
 //	EXIT_AFTER   when set, the process exits with code 3 after that long
+//	LEAK_ENV     names a variable whose value the app logs at boot and with
+//	             every /up failure, and puts in /up's failure body, as an
+//	             app that logs its DSN does
+//	             (for the tests that secrets never reach output)
 //
 // POST /fail and POST /heal turn /up's failure on and off while it runs.
 // It logs a line per request, and finishes in-flight requests on SIGTERM
 // before exiting, as a PID 1 in a container must.
 //
 // "testapp version" prints the version, "testapp getenv NAME" a variable,
-// "testapp sleep D" sleeps and "testapp fail" exits 2.
+// "testapp sleep D" sleeps and "testapp fail" exits 2 (logging LEAK_ENV's
+// variable first).
 package main
 
 import (
@@ -27,6 +32,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -48,6 +54,9 @@ func main() {
 			time.Sleep(d)
 			return
 		case "fail":
+			if name := os.Getenv("LEAK_ENV"); name != "" {
+				fmt.Fprintf(os.Stderr, "config %s=%s\n", name, os.Getenv(name))
+			}
 			fmt.Fprintln(os.Stderr, "failing on purpose")
 			os.Exit(2)
 		}
@@ -55,6 +64,12 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+
+	leak := ""
+	if name := os.Getenv("LEAK_ENV"); name != "" {
+		leak = name + "=" + os.Getenv(name)
+		log.Printf("testapp %s: config %s", version, leak)
+	}
 
 	if d, err := time.ParseDuration(os.Getenv("BOOT_DELAY")); err == nil && d > 0 {
 		log.Printf("testapp %s: booting, ready in %s", version, d)
@@ -80,8 +95,8 @@ func main() {
 	})
 	mux.HandleFunc("GET /up", func(w http.ResponseWriter, r *http.Request) {
 		if failing.Load() {
-			log.Printf("testapp %s: /up failing: UP_FAIL is on", version)
-			http.Error(w, "down: failure switch is on", http.StatusServiceUnavailable)
+			log.Printf("testapp %s: /up failing: UP_FAIL is on%s", version, strings.TrimRight(" "+leak, " "))
+			http.Error(w, "down: failure switch is on "+leak, http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ok")
