@@ -36,7 +36,9 @@ type StepResult struct {
 
 // Deploy takes the lock, observes every host, plans the release and
 // applies the plan, then releases the lock. Secrets are resolved first,
-// so a missing one stops the deploy before any host is touched.
+// so a missing one stops the deploy before any host is touched. A lock
+// that cannot be released at the end (its host stayed unreachable) is
+// reported in the error as a *StaleLockError with its holder and age.
 func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) {
 	defer s.redactErr(&err)
 	if err := r.Validate(); err != nil {
@@ -48,7 +50,8 @@ func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) 
 	if err := s.Lock(ctx, r.Version); err != nil {
 		return nil, err
 	}
-	defer s.Unlock(context.WithoutCancel(ctx))
+	defer s.watchCancel(ctx)()
+	defer func() { err = s.releaseAfter(ctx, err) }()
 	state, err := s.observe(ctx, false)
 	if err != nil {
 		return nil, err
@@ -74,7 +77,8 @@ func (s *Session) Rollback(ctx context.Context, version string) (_ *Report, err 
 	if err := s.Lock(ctx, version); err != nil {
 		return nil, err
 	}
-	defer s.Unlock(context.WithoutCancel(ctx))
+	defer s.watchCancel(ctx)()
+	defer func() { err = s.releaseAfter(ctx, err) }()
 	state, err := s.observe(ctx, false)
 	if err != nil {
 		return nil, err
@@ -119,6 +123,17 @@ func retainedEverywhere(a App, state State, version string) error {
 // Apply runs a plan: Prepare on every host, then Migrate, then each batch
 // (its hosts at once, each host's steps in order), then Finish. It stops
 // at the first failing phase and says where things stand.
+//
+// Every step has a deadline (see Options.CallTimeout). When a step fails,
+// times out or is interrupted (ctx cancelled), Apply cleans up on the
+// hosts whose steps failed before it returns: it reads what kamal-proxy
+// routes to, then removes the containers this deploy made that nothing
+// routes to, stops again the retained ones it started and leaves alone
+// those that ran before, so every host keeps serving a release. A host
+// whose connection was lost is dialled again for that (with backoff,
+// Options.ReconnectWindow), and the audit lines are written last. After
+// a cancellation all of it fits in Options.CleanupTimeout, and whatever
+// could not be done is said in the error.
 func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 	defer s.redactErr(&err)
 	start := time.Now()
@@ -137,8 +152,22 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 	}
 	s.out.linef("%s %s %s (%s) to %d hosts in %d batches", verb, p.Service, p.Version, p.Image, len(p.Hosts()), len(p.Batches))
 	audit := &auditLog{}
+	s.mu.Lock()
+	s.boots = map[string]*boot{}
+	s.mu.Unlock()
+	defer s.watchCancel(ctx)()
 	defer func() {
-		s.writeAudit(ctx, audit)
+		if err != nil {
+			err = s.afterFailure(ctx, p, rep, audit, err)
+		}
+		cctx, cancel := s.cleanupCtx(ctx, s.opts.cleanupTimeout()/4)
+		defer cancel()
+		if err != nil { // a connection the failure may have cost is dialled again
+			if lost := s.reachAll(cctx, audit.hosts()); len(lost) > 0 {
+				err = errors.Join(err, fmt.Errorf("audit lines not written: %s", strings.Join(lost, "; ")))
+			}
+		}
+		s.writeAudit(cctx, audit)
 		rep.Duration = time.Since(start)
 	}()
 
@@ -149,7 +178,6 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 	}
 	prepare, err := s.buildAndDeliver(ctx, p, rep, audit)
 	if err != nil {
-		s.writeAudit(ctx, audit)
 		return rep, fmt.Errorf("image: %w\nno container was touched; every host still runs what it ran", err)
 	}
 	if err := s.run(ctx, p, rep, audit, prepare); err != nil {
@@ -175,11 +203,11 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 			}
 		}
 		err := s.run(ctx, p, rep, audit, b.Steps)
-		s.writeAudit(ctx, audit) // one append per host and batch: the log keeps up with the deploy
 		if err != nil {
 			s.summary(rep)
 			return rep, fmt.Errorf("batch %d of %d (%s): %w\n%s", i+1, len(p.Batches), strings.Join(b.Hosts, ", "), err, s.standing(p, i))
 		}
+		s.writeAudit(ctx, audit) // one append per host and batch: the log keeps up with the deploy
 		if h := s.app.Hooks.PostAppBoot; h != nil {
 			if err := h(ctx, s.hookContext(p.Version, b.Hosts)); err != nil {
 				return rep, fmt.Errorf("post-app-boot hook for batch %d: %w", i+1, err)
@@ -198,6 +226,22 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 	s.summary(rep)
 	s.out.linef("%s %s %s: done in %s", verb, p.Service, p.Version, seconds(time.Since(start)))
 	return rep, nil
+}
+
+// afterFailure cleans up after a failed Apply (see Apply) on the hosts
+// whose steps failed, and adds to err what it could not put back.
+func (s *Session) afterFailure(ctx context.Context, p Plan, rep *Report, audit *auditLog, err error) error {
+	hosts := failedHosts(rep.Steps)
+	if len(hosts) == 0 {
+		return err
+	}
+	cctx, cancel := s.cleanupCtx(ctx, s.opts.cleanupTimeout()/2)
+	defer cancel()
+	notes := s.settle(cctx, p, audit, hosts)
+	if len(notes) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w%s", err, notesText("cleanup left", notes))
 }
 
 // writeAudit appends the gathered audit lines to each host's log, all
@@ -256,7 +300,7 @@ func (s *Session) run(ctx context.Context, p Plan, rep *Report, audit *auditLog,
 			defer wg.Done()
 			for _, st := range byHost[host] {
 				start := time.Now()
-				err := s.apply(ctx, p, st)
+				err := s.step(ctx, p, st)
 				s.redactErr(&err) // Report.Steps hands it out too
 				res := StepResult{Step: st, Start: start, Duration: time.Since(start), Err: err}
 				s.out.step(host, st.Role, st.Kind.String(), describe(st), start, err)
@@ -281,6 +325,31 @@ func (s *Session) run(ctx context.Context, p Plan, rep *Report, audit *auditLog,
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// step applies one step within its deadline (see stepBudget), noting
+// when a kamal-proxy deploy of it begins and whether it surely ended.
+func (s *Session) step(ctx context.Context, p Plan, st Step) error {
+	if s.beforeStep != nil {
+		s.beforeStep(st)
+	}
+	if st.Kind == StepProxyDeploy {
+		s.noteSwitch(st, time.Now(), false)
+	}
+	what := st.Kind.String()
+	if d := describe(st); d != "" {
+		what += " " + d
+	}
+	var cut bool
+	err := s.call(ctx, st.Host, what, s.stepBudget(st), func(ctx context.Context) error {
+		err := s.apply(ctx, p, st)
+		cut = ctx.Err() != nil
+		return err
+	})
+	if st.Kind == StepProxyDeploy && !cut && (err == nil || s.hosts[st.Host].ssh.Alive()) {
+		s.noteSwitch(st, time.Time{}, true) // kamal-proxy answered: its deploy is over
+	}
+	return err
 }
 
 func firstLine(s string) string {
@@ -418,6 +487,9 @@ func (s *Session) containerSpec(p Plan, st Step) engine.ContainerSpec {
 	}
 }
 
+// start creates and starts the step's container, or starts a retained
+// one, recording what it found so that a failed deploy puts the
+// container back as it was (see settle).
 func (s *Session) start(ctx context.Context, e *engine.Engine, p Plan, st Step) error {
 	if st.Reuse {
 		c, err := e.Inspect(ctx, st.Container)
@@ -425,31 +497,43 @@ func (s *Session) start(ctx context.Context, e *engine.Engine, p Plan, st Step) 
 			return err
 		}
 		if c.Running() {
+			s.noteBoot(st, bootWasRunning)
 			return nil
 		}
+		s.noteBoot(st, bootRestarted)
 		return e.Start(ctx, st.Container)
 	}
+	s.noteBoot(st, bootMade) // before Create: an interrupted create may still make it
 	if _, err := e.Create(ctx, s.containerSpec(p, st)); err != nil {
 		return err
 	}
-	if err := e.Start(ctx, st.Container); err != nil {
-		e.Remove(context.WithoutCancel(ctx), st.Container, true)
-		return err
-	}
-	return nil
+	return e.Start(ctx, st.Container)
 }
 
-// failBoot explains a new container that did not become healthy and
-// takes it away, leaving the old one serving. A retained container (a
-// rollback's) is stopped rather than removed, so it stays retained.
+// failBoot explains a container that did not become healthy. Putting it
+// back is left to the cleanup after the batch (see settle), which knows
+// whether this deploy made it, started it from retained, or found it
+// running, and what kamal-proxy routes to. Only a container that really
+// failed is diagnosed and reported as a *BootError (ErrGateFailed): an
+// interrupted step, one past its deadline or one whose connection was
+// lost returns its cause, and the time after Ctrl-C belongs to the
+// cleanup.
 func (s *Session) failBoot(ctx context.Context, h *hostConn, st Step, cause error) error {
-	bg := context.WithoutCancel(ctx)
-	d := s.diagnose(bg, h, st.Container)
-	if st.Reuse {
-		h.engine.Stop(bg, st.Container, DefaultStopTimeout)
-	} else {
-		h.engine.Remove(bg, st.Container, true)
+	switch {
+	case ctx.Err() != nil: // interrupted, or past the step's deadline: no gate failed
+		return cause
+	case !h.ssh.Alive():
+		return fmt.Errorf("lost the connection to %s: %w", h.name, cause)
 	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(health.DiagnoseTimeout, s.opts.callTimeout()))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		if interrupted(ctx) {
+			cancel()
+		}
+	})
+	defer stop()
+	d := s.diagnose(dctx, h, st.Container)
 	return &BootError{Host: st.Host, Container: st.Container, Err: cause, Diagnostics: d}
 }
 
@@ -514,7 +598,11 @@ func (s *Session) migrate(ctx context.Context, e *engine.Engine, p Plan, st Step
 	if _, err := e.Create(ctx, spec); err != nil {
 		return err
 	}
-	defer e.Remove(context.WithoutCancel(ctx), spec.Name, true)
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.callTimeout())
+		defer cancel()
+		e.Remove(rctx, spec.Name, true)
+	}()
 	if err := e.Start(ctx, spec.Name); err != nil {
 		return err
 	}
@@ -535,8 +623,9 @@ func (s *Session) migrate(ctx context.Context, e *engine.Engine, p Plan, st Step
 func (s *Session) summary(rep *Report) {
 	type key struct{ host, role string }
 	type row struct {
-		ok  bool
-		dur time.Duration
+		ok       bool
+		switched bool // its proxy-deploy or gate passed: the host serves the release
+		dur      time.Duration
 	}
 	rows := map[key]*row{}
 	var keys []key
@@ -553,6 +642,9 @@ func (s *Session) summary(rep *Report) {
 		}
 		rw.dur += r.Duration
 		rw.ok = rw.ok && r.Err == nil
+		if (r.Step.Kind == StepProxyDeploy || r.Step.Kind == StepGate) && r.Err == nil {
+			rw.switched = true
+		}
 	}
 	if len(keys) == 0 {
 		return
@@ -570,7 +662,10 @@ func (s *Session) summary(rep *Report) {
 		rw := rows[k]
 		result, version := "ok", rep.Plan.Version
 		if !rw.ok {
-			result, version = "FAILED", "(previous)"
+			result = "FAILED"
+			if !rw.switched {
+				version = "(previous)"
+			}
 		}
 		s.out.linef("%-15s %-8s %-12s %-8s %s", k.host, k.role, version, result, seconds(rw.dur))
 	}

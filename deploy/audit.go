@@ -72,7 +72,19 @@ func (s *Session) flushAudit(ctx context.Context, l *auditLog, host string) erro
 	}
 	path := AuditPath(s.app)
 	cmd := fmt.Sprintf("mkdir -p .slipway/audit && cat >> %s", ssh.Quote(path))
-	if _, err := s.hosts[host].ssh.Run(context.WithoutCancel(ctx), cmd, &buf); err != nil {
+	// Not cancelled with ctx, so a cancelled deploy still leaves its lines;
+	// bounded, so a hung host cannot hold it; kept for a later flush when
+	// it fails (the cleanup after a lost connection flushes again).
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.callTimeout())
+	defer cancel()
+	if dl, ok := ctx.Deadline(); ok {
+		wctx, cancel = context.WithDeadline(wctx, dl)
+		defer cancel()
+	}
+	if _, err := s.hosts[host].ssh.Run(wctx, cmd, &buf); err != nil {
+		l.mu.Lock()
+		l.pending[host] = append(entries, l.pending[host]...)
+		l.mu.Unlock()
 		return fmt.Errorf("append to the audit log on %s: %w", host, err)
 	}
 	return nil

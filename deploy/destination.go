@@ -24,10 +24,13 @@ func (a App) ForDestination(name string) (App, error) {
 	}
 	overlay, ok := a.Destinations[name]
 	if !ok {
-		if len(a.Destinations) == 0 {
-			return App{}, fmt.Errorf("unknown destination %q: the app has no destinations", name)
+		msg := fmt.Sprintf("unknown destination %q: the app has no destinations", name)
+		if len(a.Destinations) > 0 {
+			msg = fmt.Sprintf("unknown destination %q; known destinations: %s", name, strings.Join(sortedKeys(a.Destinations), ", "))
 		}
-		return App{}, fmt.Errorf("unknown destination %q; known destinations: %s", name, strings.Join(sortedKeys(a.Destinations), ", "))
+		// It reads as msg alone, and wraps a *ValidationError: it is a bad
+		// config, which the ready targets exit 2 for.
+		return App{}, fmt.Errorf("%s%.0w", msg, &ValidationError{Problems: []Problem{{Field: "destination", Message: msg}}})
 	}
 	c := a.Clone()
 	if overlay != nil {

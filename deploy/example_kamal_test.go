@@ -35,3 +35,13 @@ func ExampleFromKamal() {
 	//   set by commands Slipway does not run (export them or add a CommandSecrets source): RAILS_MASTER_KEY
 	//   in no secrets file, read from the environment: LITESTREAM_SECRET_ACCESS_KEY
 }
+
+// A file over one of the import's limits is a *KamalError that names
+// the limit, the file and the line, returned in microseconds whatever
+// the file would expand to.
+func ExampleKamalError() {
+	_, _, err := deploy.FromKamal("testdata/kamal/laughs", "")
+	fmt.Println(err)
+	// Output:
+	// testdata/kamal/laughs/config/deploy.yml:12: aliases and "<<" merge keys expand to more than 200000 values (MaxKamalValues); a Kamal config has a few hundred: write the values out, or share less
+}

@@ -109,8 +109,8 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// KamalError is a Kamal config FromKamal cannot read: malformed YAML or
-// a value of the wrong type.
+// KamalError is a Kamal config FromKamal cannot read: malformed YAML, a
+// value of the wrong type, or a file over one of the MaxKamal limits.
 type KamalError struct {
 	File string
 	Line int
@@ -153,8 +153,11 @@ func (e *KamalError) Error() string {
 // The report lists every key not carried over, by its YAML path, with a
 // reason. Keys starting with "x-" are ignored, as Kamal does; YAML
 // anchors, aliases and "<<" merge keys are followed. ERB ("<%= %>") is
-// not evaluated: a value holding it is reported. Malformed YAML and
-// values of the wrong type are a *KamalError naming the file and line.
+// not evaluated: a value holding it is reported. Malformed YAML, a value
+// of the wrong type anywhere (a known key is never dropped for its type),
+// and a file over a limit (MaxKamalFileSize, MaxKamalNodes,
+// MaxKamalValues, MaxKamalDepth) are a *KamalError naming the file and
+// line; the limits bound the time and memory an import takes.
 // When the App is not valid (an image Slipway cannot take, a host that is
 // not a host name, ...) FromKamal returns it and the report with
 // Validate's *ValidationError, whose fields are the App's.
@@ -237,186 +240,6 @@ func kamalDestinations(file string) []string {
 	}
 	slices.Sort(names)
 	return names
-}
-
-// kval is a YAML value with its aliases and merge keys resolved, and
-// where it was written.
-type kval struct {
-	kind  yaml.Kind // MappingNode, SequenceNode or ScalarNode
-	tag   string    // a scalar's resolved tag: !!str, !!int, !!null, ...
-	text  string
-	keys  []string
-	vals  []*kval
-	items []*kval
-	file  string
-	line  int
-}
-
-func (v *kval) isNull() bool { return v == nil || v.kind == yaml.ScalarNode && v.tag == "!!null" }
-
-// get returns the value of key in a map, or nil.
-func (v *kval) get(key string) *kval {
-	if v == nil || v.kind != yaml.MappingNode {
-		return nil
-	}
-	if i := slices.Index(v.keys, key); i >= 0 {
-		return v.vals[i]
-	}
-	return nil
-}
-
-// describe names a value's type for an error.
-func (v *kval) describe() string {
-	switch {
-	case v.isNull():
-		return "nothing"
-	case v.kind == yaml.MappingNode:
-		return "a map"
-	case v.kind == yaml.SequenceNode:
-		return "a list"
-	case v.tag == "!!str":
-		return strconv.Quote(v.text)
-	}
-	return v.text
-}
-
-// maxKamalNodes bounds the values aliases may expand to, so that a
-// "billion laughs" file fails instead of filling memory.
-const maxKamalNodes = 1 << 20
-
-// yamlLineRe finds the line in a YAML syntax error.
-var yamlLineRe = regexp.MustCompile(`line (\d+)`)
-
-func loadKamalFile(file string) (*kval, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("read Kamal config: %w", err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		ke := &KamalError{File: file, Message: strings.TrimPrefix(err.Error(), "yaml: ")}
-		if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
-			ke.Line, _ = strconv.Atoi(m[1])
-			ke.Message = strings.TrimPrefix(ke.Message, m[0]+": ")
-		}
-		if strings.Contains(string(data), "<%") {
-			ke.Message += " (the file holds ERB, which Slipway does not evaluate; replace it with plain values)"
-		}
-		return nil, ke
-	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return &kval{kind: yaml.MappingNode, file: file, line: 1}, nil
-	}
-	c := &kconv{file: file}
-	v, err := c.conv(doc.Content[0], 0)
-	if err != nil {
-		return nil, err
-	}
-	if v.kind != yaml.MappingNode {
-		return nil, &KamalError{File: file, Line: v.line, Message: "the config must be a map of keys such as service, image and servers, got " + v.describe()}
-	}
-	return v, nil
-}
-
-// kconv converts yaml.Nodes into kvals.
-type kconv struct {
-	file  string
-	nodes int
-}
-
-func (c *kconv) conv(n *yaml.Node, depth int) (*kval, error) {
-	if c.nodes++; c.nodes > maxKamalNodes || depth > 100 {
-		return nil, &KamalError{File: c.file, Line: n.Line, Message: "aliases expand to too many values"}
-	}
-	v := &kval{kind: n.Kind, file: c.file, line: n.Line}
-	switch n.Kind {
-	case yaml.AliasNode:
-		a, err := c.conv(n.Alias, depth+1)
-		if err != nil {
-			return nil, err
-		}
-		cp := *a
-		cp.line = n.Line // report where the alias is used
-		return &cp, nil
-	case yaml.ScalarNode:
-		v.tag, v.text = n.ShortTag(), n.Value
-	case yaml.SequenceNode:
-		for _, item := range n.Content {
-			iv, err := c.conv(item, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			v.items = append(v.items, iv)
-		}
-	case yaml.MappingNode:
-		var merges []*kval
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			kn, vn := n.Content[i], n.Content[i+1]
-			if kn.Kind == yaml.ScalarNode && kn.ShortTag() == "!!merge" {
-				mv, err := c.conv(vn, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				merges = append(merges, mv)
-				continue
-			}
-			if kn.Kind != yaml.ScalarNode {
-				return nil, &KamalError{File: c.file, Line: kn.Line, Message: "a key must be a plain name, not a map or a list"}
-			}
-			val, err := c.conv(vn, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			v.set(kn.Value, val)
-		}
-		// Keys written in the map win over merged ones; earlier merged
-		// maps win over later ones.
-		for _, m := range merges {
-			sources := []*kval{m}
-			if m.kind == yaml.SequenceNode {
-				sources = m.items
-			}
-			for _, s := range sources {
-				if s.kind != yaml.MappingNode {
-					return nil, &KamalError{File: c.file, Line: s.line, Message: "a \"<<\" merge key takes a map or a list of maps, got " + s.describe()}
-				}
-				for i, key := range s.keys {
-					if v.get(key) == nil && !slices.Contains(v.keys, key) {
-						v.set(key, s.vals[i])
-					}
-				}
-			}
-		}
-	default:
-		return nil, &KamalError{File: c.file, Line: n.Line, Message: "unexpected YAML node"}
-	}
-	return v, nil
-}
-
-// set adds or replaces key, as a later duplicate key does in Kamal.
-func (v *kval) set(key string, val *kval) {
-	if i := slices.Index(v.keys, key); i >= 0 {
-		v.vals[i] = val
-		return
-	}
-	v.keys = append(v.keys, key)
-	v.vals = append(v.vals, val)
-}
-
-// mergeKamal deep-merges over onto base as Kamal merges a destination
-// file: maps merge key by key; any other value replaces.
-func mergeKamal(base, over *kval) *kval {
-	if base == nil || base.kind != yaml.MappingNode || over == nil || over.kind != yaml.MappingNode {
-		return over
-	}
-	m := &kval{kind: yaml.MappingNode, file: base.file, line: base.line}
-	for i, key := range base.keys {
-		m.set(key, base.vals[i])
-	}
-	for i, key := range over.keys {
-		m.set(key, mergeKamal(m.get(key), over.vals[i]))
-	}
-	return m
 }
 
 // kamalImport turns a merged config into an App.
@@ -613,10 +436,10 @@ func (k *kamalImport) app(cfg *kval, file string) (App, error) {
 	k.aliases = map[string]kamalAlias{}
 	k.renamed = map[string]string{}
 
-	if cfg.get("require_destination") != nil && k.destination == "" {
-		if req, err := k.boolean(cfg.get("require_destination"), "require_destination"); err != nil {
+	if v := cfg.get("require_destination"); v != nil {
+		if req, err := k.boolean(v, "require_destination"); err != nil {
 			return App{}, err
-		} else if req {
+		} else if req && k.destination == "" {
 			return App{}, &KamalError{File: file, Line: cfg.get("require_destination").line, Path: "require_destination",
 				Message: "the config requires a destination; pass one of: " + orNone(kamalDestinations(file))}
 		}
@@ -704,7 +527,9 @@ func (k *kamalImport) app(cfg *kval, file string) (App, error) {
 		case "aliases":
 			k.eachKey(v, p, "Kamal CLI aliases have no Slipway equivalent; write a Mage target or a Go func")
 		case "hooks_path":
-			k.unsupported(v, p, "Kamal hook scripts are not run; port them to App.Hooks (Go funcs)")
+			if _, err = k.str(v, p); err == nil {
+				k.unsupported(v, p, "Kamal hook scripts are not run; port them to App.Hooks (Go funcs)")
+			}
 		case "asset_path":
 			k.unsupported(v, p, "asset bridging between releases is not supported; serve fingerprinted assets from a CDN or keep old ones in the image")
 		case "minimum_version":
@@ -730,7 +555,9 @@ func (k *kamalImport) app(cfg *kval, file string) (App, error) {
 		return App{}, err
 	}
 
-	k.proxy(&a, proxyCfg, cfg, primary)
+	if err := k.proxy(&a, proxyCfg, cfg, primary); err != nil {
+		return App{}, err
+	}
 	if err := k.timeouts(&a, deployTimeout, drainTimeout); err != nil {
 		return App{}, err
 	}
@@ -841,6 +668,8 @@ func (k *kamalImport) registry(a *App, v *kval, path string) error {
 					r.PasswordSecret = names[0]
 					k.secrets = append(k.secrets, names[0])
 				}
+			case val.kind == yaml.MappingNode:
+				err = k.typeErr(val, p, "a list holding the name of the secret with the password, such as [KAMAL_REGISTRY_PASSWORD]")
 			case !val.isNull():
 				k.unsupported(val, p, "holds the password itself (not shown); move it to .kamal/secrets and list its name: password: [NAME]")
 			}
@@ -1287,8 +1116,11 @@ func (k *kamalImport) secretList(v *kval, path string) ([]string, error) {
 // proxy puts kamal-proxy in front of the primary role (unless it says
 // proxy: false) and of the roles that ask for it, with the root proxy
 // settings under each role's own.
-func (k *kamalImport) proxy(a *App, root, cfg *kval, primary string) {
-	rootSpec := k.proxySpec(root, "proxy")
+func (k *kamalImport) proxy(a *App, root, cfg *kval, primary string) error {
+	rootSpec, err := k.proxySpec(root, "proxy")
+	if err != nil {
+		return err
+	}
 	servers := cfg.get("servers")
 	for _, name := range sortedKeys(k.renamed) {
 		slip := k.renamed[name]
@@ -1306,12 +1138,18 @@ func (k *kamalImport) proxy(a *App, root, cfg *kval, primary string) {
 		switch {
 		case rv == nil || rv.isNull():
 		case rv.kind == yaml.ScalarNode && rv.tag == "!!bool":
-			on, _ = strconv.ParseBool(strings.ToLower(rv.text))
+			if on, err = k.boolean(rv, p); err != nil {
+				return err
+			}
 		case rv.kind == yaml.MappingNode:
 			on = true
-			spec = spec.over(k.proxySpec(rv, p))
+			role, err := k.proxySpec(rv, p)
+			if err != nil {
+				return err
+			}
+			spec = spec.over(role)
 		default:
-			k.unsupported(rv, p, "must be true, false or a map; ignored")
+			return k.typeErr(rv, p, "true, false or a map of proxy settings")
 		}
 		if !on {
 			continue
@@ -1321,6 +1159,7 @@ func (k *kamalImport) proxy(a *App, root, cfg *kval, primary string) {
 		a.Roles[slip] = r
 		k.proxied = true
 	}
+	return nil
 }
 
 // kamalProxy is one level of proxy settings; nil means not set there.
@@ -1410,144 +1249,132 @@ func (s kamalProxy) proxy() Proxy {
 	return px
 }
 
-// proxySpec reads one level of proxy settings. Type errors are reported
-// as unsupported here, as the proxy is read after the rest.
-func (k *kamalImport) proxySpec(v *kval, path string) kamalProxy {
+// proxySpec reads one level of proxy settings.
+func (k *kamalImport) proxySpec(v *kval, path string) (kamalProxy, error) {
 	var s kamalProxy
-	bad := func(val *kval, p string, err error) {
-		k.unsupported(val, p, err.Error()+"; ignored")
-	}
-	intp := func(val *kval, p string) *int {
+	intp := func(val *kval, p string) (*int, error) {
 		n, err := k.integer(val, p)
-		if err != nil {
-			bad(val, p, errors.New("must be a whole number, got "+val.describe()))
-			return nil
-		}
-		return &n
+		return &n, err
 	}
-	durp := func(val *kval, p string) *time.Duration {
+	durp := func(val *kval, p string) (*time.Duration, error) {
 		d, err := k.seconds(val, p)
-		if err != nil {
-			bad(val, p, errors.New("must be a number of seconds, got "+val.describe()))
-			return nil
-		}
-		return &d
+		return &d, err
 	}
-	boolp := func(val *kval, p string) *bool {
+	boolp := func(val *kval, p string) (*bool, error) {
 		b, err := k.boolean(val, p)
-		if err != nil {
-			bad(val, p, errors.New("must be true or false, got "+val.describe()))
-			return nil
-		}
-		return &b
+		return &b, err
 	}
-	if v != nil && !v.isNull() && v.kind != yaml.MappingNode {
-		k.unsupported(v, path, "must be a map; ignored")
-		return s
+	strp := func(val *kval, p string) (*string, error) {
+		t, err := k.str(val, p)
+		return &t, err
 	}
 	var host, hosts *kval
-	_ = k.fields(v, path, func(key string, val *kval, p string) (bool, error) {
+	err := k.fields(v, path, func(key string, val *kval, p string) (bool, error) {
+		var err error
 		switch key {
 		case "host":
 			host = val
-			if h, err := k.str(val, p); err == nil {
+			var h string
+			if h, err = k.str(val, p); err == nil {
 				s.hosts = strings.Split(h, ",")
 				for i := range s.hosts {
 					s.hosts[i] = strings.TrimSpace(s.hosts[i])
 				}
-			} else {
-				bad(val, p, errors.New("must be a host name, got "+val.describe()))
 			}
 		case "hosts":
 			hosts = val
 		case "app_port":
-			s.appPort = intp(val, p)
+			s.appPort, err = intp(val, p)
 		case "ssl":
 			if val.kind == yaml.MappingNode {
 				k.unsupported(val, p, "custom certificates are not supported yet; only automatic HTTPS (ssl: true)")
 			} else {
-				s.tls = boolp(val, p)
+				s.tls, err = boolp(val, p)
 			}
 		case "healthcheck":
-			_ = k.fields(val, p, func(hk string, hv *kval, hp string) (bool, error) {
+			err = k.fields(val, p, func(hk string, hv *kval, hp string) (bool, error) {
+				var err error
 				switch hk {
 				case "path":
-					if h, err := k.str(hv, hp); err == nil {
-						s.path = &h
-					} else {
-						bad(hv, hp, errors.New("must be a path, got "+hv.describe()))
-					}
+					s.path, err = strp(hv, hp)
 				case "interval":
-					s.interval = durp(hv, hp)
+					s.interval, err = durp(hv, hp)
 				case "timeout":
-					s.timeout = durp(hv, hp)
+					s.timeout, err = durp(hv, hp)
 				default:
 					return false, nil
 				}
-				return true, nil
+				return true, err
 			})
 		case "response_timeout":
-			s.response = durp(val, p)
+			s.response, err = durp(val, p)
 		case "buffering":
-			_ = k.fields(val, p, func(bk string, bv *kval, bp string) (bool, error) {
+			err = k.fields(val, p, func(bk string, bv *kval, bp string) (bool, error) {
+				var err error
 				switch bk {
 				case "requests":
-					s.bufRequests = boolp(bv, bp)
+					s.bufRequests, err = boolp(bv, bp)
 				case "responses":
-					s.bufReplies = boolp(bv, bp)
+					s.bufReplies, err = boolp(bv, bp)
 				case "memory", "max_request_body", "max_response_body":
 					k.unsupported(bv, bp, "buffer sizes are not configurable; kamal-proxy's defaults apply")
 				default:
 					return false, nil
 				}
-				return true, nil
+				return true, err
 			})
 		case "run":
-			k.proxyRun(&s, val, p, intp)
+			err = k.proxyRun(&s, val, p)
 		case "ssl_redirect", "forward_headers", "path_prefix", "path_prefixes", "strip_path_prefix", "logging":
 			k.unsupported(val, p, "this kamal-proxy setting is not supported yet; Proxy has hosts, app port, TLS, health, response timeout and buffering")
 		default:
 			return false, nil
 		}
-		return true, nil
+		return true, err
 	})
+	if err != nil {
+		return s, err
+	}
 	if hosts != nil {
-		if list, err := k.strList(hosts, keyPath(path, "hosts"), true); err == nil {
-			s.hosts = list
-		} else {
-			bad(hosts, keyPath(path, "hosts"), errors.New("must be a list of host names, got "+hosts.describe()))
+		if s.hosts, err = k.strList(hosts, keyPath(path, "hosts"), true); err != nil {
+			return s, err
 		}
 		if host != nil {
 			k.unsupported(host, keyPath(path, "host"), "both host and hosts are set (Kamal rejects this); hosts is used")
 		}
 	}
-	return s
+	return s, nil
 }
 
 // proxyRun reads proxy.run, the settings kamal-proxy boots with.
-func (k *kamalImport) proxyRun(s *kamalProxy, v *kval, path string, intp func(*kval, string) *int) {
+func (k *kamalImport) proxyRun(s *kamalProxy, v *kval, path string) error {
 	var registry, repository, version string
-	_ = k.fields(v, path, func(key string, val *kval, p string) (bool, error) {
+	err := k.fields(v, path, func(key string, val *kval, p string) (bool, error) {
+		var err error
 		switch key {
 		case "http_port":
-			s.httpPort = intp(val, p)
+			var n int
+			n, err = k.integer(val, p)
+			s.httpPort = &n
 		case "https_port":
-			s.httpsPort = intp(val, p)
+			var n int
+			n, err = k.integer(val, p)
+			s.httpsPort = &n
 		case "registry":
-			registry, _ = k.str(val, p)
+			registry, err = k.str(val, p)
 		case "repository":
-			repository, _ = k.str(val, p)
+			repository, err = k.str(val, p)
 		case "version":
-			version, _ = k.str(val, p)
+			version, err = k.str(val, p)
 		case "metrics_port", "debug", "log_max_size", "publish", "bind_ips", "options":
 			k.unsupported(val, p, "kamal-proxy is booted with Slipway's settings; this one is not supported yet")
 		default:
 			return false, nil
 		}
-		return true, nil
+		return true, err
 	})
-	if registry == "" && repository == "" && version == "" {
-		return
+	if err != nil || registry == "" && repository == "" && version == "" {
+		return err
 	}
 	repo, tag, _ := strings.Cut(DefaultProxyImage, ":")
 	repo = orDefault(repository, repo)
@@ -1556,6 +1383,7 @@ func (k *kamalImport) proxyRun(s *kamalProxy, v *kval, path string, intp func(*k
 	}
 	img := repo + ":" + orDefault(version, tag)
 	s.image = &img
+	return nil
 }
 
 // timeouts applies the top-level deploy_timeout and drain_timeout to
@@ -1629,26 +1457,56 @@ func (k *kamalImport) applyTags(a *App) error {
 		if !ok || len(r.Servers) == 0 {
 			continue
 		}
-		for _, tag := range sortedKeys(k.envTags) {
-			te := k.envTags[tag]
-			all := true
-			for _, s := range r.Servers {
-				if !slices.Contains(k.tags[s.Host], tag) {
-					all = false
-				}
+		// The env tags every host of the role carries, found in time
+		// linear in the tags.
+		common := map[string]bool{}
+		for _, t := range k.tags[r.Servers[0].Host] {
+			_, env := k.envTags[t]
+			common[t] = env
+		}
+		for _, s := range r.Servers[1:] {
+			has := map[string]bool{}
+			for _, t := range k.tags[s.Host] {
+				has[t] = common[t]
 			}
-			if !all {
+			common = has
+		}
+		applied := map[string]bool{}
+		env := r.Env.clone()
+		secrets := map[string]bool{}
+		for _, s := range env.Secret {
+			secrets[s] = true
+		}
+		for _, tag := range sortedKeys(common) {
+			if !common[tag] {
 				continue
 			}
-			r.Env = mergeEnv(r.Env, te)
-			k.note("env.tags.%s is on every host of role %s, so it is merged into the role's env", tag, slip)
-			for i := range k.hostTags {
-				if k.hostTags[i].role == kname {
-					k.hostTags[i].tags = slices.DeleteFunc(k.hostTags[i].tags, func(t string) bool { return t == tag })
+			te := k.envTags[tag]
+			for name, v := range te.Clear {
+				if env.Clear == nil {
+					env.Clear = map[string]string{}
+				}
+				env.Clear[name] = v
+			}
+			for _, s := range te.Secret {
+				if !secrets[s] {
+					secrets[s] = true
+					env.Secret = append(env.Secret, s)
 				}
 			}
+			applied[tag] = true
+			k.note("env.tags.%s is on every host of role %s, so it is merged into the role's env", tag, slip)
 		}
+		if len(applied) == 0 {
+			continue
+		}
+		r.Env = env
 		a.Roles[slip] = r
+		for i := range k.hostTags {
+			if k.hostTags[i].role == kname {
+				k.hostTags[i].tags = slices.DeleteFunc(k.hostTags[i].tags, func(t string) bool { return applied[t] })
+			}
+		}
 	}
 	for _, th := range k.hostTags {
 		for _, tag := range th.tags {
@@ -1658,22 +1516,6 @@ func (k *kamalImport) applyTags(a *App) error {
 		}
 	}
 	return nil
-}
-
-func mergeEnv(e, over Env) Env {
-	out := e.clone()
-	for k, v := range over.Clear {
-		if out.Clear == nil {
-			out.Clear = map[string]string{}
-		}
-		out.Clear[k] = v
-	}
-	for _, s := range over.Secret {
-		if !slices.Contains(out.Secret, s) {
-			out.Secret = append(out.Secret, s)
-		}
-	}
-	return out
 }
 
 // accessories reads accessories.<name>.
@@ -1692,9 +1534,11 @@ func (k *kamalImport) accessories(v *kval, path string, a *App) (map[string]Acce
 
 func (k *kamalImport) accessory(v *kval, path string, a *App) (Accessory, error) {
 	var acc Accessory
+	added := map[string]bool{}
 	addHosts := func(hosts []string) {
 		for _, h := range hosts {
-			if !slices.ContainsFunc(acc.Servers, func(s Server) bool { return s.Host == parseKamalHost(h).Host }) {
+			if host := parseKamalHost(h).Host; !added[host] {
+				added[host] = true
 				acc.Servers = append(acc.Servers, k.server(h))
 			}
 		}
@@ -1719,12 +1563,16 @@ func (k *kamalImport) accessory(v *kval, path string, a *App) (Accessory, error)
 		case "tag", "tags":
 			var tags []string
 			if tags, err = k.strList(val, p, true); err == nil {
+				want := map[string]bool{}
+				for _, t := range tags {
+					want[t] = true
+				}
 				var hosts []string
+				tagged := map[string]bool{}
 				for _, th := range k.hostTags {
-					for _, t := range tags {
-						if slices.Contains(k.tags[th.host], t) && !slices.Contains(hosts, th.host) {
-							hosts = append(hosts, th.host)
-						}
+					if !tagged[th.host] && slices.ContainsFunc(k.tags[th.host], func(t string) bool { return want[t] }) {
+						tagged[th.host] = true
+						hosts = append(hosts, th.host)
 					}
 				}
 				if len(hosts) == 0 {

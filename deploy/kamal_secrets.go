@@ -48,8 +48,9 @@ func (k KamalSecrets) Secret(_ context.Context, name string) (string, error) {
 	}
 	values := map[string]string{}
 	why := map[string]string{}
+	budget := maxKamalSecretsResolved
 	for _, e := range entries {
-		v, reason := e.resolve(values)
+		v, reason := e.resolve(values, why, &budget)
 		if reason != "" {
 			delete(values, e.name)
 			why[e.name] = reason
@@ -66,6 +67,15 @@ func (k KamalSecrets) Secret(_ context.Context, name string) (string, error) {
 	}
 	return "", &missingSecretError{name, "not in " + strings.Join(read, ", ")}
 }
+
+// MaxKamalSecretSize bounds a secret's value once its $NAME references
+// are resolved, so that NAME2=$NAME1$NAME1, NAME3=$NAME2$NAME2, ... fails
+// instead of doubling into gigabytes.
+const MaxKamalSecretSize = 64 << 10
+
+// maxKamalSecretsResolved bounds the values of all the secrets files
+// together, resolved, as each lookup resolves every line.
+const maxKamalSecretsResolved = 4 << 20
 
 // kamalSecretKind says how a line of a Kamal secrets file gives its value.
 type kamalSecretKind int
@@ -89,9 +99,10 @@ type kamalSecret struct {
 var varRefRe = regexp.MustCompile(`\\?\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))`)
 
 // resolve returns the entry's value, or why it has none, given the
-// values set before it. Reasons name files, lines and variables, never
-// values.
-func (e kamalSecret) resolve(earlier map[string]string) (string, string) {
+// values set before it and why the others have none. budget is what the
+// values may still add up to. Reasons name files, lines and variables,
+// never values.
+func (e kamalSecret) resolve(earlier, why map[string]string, budget *int) (string, string) {
 	where := fmt.Sprintf("%s:%d", e.file, e.line)
 	switch e.kind {
 	case kamalSecretCommand:
@@ -100,21 +111,44 @@ func (e kamalSecret) resolve(earlier map[string]string) (string, string) {
 		return e.text, ""
 	}
 	var unset []string
+	failed := ""
+	size := len(e.text)
 	v := varRefRe.ReplaceAllStringFunc(e.text, func(ref string) string {
 		if strings.HasPrefix(ref, `\`) {
 			return ref[1:]
 		}
 		m := varRefRe.FindStringSubmatch(ref)
 		ref = m[1] + m[2]
-		if val, ok := earlier[ref]; ok {
-			return val
+		val, ok := earlier[ref]
+		if !ok {
+			val, ok = os.LookupEnv(ref)
 		}
-		if val, ok := os.LookupEnv(ref); ok {
-			return val
+		if reason, bad := why[ref]; !ok && bad && failed == "" {
+			// The first cause, not a chain of "reads $X" back to it.
+			failed = reason
+			if !strings.Contains(reason, " reads $") {
+				failed = fmt.Sprintf("%s reads $%s, which has no value: %s", where, ref, reason)
+			}
 		}
-		unset = append(unset, ref)
-		return ""
+		if !ok {
+			unset = append(unset, ref)
+			return ""
+		}
+		if size += len(val); size > MaxKamalSecretSize || size > *budget {
+			return "" // reported below, before the value is built
+		}
+		return val
 	})
+	switch {
+	case failed != "":
+		return "", failed
+	case size > MaxKamalSecretSize:
+		return "", fmt.Sprintf("%s expands to more than %d bytes (MaxKamalSecretSize) through its $ references; a secret is a line: check the references", where, MaxKamalSecretSize)
+	case size > *budget:
+		*budget = 0
+		return "", fmt.Sprintf("%s: the secrets files expand to more than %d bytes through their $ references; a secret is a line: check the references", where, maxKamalSecretsResolved)
+	}
+	*budget -= len(v)
 	if len(unset) > 0 {
 		return "", fmt.Sprintf("%s reads $%s, which is not set in the environment", where, strings.Join(unset, ", $"))
 	}
@@ -127,12 +161,12 @@ func readKamalSecrets(files []string) ([]kamalSecret, []string, error) {
 	var all []kamalSecret
 	var read []string
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := readCapped(f, MaxKamalFileSize, "Kamal secrets file", "MaxKamalFileSize")
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("read Kamal secrets file %s: %w", f, err)
+			return nil, nil, err
 		}
 		entries, err := parseKamalSecrets(f, string(data))
 		if err != nil {
@@ -236,8 +270,10 @@ func summarizeKamalSecrets(files []string) (kamalSecretsSummary, error) {
 		return kamalSecretsSummary{}, err
 	}
 	s := kamalSecretsSummary{read: read, commands: map[string]string{}}
+	seen := map[string]bool{}
 	for _, e := range entries {
-		if !slices.Contains(s.names, e.name) {
+		if !seen[e.name] {
+			seen[e.name] = true
 			s.names = append(s.names, e.name)
 		}
 		if e.kind == kamalSecretCommand {

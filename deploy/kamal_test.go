@@ -18,7 +18,7 @@ import (
 
 // kamalProject writes files (path -> content) into a fresh project
 // directory and returns it.
-func kamalProject(t *testing.T, files map[string]string) string {
+func kamalProject(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {
@@ -30,7 +30,7 @@ func kamalProject(t *testing.T, files map[string]string) string {
 }
 
 // deployYML is a project holding only config/deploy.yml.
-func deployYML(t *testing.T, yml string) string {
+func deployYML(t testing.TB, yml string) string {
 	t.Helper()
 	return kamalProject(t, map[string]string{"config/deploy.yml": yml})
 }
@@ -626,6 +626,50 @@ func TestFromKamalErrors(t *testing.T) {
 				require.True(t, ok, "%T: %v", err, err)
 				assert.Equal(t, tt.line, ke.Line)
 			}
+		})
+	}
+}
+
+// A value of the wrong type is an error with its file, line and path,
+// wherever it is: none is dropped with a note.
+func TestFromKamalWrongTypes(t *testing.T) {
+	tests := []struct {
+		name, yml, destination, want string
+	}{
+		{name: "proxy.ssl", yml: "proxy:\n  ssl: yes-please\n", want: `:5: proxy.ssl: must be true or false, got "yes-please"`},
+		{name: "proxy.app_port", yml: "proxy:\n  app_port: eighty\n", want: `:5: proxy.app_port: must be a whole number, got "eighty"`},
+		{name: "proxy.host", yml: "proxy:\n  host: [a.example.com]\n", want: `:5: proxy.host: must be a string, got a list`},
+		{name: "proxy.hosts", yml: "proxy:\n  hosts: {a: b}\n", want: `:5: proxy.hosts: must be a list, got a map`},
+		{name: "proxy.healthcheck", yml: "proxy:\n  healthcheck: [up]\n", want: `:5: proxy.healthcheck: must be a map, got a list`},
+		{name: "proxy.healthcheck.path", yml: "proxy:\n  healthcheck:\n    path: {a: b}\n", want: `:6: proxy.healthcheck.path: must be a string, got a map`},
+		{name: "proxy.healthcheck.interval", yml: "proxy:\n  healthcheck:\n    interval: soon\n", want: `:6: proxy.healthcheck.interval: must be a number of seconds, got "soon"`},
+		{name: "proxy.response_timeout", yml: "proxy:\n  response_timeout: true\n", want: `:5: proxy.response_timeout: must be a number of seconds, got true`},
+		{name: "proxy.buffering.requests", yml: "proxy:\n  buffering:\n    requests: maybe\n", want: `:6: proxy.buffering.requests: must be true or false, got "maybe"`},
+		{name: "proxy.run.http_port", yml: "proxy:\n  run:\n    http_port: x\n", want: `:6: proxy.run.http_port: must be a whole number, got "x"`},
+		{name: "proxy.run.version", yml: "proxy:\n  run:\n    version: [1]\n", want: `:6: proxy.run.version: must be a string, got a list`},
+		{name: "proxy", yml: "proxy: [a]\n", want: `:4: proxy: must be a map, got a list`},
+		{name: "servers.web.proxy", yml: "servers:\n  web:\n    hosts: [10.0.0.1]\n    proxy: on-please\n", want: `:7: servers.web.proxy: must be true, false or a map of proxy settings, got "on-please"`},
+		{name: "registry.password", yml: "registry:\n  password: {a: b}\n", want: `:5: registry.password: must be a list holding the name of the secret`},
+		{name: "hooks_path", yml: "hooks_path: [a]\n", want: `:4: hooks_path: must be a string, got a list`},
+		{name: "require_destination with a destination", yml: "require_destination: maybe\n", destination: "prod", want: `:4: require_destination: must be true or false, got "maybe"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			yml := "service: hello\nimage: acme/hello\n"
+			if !strings.Contains(tt.yml, "servers:") {
+				yml += "servers: [10.0.0.1]\n"
+			} else {
+				yml = "service: hello\nimage: acme/hello\n\n"
+			}
+			files := map[string]string{"config/deploy.yml": yml + tt.yml}
+			if tt.destination != "" {
+				files["config/deploy."+tt.destination+".yml"] = "{}\n"
+			}
+			_, _, err := deploy.FromKamal(kamalProject(t, files), tt.destination)
+			ke, ok := errors.AsType[*deploy.KamalError](err)
+			require.True(t, ok, "%T: %v", err, err)
+			assert.Contains(t, ke.Error(), "config/deploy.yml"+tt.want)
+			assert.Equal(t, strings.TrimSuffix(tt.name, " with a destination"), ke.Path)
 		})
 	}
 }

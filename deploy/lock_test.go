@@ -54,12 +54,73 @@ func TestDeployLock(t *testing.T) {
 		assert.Nil(t, info, "released after the deploy")
 	})
 
-	t.Run("a forced release frees a lock left behind", func(t *testing.T) {
+	t.Run("someone else's lock is not released, only broken", func(t *testing.T) {
 		require.NoError(t, holder.Lock(ctx, "v9"))
 		other := connect(t, a, &syncBuffer{})
-		require.NoError(t, other.Unlock(ctx))
+		err := other.Unlock(ctx)
+		var locked *deploy.LockedError
+		require.ErrorAs(t, err, &locked, "tester does not hold alice's lock")
+		assert.Contains(t, err.Error(), "alice")
+		assert.Contains(t, err.Error(), "lock:release -force")
+
+		broke, err := other.BreakLock(ctx)
+		require.NoError(t, err)
+		require.NotNil(t, broke)
+		assert.Equal(t, "alice", broke.Performer)
 		info, err := other.LockStatus(ctx)
 		require.NoError(t, err)
 		assert.Nil(t, info)
+		assert.NoError(t, holder.Unlock(ctx), "a lock already gone is no error")
+	})
+
+	t.Run("a half-written lock reads as such and only a forced release frees it", func(t *testing.T) {
+		// What an older Slipway interrupted between mkdir and writing the
+		// details left behind.
+		c := l.Hosts[0].Dial(t)
+		_, err := c.Run(ctx, "mkdir -p .slipway/locks/"+a.Service+"-lock", nil)
+		require.NoError(t, err)
+
+		info, err := holder.LockStatus(ctx)
+		require.NoError(t, err)
+		require.NotNil(t, info, "not unlocked")
+		assert.True(t, info.Incomplete)
+		assert.WithinDuration(t, time.Now(), info.Time, time.Minute, "its age is the directory's")
+
+		err = holder.Lock(ctx, "v9")
+		var locked *deploy.LockedError
+		require.ErrorAs(t, err, &locked)
+		assert.Contains(t, err.Error(), "half-written")
+		assert.Contains(t, err.Error(), "lock:release -force")
+		require.ErrorAs(t, holder.Unlock(ctx), &locked, "no holder to match")
+
+		broke, err := holder.BreakLock(ctx)
+		require.NoError(t, err)
+		assert.True(t, broke.Incomplete)
+		require.NoError(t, holder.Lock(ctx, "v9"), "free again")
+		require.NoError(t, holder.Unlock(ctx))
+	})
+
+	t.Run("the lock exists only with its details in it", func(t *testing.T) {
+		// The details go to a file of their own and are linked into place:
+		// the lock path never exists without them.
+		c := l.Hosts[0].Dial(t)
+		require.NoError(t, holder.Lock(ctx, "v9"))
+		res, err := c.Run(ctx, "cat .slipway/locks/"+a.Service+"-lock; ls -a .slipway/locks", nil)
+		require.NoError(t, err)
+		assert.Contains(t, string(res.Stdout), `"performer":"alice"`)
+		assert.NotContains(t, string(res.Stdout), ".lock.", "no temporary file is left")
+		require.NoError(t, holder.Unlock(ctx))
+	})
+
+	t.Run("maintenance and live are refused while someone holds the lock", func(t *testing.T) {
+		require.NoError(t, holder.Lock(ctx, "recover"))
+		defer holder.Unlock(ctx)
+		other := connect(t, a, &syncBuffer{})
+		err := other.Live(ctx)
+		var locked *deploy.LockedError
+		require.ErrorAs(t, err, &locked)
+		assert.Contains(t, err.Error(), "alice")
+		err = other.Maintenance(ctx, "", 0)
+		require.ErrorAs(t, err, &locked)
 	})
 }

@@ -18,28 +18,39 @@ const DefaultMaintenanceMessage = "We are doing maintenance and will be back sho
 // service on every host: kamal-proxy answers their requests with a 503
 // page carrying message instead of passing them on, so users see a clear
 // page, not connection errors. In-flight requests finish first, within
-// drain (0 means kamal-proxy's default).
+// drain (0 means kamal-proxy's default). It holds the deploy lock while
+// it works (the session's own, when it holds it already), so it is
+// refused with a *LockedError naming the holder while a deploy or a
+// recovery runs.
 func (s *Session) Maintenance(ctx context.Context, message string, drain time.Duration, roles ...string) (err error) {
 	defer s.redactErr(&err)
 	if message == "" {
 		message = DefaultMaintenanceMessage
 	}
-	return s.onWebRoles(ctx, "maintenance", roles, func(ctx context.Context, h *hostConn, service string) error {
-		return proxy.Stop(ctx, h.engine, proxy.DefaultContainer, service, message, drain)
+	return s.withLock(ctx, "", func() error {
+		return s.onWebRoles(ctx, "maintenance", roles, orDefault(drain, DefaultDrainTimeout), func(ctx context.Context, h *hostConn, service string) error {
+			return proxy.Stop(ctx, h.engine, proxy.DefaultContainer, service, message, drain)
+		})
 	})
 }
 
-// Live puts web roles in maintenance back in service on every host.
+// Live puts web roles in maintenance back in service on every host. Like
+// Maintenance it holds the deploy lock, so `app:live` during a recovery
+// is refused, naming who holds the lock, instead of reopening traffic
+// to a database being restored.
 func (s *Session) Live(ctx context.Context, roles ...string) (err error) {
 	defer s.redactErr(&err)
-	return s.onWebRoles(ctx, "live", roles, func(ctx context.Context, h *hostConn, service string) error {
-		return proxy.Resume(ctx, h.engine, proxy.DefaultContainer, service)
+	return s.withLock(ctx, "", func() error {
+		return s.onWebRoles(ctx, "live", roles, 0, func(ctx context.Context, h *hostConn, service string) error {
+			return proxy.Resume(ctx, h.engine, proxy.DefaultContainer, service)
+		})
 	})
 }
 
 // onWebRoles runs fn for each web role's kamal-proxy service on each of
 // its hosts, all hosts at once, with an output and an audit line each.
-func (s *Session) onWebRoles(ctx context.Context, step string, only []string, fn func(context.Context, *hostConn, string) error) error {
+// Each call gets CallTimeout plus wait (what it waits for on purpose).
+func (s *Session) onWebRoles(ctx context.Context, step string, only []string, wait time.Duration, fn func(context.Context, *hostConn, string) error) error {
 	var steps []Step
 	for _, role := range s.app.roleNames() {
 		r := s.app.Roles[role]
@@ -54,12 +65,18 @@ func (s *Session) onWebRoles(ctx context.Context, step string, only []string, fn
 		return fmt.Errorf("%s: no web role to act on (roles with a Proxy: none matched %v)", step, only)
 	}
 	audit := &auditLog{}
-	defer s.writeAudit(ctx, audit)
+	defer func() {
+		cctx, cancel := s.cleanupCtx(ctx, 0)
+		defer cancel()
+		s.writeAudit(cctx, audit)
+	}()
 	errs := make(chan error, len(steps))
 	for _, st := range steps {
 		go func() {
 			start := time.Now()
-			err := fn(ctx, s.hosts[st.Host], st.Container)
+			err := s.call(ctx, st.Host, step+" "+st.Container, s.opts.callTimeout()+wait, func(ctx context.Context) error {
+				return fn(ctx, s.hosts[st.Host], st.Container)
+			})
 			s.record(audit, st.Host, st.Role, step, "", st.Container, st.Container, start, err)
 			if err != nil {
 				err = fmt.Errorf("%s: %s %s: %w", st.Host, step, st.Container, err)

@@ -1,10 +1,14 @@
 package deploy
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/slipwayhq/slipway/deploy/engine"
 	"github.com/slipwayhq/slipway/deploy/ssh"
 )
 
@@ -18,6 +22,91 @@ const (
 	LabelAccessory   = "slipway.accessory"
 )
 
+// Names are joined with dashes that may also be inside their parts, so
+// two apps can get one name: service "shop" with role "web-admin" and
+// service "shop-web" with role "admin" are both shop-web-admin, for their
+// containers and their kamal-proxy service, and on a shared host one
+// would take over the other's route.
+//
+// Slipway keeps the names and refuses the collision on the host instead
+// (checkNames, from Observe) of changing the scheme. A new scheme would
+// rename everything that runs today: a rollback finds its retained
+// containers by name, so every retained release would be lost, and
+// kamal-proxy would be handed a second service for hosts the old one
+// holds, which it refuses; every host of every app would need a one-time
+// migration, itself a deploy that can fail halfway. A collision needs two
+// apps on one host, and every container there carries labels saying
+// whose it is, so it is found before anything changes, and the error
+// names both apps. It also catches an app whose base config and a
+// destination collide (role "web-prod", and role "web" in destination
+// "prod").
+
+// ErrNameCollision is a host where a container of another app, role or
+// destination has a name this app would use.
+var ErrNameCollision = errors.New("name collision")
+
+// nameOwner is whom a Slipway container belongs to, read from its labels.
+type nameOwner struct {
+	service, role, accessory, destination string
+}
+
+// String names the owner for an error: `role "admin" of app "shop-web"`.
+func (o nameOwner) String() string {
+	s := fmt.Sprintf("role %q of app %q", o.role, o.service)
+	if o.accessory != "" {
+		s = fmt.Sprintf("accessory %q of app %q", o.accessory, o.service)
+	}
+	if o.destination != "" {
+		s += fmt.Sprintf(" (destination %q)", o.destination)
+	}
+	return s
+}
+
+// checkNames refuses host when a container there belongs to someone
+// else under a name a would use: a role's service-role[-destination]
+// (its containers' names and its kamal-proxy service) or an accessory's
+// container name.
+func checkNames(ctx context.Context, a App, host string, e *engine.Engine) error {
+	cs, err := e.List(ctx, engine.ListOptions{All: true})
+	if err != nil {
+		return err
+	}
+	return nameCollision(a, host, cs)
+}
+
+// nameCollision is checkNames on the containers listed on host.
+func nameCollision(a App, host string, containers []engine.Container) error {
+	ours := map[string]nameOwner{}
+	for _, role := range a.rolesOn(host) {
+		ours[ProxyService(a, role)] = nameOwner{service: a.Service, role: role, destination: a.Destination}
+	}
+	for _, acc := range sortedKeys(a.Accessories) {
+		if slices.Contains(a.accessoryHosts(acc), host) {
+			ours[AccessoryName(a, acc)] = nameOwner{service: a.Service, accessory: acc, destination: a.Destination}
+		}
+	}
+	for _, c := range containers {
+		service := c.Labels[LabelService]
+		if service == "" {
+			continue
+		}
+		theirs := nameOwner{service: service, role: c.Labels[LabelRole], accessory: c.Labels[LabelAccessory], destination: c.Labels[LabelDestination]}
+		name := ProxyService(App{Service: service, Destination: theirs.destination}, theirs.role)
+		if theirs.accessory != "" {
+			// Accessory containers carry no destination label, and
+			// their name has no version: the name is the name.
+			name, theirs.destination = c.Name, ""
+		}
+		us, ok := ours[name]
+		if !ok || us == theirs || theirs.accessory != "" && us.service == theirs.service && us.accessory == theirs.accessory {
+			continue
+		}
+		return fmt.Errorf("%w: %s and %s are both named %s (containers and kamal-proxy service), and container %s runs on this host: rename a role or the service of one; Slipway names are service-role[-destination]",
+			ErrNameCollision, us, theirs, name, c.Name)
+	}
+	return nil
+}
+
 // AccessoryName is service-accessory[-destination], the accessory's
 // container name on each of its hosts.
 func AccessoryName(a App, accessory string) string {
@@ -28,8 +117,10 @@ func AccessoryName(a App, accessory string) string {
 func (a App) accessoryHosts(name string) []string {
 	acc := a.Accessories[name]
 	var hosts []string
+	seen := map[string]bool{}
 	add := func(h string) {
-		if !slices.Contains(hosts, h) {
+		if !seen[h] {
+			seen[h] = true
 			hosts = append(hosts, h)
 		}
 	}
@@ -108,9 +199,14 @@ func (a App) PrimaryHost() string {
 // order, then each other role's, then accessory-only servers.
 func (a App) HostNames() []string {
 	hosts := a.roleHosts()
+	seen := map[string]bool{}
+	for _, h := range hosts {
+		seen[h] = true
+	}
 	for _, name := range sortedKeys(a.Accessories) {
 		for _, s := range a.Accessories[name].Servers {
-			if !slices.Contains(hosts, s.Host) {
+			if !seen[s.Host] {
+				seen[s.Host] = true
 				hosts = append(hosts, s.Host)
 			}
 		}
@@ -121,9 +217,11 @@ func (a App) HostNames() []string {
 // roleHosts lists the hosts that run roles, primary role's first.
 func (a App) roleHosts() []string {
 	var hosts []string
+	seen := map[string]bool{}
 	for _, role := range a.roleNames() {
 		for _, s := range a.Roles[role].Servers {
-			if !slices.Contains(hosts, s.Host) {
+			if !seen[s.Host] {
+				seen[s.Host] = true
 				hosts = append(hosts, s.Host)
 			}
 		}

@@ -31,7 +31,15 @@ func (s *Session) observe(ctx context.Context, withLock bool) (State, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			hs, err := observeHost(ctx, s.app, h.engine)
+			var hs HostState
+			err := s.call(ctx, name, "observe", s.opts.callTimeout(), func(ctx context.Context) error {
+				var err error
+				hs, err = observeHost(ctx, s.app, h.engine)
+				if err == nil {
+					err = checkNames(ctx, s.app, name, h.engine)
+				}
+				return err
+			})
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

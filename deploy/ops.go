@@ -164,7 +164,7 @@ func (s *Session) Prune(ctx context.Context) (_ PruneReport, err error) {
 	if err := s.Lock(ctx, ""); err != nil {
 		return rep, err
 	}
-	defer s.Unlock(context.WithoutCancel(ctx))
+	defer func() { err = s.releaseAfter(ctx, err) }() // a lock left held is reported
 
 	hosts := s.app.HostNames()
 	containers := make([][]VersionInfo, len(hosts))
@@ -457,6 +457,9 @@ func (d Details) String() string {
 	fmt.Fprintf(&b, "%s on %d hosts, read %s\n", name, len(d.Hosts), d.Time.UTC().Format(timeLayout))
 	if l := d.Lock; l == nil {
 		b.WriteString("Lock: free\n")
+	} else if l.Incomplete {
+		fmt.Fprintf(&b, "Lock: half-written, no holder recorded, made %s (%s ago): break it with lock:release -force\n",
+			l.Time.UTC().Format(timeLayout), age(d.Time.Sub(l.Time)))
 	} else {
 		fmt.Fprintf(&b, "Lock: held by %s since %s (%s ago)", l.Performer, l.Time.UTC().Format(timeLayout), age(d.Time.Sub(l.Time)))
 		if l.Version != "" {

@@ -191,7 +191,7 @@ func (s *Session) Recover(ctx context.Context, r Recovery) (_ *RecoverReport, er
 	if err := s.Lock(ctx, "recover"); err != nil {
 		return nil, err
 	}
-	defer s.Unlock(context.WithoutCancel(ctx))
+	defer func() { err = s.releaseAfter(ctx, err) }() // a lock left held is reported
 	p, err := s.PlanRecovery(ctx, r)
 	if err != nil {
 		return nil, err

@@ -11,14 +11,31 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slipwayhq/slipway/deploy/engine"
 	"github.com/slipwayhq/slipway/deploy/ssh"
 )
 
+// Defaults for the Options timeouts left zero.
+const (
+	// DefaultCallTimeout bounds each remote call that should answer
+	// promptly: an engine call, a lock or audit command.
+	DefaultCallTimeout = 30 * time.Second
+	// DefaultCleanupTimeout bounds the cleanup of an interrupted deploy.
+	// Mage exits 5 s after Ctrl-C, so putting back the containers the
+	// deploy started, writing its audit lines and releasing the lock
+	// must all fit in less.
+	DefaultCleanupTimeout = 4 * time.Second
+	// DefaultReconnectWindow is how long the cleanup after a lost
+	// connection keeps trying to reach the host again.
+	DefaultReconnectWindow = 2 * time.Minute
+)
+
 // Options configure a Session. The zero value writes to stdout and names
-// the performer from the local user and machine.
+// the performer from the local user and machine, and uses the default
+// timeouts.
 type Options struct {
 	// Output receives one line per host and step, and summaries; nil
 	// means os.Stdout. Secret values are redacted from it.
@@ -30,6 +47,42 @@ type Options struct {
 	LockWait time.Duration
 	// Message is recorded with the lock, such as "hotfix for #123".
 	Message string
+
+	// CallTimeout bounds every remote call that should answer promptly:
+	// each engine call of a step, each lock and audit command. A step's
+	// deadline is CallTimeout plus what the step waits for on purpose
+	// (kamal-proxy's deploy timeout, a gate's deadline, the stop timeout
+	// of each old container, the migration timeout), so a hung dockerd
+	// or host fails the step with a *TimeoutError naming the host and
+	// the step instead of stalling the deploy. Building and delivering
+	// images have no step deadline (their transfers are bounded by the
+	// transport's silence limit, ssh.Config.CommandTimeout). 0 means
+	// DefaultCallTimeout.
+	CallTimeout time.Duration
+	// CleanupTimeout bounds the cleanup of an interrupted (cancelled)
+	// deploy, counted from the cancellation: putting back what the
+	// deploy started, writing the audit lines, releasing the lock.
+	// 0 means DefaultCleanupTimeout.
+	CleanupTimeout time.Duration
+	// ReconnectWindow is how long the cleanup after a lost connection
+	// keeps dialling the host again, with backoff, to release the lock,
+	// remove what the deploy started and write the audit lines. 0 means
+	// DefaultReconnectWindow; negative means no reconnecting.
+	ReconnectWindow time.Duration
+	// ConnectTimeout and KeepAliveInterval override the SSH transport's
+	// (ssh.Config) for every host when set: a connection that misses a
+	// keepalive for KeepAliveInterval is closed, so a dropped link fails
+	// the deploy within about twice that.
+	ConnectTimeout    time.Duration
+	KeepAliveInterval time.Duration
+}
+
+func (o Options) callTimeout() time.Duration { return orDefault(o.CallTimeout, DefaultCallTimeout) }
+func (o Options) cleanupTimeout() time.Duration {
+	return orDefault(o.CleanupTimeout, DefaultCleanupTimeout)
+}
+func (o Options) reconnectWindow() time.Duration {
+	return orDefault(o.ReconnectWindow, DefaultReconnectWindow)
 }
 
 // Session is a connection to every host of an app: one SSH connection per
@@ -44,6 +97,12 @@ type Session struct {
 
 	mu      sync.Mutex
 	secrets Secrets
+	held    *LockInfo        // the deploy lock this session holds; nil when none
+	boots   map[string]*boot // what this Apply's start steps found, by host and container
+
+	watching    int          // operations watching their context (see watchCancel)
+	cancelledAt atomic.Int64 // unix nanoseconds when the running operation's context ended
+	beforeStep  func(Step)   // a test seam: called as each step begins
 }
 
 type hostConn struct {
@@ -86,7 +145,7 @@ func Connect(ctx context.Context, a App, opts Options) (*Session, error) {
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			c, err := dialHost(ctx, a.server(h))
+			c, err := dialHost(ctx, s.sshConfig(a.server(h)), a.server(h))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -106,8 +165,8 @@ func Connect(ctx context.Context, a App, opts Options) (*Session, error) {
 	return s, nil
 }
 
-func dialHost(ctx context.Context, srv Server) (*hostConn, error) {
-	c, err := ssh.Dial(ctx, sshConfig(srv))
+func dialHost(ctx context.Context, cfg ssh.Config, srv Server) (*hostConn, error) {
+	c, err := ssh.Dial(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +179,19 @@ func dialHost(ctx context.Context, srv Server) (*hostConn, error) {
 		return nil, err
 	}
 	return &hostConn{name: srv.Host, ssh: c, engine: e}, nil
+}
+
+// sshConfig is the transport configuration for srv with the session's
+// connect timeout and keepalive applied.
+func (s *Session) sshConfig(srv Server) ssh.Config {
+	cfg := sshConfig(srv)
+	if s.opts.ConnectTimeout > 0 {
+		cfg.ConnectTimeout = s.opts.ConnectTimeout
+	}
+	if s.opts.KeepAliveInterval != 0 {
+		cfg.KeepAliveInterval = s.opts.KeepAliveInterval
+	}
+	return cfg
 }
 
 func sshConfig(srv Server) ssh.Config {

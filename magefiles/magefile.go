@@ -5,10 +5,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -45,8 +50,46 @@ func Test(ctx context.Context) error {
 	return run("go", "test", "-count=1", "-timeout=40m", "./...")
 }
 
-// Lint checks formatting (gofmt) and runs go vet.
-func Lint() error {
+// Lint checks formatting (gofmt), runs go vet and staticcheck, and checks
+// the module's dependencies against the Go vulnerability database
+// (govulncheck). Every check runs even when one fails; the tools run with
+// `go run pkg@version`, so a fresh machine needs nothing installed.
+func Lint(ctx context.Context) error {
+	var failed []string
+	for _, c := range []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"gofmt", gofmt},
+		{"go vet", func(context.Context) error { return run("go", "vet", "./...") }},
+		{"staticcheck", func(context.Context) error { return run("go", "run", staticcheck, "./...") }},
+		{"govulncheck", govulncheck},
+	} {
+		if err := c.run(ctx); err != nil {
+			fmt.Printf("lint: %s: %v\n", c.name, err)
+			failed = append(failed, c.name)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("lint failed: %s", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// The lint tools and the advisory database, pinned.
+const (
+	staticcheck = "honnef.co/go/tools/cmd/staticcheck@v0.8.2" // 2025.2+ understands Go 1.26
+	govulnCmd   = "golang.org/x/vuln/cmd/govulncheck@v1.9.0"
+	// vulnDB is the Go vulnerability database as the module proxy
+	// serves it: its data/osv holds every advisory, which indexdb makes
+	// into the database govulncheck reads. govulncheck's default database
+	// cannot be reached from here; GOVULNDB names another one to use.
+	// The version pins the advisories: move it on to take newer ones.
+	vulnDB = "golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018"
+)
+
+func gofmt(context.Context) error {
+	fmt.Println("> gofmt -l .")
 	out, err := exec.Command("gofmt", "-l", ".").Output()
 	if err != nil {
 		return err
@@ -54,7 +97,157 @@ func Lint() error {
 	if files := strings.TrimSpace(string(out)); files != "" {
 		return fmt.Errorf("gofmt needed on:\n%s", files)
 	}
-	return run("go", "vet", "./...")
+	return nil
+}
+
+// govulncheck fails on a vulnerability in a module the code calls. One in
+// the standard library is printed but does not fail: its fix is a newer
+// Go, which go.mod cannot bring. Without a database to read, it says so
+// and skips.
+func govulncheck(ctx context.Context) error {
+	db := os.Getenv("GOVULNDB")
+	if db == "" {
+		dir, err := vulnDBDir(ctx)
+		if err != nil {
+			fmt.Printf("govulncheck: SKIPPED: no advisory database: %v\n", err)
+			fmt.Println("  set GOVULNDB to a database (a URL, or file:///path) to check")
+			return nil
+		}
+		db = "file://" + dir
+	}
+	args := []string{"run", govulnCmd, "-db", db, "-format", "json", "./..."}
+	fmt.Println("> go", strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return err
+	}
+	findings, err := parseVulns(out)
+	if err != nil {
+		return err
+	}
+	var fail []string
+	for _, f := range findings {
+		fixed := f.fixed
+		if fixed == "" {
+			fixed = "no fixed version"
+		} else {
+			fixed = "fixed in " + fixed
+		}
+		fmt.Printf("  %s %s@%s (%s): %s\n    called at %s\n", f.id, f.module, f.version, fixed, f.summary, f.at)
+		if f.module == "stdlib" {
+			fmt.Printf("    in the standard library: upgrade Go (this is %s); not counted as a failure\n", runtime.Version())
+			continue
+		}
+		fail = append(fail, f.id+" "+f.module)
+	}
+	if len(fail) > 0 {
+		return fmt.Errorf("%d called %s in modules: %s", len(fail), plural(len(fail), "vulnerability", "vulnerabilities"), strings.Join(fail, ", "))
+	}
+	fmt.Printf("govulncheck: no called vulnerability in a module (%d in the standard library)\n", len(findings))
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// vulnDBDir builds the advisory database from the vulndb module once and
+// keeps it in the user's cache, keyed by the module's version.
+func vulnDBDir(ctx context.Context) (string, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	mod, version, _ := strings.Cut(vulnDB, "@")
+	dir := filepath.Join(cache, "slipway", "vulndb-"+version)
+	if _, err := os.Stat(filepath.Join(dir, "index", "modules.json")); err == nil {
+		return dir, nil
+	}
+	out, err := exec.CommandContext(ctx, "go", "mod", "download", "-json", vulnDB).Output()
+	var dl struct{ Dir, Error string }
+	_ = json.Unmarshal(out, &dl)
+	if err != nil || dl.Dir == "" {
+		return "", fmt.Errorf("go mod download %s through the module proxy: %v %s", vulnDB, err, dl.Error)
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "vulndb-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	db := filepath.Join(tmp, "db")
+	if err := run("go", "run", mod+"/cmd/indexdb@"+version, "-vulns", filepath.Join(dl.Dir, "data", "osv"), "-out", db); err != nil {
+		return "", fmt.Errorf("index %s: %w", vulnDB, err)
+	}
+	if err := os.Rename(db, dir); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// vuln is a vulnerability the code calls.
+type vuln struct {
+	id, module, version, fixed, summary, at string
+}
+
+// parseVulns reads govulncheck's JSON stream and keeps the findings the
+// code calls (a trace down to a function), one per advisory.
+func parseVulns(out []byte) ([]vuln, error) {
+	type frame struct {
+		Module, Version, Package, Function, Receiver string
+		Position                                     *struct {
+			Filename string
+			Line     int
+		}
+	}
+	var (
+		found   []vuln
+		seen    = map[string]bool{}
+		summary = map[string]string{}
+		dec     = json.NewDecoder(bytes.NewReader(out))
+	)
+	for {
+		var msg struct {
+			OSV *struct {
+				ID      string
+				Summary string
+			}
+			Finding *struct {
+				OSV          string
+				FixedVersion string `json:"fixed_version"`
+				Trace        []frame
+			}
+		}
+		if err := dec.Decode(&msg); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("read govulncheck's output: %w", err)
+		}
+		if msg.OSV != nil {
+			summary[msg.OSV.ID] = msg.OSV.Summary
+		}
+		f := msg.Finding
+		if f == nil || len(f.Trace) == 0 || f.Trace[0].Function == "" || seen[f.OSV] {
+			continue
+		}
+		seen[f.OSV] = true
+		v := vuln{id: f.OSV, module: f.Trace[0].Module, version: f.Trace[0].Version, fixed: f.FixedVersion}
+		if last := f.Trace[len(f.Trace)-1]; last.Position != nil {
+			v.at = fmt.Sprintf("%s:%d (%s)", last.Position.Filename, last.Position.Line, last.Function)
+		}
+		found = append(found, v)
+	}
+	for i := range found {
+		found[i].summary = summary[found[i].id]
+	}
+	return found, nil
 }
 
 // Bench runs the benchmarks against the lab and prints their figures side by side.

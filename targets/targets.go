@@ -255,7 +255,7 @@ func Rollback(ctx context.Context, version string, destination *string) error {
 // Lock shows, takes and releases the deploy lock.
 type Lock mg.Namespace
 
-// Status shows who holds the deploy lock, if anyone.
+// Status shows who holds the deploy lock, if anyone, and for how long.
 func (Lock) Status(ctx context.Context, destination *string) error {
 	s, err := connectQuiet(ctx, destination)
 	if err != nil {
@@ -270,14 +270,11 @@ func (Lock) Status(ctx context.Context, destination *string) error {
 		fmt.Fprintln(output(), "unlocked")
 		return nil
 	}
-	fmt.Fprintf(output(), "locked by %s since %s", info.Performer, info.Time.Format("2006-01-02 15:04:05Z07:00"))
-	if info.Version != "" {
-		fmt.Fprintf(output(), ", version %s", info.Version)
+	if info.Incomplete {
+		fmt.Fprintf(output(), "locked: %s; no deploy holds it: break it with lock:release -force\n", info)
+		return nil
 	}
-	if info.Message != "" {
-		fmt.Fprintf(output(), ": %q", info.Message)
-	}
-	fmt.Fprintln(output())
+	fmt.Fprintf(output(), "locked by %s\n", info)
 	return nil
 }
 
@@ -299,13 +296,25 @@ func (Lock) Acquire(ctx context.Context, message, destination *string) error {
 	return nil
 }
 
-// Release releases the deploy lock, whoever holds it.
-func (Lock) Release(ctx context.Context, destination *string) error {
+// Release releases the deploy lock you hold; -force breaks anyone's (one left by a deploy that died).
+func (Lock) Release(ctx context.Context, force *bool, destination *string) error {
 	s, err := connect(ctx, destination)
 	if err != nil {
 		return exit(err)
 	}
 	defer s.Close()
+	if force != nil && *force {
+		broke, err := s.BreakLock(ctx)
+		if err != nil {
+			return exit(err)
+		}
+		if broke == nil {
+			fmt.Fprintln(output(), "unlocked (it was free)")
+			return nil
+		}
+		fmt.Fprintf(output(), "unlocked: broke the lock held by %s\n", broke)
+		return nil
+	}
 	if err := s.Unlock(ctx); err != nil {
 		return exit(err)
 	}

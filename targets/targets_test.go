@@ -63,7 +63,7 @@ func TestExitCodes(t *testing.T) {
 		err := targets.Deploy(ctx, ptr("v2"), nil)
 		assert.Equal(t, targets.ExitLocked, mg.ExitStatus(err), "%v", err)
 		assert.Contains(t, err.Error(), "maintenance")
-		require.NoError(t, targets.Lock{}.Release(ctx, nil))
+		require.NoError(t, targets.Lock{}.Release(ctx, nil, nil))
 	})
 
 	t.Run("a bad config has its own exit code", func(t *testing.T) {

@@ -25,6 +25,7 @@ type Client struct {
 	jump *Client // closed with this client
 
 	stop      chan struct{}
+	gone      chan struct{} // closed once the connection has ended
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -91,7 +92,11 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("connect to %s: %w", dest, explainHandshake(ctx, cfg, err))
 	}
 
-	c := &Client{cfg: cfg, conn: conn, jump: jump, stop: make(chan struct{})}
+	c := &Client{cfg: cfg, conn: conn, jump: jump, stop: make(chan struct{}), gone: make(chan struct{})}
+	go func() {
+		conn.Wait()
+		close(c.gone)
+	}()
 	if every := cfg.keepAlive(); every > 0 {
 		go c.keepAlive(every)
 	}
@@ -269,6 +274,46 @@ func (c *Client) keepAlive(every time.Duration) {
 			return
 		}
 	}
+}
+
+// Done is closed once the connection has ended: closed by Close, by a
+// missed keepalive, or by the host. Every later call on the client fails,
+// so a caller that must still reach the host dials it again.
+func (c *Client) Done() <-chan struct{} { return c.gone }
+
+// Alive reports whether the connection is still up.
+func (c *Client) Alive() bool {
+	select {
+	case <-c.gone:
+		return false
+	case <-c.stop: // Close began: the connection is going
+		return false
+	default:
+		return true
+	}
+}
+
+// Probe sends the host a keepalive and waits for its answer until ctx
+// ends. A connection that does not answer is closed, so that callers see
+// it as lost (Alive is false) at once rather than after the keepalive
+// interval, and can dial again.
+func (c *Client) Probe(ctx context.Context) error {
+	reply := make(chan error, 1)
+	go func() {
+		_, _, err := c.conn.SendRequest("keepalive@openssh.com", true, nil)
+		reply <- err
+	}()
+	var err error
+	select {
+	case err = <-reply:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		c.Close()
+		return fmt.Errorf("probe %s: no answer: %w", c.Host(), err)
+	}
+	return nil
 }
 
 // Host returns user@host:port, the name this client uses in errors.

@@ -16,6 +16,7 @@ const (
 	DefaultUser              = "root"
 	DefaultConnectTimeout    = 10 * time.Second
 	DefaultKeepAliveInterval = 30 * time.Second
+	DefaultCommandTimeout    = 2 * time.Minute
 )
 
 // Config says how to reach one host. The zero value of every field but Host
@@ -54,6 +55,14 @@ type Config struct {
 	// connection that misses a probe is closed. 0 means
 	// DefaultKeepAliveInterval; negative turns keepalives off.
 	KeepAliveInterval time.Duration
+	// CommandTimeout bounds how long a command run by Run or Stream may
+	// go without reading any input or writing any output: a command that
+	// stays silent that long (a hung host, a hung command) is killed and
+	// fails with ErrCommandTimeout, naming the host and the command. It
+	// bounds silence rather than the whole run, so a long upload or a
+	// streamed log that keeps moving is never cut. 0 means
+	// DefaultCommandTimeout; negative turns it off.
+	CommandTimeout time.Duration
 }
 
 // Addr returns host:port with the default port filled in.
@@ -89,6 +98,13 @@ func (c Config) keepAlive() time.Duration {
 		return DefaultKeepAliveInterval
 	}
 	return c.KeepAliveInterval
+}
+
+func (c Config) commandTimeout() time.Duration {
+	if c.CommandTimeout == 0 {
+		return DefaultCommandTimeout
+	}
+	return c.CommandTimeout
 }
 
 func (c Config) knownHosts() (string, error) {

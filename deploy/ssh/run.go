@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -56,18 +58,28 @@ func (c *Client) Run(ctx context.Context, cmd string, stdin io.Reader) (Result, 
 	return res, nil
 }
 
+// ErrCommandTimeout means a command went Config.CommandTimeout without
+// reading input or writing output, and was ended.
+var ErrCommandTimeout = errors.New("command went silent")
+
 // Stream runs a shell command with its output going to stdout and stderr
-// as it is produced, and returns its exit code. When ctx ends, Stream sends
-// the command SIGKILL, closes the session and returns at once. OpenSSH
-// ignores signals in root sessions, so there a command that reads no input
-// and writes no output may run on until it ends by itself.
+// as it is produced, and returns its exit code. When ctx ends, or the
+// command stays silent for Config.CommandTimeout (see ErrCommandTimeout),
+// Stream sends the command SIGKILL, closes the session and returns at
+// once. OpenSSH ignores signals in root sessions, so there a command that
+// reads no input and writes no output may run on until it ends by itself.
 func (c *Client) Stream(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	sess, err := c.conn.NewSession()
+	idle := newIdleWatch(c.cfg.commandTimeout())
+	defer idle.stop()
+	sess, err := c.openSession(ctx, idle)
 	if err != nil {
 		return -1, fmt.Errorf("run %q on %s: open session: %w", cmd, c.Host(), err)
 	}
 	defer sess.Close()
-	sess.Stdin, sess.Stdout, sess.Stderr = stdin, stdout, stderr
+	if stdin != nil {
+		stdin = idle.reader(stdin)
+	}
+	sess.Stdin, sess.Stdout, sess.Stderr = stdin, idle.writer(stdout), idle.writer(stderr)
 
 	if err := sess.Start(cmd); err != nil {
 		return -1, fmt.Errorf("run %q on %s: %w", cmd, c.Host(), err)
@@ -81,6 +93,11 @@ func (c *Client) Stream(ctx context.Context, cmd string, stdin io.Reader, stdout
 		sess.Signal(gossh.SIGKILL)
 		sess.Close()
 		return -1, fmt.Errorf("run %q on %s: %w", cmd, c.Host(), ctx.Err())
+	case <-idle.expired:
+		sess.Signal(gossh.SIGKILL)
+		sess.Close()
+		return -1, fmt.Errorf("run %q on %s: %w: no input or output for %s, so it was ended: the host or the command hung",
+			cmd, c.Host(), ErrCommandTimeout, idle.limit)
 	}
 	var exit *gossh.ExitError
 	switch {
@@ -91,6 +108,109 @@ func (c *Client) Stream(ctx context.Context, cmd string, stdin io.Reader, stdout
 	default:
 		return -1, fmt.Errorf("run %q on %s: %w", cmd, c.Host(), err)
 	}
+}
+
+// openSession opens a session, giving up when ctx ends or the idle limit
+// passes: on a connection whose peer stopped answering, opening a channel
+// waits for a reply until the keepalive closes the connection.
+func (c *Client) openSession(ctx context.Context, idle *idleWatch) (*gossh.Session, error) {
+	type opened struct {
+		s   *gossh.Session
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		s, err := c.conn.NewSession()
+		ch <- opened{s, err}
+	}()
+	abandon := func() {
+		go func() {
+			if o := <-ch; o.s != nil {
+				o.s.Close()
+			}
+		}()
+	}
+	select {
+	case o := <-ch:
+		return o.s, o.err
+	case <-ctx.Done():
+		abandon()
+		return nil, ctx.Err()
+	case <-idle.expired:
+		abandon()
+		return nil, fmt.Errorf("%w: no answer within %s", ErrCommandTimeout, idle.limit)
+	}
+}
+
+// idleWatch closes expired once no byte has moved in or out for limit.
+type idleWatch struct {
+	limit   time.Duration
+	last    atomic.Int64 // unix nanoseconds of the last byte moved
+	expired chan struct{}
+	done    chan struct{}
+}
+
+func newIdleWatch(limit time.Duration) *idleWatch {
+	w := &idleWatch{limit: limit, expired: make(chan struct{}), done: make(chan struct{})}
+	if limit <= 0 {
+		w.expired = nil // never fires
+		return w
+	}
+	w.touch()
+	go func() {
+		t := time.NewTimer(limit)
+		defer t.Stop()
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-t.C:
+			}
+			quiet := time.Since(time.Unix(0, w.last.Load()))
+			if quiet >= limit {
+				close(w.expired)
+				return
+			}
+			t.Reset(limit - quiet)
+		}
+	}()
+	return w
+}
+
+func (w *idleWatch) stop() { close(w.done) }
+
+func (w *idleWatch) touch() { w.last.Store(time.Now().UnixNano()) }
+
+func (w *idleWatch) reader(r io.Reader) io.Reader { return idleReader{r, w} }
+
+func (w *idleWatch) writer(out io.Writer) io.Writer {
+	if out == nil {
+		out = io.Discard
+	}
+	return idleWriter{out, w}
+}
+
+type idleReader struct {
+	r io.Reader
+	w *idleWatch
+}
+
+func (r idleReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.w.touch()
+	}
+	return n, err
+}
+
+type idleWriter struct {
+	out io.Writer
+	w   *idleWatch
+}
+
+func (w idleWriter) Write(p []byte) (int, error) {
+	w.w.touch()
+	return w.out.Write(p)
 }
 
 // ErrUploadRefused means Upload would have had to write through a

@@ -240,3 +240,34 @@ func keyLineFor(t *testing.T, knownHosts, addr string) string {
 	t.Fatalf("%s not in %s", addr, knownHosts)
 	return ""
 }
+
+func TestCommandTimeout(t *testing.T) {
+	h := lab.Require(t, 1).Hosts[0]
+	cfg := h.SSHConfig()
+	cfg.CommandTimeout = 500 * time.Millisecond
+	c, err := ssh.Dial(ctxFor(t, 30*time.Second), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	ctx := ctxFor(t, 30*time.Second)
+
+	t.Run("ends a command that stays silent, naming the host and the command", func(t *testing.T) {
+		_, err := c.Run(ctx, "sleep 5", nil)
+		require.ErrorIs(t, err, ssh.ErrCommandTimeout)
+		assert.Contains(t, err.Error(), h.Addr)
+		assert.Contains(t, err.Error(), `"sleep 5"`)
+		assert.Contains(t, err.Error(), "500ms")
+	})
+
+	t.Run("lets a command run longer than the limit while it keeps writing", func(t *testing.T) {
+		res, err := c.Run(ctx, "for i in 1 2 3 4 5 6; do echo $i; sleep 0.2; done", nil)
+		require.NoError(t, err)
+		assert.Equal(t, "1\n2\n3\n4\n5\n6\n", string(res.Stdout))
+	})
+
+	t.Run("the connection stays usable after a timeout", func(t *testing.T) {
+		res, err := c.Run(ctx, "echo still here", nil)
+		require.NoError(t, err)
+		assert.Equal(t, "still here\n", string(res.Stdout))
+		assert.True(t, c.Alive())
+	})
+}
