@@ -30,11 +30,20 @@ type SmokeCheck struct {
 // AppDrill is a whole-app recovery drill: the monthly proof that the app
 // comes back from its replica. It restores the replica into a disposable
 // volume on a host, boots the current release's image against it with no
-// proxy route (users never see it), passes /up and the smoke checks, then
-// tears it all down and records the whole-app RTO and RPO.
+// proxy route (users never see it), passes the role's health check and
+// the smoke checks, then tears it all down and records the whole-app RTO
+// and the data at risk.
+//
+// The copy never gets the replica's credentials nor the env that turns
+// embedded replication on (ReplicaEnvPrefixes), so it cannot write the
+// production replica or take its lease.
 type AppDrill struct {
+	// Database names the App.Databases entry to drill; "" means the only
+	// one with a replica. It is read when Replica is left zero.
+	Database string
 	// Replica is the database's replica, as this machine reaches it; its
-	// DB is the path inside the app's containers.
+	// DB is the path inside the app's containers. Zero means the declared
+	// Database's replica.
 	Replica replicate.Replica
 	// Host runs the disposable copy; "" means the app's last host, away
 	// from the primary's load.
@@ -42,10 +51,10 @@ type AppDrill struct {
 	// Role whose image, command and env the copy runs; "" means the
 	// primary role, which must have a Proxy (its port and health path).
 	Role string
-	// Smoke are the checks after /up passes.
+	// Smoke are the checks after the health check passes.
 	Smoke []SmokeCheck
-	// DropEnv are env names the copy does not get, such as the one that
-	// turns replication on: a drill must never write to the real replica.
+	// DropEnv are env names the copy does not get, beyond the replica's,
+	// which it never gets.
 	DropEnv []string
 	// Log is the drill log the report is appended to, beside the
 	// database drills; "" means none.
@@ -64,8 +73,18 @@ type AppDrillReport struct {
 	Restored replicate.Position `json:"restored"`
 	// RTO is the whole recovery: from the start to the smoke checks passing.
 	RTO time.Duration `json:"rto"`
-	// RPO is the restored state's age when the drill started.
-	RPO     time.Duration `json:"rpo"`
+	// RPO is the data at risk as a time (Risk.Age): how long the oldest
+	// commit on the database's host not yet in the replica had waited;
+	// 0 when the replica held every commit.
+	RPO time.Duration `json:"rpo"`
+	// Risk is the data at risk when the drill started: the commits on
+	// the database's host not yet in the replica, and their age. Zero
+	// when the host's Litestream state could not be read (RiskError).
+	Risk      replicate.Risk `json:"risk,omitzero"`
+	RiskError string         `json:"risk_error,omitempty"`
+	// Age is the restored state's age when the drill started: it grows
+	// while the app is idle, so it is not a data-loss figure.
+	Age     time.Duration `json:"age"`
 	Restore time.Duration `json:"restore"` // of which: restore and integrity check
 	Boot    time.Duration `json:"boot"`    // of which: boot to /up passing
 	Smoke   []string      `json:"smoke"`   // each check's outcome
@@ -73,12 +92,50 @@ type AppDrillReport struct {
 	Error   string        `json:"error,omitempty"`
 }
 
+// ReplicaEnvPrefixes start the env names that turn replication on in an
+// app: embedded replication's (replicate.EnvPrefix, "SLIPWAY_REPLICA_")
+// and Litestream's own (LITESTREAM_BUCKET, the default credential
+// names). A drill copy gets none of them.
+var ReplicaEnvPrefixes = []string{"SLIPWAY_REPLICA_", "LITESTREAM_"}
+
+// replicaEnv lists the env names that carry a replica to the app's
+// containers: the credential names of r and of every declared replica,
+// and the env embedded replication gives each declared database.
+func (a App) replicaEnv(r replicate.Replica) []string {
+	names := r.SecretNames()
+	for _, d := range a.Databases {
+		names = append(names, replicate.EnvNames(d.name())...)
+		if d.Replica != nil {
+			names = append(names, d.Replica.SecretNames()...)
+		}
+	}
+	return names
+}
+
+// drillCopyEnv is the env of a drill's copy of role: the role's own,
+// without the replica's credentials, the env of embedded replication
+// (ReplicaEnvPrefixes) and the names in drop.
+func (a App) drillCopyEnv(role string, r replicate.Replica, drop []string) (map[string]string, []string) {
+	env, secrets := a.envFor(role)
+	names := a.replicaEnv(r)
+	gone := func(n string) bool {
+		return slices.ContainsFunc(ReplicaEnvPrefixes, func(p string) bool { return strings.HasPrefix(n, p) }) ||
+			slices.Contains(drop, n) || slices.Contains(names, n)
+	}
+	for k := range env {
+		if gone(k) {
+			delete(env, k)
+		}
+	}
+	return env, slices.DeleteFunc(secrets, gone)
+}
+
 // DrillApp runs a whole-app recovery drill and tears down what it made,
 // whether it passed or not.
 func (s *Session) DrillApp(ctx context.Context, d AppDrill) (_ AppDrillReport, err error) {
 	defer s.redactErr(&err)
 	a := s.app
-	rep := AppDrillReport{Kind: "app", Service: a.Service, Replica: d.Replica.String(), Started: time.Now().UTC()}
+	rep := AppDrillReport{Kind: "app", Service: a.Service, Started: time.Now().UTC()}
 	err = s.drillApp(ctx, d, &rep)
 	rep.Passed = err == nil
 	if err != nil {
@@ -108,13 +165,19 @@ func (s *Session) drillApp(ctx context.Context, d AppDrill, rep *AppDrillReport)
 		return fmt.Errorf("app drill: host %s is not one of the app's hosts (%s)", host, strings.Join(hosts, ", "))
 	}
 	rep.Host = host
-	if err := s.learnSecrets(ctx, d.Replica); err != nil {
+	replica, dbHost, err := a.recoveryDatabase(Recovery{Database: d.Database, Replica: d.Replica})
+	if err != nil {
+		return fmt.Errorf("app drill: %w", err)
+	}
+	rep.Replica = replica.String()
+	if err := s.learnSecrets(ctx, replica); err != nil {
 		return err
 	}
-	volume, file, err := volumeOf(a.Volumes, d.Replica.DB)
+	volume, file, err := volumeOf(a.Volumes, replica.DB)
 	if err != nil {
 		return err
 	}
+	live := s.liveTransactions(ctx, dbHost, replica)
 
 	// The current release: the role's running container on the primary host.
 	state, err := s.Observe(ctx)
@@ -142,11 +205,17 @@ func (s *Session) drillApp(ctx context.Context, d AppDrill, rep *AppDrillReport)
 	}
 	defer os.RemoveAll(tmp)
 	restored := filepath.Join(tmp, file)
-	pos, err := replicate.Restore(ctx, d.Replica, restored, time.Time{})
+	pos, err := replicate.Restore(ctx, replica, restored, time.Time{})
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	rep.Restored, rep.RPO = pos, rep.Started.Sub(pos.Time)
+	rep.Restored, rep.Age = pos, max(rep.Started.Sub(pos.Time), 0)
+	risk, err := s.liveRisk(live, pos.TXID, rep.Started)
+	if err != nil {
+		rep.RiskError = err.Error()
+	} else {
+		rep.Risk, rep.RPO = risk, risk.Age
+	}
 	if err := integrityCheck(ctx, restored); err != nil {
 		return err
 	}
@@ -176,11 +245,7 @@ func (s *Session) drillApp(ctx context.Context, d AppDrill, rep *AppDrillReport)
 		return err
 	}
 	st := Step{Kind: StepStart, Host: host, Role: role, Container: name, Image: imageRef, Cmd: a.Roles[role].Cmd}
-	st.Env, st.Secrets = a.envFor(role)
-	for _, k := range d.DropEnv {
-		delete(st.Env, k)
-		st.Secrets = slices.DeleteFunc(st.Secrets, func(n string) bool { return n == k })
-	}
+	st.Env, st.Secrets = a.drillCopyEnv(role, replica, d.DropEnv)
 	spec := s.containerSpec(Plan{Version: current.Version}, st)
 	spec.Labels = map[string]string{"slipway.drill": a.Service}
 	spec.Restart = "no"
@@ -274,7 +339,7 @@ func appendJSONLine(file string, v any) error {
 // PrintAppDrills prints whole-app drill reports as a table.
 func PrintAppDrills(w io.Writer, reports ...AppDrillReport) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STARTED\tSERVICE\tHOST\tVERSION\tRESULT\tRTO\tRESTORE\tBOOT\tRPO\tSMOKE\tERROR")
+	fmt.Fprintln(tw, "STARTED\tSERVICE\tHOST\tVERSION\tRESULT\tRTO\tRESTORE\tBOOT\tAT RISK (RPO)\tREPLICA AGE\tSMOKE\tERROR")
 	for _, r := range reports {
 		result := "pass"
 		if !r.Passed {
@@ -286,8 +351,12 @@ func PrintAppDrills(w io.Writer, reports ...AppDrillReport) error {
 				ok++
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", r.Started.Format("2006-01-02 15:04:05"), r.Service, r.Host,
-			orDefault(r.Version, "-"), result, dround(r.RTO), dround(r.Restore), dround(r.Boot), dround(r.RPO), ok, len(r.Smoke), orDefault(r.Error, "-"))
+		risk := "unknown"
+		if r.RiskError == "" && r.Restored.TXID > 0 {
+			risk = r.Risk.String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", r.Started.Format("2006-01-02 15:04:05"), r.Service, r.Host,
+			orDefault(r.Version, "-"), result, dround(r.RTO), dround(r.Restore), dround(r.Boot), risk, dround(r.Age), ok, len(r.Smoke), orDefault(r.Error, "-"))
 	}
 	return tw.Flush()
 }

@@ -1,16 +1,22 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/superfly/ltx"
 	_ "modernc.org/sqlite" // the integrity check opens the restored file
 
 	"github.com/slipwayhq/slipway/deploy/proxy"
@@ -19,43 +25,69 @@ import (
 	"github.com/slipwayhq/slipway/replicate"
 )
 
+// DefaultReplicaContinue bounds how long Recover waits for the first
+// write after the recovery to reach the replica.
+const DefaultReplicaContinue = time.Minute
+
 // Recovery says which database to bring back, from where, and to when:
 // the runbook for suspected corruption or data loss, as code.
 type Recovery struct {
+	// Database names the App.Databases entry to recover (its Name, or
+	// the base name of its Path); "" means the only one with a replica.
+	// It is read when Replica is left zero.
+	Database string
 	// Replica is the database's replica, as this machine reaches it. Its
 	// DB is the database's path inside the app's containers, such as
 	// /data/hello.db; the App volume mounted over that path holds it.
+	// Zero means the declared Database's replica (ForOperator's view).
 	Replica replicate.Replica
-	// Host holds the database; "" means the primary host.
+	// Host holds the database; "" means the one server of the database's
+	// role (the primary host when no Database is declared).
 	Host string
 	// At restores the state at this time, such as just before a bad
 	// write; zero means the newest replicated state.
 	At time.Time
 	// Message is what users read while the app is in maintenance.
 	Message string
+	// ContinueTimeout bounds the wait for a write after the recovery to
+	// reach the replica; 0 means DefaultReplicaContinue.
+	ContinueTimeout time.Duration
 }
 
 // RecoverStep is one step of a recovery, on one host.
 type RecoverStep struct {
-	Name string // maintenance, stop-workers, stop-app, move-aside, restore, upload, start-app, gate, live, start-workers
+	// Name is one of: restore, stage (before the downtime); maintenance,
+	// stop-workers, stop-app, stop-accessory, catch-up, swap,
+	// start-accessory, start-app, gate, live, start-workers (the
+	// downtime); replica (after it).
+	Name string
 	Host string // "(local)" for steps on this machine
-	Role string
-	// Container is the container a stop or start step acts on.
+	Role string // the role, or the accessory's name
+	// Container is the container a stop, start or gate step acts on.
 	Container string
 	Detail    string
+}
+
+// downtime reports whether the step runs while the app is down.
+func (st RecoverStep) downtime() bool {
+	switch st.Name {
+	case "restore", "stage", "replica":
+		return false
+	}
+	return true
 }
 
 // RecoverPlan is a recovery's steps, in order. Print it for a dry run or
 // the team's incident notes.
 type RecoverPlan struct {
-	Service  string
-	Host     string
-	Volume   string // the volume that holds the database
-	File     string // the database's file name in the volume
-	Replica  string
-	At       time.Time
-	Steps    []RecoverStep
-	restarts map[string][]string // host -> containers stopped, to start again
+	Service string
+	Host    string
+	Volume  string // the volume that holds the database
+	File    string // the database's file name in the volume
+	Replica string
+	At      time.Time
+	Steps   []RecoverStep
+	replica replicate.Replica
 }
 
 // String prints the plan a person follows, step by step.
@@ -66,10 +98,52 @@ func (p RecoverPlan) String() string {
 		to = "its state at " + p.At.UTC().Format(time.RFC3339)
 	}
 	fmt.Fprintf(&b, "Recover %s's database %s on %s (volume %s) from %s, to %s\n", p.Service, p.File, p.Host, p.Volume, p.Replica, to)
+	down := false
 	for i, st := range p.Steps {
-		fmt.Fprintf(&b, "%2d. %-15s %-8s %-14s %s\n", i+1, st.Host, st.Role, st.Name, st.Detail)
+		if st.downtime() != down {
+			down = st.downtime()
+			if down {
+				b.WriteString("    -- the app is down from here (maintenance page for users) --\n")
+			} else {
+				b.WriteString("    -- the app serves again --\n")
+			}
+		}
+		fmt.Fprintf(&b, "%2d. %-15s %-10s %-15s %s\n", i+1, st.Host, st.Role, st.Name, st.Detail)
 	}
 	return b.String()
+}
+
+// stagingName is where the restored database waits in the volume for
+// the swap: a hidden name beside the database's.
+func stagingName(file string) string { return "." + file + ".slipway-restore" }
+
+// recoveryDatabase resolves what r recovers: the replica as this
+// machine reaches it, and the host holding the database.
+func (a App) recoveryDatabase(r Recovery) (replicate.Replica, string, error) {
+	rep, host := r.Replica, r.Host
+	if rep.DB == "" && rep.S3 == nil && rep.Dir == "" {
+		var found []Database
+		for _, d := range a.Databases {
+			if d.Replica != nil && (r.Database == "" || r.Database == d.name()) {
+				found = append(found, d)
+			}
+		}
+		switch {
+		case len(found) == 0 && r.Database != "":
+			return rep, "", fmt.Errorf("recovery: Database: no replicated database %q in App.Databases", r.Database)
+		case len(found) == 0:
+			return rep, "", errors.New("recovery: Replica: required: declare the database with its replica in App.Databases, or give Recovery.Replica")
+		case len(found) > 1:
+			return rep, "", errors.New("recovery: Database: the app replicates several databases; name the one to recover")
+		}
+		d := found[0]
+		rep, _ = d.replica(a)
+		rep = rep.ForOperator() // the restore runs on this machine
+		if srv := a.Roles[d.role(a)].Servers; host == "" && len(srv) > 0 {
+			host = srv[0].Host
+		}
+	}
+	return rep, orDefault(host, a.PrimaryHost()), nil
 }
 
 // PlanRecovery observes the hosts and returns the steps Recover would
@@ -77,14 +151,17 @@ func (p RecoverPlan) String() string {
 func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (_ RecoverPlan, err error) {
 	defer s.redactErr(&err)
 	a := s.app
-	if err := r.Replica.Validate(); err != nil {
-		return RecoverPlan{}, fmt.Errorf("recovery: %w", err)
+	replica, host, err := a.recoveryDatabase(r)
+	if err != nil {
+		return RecoverPlan{}, err
 	}
-	host := orDefault(r.Host, a.PrimaryHost())
+	if err := replica.Validate(); err != nil {
+		return RecoverPlan{}, fmt.Errorf("recovery: Replica: %w", err)
+	}
 	if _, ok := s.hosts[host]; !ok {
-		return RecoverPlan{}, fmt.Errorf("recovery: host %s is not one of the app's hosts (%s)", host, strings.Join(a.HostNames(), ", "))
+		return RecoverPlan{}, fmt.Errorf("recovery: Host: %s is not one of the app's hosts (%s)", host, strings.Join(a.HostNames(), ", "))
 	}
-	volume, file, err := volumeOf(a.Volumes, r.Replica.DB)
+	volume, file, err := volumeOf(a.Volumes, replica.DB)
 	if err != nil {
 		return RecoverPlan{}, err
 	}
@@ -92,66 +169,130 @@ func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (_ RecoverPlan, 
 	if err != nil {
 		return RecoverPlan{}, err
 	}
-	p := RecoverPlan{Service: a.Service, Host: host, Volume: volume, File: file, Replica: r.Replica.String(), At: r.At,
-		restarts: map[string][]string{}}
-	add := func(name, host, role, detail string) {
-		p.Steps = append(p.Steps, RecoverStep{Name: name, Host: host, Role: role, Detail: detail})
-	}
-	var workers []RecoverStep
+	p := RecoverPlan{Service: a.Service, Host: host, Volume: volume, File: file, Replica: replica.String(), At: r.At, replica: replica}
+	add := func(st RecoverStep) { p.Steps = append(p.Steps, st) }
+
+	add(RecoverStep{Name: "restore", Host: "(local)", Detail: fmt.Sprintf("restore %s to a staging file here; PRAGMA integrity_check must say ok", p.Replica)})
+	add(RecoverStep{Name: "stage", Host: host, Detail: fmt.Sprintf("upload it to %s in volume %s, beside the damaged database, with its owner and mode", stagingName(file), volume)})
+
+	// The downtime: no request reaches the app, and every container that
+	// mounts the database's volume stops, so nothing holds the file.
 	for _, role := range a.roleNames() {
-		r := a.Roles[role]
-		for _, srv := range r.Servers {
-			if r.Proxy != nil {
-				add("maintenance", srv.Host, role, "kamal-proxy answers "+ProxyService(a, role)+" with a 503 page")
+		if px := a.Roles[role].Proxy; px != nil {
+			for _, srv := range a.Roles[role].Servers {
+				add(RecoverStep{Name: "maintenance", Host: srv.Host, Role: role, Detail: "kamal-proxy answers " + ProxyService(a, role) + " with a 503 page"})
+			}
+		}
+	}
+	type restart struct{ name, host, role, container, detail string }
+	var workers, apps, accessories []restart
+	for _, role := range a.roleNames() {
+		web := a.Roles[role].Proxy != nil
+		for _, srv := range a.Roles[role].Servers {
+			if web && srv.Host != host {
+				continue // in maintenance: it serves nobody, and holds no copy of this database
+			}
+			c, ok := currentContainer(a, state, srv.Host, role)
+			if !ok {
+				if srv.Host == host {
+					return RecoverPlan{}, fmt.Errorf("recovery: no %s container on %s to start on the restored database; deploy the app first", role, host)
+				}
 				continue
 			}
-			for _, c := range state.Versions(a, srv.Host, role) {
-				if c.Running {
-					workers = append(workers, RecoverStep{Name: "stop-workers", Host: srv.Host, Role: role, Container: c.Name, Detail: "stop " + c.Name})
-					p.restarts[srv.Host] = append(p.restarts[srv.Host], c.Name)
-				}
+			detail := "stop " + c.Name
+			if !c.Running {
+				detail += " (already stopped; it is started afterwards)"
+			}
+			rs := restart{host: srv.Host, role: role, container: c.Name, detail: detail}
+			if web {
+				rs.detail += ", the database's writer"
+				apps = append(apps, rs)
+			} else {
+				workers = append(workers, rs)
 			}
 		}
 	}
-	p.Steps = append(p.Steps, workers...)
-	var apps []string
-	for _, role := range a.rolesOn(host) {
-		if a.Roles[role].Proxy == nil {
-			continue // a worker on this host was stopped above
+	for _, name := range sortedKeys(a.Accessories) {
+		if !mountsVolume(a.Accessories[name].Volumes, volume) {
+			continue
 		}
-		for _, c := range state.Versions(a, host, role) {
-			if c.Running {
-				p.Steps = append(p.Steps, RecoverStep{Name: "stop-app", Host: host, Role: role, Container: c.Name,
-					Detail: "stop " + c.Name + ", the database's writer"})
-				apps = append(apps, c.Name)
-			}
+		ctr := AccessoryName(a, name)
+		if _, ok := state.container(host, ctr); ok {
+			accessories = append(accessories, restart{host: host, role: name, container: ctr,
+				detail: "stop " + ctr + ": it mounts " + volume + " and must let go of the damaged file"})
 		}
 	}
-	add("move-aside", host, "", fmt.Sprintf("rename %s (and its -wal, -shm, Litestream state) to %s.damaged-<time>; nothing is deleted", file, file))
-	add("restore", "(local)", "", fmt.Sprintf("restore %s to a temporary file, then PRAGMA integrity_check must say ok", p.Replica))
-	add("upload", host, "", fmt.Sprintf("write the restored database to %s in volume %s", file, volume))
-	for _, name := range apps {
-		p.Steps = append(p.Steps, RecoverStep{Name: "start-app", Host: host, Container: name, Detail: "start " + name})
+	for _, w := range workers {
+		add(RecoverStep{Name: "stop-workers", Host: w.host, Role: w.role, Container: w.container, Detail: w.detail})
 	}
-	for _, role := range a.rolesOn(host) {
-		if a.Roles[role].Proxy != nil {
-			add("gate", host, role, "wait for "+orDefault(a.Roles[role].Proxy.Health.Path, health.DefaultPath)+" to pass")
-		}
+	for _, w := range apps {
+		add(RecoverStep{Name: "stop-app", Host: w.host, Role: w.role, Container: w.container, Detail: w.detail})
+	}
+	for _, w := range accessories {
+		add(RecoverStep{Name: "stop-accessory", Host: w.host, Role: w.role, Container: w.container, Detail: w.detail})
+	}
+	if r.At.IsZero() {
+		add(RecoverStep{Name: "catch-up", Host: "(local)", Detail: "if the replica moved on while the app ran, restore and stage its newest state again"})
+	}
+	add(RecoverStep{Name: "swap", Host: host, Detail: fmt.Sprintf("rename %s, its -wal, -shm and .%s-litestream to <name>.damaged-<time> (nothing is deleted), then %s to %s; seed its Litestream state at the replica's newest transaction",
+		file, file, stagingName(file), file)})
+	for _, w := range accessories {
+		add(RecoverStep{Name: "start-accessory", Host: w.host, Role: w.role, Container: w.container,
+			Detail: "start " + w.container + " on the restored database"})
+	}
+	for _, w := range apps {
+		add(RecoverStep{Name: "start-app", Host: w.host, Role: w.role, Container: w.container, Detail: "start " + w.container})
+		px := a.Roles[w.role].Proxy
+		add(RecoverStep{Name: "gate", Host: w.host, Role: w.role, Container: w.container,
+			Detail: "wait for " + orDefault(px.Health.Path, health.DefaultPath) + " to pass"})
 	}
 	for _, role := range a.roleNames() {
 		if a.Roles[role].Proxy == nil {
 			continue
 		}
 		for _, srv := range a.Roles[role].Servers {
-			add("live", srv.Host, role, "kamal-proxy serves "+ProxyService(a, role)+" again")
+			add(RecoverStep{Name: "live", Host: srv.Host, Role: role, Detail: "kamal-proxy serves " + ProxyService(a, role) + " again"})
 		}
 	}
 	for _, w := range workers {
-		w.Name, w.Detail = "start-workers", "start "+w.Container
-		p.Steps = append(p.Steps, w)
+		add(RecoverStep{Name: "start-workers", Host: w.host, Role: w.role, Container: w.container, Detail: "start " + w.container})
 	}
-	p.restarts[host] = append(p.restarts[host], apps...)
+	add(RecoverStep{Name: "replica", Host: "(local)", Detail: fmt.Sprintf("wait for a write after the recovery to reach %s: replication continues from the restored database", p.Replica)})
 	return p, nil
+}
+
+// currentContainer is the container of role on host a recovery starts on
+// the restored database: the running one; else the one kamal-proxy
+// routes the role to; else the newest.
+func currentContainer(a App, state State, host, role string) (Container, bool) {
+	cs := state.Versions(a, host, role)
+	for _, c := range cs {
+		if c.Running {
+			return c, true
+		}
+	}
+	if px := state.Hosts[host].Proxy; px != nil {
+		target, _, _ := strings.Cut(px.Services[ProxyService(a, role)], ":")
+		for _, c := range cs {
+			if c.Name == target {
+				return c, true
+			}
+		}
+	}
+	if len(cs) > 0 {
+		return cs[0], true
+	}
+	return Container{}, false
+}
+
+// mountsVolume reports whether volumes ("name:/path[:ro]") mount volume.
+func mountsVolume(volumes []string, volume string) bool {
+	for _, v := range volumes {
+		if name, _, _ := strings.Cut(v, ":"); name == volume {
+			return true
+		}
+	}
+	return false
 }
 
 // volumeOf finds the app volume mounted over db's directory.
@@ -173,18 +314,40 @@ func volumeOf(volumes []string, db string) (volume, file string, err error) {
 type RecoverReport struct {
 	Plan     RecoverPlan
 	Restored replicate.Position
-	// Aside is where the damaged database now is on the host.
-	Aside    string
-	Duration time.Duration
+	// Aside is where the damaged database now is on the host; "" when
+	// there was no file to move.
+	Aside string
+	// Duration is the whole recovery; Restore the restore and integrity
+	// check before the downtime; Downtime the maintenance window, from
+	// the first request turned away to traffic flowing again.
+	Duration, Restore, Downtime time.Duration
+	// CaughtUp reports whether the replica moved on while the app ran and
+	// its newest state was restored again inside the downtime.
+	CaughtUp bool
+	// Continued is the replica's newest position after the recovery: a
+	// write made on the restored database.
+	Continued replicate.Position
 }
 
-// Recover runs the recovery runbook: stop writes (maintenance for web
-// roles, stop workers), move the damaged database aside under a
-// timestamped name (never deleting it), restore the replica's newest
-// state or its state at r.At, check its integrity, put it in place,
-// start the app on it, pass the health gate, and go live. Every step is
-// audited; a failure stops there and the error says where things stand
-// and how to continue or undo.
+// Recover runs the recovery runbook. Before any downtime it restores
+// the replica (its newest state, or its state at r.At) into a staging
+// file, checks its integrity and stages it beside the database with the
+// original's owner and mode. Then it
+// takes the app down for the swap only: maintenance for web roles, and
+// every container that mounts the database's volume (the app, workers, a
+// replication sidecar) stops; when the replica moved on meanwhile (and
+// r.At is zero) its newest state is restored again; the damaged
+// database, its -wal, -shm and Litestream state move aside under
+// timestamped names (never deleted); the staged file takes its place,
+// with Litestream state that continues the replica from its newest
+// transaction; the containers
+// start again, pass the health gate and go live. Last, it
+// waits for a write on the restored database to reach the replica, so
+// replication is known to continue from the restored position.
+//
+// It works whether or not the app ran when it started. Every step is
+// audited; a failure stops there, the error says where things stand, and
+// running the recovery again completes it.
 func (s *Session) Recover(ctx context.Context, r Recovery) (_ *RecoverReport, err error) {
 	defer s.redactErr(&err)
 	start := time.Now()
@@ -196,39 +359,66 @@ func (s *Session) Recover(ctx context.Context, r Recovery) (_ *RecoverReport, er
 	if err != nil {
 		return nil, err
 	}
-	if err := s.learnSecrets(ctx, r.Replica); err != nil {
+	if err := s.learnSecrets(ctx, p.replica); err != nil {
 		return nil, err
 	}
 	s.out.linef("%s", strings.TrimRight(p.String(), "\n"))
 	rep := &RecoverReport{Plan: p}
 	audit := &auditLog{}
-	defer s.writeAudit(ctx, audit)
-	h := s.hosts[p.Host]
-	mount, err := h.engine.VolumeMountpoint(ctx, p.Volume)
+	defer s.writeAudit(context.WithoutCancel(ctx), audit)
+	mount, err := s.hosts[p.Host].engine.VolumeMountpoint(ctx, p.Volume)
 	if err != nil {
 		return rep, fmt.Errorf("recovery: %w", err)
 	}
-	stamp := "damaged-" + time.Now().UTC().Format("20060102T150405Z")
-	rep.Aside = filepath.Join(mount, p.File+"."+stamp)
 	tmp, err := os.MkdirTemp("", "slipway-recover")
 	if err != nil {
-		return rep, err
+		return rep, fmt.Errorf("recovery: staging directory: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	restored := filepath.Join(tmp, p.File)
+	run := &recoverRun{r: r, p: p, rep: rep, mount: mount, tmp: tmp,
+		stamp: "damaged-" + time.Now().UTC().Format("20060102T150405.000Z")}
 
+	var downFrom, downTo time.Time
 	for i, st := range p.Steps {
 		t0 := time.Now()
-		err := s.recoverStep(ctx, r, p, st, mount, stamp, restored, rep)
-		host := st.Host
-		s.record(audit, host, st.Role, "recover-"+st.Name, "", "", st.Detail, t0, err)
+		if st.downtime() && downFrom.IsZero() {
+			downFrom = t0
+		}
+		err := s.recoverStep(ctx, run, st)
+		if st.downtime() {
+			downTo = time.Now()
+		}
+		if st.Name == "restore" {
+			rep.Restore = time.Since(t0)
+		}
+		s.record(audit, st.Host, st.Role, "recover-"+st.Name, "", st.Container, st.Detail, t0, err)
 		if err != nil {
-			return rep, fmt.Errorf("recovery stopped at step %d (%s on %s): %w\n%s", i+1, st.Name, host, err, standingAfter(p, i, rep.Aside))
+			return rep, fmt.Errorf("recovery stopped at step %d (%s on %s): %w\n%s", i+1, st.Name, st.Host, err, standingAfter(p, i, rep.Aside))
 		}
 	}
+	rep.Downtime = downTo.Sub(downFrom)
 	rep.Duration = time.Since(start)
-	s.out.linef("recovered %s on %s in %s; the damaged database is kept at %s", p.File, p.Host, seconds(rep.Duration), rep.Aside)
+	kept := "there was no damaged file to keep"
+	if rep.Aside != "" {
+		kept = "the damaged database is kept at " + rep.Aside
+	}
+	s.out.linef("recovered %s on %s in %s: restore %s before the downtime, downtime %s (maintenance window); replication continues at txid %d; %s",
+		p.File, p.Host, seconds(rep.Duration), seconds(rep.Restore), seconds(rep.Downtime), rep.Continued.TXID, kept)
 	return rep, nil
+}
+
+// recoverRun is what the steps of one recovery share.
+type recoverRun struct {
+	r     Recovery
+	p     RecoverPlan
+	rep   *RecoverReport
+	mount string // the volume's directory on the host
+	tmp   string // this machine's staging directory
+	stamp string // the suffix of the names things are moved aside to
+	n     int    // restores made so far
+	// before is the replica's newest transaction at the swap: the
+	// replica must move past it afterwards.
+	before uint64
 }
 
 // standingAfter tells where a recovery that failed at step i leaves
@@ -239,76 +429,241 @@ func standingAfter(p RecoverPlan, i int, aside string) string {
 		done[st.Name] = true
 	}
 	var lines []string
-	if done["maintenance"] {
+	if done["maintenance"] && !done["live"] {
 		lines = append(lines, "web roles are in maintenance (users get the 503 page); `app:live` serves traffic again")
 	}
-	if done["stop-app"] || done["stop-workers"] {
-		lines = append(lines, "the app's containers on the affected hosts are stopped; start them with the engine or a rollback")
+	if (done["stop-app"] || done["stop-workers"] || done["stop-accessory"]) && !done["start-workers"] {
+		lines = append(lines, "some of the app's containers are stopped")
 	}
-	if done["move-aside"] {
-		lines = append(lines, fmt.Sprintf("the damaged database is at %s on %s; to undo, move it back to its name", aside, p.Host))
+	if done["swap"] {
+		lines = append(lines, "the restored database is in place")
+		if aside != "" {
+			lines = append(lines, fmt.Sprintf("the damaged database is at %s on %s; to undo, stop the app and move it back to its name", aside, p.Host))
+		}
+	} else if done["stage"] {
+		lines = append(lines, fmt.Sprintf("the damaged database is untouched; the restored one waits at %s beside it", stagingName(p.File)))
 	}
-	lines = append(lines, "fix the cause and run the recovery again: each step is safe to repeat")
+	lines = append(lines, "fix the cause and run the recovery again: it completes from any step")
 	return "where things stand: " + strings.Join(lines, "; ")
 }
 
-func (s *Session) recoverStep(ctx context.Context, r Recovery, p RecoverPlan, st RecoverStep, mount, stamp, restored string, rep *RecoverReport) error {
+func (s *Session) recoverStep(ctx context.Context, run *recoverRun, st RecoverStep) error {
 	a := s.app
 	switch st.Name {
+	case "restore":
+		return s.restoreStaged(ctx, run)
+	case "stage":
+		return s.stage(ctx, run)
 	case "maintenance":
 		return proxy.Stop(ctx, s.hosts[st.Host].engine, proxy.DefaultContainer, ProxyService(a, st.Role),
-			orDefault(r.Message, DefaultMaintenanceMessage), 0)
+			orDefault(run.r.Message, DefaultMaintenanceMessage), 0)
 	case "live":
 		return proxy.Resume(ctx, s.hosts[st.Host].engine, proxy.DefaultContainer, ProxyService(a, st.Role))
-	case "stop-workers", "stop-app":
+	case "stop-workers", "stop-app", "stop-accessory":
 		return s.hosts[st.Host].engine.Stop(ctx, st.Container, DefaultStopTimeout)
-	case "start-workers", "start-app":
+	case "start-workers", "start-app", "start-accessory":
 		return s.hosts[st.Host].engine.Start(ctx, st.Container)
-	case "move-aside":
-		var cmds []string
-		for _, f := range []string{p.File, p.File + "-wal", p.File + "-shm", "." + p.File + "-litestream"} {
-			q := ssh.Quote(f)
-			cmds = append(cmds, fmt.Sprintf("if [ -e %s ]; then mv %s %s; fi", q, q, ssh.Quote(f+"."+stamp)))
-		}
-		script := "cd " + ssh.Quote(mount) + " && " + strings.Join(cmds, " && ")
-		_, err := s.hosts[st.Host].ssh.Run(ctx, script, nil)
-		return err
-	case "restore":
-		pos, err := replicate.Restore(ctx, r.Replica, restored, r.At)
+	case "catch-up":
+		newest, err := replicaNewest(ctx, run.p.replica)
 		if err != nil {
 			return err
 		}
-		rep.Restored = pos
-		return integrityCheck(ctx, restored)
-	case "upload":
-		f, err := os.Open(restored)
-		if err != nil {
+		if newest.TXID <= run.rep.Restored.TXID {
+			return nil
+		}
+		s.out.linef("the replica moved on from txid %d to %d while the app ran: restoring its newest state again", run.rep.Restored.TXID, newest.TXID)
+		run.rep.CaughtUp = true
+		if err := s.restoreStaged(ctx, run); err != nil {
 			return err
 		}
-		defer f.Close()
-		// The restored file takes the owner and mode of the one moved aside.
-		return s.hosts[st.Host].ssh.UploadLike(ctx, path.Join(mount, p.File), p.File+"."+stamp, 0o644, f)
+		return s.stage(ctx, run)
+	case "swap":
+		return s.swap(ctx, run)
 	case "gate":
 		px := a.Roles[st.Role].Proxy
 		gate := px.Health
 		gate.Port = px.appPort()
 		h := s.hosts[st.Host]
-		name := ""
-		for _, c := range p.restarts[st.Host] {
-			if strings.HasPrefix(c, ProxyService(a, st.Role)+"-") {
-				name = c
-			}
-		}
-		if name == "" {
-			return errors.New("no app container of this role was running before the recovery")
-		}
-		target := health.Container(s.healthHost(h, a.network()), name, px.appPort())
+		target := health.Container(s.healthHost(h, a.network()), st.Container, px.appPort())
 		if _, err := health.Wait(ctx, gate, target); err != nil {
-			return &BootError{Host: h.name, Container: name, Err: err, Diagnostics: s.diagnose(context.WithoutCancel(ctx), h, name)}
+			return fmt.Errorf("%s did not become healthy on the restored database: %w\n%s", st.Container, err,
+				s.diagnose(context.WithoutCancel(ctx), h, st.Container))
 		}
 		return nil
+	case "replica":
+		return s.awaitContinue(ctx, run)
 	}
 	return fmt.Errorf("unknown recovery step %q", st.Name)
+}
+
+// restoreStaged restores the replica into a new file in this machine's
+// staging directory and checks its integrity.
+func (s *Session) restoreStaged(ctx context.Context, run *recoverRun) error {
+	run.n++
+	out := filepath.Join(run.tmp, strconv.Itoa(run.n), run.p.File)
+	pos, err := replicate.Restore(ctx, run.p.replica, out, run.r.At)
+	if err != nil {
+		return err
+	}
+	run.rep.Restored = pos
+	return integrityCheck(ctx, out)
+}
+
+// stage uploads the newest local restore to the staging name beside the
+// database; a new staged file takes the database's owner and mode (the
+// upload never follows a link).
+func (s *Session) stage(ctx context.Context, run *recoverRun) error {
+	f, err := os.Open(filepath.Join(run.tmp, strconv.Itoa(run.n), run.p.File))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return s.hosts[run.p.Host].ssh.UploadLike(ctx, path.Join(run.mount, stagingName(run.p.File)), run.p.File, 0o644, f)
+}
+
+// swap moves the damaged database and everything beside it that
+// describes it (its WAL, shared memory and Litestream state) aside, then
+// renames the staged restore into its place. Nothing is deleted or
+// overwritten: an aside name that exists stops the swap.
+func (s *Session) swap(ctx context.Context, run *recoverRun) error {
+	// Every replicator of the database is stopped: the replica's newest
+	// transaction now is the one it must move past afterwards.
+	newest, err := replicaNewest(ctx, run.p.replica)
+	if err != nil {
+		return err
+	}
+	run.before = newest.TXID
+	file := run.p.File
+	var b strings.Builder
+	fmt.Fprintf(&b, "set -e; cd %s; ", ssh.Quote(run.mount))
+	staged := ssh.Quote(stagingName(file))
+	fmt.Fprintf(&b, "if [ -L %s ] || [ ! -f %s ]; then echo 'no restored database is staged at %s: run the recovery again' >&2; exit 1; fi; ", staged, staged, stagingName(file))
+	for _, f := range []string{file, file + "-wal", file + "-shm", "." + file + "-litestream"} {
+		q, aside := ssh.Quote(f), ssh.Quote(f+"."+run.stamp)
+		fmt.Fprintf(&b, "if [ -e %s ] || [ -L %s ]; then if [ -e %s ]; then echo '%s exists' >&2; exit 1; fi; mv %s %s; echo %s; fi; ",
+			q, q, aside, f+"."+run.stamp, q, aside, q)
+	}
+	fmt.Fprintf(&b, "mv %s %s", staged, ssh.Quote(file))
+	h := s.hosts[run.p.Host]
+	res, err := h.ssh.Run(ctx, b.String(), nil)
+	if err != nil {
+		return err
+	}
+	for _, moved := range strings.Fields(string(res.Stdout)) {
+		if moved == file {
+			run.rep.Aside = path.Join(run.mount, file+"."+run.stamp)
+		}
+	}
+	if run.before == 0 {
+		return nil // an empty replica: the replicator starts it afresh
+	}
+	seed, err := replicationSeed(filepath.Join(run.tmp, strconv.Itoa(run.n), file), run.before)
+	if err != nil {
+		return fmt.Errorf("seed the replication state of the restored database: %w", err)
+	}
+	dest := path.Join(run.mount, "."+file+"-litestream", "ltx", "0", ltx.FormatFilename(ltx.TXID(run.before), ltx.TXID(run.before)))
+	if err := h.ssh.Upload(ctx, dest, 0o644, bytes.NewReader(seed)); err != nil {
+		return fmt.Errorf("seed the replication state of the restored database: %w", err)
+	}
+	return nil
+}
+
+// replicationSeed is the Litestream state a replicator needs to take the
+// restored database as its own and continue the replica after txid, the
+// replica's newest transaction: one level-0 transaction file at txid
+// that matches no WAL. On start the replicator finds itself level with
+// the replica, sees the restored database's fresh WAL, and writes a full
+// snapshot of it as txid+1; its later writes follow incrementally.
+//
+// Litestream's own restart handling does not do this in v0.5.18: with
+// no local state it fetches the replica's newest level-0 file, whose WAL
+// offset is the damaged database's, larger than the restored database's
+// WAL, and then ships nothing (the replica stalls at txid+1 while writes
+// pile up on the host); with the old state moved aside under it, it
+// fails with "cannot verify wal state".
+func replicationSeed(restored string, txid uint64) ([]byte, error) {
+	f, err := os.Open(restored)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	hdr := make([]byte, 100)
+	if _, err := io.ReadFull(f, hdr); err != nil {
+		return nil, fmt.Errorf("read the header of %s: %w", restored, err)
+	}
+	pageSize := uint32(binary.BigEndian.Uint16(hdr[16:18]))
+	if pageSize == 1 {
+		pageSize = 65536
+	}
+	if pageSize < 512 || st.Size() < int64(pageSize) {
+		return nil, fmt.Errorf("%s is not a SQLite database (page size %d, %d bytes)", restored, pageSize, st.Size())
+	}
+	page := make([]byte, pageSize)
+	if _, err := f.ReadAt(page, 0); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc, err := ltx.NewEncoder(&buf)
+	if err != nil {
+		return nil, err
+	}
+	if err := enc.EncodeHeader(ltx.Header{
+		Version: ltx.Version, Flags: ltx.HeaderFlagNoChecksum, PageSize: pageSize,
+		Commit: uint32(st.Size() / int64(pageSize)), MinTXID: ltx.TXID(txid), MaxTXID: ltx.TXID(txid),
+		Timestamp: time.Now().UnixMilli(), WALOffset: walHeaderSize,
+	}); err != nil {
+		return nil, err
+	}
+	if err := enc.EncodePage(ltx.PageHeader{Pgno: 1}, page); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// walHeaderSize is the size of a SQLite WAL file's header.
+const walHeaderSize = 32
+
+// awaitContinue waits until the replica holds a transaction newer than
+// the one it held before the swap: the restarted replicator took the
+// restored database as its own and ships its writes.
+func (s *Session) awaitContinue(ctx context.Context, run *recoverRun) error {
+	limit := orDefault(run.r.ContinueTimeout, DefaultReplicaContinue)
+	deadline := time.Now().Add(limit)
+	for {
+		newest, err := replicaNewest(ctx, run.p.replica)
+		if err == nil && newest.TXID > run.before {
+			run.rep.Continued = newest
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("the replica was not readable after the recovery: %w", err)
+			}
+			return fmt.Errorf("no write reached %s within %s after the recovery (its newest transaction is still %d): the app or its sidecar is not replicating the restored database; see its logs (`mage logs`) and run `mage replica:verify`",
+				run.p.Replica, limit, newest.TXID)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// replicaNewest is the replica's newest position, whatever its age.
+func replicaNewest(ctx context.Context, r replicate.Replica) (replicate.Position, error) {
+	f, err := replicate.Verify(ctx, r, time.Duration(math.MaxInt64))
+	if err != nil && !errors.Is(err, replicate.ErrStale) {
+		return f.Newest, err
+	}
+	return f.Newest, nil
 }
 
 // integrityCheck runs PRAGMA integrity_check on a database file.
@@ -323,7 +678,7 @@ func integrityCheck(ctx context.Context, file string) error {
 		return fmt.Errorf("integrity check of the restored database: %w", err)
 	}
 	if res != "ok" {
-		return fmt.Errorf("integrity check of the restored database says %q, not ok; the damaged database stays aside, nothing was put in place", res)
+		return fmt.Errorf("integrity check of the restored database says %q, not ok; nothing was put in place", res)
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/slipwayhq/slipway/health"
 )
 
 // Runbook writes the app's incident runbook as Markdown, generated from
@@ -53,9 +55,12 @@ func (s *Session) Runbook(ctx context.Context, w io.Writer, recovery *Recovery) 
 			b.WriteString(codeBlock(plan.String()))
 		}
 	}
-	fmt.Fprintf(&b, "3. Confirm: `curl` each host's /up answers 200 and the core user flow works; `mage details` shows %s serving.\n", orDefault(previous, "the good version"))
+	fmt.Fprintf(&b, "3. Confirm: %s and the core user flow works; `mage details` shows %s serving.\n", a.healthCheckText(), orDefault(previous, "the good version"))
 
 	b.WriteString("\n## 2. Suspected corruption or data loss: recover the database\n\n")
+	if recovery == nil && a.replicatedDatabase() {
+		recovery = &Recovery{}
+	}
 	if recovery == nil {
 		b.WriteString("This app keeps no replicated database.\n")
 	} else {
@@ -65,7 +70,9 @@ func (s *Session) Runbook(ctx context.Context, w io.Writer, recovery *Recovery) 
 		} else {
 			b.WriteString("Run `mage app:recover` (newest state) or `mage app:recover -at=2026-01-02T15:04:05Z` (before a bad write). It stops at the first failing step and says how to continue or undo. Its steps:\n\n")
 			b.WriteString(codeBlock(p.String()))
-			b.WriteString("Expect: `recovered ... the damaged database is kept at ...`; users get the maintenance page meanwhile, never a connection error.\n")
+			b.WriteString("The restore and its integrity check run before the downtime; the app is down only for the swap. " +
+				"Expect: `recovered ... restore ... downtime ... replication continues at txid ...; the damaged database is kept at ...`; users get the maintenance page meanwhile, never a connection error. " +
+				"If it stops at a step, fix the cause and run it again: it completes from any step, whether or not the app was running.\n")
 		}
 	}
 
@@ -75,12 +82,59 @@ func (s *Session) Runbook(ctx context.Context, w io.Writer, recovery *Recovery) 
 
 	b.WriteString("\n## 4. Backups are only real if restore works\n\n")
 	b.WriteString("- Daily: `mage replica:verify` (fails when the newest replicated change is older than an hour).\n")
-	b.WriteString("- Weekly: `mage replica:drill` (restore, `PRAGMA integrity_check`, the critical queries; RTO/RPO go to the drill log).\n")
-	b.WriteString("- Monthly: `mage app:drill` (the whole app restored and booted in a disposable container, /up and smoke checks, then torn down).\n")
+	b.WriteString("- Weekly: `mage replica:drill` (restore, `PRAGMA integrity_check`, the critical queries; RTO, the data at risk and the replica's age go to the drill log).\n")
+	fmt.Fprintf(&b, "- Monthly: `mage app:drill` (the whole app restored and booted in a disposable container without the replica's credentials, %s and the smoke checks, then torn down).\n", a.healthPath())
 	_, err = io.WriteString(w, b.String())
 	return err
 }
 
 func codeBlock(s string) string {
 	return "```\n" + strings.TrimRight(s, "\n") + "\n```\n\n"
+}
+
+// healthPath is the health check path of the app's primary web role.
+func (a App) healthPath() string {
+	if px := a.Roles[a.primaryRole()].Proxy; px != nil {
+		return orDefault(px.Health.Path, health.DefaultPath)
+	}
+	for _, role := range a.roleNames() {
+		if px := a.Roles[role].Proxy; px != nil {
+			return orDefault(px.Health.Path, health.DefaultPath)
+		}
+	}
+	return health.DefaultPath
+}
+
+// healthCheckText says how a person checks every web role by hand, with
+// each role's own health path and proxy host.
+func (a App) healthCheckText() string {
+	var checks []string
+	for _, role := range a.roleNames() {
+		px := a.Roles[role].Proxy
+		if px == nil {
+			continue
+		}
+		p := orDefault(px.Health.Path, health.DefaultPath)
+		for _, srv := range a.Roles[role].Servers {
+			c := "`curl -s -o /dev/null -w '%{http_code}' "
+			if len(px.Hosts) > 0 {
+				c += "-H 'Host: " + px.Hosts[0] + "' "
+			}
+			checks = append(checks, c+"http://"+srv.Host+p+"` answers 200")
+		}
+	}
+	if len(checks) == 0 {
+		return "every role's containers run (`mage details`)"
+	}
+	return strings.Join(checks, ", ")
+}
+
+// replicatedDatabase reports whether the app declares a replicated database.
+func (a App) replicatedDatabase() bool {
+	for _, d := range a.Databases {
+		if d.Replica != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package replicate
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,9 +42,9 @@ type DrillOptions struct {
 	// Queries run on the restored database after the integrity check.
 	Queries []Query
 	// Primary is the primary database's path, when this process can read
-	// it (an embedded replica, or a drill on the app's host): its newest
-	// transaction time, from Litestream's local metadata, makes the RPO.
-	// Without it the RPO is the restored state's age at the drill.
+	// it (an embedded replica, or a drill on the app's host): its
+	// Litestream state says which commits it holds that the replica does
+	// not yet, the data at risk. Without it only the replica's age is known.
 	Primary string
 	// Log is a drill log to append the report to, one JSON line per
 	// drill; "" means none.
@@ -60,11 +61,20 @@ type DrillReport struct {
 	Restored Position  `json:"restored"`    // the newest position restored
 	// RTO is the restore's wall time.
 	RTO time.Duration `json:"rto"`
-	// RPO is how far the restored state lags the primary's newest
-	// transaction, or, when the primary was not reachable
-	// (PrimaryKnown false), the restored state's age.
+	// RPO is the data at risk as a time: how long the oldest commit the
+	// primary holds but the replica does not has waited (Risk.Age), 0
+	// when the replica holds every commit. It is known only when the
+	// primary's state was read (PrimaryKnown); it does not grow while the
+	// app is idle.
 	RPO          time.Duration `json:"rpo"`
 	PrimaryKnown bool          `json:"primary_known"`
+	// Risk is the data at risk: the commits on the primary not yet in the
+	// replica, and their age.
+	Risk Risk `json:"risk,omitzero"`
+	// Age is the replica's age at the drill: the drill's start minus the
+	// restored state's time. It grows while the app is idle, so it is
+	// not a data-loss figure.
+	Age time.Duration `json:"age"`
 	// Objects and Downloaded are the replica objects the restore read
 	// and their bytes; Size is the restored database's size.
 	Objects    int           `json:"objects"`
@@ -135,11 +145,10 @@ func drill(ctx context.Context, r Replica, opts DrillOptions, rep *DrillReport) 
 	if st, err := os.Stat(out); err == nil {
 		rep.Size = st.Size()
 	}
-	rep.RPO = rep.Started.Sub(pos.Time)
-	if opts.Primary != "" {
-		if newest, err := primaryNewest(opts.Primary); err == nil {
-			rep.PrimaryKnown = true
-			rep.RPO = max(newest.Sub(pos.Time), 0)
+	rep.Age = max(rep.Started.Sub(pos.Time), 0)
+	if opts.Primary != "" && opts.At.IsZero() {
+		if risk, err := LocalRisk(opts.Primary, pos.TXID, rep.Started); err == nil {
+			rep.SetRisk(risk)
 		}
 	}
 
@@ -206,35 +215,217 @@ func countRows(ctx context.Context, db *sql.DB, query string) (int64, error) {
 	return n, rows.Err()
 }
 
-// primaryNewest reads the time of the primary's newest transaction from
-// the header of the newest LTX file in Litestream's local metadata
-// directory beside the database.
-func primaryNewest(dbPath string) (time.Time, error) {
-	ltxDir := filepath.Join(litestream.NewDB(dbPath).MetaPath(), "ltx", "0")
-	entries, err := os.ReadDir(ltxDir)
-	if err != nil {
-		return time.Time{}, err
+// LTXHeaderSize is how many bytes of a transaction file a LiveState's
+// Header returns; WALHeaderSize how many of the WAL's WALHeader holds.
+const (
+	LTXHeaderSize = ltx.HeaderSize
+	WALHeaderSize = litestream.WALHeaderSize
+)
+
+// ErrReplicatorBehind means the primary's Litestream state is behind its
+// replica: the process replicating it started a history of its own, and
+// its writes do not reach the replica as its continuation.
+var ErrReplicatorBehind = errors.New("the database's replicator is behind its replica")
+
+// Risk is the data at risk when a drill starts: what the primary
+// database holds that its replica does not, read from the primary's
+// Litestream state (the transaction files and the WAL beside it).
+type Risk struct {
+	// PrimaryTXID is the primary's newest transaction Litestream has seen.
+	PrimaryTXID uint64 `json:"primary_txid"`
+	// Replicated is the replica's newest transaction.
+	Replicated uint64 `json:"replicated_txid"`
+	// Commits are the transactions Litestream has taken from the WAL but
+	// not shipped to the replica.
+	Commits uint64 `json:"commits"`
+	// PendingWAL is how many bytes of WAL Litestream has not taken yet:
+	// commits no replicator has seen, normally less than a sync
+	// interval's worth; it grows while the replicator is down.
+	PendingWAL int64 `json:"pending_wal,omitempty"`
+	// Oldest is when the oldest data at risk was committed, or for WAL
+	// alone the last time Litestream took from the WAL (it is newer than
+	// that); zero when nothing is at risk.
+	Oldest time.Time `json:"oldest,omitzero"`
+	// Age is how long the oldest data at risk has waited at the drill
+	// (for WAL alone, at most that): the window of writes lost were the
+	// host to die then; 0 when nothing is at risk.
+	Age time.Duration `json:"age"`
+}
+
+// String is a short line a person reads, such as "3 commits, 1.2s".
+func (r Risk) String() string {
+	var parts []string
+	if r.Commits > 0 {
+		parts = append(parts, fmt.Sprintf("%d commits", r.Commits))
 	}
-	var newest string
-	var maxTX ltx.TXID
-	for _, e := range entries {
-		if _, hi, err := ltx.ParseFilename(e.Name()); err == nil && hi >= maxTX {
-			maxTX, newest = hi, e.Name()
+	if r.PendingWAL > 0 {
+		parts = append(parts, size(r.PendingWAL)+" of WAL")
+	}
+	if len(parts) == 0 {
+		return "0 commits"
+	}
+	age := r.Age.Round(time.Millisecond).String()
+	if r.Commits == 0 {
+		age = "up to " + age
+	}
+	return strings.Join(parts, " + ") + ", " + age
+}
+
+// SetRisk records risk as the report's data at risk and RPO.
+func (rep *DrillReport) SetRisk(risk Risk) {
+	rep.Risk, rep.RPO, rep.PrimaryKnown = risk, risk.Age, true
+}
+
+// LiveState is the primary database's Litestream state as a drill reads
+// it, wherever the database lives.
+type LiveState struct {
+	// Files are the names of the level-0 transaction files, as Litestream
+	// writes them in .<db>-litestream/ltx/0.
+	Files []string
+	// Header returns the first LTXHeaderSize bytes of one of them; it is
+	// asked for at most two (the newest, and the oldest at risk), so a
+	// caller reading a remote host makes few round trips.
+	Header func(name string) ([]byte, error)
+	// WALSize is the size of the database's -wal file, 0 when there is
+	// none; WAL reads n bytes of it at offset (its header, and one frame
+	// header: a drill reads no more of it).
+	WALSize int64
+	WAL     func(offset int64, n int) ([]byte, error)
+}
+
+// walFrameHeaderSize is the size of a WAL frame's header; its salts are
+// at bytes 8..16, matching the WAL header's when the frame is valid.
+const walFrameHeaderSize = 24
+
+// MeasureRisk works out the data at risk at time at from the primary's
+// live state and replicated, the replica's newest transaction. It fails
+// with ErrReplicatorBehind when the primary's state is behind the
+// replica: nothing it writes continues the replica.
+func MeasureRisk(live LiveState, replicated uint64, at time.Time) (Risk, error) {
+	risk := Risk{Replicated: replicated}
+	newest, oldest, oldestTX := "", "", ltx.TXID(0)
+	for _, name := range live.Files {
+		lo, hi, err := ltx.ParseFilename(name)
+		if err != nil {
+			continue
+		}
+		if uint64(hi) >= risk.PrimaryTXID {
+			risk.PrimaryTXID, newest = uint64(hi), name
+		}
+		if uint64(hi) > replicated && (oldest == "" || lo < oldestTX) {
+			oldest, oldestTX = name, lo
 		}
 	}
 	if newest == "" {
-		return time.Time{}, errors.New("no local LTX file")
+		return risk, errors.New("the database has no Litestream transaction files: nothing replicates it")
 	}
-	f, err := os.Open(filepath.Join(ltxDir, newest))
+	if risk.PrimaryTXID < replicated {
+		return risk, fmt.Errorf("%w: the database's newest transaction is %d, the replica's %d; restart its replicator (the sidecar, or the app with embedded replication) and run `mage replica:verify`",
+			ErrReplicatorBehind, risk.PrimaryTXID, replicated)
+	}
+	read := func(name string) (ltx.Header, error) {
+		var hdr ltx.Header
+		b, err := live.Header(name)
+		if err == nil {
+			err = hdr.UnmarshalBinary(b)
+		}
+		if err != nil {
+			return hdr, fmt.Errorf("read the header of %s: %w", name, err)
+		}
+		return hdr, nil
+	}
+	last, err := read(newest)
 	if err != nil {
-		return time.Time{}, err
+		return risk, err
+	}
+	if live.WALSize > WALHeaderSize && live.WAL != nil {
+		if risk.PendingWAL, err = pendingWAL(live, last); err != nil {
+			return risk, err
+		}
+	}
+	switch {
+	case risk.PrimaryTXID > replicated:
+		risk.Commits = risk.PrimaryTXID - replicated
+		first := last
+		if oldest != newest {
+			if first, err = read(oldest); err != nil {
+				return risk, err
+			}
+		}
+		risk.Oldest = time.UnixMilli(first.Timestamp).UTC()
+	case risk.PendingWAL > 0:
+		risk.Oldest = time.UnixMilli(last.Timestamp).UTC()
+	default:
+		return risk, nil
+	}
+	risk.Age = max(at.Sub(risk.Oldest), 0)
+	return risk, nil
+}
+
+// pendingWAL is how much of the WAL follows Litestream's last take
+// (last): the bytes from there on when a valid frame (of the WAL's
+// current salts) starts there, none when what follows is stale frames
+// of an earlier WAL generation.
+func pendingWAL(live LiveState, last ltx.Header) (int64, error) {
+	hdr, err := live.WAL(0, WALHeaderSize)
+	if err != nil || len(hdr) < WALHeaderSize {
+		return 0, fmt.Errorf("read the WAL header: %v", orShort(err))
+	}
+	salt1, salt2 := binary.BigEndian.Uint32(hdr[16:]), binary.BigEndian.Uint32(hdr[20:])
+	end := int64(WALHeaderSize) // a WAL restarted since the last take: all of it is new
+	if salt1 == last.WALSalt1 && salt2 == last.WALSalt2 {
+		end = last.WALOffset + last.WALSize // the same WAL: what follows the last take
+	}
+	if end+walFrameHeaderSize > live.WALSize {
+		return 0, nil
+	}
+	frame, err := live.WAL(end, walFrameHeaderSize)
+	if err != nil || len(frame) < walFrameHeaderSize {
+		return 0, fmt.Errorf("read the WAL frame at %d: %v", end, orShort(err))
+	}
+	if binary.BigEndian.Uint32(frame[8:]) != salt1 || binary.BigEndian.Uint32(frame[12:]) != salt2 {
+		return 0, nil
+	}
+	return live.WALSize - end, nil
+}
+
+func orShort(err error) error {
+	if err == nil {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// LocalRisk measures the data at risk of the primary database at dbPath,
+// which this process can read.
+func LocalRisk(dbPath string, replicated uint64, at time.Time) (Risk, error) {
+	dir := filepath.Join(litestream.NewDB(dbPath).MetaPath(), "ltx", "0")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return Risk{}, err
+	}
+	live := LiveState{Header: func(name string) ([]byte, error) { return readHead(filepath.Join(dir, name), LTXHeaderSize) }}
+	for _, e := range entries {
+		live.Files = append(live.Files, e.Name())
+	}
+	if st, err := os.Stat(dbPath + "-wal"); err == nil {
+		live.WALSize = st.Size()
+		live.WAL = func(offset int64, n int) ([]byte, error) { return readAt(dbPath+"-wal", offset, n) }
+	}
+	return MeasureRisk(live, replicated, at)
+}
+
+func readHead(file string, n int) ([]byte, error) { return readAt(file, 0, n) }
+
+func readAt(file string, offset int64, n int) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
-	hdr, _, err := ltx.PeekHeader(f)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return time.UnixMilli(hdr.Timestamp).UTC(), nil
+	b := make([]byte, n)
+	_, err = f.ReadAt(b, offset)
+	return b, err
 }
 
 // appendLog appends one JSON line to the drill log; O_APPEND keeps lines
@@ -282,15 +473,15 @@ func ReadDrillLog(path string) ([]DrillReport, error) {
 // drill with its result, RTO, RPO, sizes and what failed.
 func PrintDrills(w io.Writer, reports ...DrillReport) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "STARTED\tREPLICA\tRESULT\tRTO\tRPO\tTXID\tOBJECTS\tDOWNLOADED\tSIZE\tINTEGRITY\tQUERIES\tERROR")
+	fmt.Fprintln(tw, "STARTED\tREPLICA\tRESULT\tRTO\tAT RISK (RPO)\tREPLICA AGE\tTXID\tOBJECTS\tDOWNLOADED\tSIZE\tINTEGRITY\tQUERIES\tERROR")
 	for _, r := range reports {
 		result := "pass"
 		if !r.Passed {
 			result = "FAIL"
 		}
-		rpo := r.RPO.Round(time.Millisecond).String()
-		if !r.PrimaryKnown {
-			rpo += " (age)"
+		rpo := "unknown"
+		if r.PrimaryKnown {
+			rpo = r.Risk.String()
 		}
 		passed := 0
 		for _, q := range r.Queries {
@@ -298,8 +489,8 @@ func PrintDrills(w io.Writer, reports ...DrillReport) error {
 				passed++
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%d/%d\t%s\n",
-			r.Started.Format("2006-01-02 15:04:05"), r.Replica, result, r.RTO.Round(time.Millisecond), rpo,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%d/%d\t%s\n",
+			r.Started.Format("2006-01-02 15:04:05"), r.Replica, result, r.RTO.Round(time.Millisecond), rpo, r.Age.Round(time.Millisecond),
 			r.Restored.TXID, r.Objects, size(r.Downloaded), size(r.Size), orDash(r.Integrity), passed, len(r.Queries), orDash(r.Error))
 	}
 	return tw.Flush()

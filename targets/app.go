@@ -54,22 +54,20 @@ var drillApp struct {
 	dropEnv []string
 }
 
-// UseAppDrill sets the smoke checks a whole-app drill runs after /up
-// passes, and the env names the disposable copy must not get (such as the
-// one that turns replication on).
+// UseAppDrill sets the smoke checks a whole-app drill runs after the
+// health check passes, and env names the disposable copy must not get
+// beyond the replica's credentials and env, which it never gets.
 func UseAppDrill(smoke []deploy.SmokeCheck, dropEnv ...string) {
 	mu.Lock()
 	defer mu.Unlock()
 	drillApp.smoke, drillApp.dropEnv = smoke, dropEnv
 }
 
-// Recover brings the database back from its replica (newest, or -at=RFC3339) with the app in maintenance meanwhile.
-func (App) Recover(ctx context.Context, at, message, host, destination *string) error {
-	rs, _, _, err := configuredReplicas(destination)
-	if err != nil {
-		return exit(err)
-	}
-	r := deploy.Recovery{Replica: rs[0]}
+// Recover brings the database back from its replica (newest, or -at=RFC3339) with the app down only for the swap; -database picks one of several.
+func (App) Recover(ctx context.Context, at, message, host, database, destination *string) error {
+	// A zero Replica: the recovery reads the destination's App.Databases.
+	var r deploy.Recovery
+	var err error
 	if at != nil && *at != "" {
 		if r.At, err = time.Parse(time.RFC3339, *at); err != nil {
 			return exit(fmt.Errorf("-at: want a time such as 2026-11-25T10:00:00Z: %w", err))
@@ -81,6 +79,9 @@ func (App) Recover(ctx context.Context, at, message, host, destination *string) 
 	if host != nil {
 		r.Host = *host
 	}
+	if database != nil {
+		r.Database = *database
+	}
 	s, err := connect(ctx, destination)
 	if err != nil {
 		return exit(err)
@@ -90,15 +91,14 @@ func (App) Recover(ctx context.Context, at, message, host, destination *string) 
 	return exit(err)
 }
 
-// Drill restores the whole app in a disposable container (no proxy route), passes /up and the smoke checks, and records RTO/RPO.
+// Drill restores the whole app in a disposable container (no proxy route, no replica credentials), passes its health check and the smoke checks, and records RTO and the data at risk.
 func (App) Drill(ctx context.Context, host, destination *string) error {
-	rs, _, log, err := configuredReplicas(destination)
-	if err != nil {
-		return exit(err)
-	}
 	mu.Lock()
-	d := deploy.AppDrill{Replica: rs[0], Smoke: drillApp.smoke, DropEnv: drillApp.dropEnv, Log: log}
+	d := deploy.AppDrill{Smoke: drillApp.smoke, DropEnv: drillApp.dropEnv, Log: replicas.log} // the replica from App.Databases
 	mu.Unlock()
+	if d.Log == "" {
+		d.Log = DefaultDrillLog
+	}
 	if host != nil {
 		d.Host = *host
 	}
@@ -118,9 +118,6 @@ func Runbook(ctx context.Context, destination *string) error {
 		return exit(err)
 	}
 	defer s.Close()
-	var rec *deploy.Recovery
-	if rs, _, _, err := configuredReplicas(destination); err == nil {
-		rec = &deploy.Recovery{Replica: rs[0]}
-	}
-	return exit(s.Runbook(ctx, output(), rec))
+	// nil: the runbook recovers the App's replicated database, if any.
+	return exit(s.Runbook(ctx, output(), nil))
 }
