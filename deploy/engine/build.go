@@ -9,7 +9,9 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/docker/docker/api/types/build"
+	"github.com/moby/moby/api/types/build"
+	"github.com/moby/moby/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // BuildOptions configure ImageBuild.
@@ -66,30 +68,33 @@ const maxStepOutput = 30
 // the Dockerfile and the files it copies) with the engine's classic
 // builder, streaming the build's output to out (when not nil), and
 // returns the new image's ID. A failing step returns a *BuildError
-// carrying the step and its output.
+// carrying the step and its output. A build lasts as long as it makes
+// progress or its engine still answers (see Options.IdleTimeout).
 func (e *Engine) ImageBuild(ctx context.Context, buildContext io.Reader, opts BuildOptions, out io.Writer) (string, error) {
 	args := map[string]*string{}
 	for k, v := range opts.Args {
 		args[k] = &v
 	}
-	resp, err := e.api.ImageBuild(ctx, buildContext, build.ImageBuildOptions{
+	w := e.watch(ctx)
+	defer w.stop()
+	resp, err := e.api.ImageBuild(w.ctx, w.reader(buildContext), client.ImageBuildOptions{
 		Tags:        opts.Tags,
 		Dockerfile:  opts.Dockerfile,
 		BuildArgs:   args,
 		Target:      opts.Target,
 		Labels:      opts.Labels,
-		Platform:    opts.Platform,
+		Platforms:   platforms(opts.Platform),
 		NoCache:     opts.NoCache,
 		Remove:      true,
 		ForceRemove: true,
 		Version:     build.BuilderV1,
 	})
 	if err != nil {
-		return "", fmt.Errorf("build on %s: %w", e.host, e.cause(err))
+		return "", fmt.Errorf("build on %s: %w", e.host, w.explain(err))
 	}
 	defer resp.Body.Close()
 
-	dec := json.NewDecoder(resp.Body)
+	dec := json.NewDecoder(w.reader(resp.Body))
 	var (
 		id   string
 		step string
@@ -108,7 +113,7 @@ func (e *Engine) ImageBuild(ctx context.Context, buildContext io.Reader, opts Bu
 		if err := dec.Decode(&msg); err == io.EOF {
 			break
 		} else if err != nil {
-			return "", fmt.Errorf("build on %s: read output: %w", e.host, err)
+			return "", fmt.Errorf("build on %s: read output: %w", e.host, w.explain(err))
 		}
 		if msg.Aux != nil && msg.Aux.ID != "" {
 			id = msg.Aux.ID
@@ -155,12 +160,49 @@ func (e *Engine) ImageBuild(ctx context.Context, buildContext io.Reader, opts Bu
 	return id, nil
 }
 
-// ImageSave streams the images refs name as a docker-archive tar, as
-// docker save writes it. The caller closes the stream.
-func (e *Engine) ImageSave(ctx context.Context, refs ...string) (io.ReadCloser, error) {
-	rc, err := e.api.ImageSave(ctx, refs)
-	if err != nil {
-		return nil, fmt.Errorf("save %s on %s: %w", strings.Join(refs, ", "), e.host, e.cause(err))
+// platforms names the one platform a build is for, "" meaning the engine's own.
+func platforms(p string) []ocispec.Platform {
+	if p == "" {
+		return nil
 	}
-	return rc, nil
+	var pl ocispec.Platform
+	pl.OS, p, _ = strings.Cut(p, "/")
+	pl.Architecture, pl.Variant, _ = strings.Cut(p, "/")
+	return []ocispec.Platform{pl}
+}
+
+// ImageSave streams the images refs name as a docker-archive tar, as
+// docker save writes it. The caller closes the stream. The stream lasts
+// as long as it moves or its engine still answers (see
+// Options.IdleTimeout); a read after the engine stopped answering fails
+// with ErrNoAnswer.
+func (e *Engine) ImageSave(ctx context.Context, refs ...string) (io.ReadCloser, error) {
+	w := e.watch(ctx)
+	rc, err := e.api.ImageSave(w.ctx, refs)
+	if err != nil {
+		w.stop()
+		return nil, fmt.Errorf("save %s on %s: %w", strings.Join(refs, ", "), e.host, w.explain(err))
+	}
+	return &savedImages{rc: rc, r: w.reader(rc), w: w, what: "save " + strings.Join(refs, ", ") + " on " + e.host}, nil
+}
+
+// savedImages is ImageSave's stream, which says why it broke.
+type savedImages struct {
+	rc   io.ReadCloser
+	r    io.Reader
+	w    *watch
+	what string
+}
+
+func (s *savedImages) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%s: %w", s.what, s.w.explain(err))
+	}
+	return n, err
+}
+
+func (s *savedImages) Close() error {
+	s.w.stop()
+	return s.rc.Close()
 }

@@ -3,11 +3,12 @@ package engine
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 )
 
 // State is the lifecycle state of a container as the engine reports it.
@@ -137,26 +138,34 @@ func (e *Engine) Create(ctx context.Context, spec ContainerSpec) (string, error)
 	if err != nil {
 		return "", fmt.Errorf("create container %s on %s: %w", spec.Name, e.host, err)
 	}
-	resp, err := e.api.ContainerCreate(ctx, cfg, host, netCfg, nil, spec.Name)
+	resp, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.ContainerCreateResult, error) {
+		return e.api.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host, NetworkingConfig: netCfg, Name: spec.Name})
+	})
 	if err != nil {
-		return "", fmt.Errorf("create container %s on %s: %w", spec.Name, e.host, e.cause(err))
+		return "", fmt.Errorf("create container %s on %s: %w", spec.Name, e.host, err)
 	}
 	return resp.ID, nil
 }
 
 // Start starts a created or stopped container.
 func (e *Engine) Start(ctx context.Context, name string) error {
-	if err := e.api.ContainerStart(ctx, name, container.StartOptions{}); err != nil {
-		return fmt.Errorf("start container %s on %s: %w", name, e.host, e.cause(err))
+	_, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.ContainerStartResult, error) {
+		return e.api.ContainerStart(ctx, name, client.ContainerStartOptions{})
+	})
+	if err != nil {
+		return fmt.Errorf("start container %s on %s: %w", name, e.host, err)
 	}
 	return nil
 }
 
 // Stop sends the container its stop signal and kills it if it is still up
 // after timeout; 0 uses the container's own StopTimeout and a negative
-// timeout waits for as long as it takes. Stopping a stopped container is fine.
+// timeout waits for as long as it takes. Stopping a stopped container is
+// fine. With a timeout, the engine must answer within it plus
+// Options.CallTimeout; without one, Stop waits as a stream does (see
+// Options.IdleTimeout).
 func (e *Engine) Stop(ctx context.Context, name string, timeout time.Duration) error {
-	var opts container.StopOptions
+	var opts client.ContainerStopOptions
 	switch {
 	case timeout > 0:
 		secs := seconds(timeout)
@@ -165,78 +174,102 @@ func (e *Engine) Stop(ctx context.Context, name string, timeout time.Duration) e
 		forever := -1
 		opts.Timeout = &forever
 	}
-	if err := e.api.ContainerStop(ctx, name, opts); err != nil {
-		return fmt.Errorf("stop container %s on %s: %w", name, e.host, e.cause(err))
+	var err error
+	if timeout > 0 {
+		limit := time.Duration(seconds(timeout))*time.Second + e.callTimeout
+		_, err = call(ctx, e, limit, func(ctx context.Context) (client.ContainerStopResult, error) {
+			return e.api.ContainerStop(ctx, name, opts)
+		})
+	} else {
+		w := e.watch(ctx)
+		_, err = e.api.ContainerStop(w.ctx, name, opts)
+		if err != nil {
+			err = w.explain(err)
+		}
+		w.stop()
+	}
+	if err != nil {
+		return fmt.Errorf("stop container %s on %s: %w", name, e.host, err)
 	}
 	return nil
 }
 
 // Remove deletes a container; force kills it first if it is running.
 func (e *Engine) Remove(ctx context.Context, name string, force bool) error {
-	if err := e.api.ContainerRemove(ctx, name, container.RemoveOptions{Force: force}); err != nil {
-		return fmt.Errorf("remove container %s on %s: %w", name, e.host, e.cause(err))
+	_, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.ContainerRemoveResult, error) {
+		return e.api.ContainerRemove(ctx, name, client.ContainerRemoveOptions{Force: force})
+	})
+	if err != nil {
+		return fmt.Errorf("remove container %s on %s: %w", name, e.host, err)
 	}
 	return nil
 }
 
 // Rename gives a container a new name.
 func (e *Engine) Rename(ctx context.Context, name, newName string) error {
-	if err := e.api.ContainerRename(ctx, name, newName); err != nil {
-		return fmt.Errorf("rename container %s to %s on %s: %w", name, newName, e.host, e.cause(err))
+	_, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.ContainerRenameResult, error) {
+		return e.api.ContainerRename(ctx, name, client.ContainerRenameOptions{NewName: newName})
+	})
+	if err != nil {
+		return fmt.Errorf("rename container %s to %s on %s: %w", name, newName, e.host, err)
 	}
 	return nil
 }
 
 // Inspect reads a container's state; the error matches ErrNotFound when there is none.
 func (e *Engine) Inspect(ctx context.Context, name string) (Container, error) {
-	resp, err := e.api.ContainerInspect(ctx, name)
+	resp, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.ContainerInspectResult, error) {
+		return e.api.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
+	})
 	if err != nil {
-		return Container{}, fmt.Errorf("inspect container %s on %s: %w", name, e.host, e.cause(err))
+		return Container{}, fmt.Errorf("inspect container %s on %s: %w", name, e.host, err)
 	}
-	return fromInspect(resp), nil
+	return fromInspect(resp.Container), nil
 }
 
 // List returns the containers that carry all of opts.Labels, newest first.
 // The engine's list leaves Health, ExitCode, OOMKilled, RestartCount, Error,
 // StartedAt and FinishedAt unset; Inspect one container for those.
 func (e *Engine) List(ctx context.Context, opts ListOptions) ([]Container, error) {
-	list, err := e.api.ContainerList(ctx, container.ListOptions{All: opts.All, Filters: labelFilter(opts.Labels)})
+	list, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.ContainerListResult, error) {
+		return e.api.ContainerList(ctx, client.ContainerListOptions{All: opts.All, Filters: labelFilter(opts.Labels)})
+	})
 	if err != nil {
-		return nil, fmt.Errorf("list containers on %s: %w", e.host, e.cause(err))
+		return nil, fmt.Errorf("list containers on %s: %w", e.host, err)
 	}
-	cs := make([]Container, len(list))
-	for i, s := range list {
+	cs := make([]Container, len(list.Items))
+	for i, s := range list.Items {
 		cs[i] = fromSummary(s)
 	}
 	return cs, nil
 }
 
-func labelFilter(labels map[string]string) filters.Args {
-	args := filters.NewArgs()
+func labelFilter(labels map[string]string) client.Filters {
+	f := client.Filters{}
 	for k, v := range labels {
-		args.Add("label", k+"="+v)
+		f.Add("label", k+"="+v)
 	}
-	return args
+	return f
 }
 
 func fromInspect(r container.InspectResponse) Container {
-	c := Container{IPs: map[string]string{}}
-	if r.ContainerJSONBase != nil {
-		c.ID = r.ID
-		c.Name = strings.TrimPrefix(r.Name, "/")
-		c.ImageID = r.Image
-		c.RestartCount = r.RestartCount
-		c.Created = parseTime(r.Created)
-		if s := r.State; s != nil {
-			c.State = ParseState(s.Status)
-			c.ExitCode = s.ExitCode
-			c.OOMKilled = s.OOMKilled
-			c.Error = s.Error
-			c.StartedAt = parseTime(s.StartedAt)
-			c.FinishedAt = parseTime(s.FinishedAt)
-			if s.Health != nil {
-				c.Health = ParseHealth(s.Health.Status)
-			}
+	c := Container{
+		ID:           r.ID,
+		Name:         strings.TrimPrefix(r.Name, "/"),
+		ImageID:      r.Image,
+		RestartCount: r.RestartCount,
+		Created:      parseTime(r.Created),
+		IPs:          map[string]string{},
+	}
+	if s := r.State; s != nil {
+		c.State = ParseState(string(s.Status))
+		c.ExitCode = s.ExitCode
+		c.OOMKilled = s.OOMKilled
+		c.Error = s.Error
+		c.StartedAt = parseTime(s.StartedAt)
+		c.FinishedAt = parseTime(s.FinishedAt)
+		if s.Health != nil {
+			c.Health = ParseHealth(string(s.Health.Status))
 		}
 	}
 	if r.Config != nil {
@@ -246,11 +279,19 @@ func fromInspect(r container.InspectResponse) Container {
 	if r.NetworkSettings != nil {
 		for name, ep := range r.NetworkSettings.Networks {
 			if ep != nil {
-				c.IPs[name] = ep.IPAddress
+				c.IPs[name] = addr(ep.IPAddress)
 			}
 		}
 	}
 	return c
+}
+
+// addr writes an address as the engine's JSON does, "" for none.
+func addr(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
 }
 
 func fromSummary(s container.Summary) Container {
@@ -259,7 +300,7 @@ func fromSummary(s container.Summary) Container {
 		Image:   s.Image,
 		ImageID: s.ImageID,
 		Labels:  s.Labels,
-		State:   ParseState(s.State),
+		State:   ParseState(string(s.State)),
 		Created: time.Unix(s.Created, 0),
 		IPs:     map[string]string{},
 	}
@@ -274,7 +315,7 @@ func fromSummary(s container.Summary) Container {
 	if s.NetworkSettings != nil {
 		for name, ep := range s.NetworkSettings.Networks {
 			if ep != nil {
-				c.IPs[name] = ep.IPAddress
+				c.IPs[name] = addr(ep.IPAddress)
 			}
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/client"
 )
 
 // File is one file CopyTo writes into a container.
@@ -65,8 +65,11 @@ func (e *Engine) CopyTo(ctx context.Context, name string, files []File) error {
 	if err := tw.Close(); err != nil {
 		return err
 	}
-	if err := e.api.CopyToContainer(ctx, name, "/", &buf, container.CopyToContainerOptions{}); err != nil {
-		return fmt.Errorf("copy %d files into container %s on %s: %w", len(files), name, e.host, e.cause(err))
+	_, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.CopyToContainerResult, error) {
+		return e.api.CopyToContainer(ctx, name, client.CopyToContainerOptions{DestinationPath: "/", Content: &buf})
+	})
+	if err != nil {
+		return fmt.Errorf("copy %d files into container %s on %s: %w", len(files), name, e.host, err)
 	}
 	return nil
 }

@@ -5,7 +5,8 @@
 // docker socket over one kept SSH connection, so nothing on the server
 // listens on TCP and no docker CLI output is parsed. New pings the engine
 // once and settles on the newest API version both sides speak; the package
-// uses no API feature newer than 1.41 (Docker 20.10).
+// uses no API feature newer than 1.41 (Docker 20.10), and its client
+// (github.com/moby/moby/client) speaks no version older than 1.40.
 //
 // Containers are named by name or ID alike. Errors say what was being done
 // and on which host, and match ErrNotFound when the container, image or
@@ -15,6 +16,22 @@
 // Slipway supports Docker Engine MinimumVersion (20.10.9) and newer: older
 // engines lack fixes to the archive endpoint CopyTo uses. Version.Check and
 // Engine.CheckVersion test a host's engine against it.
+//
+// # Timeouts
+//
+// No call waits on a silent engine for longer than Options allow, so a
+// hung or stopped dockerd fails a deploy instead of stalling it. A call
+// the engine answers at once (inspect, create, start, list, ...) gets
+// Options.CallTimeout, DefaultCallTimeout (30s) unless set. A call whose
+// length nobody knows (logs, an exec's output, pulls, builds, image load
+// and save, a stop without a timeout) is watched instead: after
+// Options.IdleTimeout (DefaultIdleTimeout, 15s) without a byte either
+// way, the engine is pinged, and the call fails when the ping is not
+// answered within CallTimeout; a quiet stream whose engine answers goes
+// on for as long as the caller's ctx allows. Such failures name the call
+// and the host and match ErrNoAnswer and context.DeadlineExceeded:
+//
+//	inspect container hello-web-v2 on root@10.250.1.2: no answer within 30s: check that dockerd there runs and is not overloaded
 //
 // # Example
 //

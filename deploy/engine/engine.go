@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/client"
 )
 
 // DefaultSocket is where dockerd listens on a stock Linux host.
@@ -21,12 +22,39 @@ var ErrNotFound = errors.New("not found")
 // DialFunc opens a new connection to the engine's API socket.
 type DialFunc func(ctx context.Context) (net.Conn, error)
 
-// Options say where the engine is; they only appear in error messages.
+// The timeouts Options leave at zero.
+const (
+	// DefaultCallTimeout bounds a call the engine answers at once.
+	DefaultCallTimeout = 30 * time.Second
+	// DefaultIdleTimeout is how long a stream may be quiet before the engine is asked whether it still answers.
+	DefaultIdleTimeout = 15 * time.Second
+)
+
+// Options say where the engine is and how long to wait for it. Host and
+// Socket only appear in error messages.
 type Options struct {
 	// Host names the machine the engine runs on, such as "root@10.250.1.2".
 	Host string
 	// Socket is the path of the engine's API socket on that machine; "" means DefaultSocket.
 	Socket string
+
+	// CallTimeout bounds each call the engine answers at once: ping,
+	// version, create, start, inspect, list, rename, remove, tag, the
+	// network and volume calls, copying files in, and each step of an
+	// exec but its output. A stop with a timeout gets that timeout on
+	// top. A call left unanswered fails with an error that matches
+	// ErrNoAnswer and context.DeadlineExceeded. 0 means DefaultCallTimeout.
+	CallTimeout time.Duration
+
+	// IdleTimeout watches the calls whose length nobody knows: logs,
+	// an exec's output, pulls, builds, image load and save, and a stop
+	// that waits for as long as it takes. Each time such a call has
+	// moved no byte either way for IdleTimeout, the engine is pinged;
+	// the call fails with ErrNoAnswer when that ping is not answered
+	// within CallTimeout. A quiet stream whose engine still answers (a
+	// follow of an app that logs nothing, a build step that compiles)
+	// lasts as long as the caller's ctx allows. 0 means DefaultIdleTimeout.
+	IdleTimeout time.Duration
 }
 
 // Engine is a client of one host's Docker engine, safe for concurrent use.
@@ -35,6 +63,9 @@ type Engine struct {
 	dialFn DialFunc
 	host   string
 	socket string
+
+	callTimeout time.Duration
+	idleTimeout time.Duration
 
 	mu      sync.Mutex
 	dialErr error // the outcome of the last dial, a clearer cause than the client's
@@ -57,14 +88,19 @@ func New(ctx context.Context, dial DialFunc, opts Options) (*Engine, error) {
 	if opts.Host == "" {
 		opts.Host = "unnamed host"
 	}
-	e := &Engine{dialFn: dial, host: opts.Host, socket: opts.Socket}
-	api, err := client.NewClientWithOpts(
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = DefaultCallTimeout
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
+	e := &Engine{dialFn: dial, host: opts.Host, socket: opts.Socket, callTimeout: opts.CallTimeout, idleTimeout: opts.IdleTimeout}
+	api, err := client.New(
 		client.WithHost("unix://"+opts.Socket),
 		// After WithHost, which installs a dialer for a local socket.
 		client.WithDialContext(func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return e.dial(ctx)
 		}),
-		client.WithAPIVersionNegotiation(),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("docker engine on %s: socket %s: %w", e.host, e.socket, err)
@@ -82,22 +118,28 @@ func (e *Engine) Close() error {
 	return e.api.Close()
 }
 
-// Ping checks that the engine answers.
+// Ping checks that the engine answers; the first ping settles the API version.
 func (e *Engine) Ping(ctx context.Context) error {
-	ping, err := e.api.Ping(ctx)
-	if err != nil {
+	_, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.PingResult, error) {
+		return e.api.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true})
+	})
+	switch {
+	case errors.Is(err, ErrNoAnswer):
+		return fmt.Errorf("docker engine on %s: socket %s: %w", e.host, e.socket, err)
+	case err != nil:
 		return fmt.Errorf("docker engine on %s: socket %s: %w: check that dockerd runs there and Server.DockerSocket names its socket",
-			e.host, e.socket, e.cause(err))
+			e.host, e.socket, err)
 	}
-	e.api.NegotiateAPIVersionPing(ping)
 	return nil
 }
 
 // Version reports the engine's release, API version and platform.
 func (e *Engine) Version(ctx context.Context) (Version, error) {
-	v, err := e.api.ServerVersion(ctx)
+	v, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.ServerVersionResult, error) {
+		return e.api.ServerVersion(ctx, client.ServerVersionOptions{})
+	})
 	if err != nil {
-		return Version{}, fmt.Errorf("docker version on %s: %w", e.host, e.cause(err))
+		return Version{}, fmt.Errorf("docker version on %s: %w", e.host, err)
 	}
 	return Version{Server: v.Version, API: v.APIVersion, OS: v.Os, Arch: v.Arch}, nil
 }

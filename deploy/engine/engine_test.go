@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -61,7 +61,7 @@ func TestContainerRunsAsSpecified(t *testing.T) {
 	side := sideDoor(t, h)
 	netName, tag := unique("e2e-net"), unique("run")
 	require.NoError(t, e.EnsureNetwork(ctx, netName, nil))
-	t.Cleanup(func() { _ = side.NetworkRemove(context.Background(), netName) })
+	t.Cleanup(func() { _, _ = side.NetworkRemove(context.Background(), netName, client.NetworkRemoveOptions{}) })
 
 	name := unique("e2e-web")
 	id := run(t, e, engine.ContainerSpec{
@@ -100,8 +100,9 @@ func TestContainerRunsAsSpecified(t *testing.T) {
 	})
 
 	t.Run("hands the engine every setting of the spec", func(t *testing.T) {
-		raw, err := side.ContainerInspect(ctx, id)
+		res, err := side.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 		require.NoError(t, err)
+		raw := res.Container
 		hc := raw.HostConfig
 		assert.Equal(t, int64(64<<20), hc.Memory)
 		assert.Equal(t, int64(500_000_000), hc.NanoCPUs)
@@ -114,8 +115,9 @@ func TestContainerRunsAsSpecified(t *testing.T) {
 		assert.Equal(t, 7, *raw.Config.StopTimeout)
 		assert.Contains(t, raw.Config.Env, "APP_VERSION=v1-e2e")
 		assert.Contains(t, raw.NetworkSettings.Networks[netName].Aliases, "web")
-		require.Len(t, raw.NetworkSettings.Ports["3000/tcp"], 1)
-		assert.Equal(t, "127.0.0.1", raw.NetworkSettings.Ports["3000/tcp"][0].HostIP)
+		published := raw.NetworkSettings.Ports[network.MustParsePort("3000/tcp")]
+		require.Len(t, published, 1)
+		assert.Equal(t, "127.0.0.1", published[0].HostIP.String())
 	})
 
 	t.Run("lists by label", func(t *testing.T) {
@@ -349,10 +351,20 @@ func TestImages(t *testing.T) {
 	t.Run("lists images by label", func(t *testing.T) {
 		imgs, err := e.Images(ctx, map[string]string{"org.opencontainers.image.version": "v1"})
 		require.NoError(t, err)
-		require.Len(t, imgs, 1)
-		assert.Equal(t, orig.ID, imgs[0].ID)
-		assert.ElementsMatch(t, []string{testApp, tag}, imgs[0].Tags)
-		assert.Positive(t, imgs[0].Size)
+		// The lab is shared: an earlier build of the test app may linger untagged.
+		var found *engine.Image
+		for i, img := range imgs {
+			assert.Equal(t, "v1", img.Labels["org.opencontainers.image.version"], "every image listed carries the label")
+			if img.ID == orig.ID {
+				found = &imgs[i]
+			}
+		}
+		require.NotNil(t, found, "the image is listed by its label")
+		assert.Contains(t, found.Tags, tag)
+		assert.Positive(t, found.Size)
+		none, err := e.Images(ctx, map[string]string{"org.opencontainers.image.version": "v1", "slipway.test": unique("none")})
+		require.NoError(t, err)
+		assert.Empty(t, none, "every label must match")
 
 		all, err := e.Images(ctx, nil)
 		require.NoError(t, err)
@@ -388,23 +400,54 @@ func TestEnsureNetworkAndVolume(t *testing.T) {
 
 	t.Run("creates a network once", func(t *testing.T) {
 		name := unique("e2e-net")
-		t.Cleanup(func() { _ = side.NetworkRemove(context.Background(), name) })
+		t.Cleanup(func() { _, _ = side.NetworkRemove(context.Background(), name, client.NetworkRemoveOptions{}) })
 		require.NoError(t, e.EnsureNetwork(ctx, name, labels))
 		require.NoError(t, e.EnsureNetwork(ctx, name, map[string]string{"other": "labels"}))
 
-		n, err := side.NetworkInspect(ctx, name, network.InspectOptions{})
+		n, err := side.NetworkInspect(ctx, name, client.NetworkInspectOptions{})
 		require.NoError(t, err)
-		assert.Equal(t, "bridge", n.Driver)
-		assert.Equal(t, labels, n.Labels, "an existing network is left as it is")
-		list, err := side.NetworkList(ctx, network.ListOptions{})
+		assert.Equal(t, "bridge", n.Network.Driver)
+		assert.Equal(t, labels, n.Network.Labels, "an existing network is left as it is")
+		list, err := side.NetworkList(ctx, client.NetworkListOptions{})
 		require.NoError(t, err)
 		count := 0
-		for _, n := range list {
+		for _, n := range list.Items {
 			if n.Name == name {
 				count++
 			}
 		}
 		assert.Equal(t, 1, count, "no duplicate of the same name")
+	})
+
+	t.Run("keeps one network when callers ensure it at once", func(t *testing.T) {
+		// Engines before API 1.44 (the lab's is 1.41) do not refuse a taken name.
+		name := unique("e2e-net")
+		t.Cleanup(func() {
+			list, _ := side.NetworkList(context.Background(), client.NetworkListOptions{})
+			for _, n := range list.Items {
+				if n.Name == name {
+					_, _ = side.NetworkRemove(context.Background(), n.ID, client.NetworkRemoveOptions{})
+				}
+			}
+		})
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Go(func() { errs[i] = e.EnsureNetwork(ctx, name, labels) })
+		}
+		wg.Wait()
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+		list, err := side.NetworkList(ctx, client.NetworkListOptions{})
+		require.NoError(t, err)
+		count := 0
+		for _, n := range list.Items {
+			if n.Name == name {
+				count++
+			}
+		}
+		assert.Equal(t, 1, count)
 	})
 
 	t.Run("accepts the engine's own networks", func(t *testing.T) {
@@ -413,14 +456,14 @@ func TestEnsureNetworkAndVolume(t *testing.T) {
 
 	t.Run("creates a volume once", func(t *testing.T) {
 		name := unique("e2e-vol")
-		t.Cleanup(func() { _ = side.VolumeRemove(context.Background(), name, true) })
+		t.Cleanup(func() { _, _ = side.VolumeRemove(context.Background(), name, client.VolumeRemoveOptions{Force: true}) })
 		require.NoError(t, e.EnsureVolume(ctx, name, labels))
 		require.NoError(t, e.EnsureVolume(ctx, name, labels))
 
-		v, err := side.VolumeInspect(ctx, name)
+		v, err := side.VolumeInspect(ctx, name, client.VolumeInspectOptions{})
 		require.NoError(t, err)
-		assert.Equal(t, "local", v.Driver)
-		assert.Equal(t, labels, v.Labels)
+		assert.Equal(t, "local", v.Volume.Driver)
+		assert.Equal(t, labels, v.Volume.Labels)
 	})
 }
 
@@ -435,7 +478,7 @@ func onLab(t *testing.T) (*engine.Engine, lab.Host) {
 // Engine did and to clean up what it has no call for.
 func sideDoor(t *testing.T, h lab.Host) *client.Client {
 	t.Helper()
-	c, err := client.NewClientWithOpts(client.WithHost("unix://"+h.DockerSocket), client.WithAPIVersionNegotiation())
+	c, err := client.New(client.WithHost("unix://" + h.DockerSocket))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	return c

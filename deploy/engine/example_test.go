@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/slipwayhq/slipway/deploy/engine"
@@ -31,6 +33,41 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	fmt.Printf("docker %s (API %s) on %s/%s\n", v.Server, v.API, v.OS, v.Arch)
+}
+
+// An engine that accepts connections but never answers, as a stopped
+// dockerd does, fails the call within Options.CallTimeout.
+func ExampleOptions() {
+	dir, err := os.MkdirTemp("", "engine")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ln, err := net.Listen("unix", filepath.Join(dir, "docker.sock"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // accept, read, never answer
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go io.Copy(io.Discard, conn)
+		}
+	}()
+
+	dial := func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", ln.Addr().String())
+	}
+	_, err = engine.New(context.Background(), dial, engine.Options{Host: "h1", CallTimeout: 100 * time.Millisecond})
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, engine.ErrNoAnswer), errors.Is(err, context.DeadlineExceeded))
+	// Output:
+	// docker engine on h1: socket /var/run/docker.sock: no answer within 100ms: check that dockerd there runs and is not overloaded
+	// true true
 }
 
 func ExampleEngine_Create() {

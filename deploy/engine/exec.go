@@ -7,8 +7,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
 )
 
 // ExecOptions tune a command Exec runs.
@@ -22,6 +22,8 @@ type ExecOptions struct {
 // Exec runs cmd inside a running container, waits for it to end and
 // returns its exit code and output; a non-zero exit is not an error. Errors
 // name the program, cmd[0], and not its arguments, which may hold secrets.
+// The command may run as long as ctx allows, quiet or not, while the
+// engine answers (see Options.IdleTimeout).
 func (e *Engine) Exec(ctx context.Context, name string, cmd []string, opts ExecOptions) (ExecResult, error) {
 	if len(cmd) == 0 {
 		return ExecResult{}, fmt.Errorf("exec in container %s on %s: no command given", name, e.host)
@@ -30,38 +32,45 @@ func (e *Engine) Exec(ctx context.Context, name string, cmd []string, opts ExecO
 		return ExecResult{}, fmt.Errorf("exec %s in container %s on %s: %w", cmd[0], name, e.host, err)
 	}
 
-	created, err := e.api.ContainerExecCreate(ctx, name, container.ExecOptions{
-		Cmd:          cmd,
-		Env:          opts.Env,
-		User:         opts.User,
-		WorkingDir:   opts.WorkingDir,
-		AttachStdin:  opts.Stdin != nil,
-		AttachStdout: true,
-		AttachStderr: true,
+	created, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.ExecCreateResult, error) {
+		return e.api.ExecCreate(ctx, name, client.ExecCreateOptions{
+			Cmd:          cmd,
+			Env:          opts.Env,
+			User:         opts.User,
+			WorkingDir:   opts.WorkingDir,
+			AttachStdin:  opts.Stdin != nil,
+			AttachStdout: true,
+			AttachStderr: true,
+		})
 	})
 	if err != nil {
-		return fail(e.cause(err))
+		return fail(err)
 	}
-	stream, err := e.api.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	// The handshake is bounded; the attached stream outlives it.
+	stream, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.ExecAttachResult, error) {
+		return e.api.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
+	})
 	if err != nil {
-		return fail(e.cause(err))
+		return fail(err)
 	}
 	defer stream.Close()
-	// The attached stream outlives the request that opened it; close it
-	// when ctx ends so that a hung command cannot hold Exec.
-	defer context.AfterFunc(ctx, stream.Close)()
+	w := e.watch(ctx)
+	defer w.stop()
+	// Close the stream when the watch ends the call (or ctx does), so
+	// that neither a hung command nor a hung engine can hold Exec.
+	defer context.AfterFunc(w.ctx, stream.Close)()
 
 	if opts.Stdin != nil {
 		go func() {
-			_, _ = io.Copy(stream.Conn, opts.Stdin)
+			_, _ = io.Copy(stream.Conn, w.reader(opts.Stdin))
 			_ = stream.CloseWrite()
 		}()
 	}
 	var res ExecResult
 	var stdout, stderr bytes.Buffer
-	if _, err := stdcopy.StdCopy(&stdout, &stderr, stream.Reader); err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
+	if _, err := stdcopy.StdCopy(&stdout, &stderr, w.reader(stream.Reader)); err != nil {
+		if w.ctx.Err() != nil {
+			err = w.explain(w.ctx.Err()) // why the stream was closed
 		}
 		return fail(err)
 	}
@@ -69,9 +78,11 @@ func (e *Engine) Exec(ctx context.Context, name string, cmd []string, opts ExecO
 
 	// The output ends as the command does, but the engine may take a moment to record its exit.
 	for {
-		state, err := e.api.ContainerExecInspect(ctx, created.ID)
+		state, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.ExecInspectResult, error) {
+			return e.api.ExecInspect(ctx, created.ID, client.ExecInspectOptions{})
+		})
 		if err != nil {
-			return fail(e.cause(err))
+			return fail(err)
 		}
 		if !state.Running {
 			res.ExitCode = state.ExitCode

@@ -6,8 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/client"
 )
 
 // Image is what Slipway reads about one image.
@@ -23,12 +22,14 @@ type Image struct {
 
 // Images returns the images that carry all of labels (nil means every image).
 func (e *Engine) Images(ctx context.Context, labels map[string]string) ([]Image, error) {
-	list, err := e.api.ImageList(ctx, image.ListOptions{Filters: labelFilter(labels)})
+	list, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.ImageListResult, error) {
+		return e.api.ImageList(ctx, client.ImageListOptions{Filters: labelFilter(labels)})
+	})
 	if err != nil {
-		return nil, fmt.Errorf("list images on %s: %w", e.host, e.cause(err))
+		return nil, fmt.Errorf("list images on %s: %w", e.host, err)
 	}
-	images := make([]Image, len(list))
-	for i, s := range list {
+	images := make([]Image, len(list.Items))
+	for i, s := range list.Items {
 		images[i] = Image{
 			ID:      s.ID,
 			Tags:    tags(s.RepoTags),
@@ -42,9 +43,9 @@ func (e *Engine) Images(ctx context.Context, labels map[string]string) ([]Image,
 
 // ImageInspect reads one image by reference or ID; the error matches ErrNotFound when there is none.
 func (e *Engine) ImageInspect(ctx context.Context, ref string) (Image, error) {
-	r, err := e.api.ImageInspect(ctx, ref)
+	r, err := e.imageInspect(ctx, ref)
 	if err != nil {
-		return Image{}, fmt.Errorf("inspect image %s on %s: %w", ref, e.host, e.cause(err))
+		return Image{}, err
 	}
 	img := Image{
 		ID:      r.ID,
@@ -62,8 +63,11 @@ func (e *Engine) ImageInspect(ctx context.Context, ref string) (Image, error) {
 
 // ImageTag makes target another reference to the image src names.
 func (e *Engine) ImageTag(ctx context.Context, src, target string) error {
-	if err := e.api.ImageTag(ctx, src, target); err != nil {
-		return fmt.Errorf("tag image %s as %s on %s: %w", src, target, e.host, e.cause(err))
+	_, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.ImageTagResult, error) {
+		return e.api.ImageTag(ctx, client.ImageTagOptions{Source: src, Target: target})
+	})
+	if err != nil {
+		return fmt.Errorf("tag image %s as %s on %s: %w", src, target, e.host, err)
 	}
 	return nil
 }
@@ -72,28 +76,41 @@ func (e *Engine) ImageTag(ctx context.Context, src, target string) error {
 // left; force also removes an image that several references or a stopped
 // container use.
 func (e *Engine) ImageRemove(ctx context.Context, ref string, force bool) error {
-	if _, err := e.api.ImageRemove(ctx, ref, image.RemoveOptions{Force: force, PruneChildren: true}); err != nil {
-		return fmt.Errorf("remove image %s on %s: %w", ref, e.host, e.cause(err))
+	_, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.ImageRemoveResult, error) {
+		return e.api.ImageRemove(ctx, ref, client.ImageRemoveOptions{Force: force, PruneChildren: true})
+	})
+	if err != nil {
+		return fmt.Errorf("remove image %s on %s: %w", ref, e.host, err)
 	}
 	return nil
 }
 
-// ImageLoad loads the images of a docker-archive tar, as docker save writes it.
+// ImageLoad loads the images of a docker-archive tar, as docker save
+// writes it. It lasts as long as the upload and the engine's unpacking
+// make progress (see Options.IdleTimeout).
 func (e *Engine) ImageLoad(ctx context.Context, r io.Reader) error {
-	resp, err := e.api.ImageLoad(ctx, r, client.ImageLoadWithQuiet(true))
+	w := e.watch(ctx)
+	defer w.stop()
+	resp, err := e.api.ImageLoad(w.ctx, w.reader(r), client.ImageLoadWithQuiet(true))
 	if err != nil {
-		return fmt.Errorf("load images on %s: %w", e.host, e.cause(err))
+		return fmt.Errorf("load images on %s: %w", e.host, w.explain(err))
 	}
-	defer resp.Body.Close()
-	if !resp.JSON {
-		_, err = io.Copy(io.Discard, resp.Body)
-	} else {
-		err = progressError(resp.Body)
-	}
-	if err != nil {
-		return fmt.Errorf("load images on %s: %w", e.host, err)
+	defer resp.Close()
+	if err := progressError(w.reader(resp)); err != nil {
+		return fmt.Errorf("load images on %s: %w", e.host, w.explain(err))
 	}
 	return nil
+}
+
+// imageInspect reads one image as the engine reports it.
+func (e *Engine) imageInspect(ctx context.Context, ref string) (client.ImageInspectResult, error) {
+	r, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.ImageInspectResult, error) {
+		return e.api.ImageInspect(ctx, ref)
+	})
+	if err != nil {
+		return r, fmt.Errorf("inspect image %s on %s: %w", ref, e.host, err)
+	}
+	return r, nil
 }
 
 // progressError reads an engine's JSON progress stream to its end and

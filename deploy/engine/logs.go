@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
 )
 
 // LogOptions select the part of a container's log Logs writes.
@@ -23,11 +23,14 @@ type LogOptions struct {
 
 // Logs writes a container's output to stdout and stderr, each to its own
 // writer (nil discards it). A follow that ctx ends returns nil. Logs reads
-// containers created without a TTY, as Create makes them.
+// containers created without a TTY, as Create makes them. A follow of a
+// quiet container lasts while the engine answers (see Options.IdleTimeout).
 func (e *Engine) Logs(ctx context.Context, name string, opts LogOptions, stdout, stderr io.Writer) error {
-	rc, err := e.api.ContainerLogs(ctx, name, opts.request())
+	w := e.watch(ctx)
+	defer w.stop()
+	rc, err := e.api.ContainerLogs(w.ctx, name, opts.request())
 	if err != nil {
-		return fmt.Errorf("logs of container %s on %s: %w", name, e.host, e.cause(err))
+		return fmt.Errorf("logs of container %s on %s: %w", name, e.host, w.explain(err))
 	}
 	defer rc.Close()
 	if stdout == nil {
@@ -36,11 +39,11 @@ func (e *Engine) Logs(ctx context.Context, name string, opts LogOptions, stdout,
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	if _, err := stdcopy.StdCopy(stdout, stderr, rc); err != nil {
+	if _, err := stdcopy.StdCopy(stdout, stderr, w.reader(rc)); err != nil {
 		if opts.Follow && ctx.Err() != nil {
 			return nil
 		}
-		return fmt.Errorf("logs of container %s on %s: %w", name, e.host, err)
+		return fmt.Errorf("logs of container %s on %s: %w", name, e.host, w.explain(err))
 	}
 	return nil
 }
@@ -58,8 +61,8 @@ func (e *Engine) Tail(ctx context.Context, name string, n int) ([]string, error)
 	return lines(buf.String()), nil
 }
 
-func (o LogOptions) request() container.LogsOptions {
-	r := container.LogsOptions{
+func (o LogOptions) request() client.ContainerLogsOptions {
+	r := client.ContainerLogsOptions{
 		ShowStdout: true,
 		ShowStderr: true,
 		Follow:     o.Follow,

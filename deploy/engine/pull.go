@@ -8,8 +8,9 @@ import (
 	"io"
 	"strings"
 
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/registry"
+	"github.com/moby/moby/api/pkg/authconfig"
+	"github.com/moby/moby/api/types/registry"
+	"github.com/moby/moby/client"
 )
 
 // RegistryAuth is a login to a registry. The engine receives it in the
@@ -34,7 +35,7 @@ func (a *RegistryAuth) header() (string, error) {
 	if a == nil || a.Username == "" && a.Password == "" {
 		return "", nil
 	}
-	return registry.EncodeAuthConfig(registry.AuthConfig{Username: a.Username, Password: a.Password, ServerAddress: a.Server})
+	return authconfig.Encode(registry.AuthConfig{Username: a.Username, Password: a.Password, ServerAddress: a.Server})
 }
 
 // PullProgress is one line of an engine's pull or push progress: a layer
@@ -49,18 +50,24 @@ type PullProgress struct {
 // ImagePull makes the engine pull ref from its registry, with auth when it
 // is not nil, calling progress (when not nil) for each progress message.
 // A refused login is reported as such, with the registry and user named
-// and the password left out.
+// and the password left out. The pull lasts as long as the engine reports
+// progress or still answers (see Options.IdleTimeout).
 func (e *Engine) ImagePull(ctx context.Context, ref string, auth *RegistryAuth, progress func(PullProgress)) error {
 	hdr, err := auth.header()
 	if err != nil {
 		return fmt.Errorf("pull %s on %s: encode login: %w", ref, e.host, err)
 	}
-	rc, err := e.api.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: hdr})
+	w := e.watch(ctx)
+	defer w.stop()
+	rc, err := e.api.ImagePull(w.ctx, ref, client.ImagePullOptions{RegistryAuth: hdr})
 	if err != nil {
-		return fmt.Errorf("pull %s on %s: %w", ref, e.host, explainAuth(e.cause(err), auth))
+		return fmt.Errorf("pull %s on %s: %w", ref, e.host, explainAuth(w.explain(err), auth))
 	}
 	defer rc.Close()
-	if err := readProgress(rc, progress); err != nil {
+	if err := readProgress(w.reader(rc), progress); err != nil {
+		if w.ctx.Err() != nil {
+			err = w.explain(err)
+		}
 		return fmt.Errorf("pull %s on %s: %w", ref, e.host, explainAuth(err, auth))
 	}
 	return nil

@@ -4,13 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/network"
 	"github.com/docker/go-connections/nat"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 )
 
 // ContainerSpec describes a container to create; only Image is required.
@@ -59,7 +60,7 @@ func (s ContainerSpec) config() (*container.Config, *container.HostConfig, *netw
 	if s.Image == "" {
 		return nil, nil, nil, errors.New("no image given")
 	}
-	exposed, bindings, err := nat.ParsePortSpecs(s.Ports)
+	exposed, bindings, err := parsePorts(s.Ports)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("ports: %w", err)
 	}
@@ -112,6 +113,39 @@ func (s ContainerSpec) config() (*container.Config, *container.HostConfig, *netw
 		return nil, nil, nil, errors.New("network aliases need a network")
 	}
 	return cfg, host, netCfg, nil
+}
+
+// parsePorts reads published ports in docker -p syntax.
+func parsePorts(specs []string) (network.PortSet, network.PortMap, error) {
+	exposed, bindings, err := nat.ParsePortSpecs(specs)
+	if err != nil {
+		return nil, nil, err
+	}
+	set := make(network.PortSet, len(exposed))
+	for p := range exposed {
+		port, err := network.ParsePort(string(p))
+		if err != nil {
+			return nil, nil, err
+		}
+		set[port] = struct{}{}
+	}
+	pm := make(network.PortMap, len(bindings))
+	for p, bs := range bindings {
+		port, err := network.ParsePort(string(p))
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, b := range bs {
+			var ip netip.Addr
+			if h := strings.Trim(b.HostIP, "[]"); h != "" {
+				if ip, err = netip.ParseAddr(h); err != nil {
+					return nil, nil, fmt.Errorf("host address %q: %w", b.HostIP, err)
+				}
+			}
+			pm[port] = append(pm[port], network.PortBinding{HostIP: ip, HostPort: b.HostPort})
+		}
+	}
+	return set, pm, nil
 }
 
 // parseRestart reads a restart policy as docker run --restart takes it.

@@ -2,12 +2,12 @@ package engine
 
 import (
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/network"
-	"github.com/docker/go-connections/nat"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -54,13 +54,15 @@ func TestSpecConfig(t *testing.T) {
 		},
 		{
 			name: "publishes ports and exposes them",
-			spec: ContainerSpec{Image: "app:v1", Ports: []string{"80:80", "127.0.0.1:8080:3000/tcp", "53:53/udp"}},
+			spec: ContainerSpec{Image: "app:v1", Ports: []string{"80:80", "127.0.0.1:8080:3000/tcp", "53:53/udp", "[::1]:9090:9090"}},
 			check: func(t *testing.T, cfg *container.Config, host *container.HostConfig, net *network.NetworkingConfig) {
-				assert.Equal(t, nat.PortSet{"80/tcp": {}, "3000/tcp": {}, "53/udp": {}}, cfg.ExposedPorts)
-				assert.Equal(t, nat.PortMap{
-					"80/tcp":   {{HostPort: "80"}},
-					"3000/tcp": {{HostIP: "127.0.0.1", HostPort: "8080"}},
-					"53/udp":   {{HostPort: "53"}},
+				port := network.MustParsePort
+				assert.Equal(t, network.PortSet{port("80/tcp"): {}, port("3000/tcp"): {}, port("53/udp"): {}, port("9090/tcp"): {}}, cfg.ExposedPorts)
+				assert.Equal(t, network.PortMap{
+					port("80/tcp"):   {{HostPort: "80"}},
+					port("3000/tcp"): {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "8080"}},
+					port("53/udp"):   {{HostPort: "53"}},
+					port("9090/tcp"): {{HostIP: netip.IPv6Loopback(), HostPort: "9090"}},
 				}, host.PortBindings)
 			},
 		},

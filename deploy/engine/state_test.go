@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/network"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -45,19 +47,17 @@ func TestParseHealth(t *testing.T) {
 func TestFromInspect(t *testing.T) {
 	t.Run("reads every field", func(t *testing.T) {
 		got := fromInspect(container.InspectResponse{
-			ContainerJSONBase: &container.ContainerJSONBase{
-				ID: "abc", Name: "/web", Image: "sha256:1234", RestartCount: 2,
-				Created: "2026-11-25T10:00:00.5Z",
-				State: &container.State{
-					Status: "exited", ExitCode: 137, OOMKilled: true, Error: "boom",
-					StartedAt: "2026-11-25T10:00:01Z", FinishedAt: "2026-11-25T10:05:00Z",
-					Health: &container.Health{Status: "unhealthy"},
-				},
+			ID: "abc", Name: "/web", Image: "sha256:1234", RestartCount: 2,
+			Created: "2026-11-25T10:00:00.5Z",
+			State: &container.State{
+				Status: "exited", ExitCode: 137, OOMKilled: true, Error: "boom",
+				StartedAt: "2026-11-25T10:00:01Z", FinishedAt: "2026-11-25T10:05:00Z",
+				Health: &container.Health{Status: "unhealthy"},
 			},
 			Config: &container.Config{Image: "app:v1", Labels: map[string]string{"service": "app"}},
 			NetworkSettings: &container.NetworkSettings{Networks: map[string]*network.EndpointSettings{
-				"slipway": {IPAddress: "172.18.0.2"},
-				"bridge":  {IPAddress: ""},
+				"slipway": {IPAddress: netip.MustParseAddr("172.18.0.2")},
+				"bridge":  {},
 			}},
 		})
 		assert.Equal(t, Container{
@@ -73,9 +73,9 @@ func TestFromInspect(t *testing.T) {
 	})
 
 	t.Run("leaves times zero for events that never happened", func(t *testing.T) {
-		got := fromInspect(container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{
+		got := fromInspect(container.InspectResponse{
 			State: &container.State{Status: "created", StartedAt: "0001-01-01T00:00:00Z", FinishedAt: ""},
-		}})
+		})
 		assert.Equal(t, StateCreated, got.State)
 		assert.Equal(t, HealthNone, got.Health)
 		assert.True(t, got.StartedAt.IsZero())
@@ -87,7 +87,7 @@ func TestFromSummary(t *testing.T) {
 	got := fromSummary(container.Summary{
 		ID: "abc", Names: []string{"/proxy/web", "/web"}, Image: "app:v1", ImageID: "sha256:1234",
 		Labels: map[string]string{"service": "app"}, State: "running", Created: 1764064800,
-		NetworkSettings: &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{"slipway": {IPAddress: "172.18.0.2"}}},
+		NetworkSettings: &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{"slipway": {IPAddress: netip.MustParseAddr("172.18.0.2")}}},
 	})
 	assert.Equal(t, "web", got.Name, "the container's own name, not a link's")
 	assert.Equal(t, StateRunning, got.State)
@@ -121,7 +121,7 @@ func TestProgressError(t *testing.T) {
 
 func TestLogRequest(t *testing.T) {
 	all := LogOptions{}.request()
-	assert.Equal(t, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: "all"}, all)
+	assert.Equal(t, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Tail: "all"}, all)
 
 	since := time.Date(2026, 11, 25, 10, 0, 0, 0, time.FixedZone("CET", 3600))
 	some := LogOptions{Tail: 20, Follow: true, Timestamps: true, Since: since}.request()
