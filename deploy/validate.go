@@ -617,16 +617,6 @@ func sharedName(a, b []string) (string, bool) {
 	return "", false
 }
 
-// sortedNames returns a map's keys in order, so problems come out stably.
-func sortedNames[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 func isSpaceOrControl(c rune) bool { return c <= ' ' || c == 0x7f }
 
 // accessory checks one accessory: where it runs, its image and its env.

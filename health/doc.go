@@ -34,7 +34,7 @@
 // # Handler
 //
 // Handler is what an app mounts at GET /up: named Checks (SQLite, Writable,
-// Func) run concurrently, each within its own short timeout, with results
+// Replication, Func) run concurrently, each within its own short timeout, with results
 // reused for a second; 200 "ok" when all pass, 503 naming the failed ones
 // otherwise. It calls nothing outside the app unless a Check does.
 //
@@ -47,6 +47,10 @@
 //	up := health.NewHandler(health.SQLite("/data/app.db"), health.Writable("/data"))
 //	defer up.Close()
 //	mux.Handle("GET /up", up)
+//
+// An app that replicates in-process adds health.Replication(rep, 0), rep
+// being its *replicate.Replication: /up then fails while the replica
+// trails or replication has stopped.
 //
 // In a deploy, wait for the new container to answer it, and explain a failure:
 //

@@ -30,13 +30,12 @@ func (g Docker) String() string { return "docker health status" }
 
 // Policy returns the gate's timing with defaults applied.
 func (g Docker) Policy() Policy {
-	return Policy{Interval: g.Interval, Timeout: g.Timeout, Successes: g.Successes, Deadline: g.Deadline}.WithDefaults()
+	return Policy(g).WithDefaults()
 }
 
 // WithDefaults returns g with every zero field set to its default, as Wait uses it.
 func (g Docker) WithDefaults() Docker {
-	p := g.Policy()
-	return Docker{Interval: p.Interval, Timeout: p.Timeout, Successes: p.Successes, Deadline: p.Deadline}
+	return Docker(g.Policy())
 }
 
 // Validate returns every problem with the gate, joined, each naming its
@@ -45,7 +44,7 @@ func (g Docker) Validate() error { return validate(g) }
 
 // ValidateAt returns every problem with the gate, each a *FieldError under path.
 func (g Docker) ValidateAt(path string) []error {
-	return Policy{Interval: g.Interval, Timeout: g.Timeout, Successes: g.Successes, Deadline: g.Deadline}.validateAt(path)
+	return Policy(g).validateAt(path)
 }
 
 // Try reads the container's health status once.

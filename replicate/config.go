@@ -14,6 +14,8 @@ import (
 // references that Litestream expands from its environment, so the file
 // holds no secret and may be printed. Replicas sharing one file must agree
 // on snapshot interval and retention, which v0.5 sets for the whole file.
+// An Unguarded replica gets the key slipway-unguarded, which Slipway's
+// sidecar (replicate/cmd/slipway-litestream) reads.
 func Config(replicas ...Replica) ([]byte, error) {
 	if len(replicas) == 0 {
 		return nil, errors.New("render litestream.yml: no replica given")
@@ -55,6 +57,10 @@ func Config(replicas ...Replica) ([]byte, error) {
 			fmt.Fprintf(&b, "      path: %s\n", quote(r.dir()))
 		}
 		fmt.Fprintf(&b, "      sync-interval: %s\n", duration(r.syncInterval()))
+		if r.Unguarded {
+			// Slipway's sidecar reads it; Litestream ignores keys it does not know.
+			b.WriteString("      slipway-unguarded: true\n")
+		}
 	}
 	return b.Bytes(), nil
 }

@@ -2,8 +2,43 @@
 // replicas as values (a database path and an S3 or local-directory
 // target), a rendered litestream.yml and a sidecar spec for apps in any
 // language, in-process replication and restore on boot for Go apps,
-// freshness checks (Verify, daily) and timed restore drills (Drill,
-// weekly and monthly) that record RTO and RPO in a drill log.
+// freshness checks (Verify, daily, and CompareLive against the live
+// database) and timed restore drills (Drill, weekly and monthly) that
+// record RTO and RPO in a drill log.
+//
+// # One replicator per replica
+//
+// Two processes replicating to one replica path fork it, and a restore
+// then mixes both histories. So every replicator Slipway starts holds the
+// replica's lease: Start (and the sidecar program
+// replicate/cmd/slipway-litestream, which DefaultImage runs and which
+// replicates through the same code) takes LeaseFile beside the replica
+// before it writes anything, renews it every third of DefaultLeaseTTL,
+// and releases it on Close. On S3 the lease is Litestream's s3.Leaser, a
+// lock.json written with If-None-Match/If-Match; right after taking it,
+// Start proves the server honours those conditions and refuses with
+// ErrNoConditionalWrites where it does not (Replica.Unguarded opts out,
+// with a warning on every start). A local-directory replica is guarded by
+// a lock file created with O_EXCL that holds the owner and the expiry.
+//
+// A second replicator waits up to StartOptions.LeaseWait
+// (DefaultLeaseWait: enough for a deploy's handoff and for a crashed
+// holder's lease to expire), then fails with a *LeaseHeldError
+// (ErrLeaseHeld) naming the holder and when its lease expires, having
+// written nothing to the replica. Every write and delete of the replica
+// passes a guard that requires the lease; a replicator whose renewal
+// fails stops, and Status, Lag and Sync report ErrLeaseLost.
+//
+// So an app that replicates in-process cannot deploy start-first: the
+// new container's Start waits for the old container's lease. Its role
+// deploys by handoff (the old container stops, its Close ships the last
+// changes and releases the lease, then the new one starts and takes it
+// at once).
+//
+// Replication reports its health: StartOptions.Logger receives
+// Litestream's log and the lease's events, Status has the last successful
+// sync, the last error, the positions and the lease, and Lag feeds
+// health.Replication in the app's /up handler.
 //
 // Credentials are never values in this package's output: a Replica names
 // the secrets that hold them (LITESTREAM_ACCESS_KEY_ID and
@@ -30,11 +65,12 @@
 //	if _, err := replicate.RestoreIfMissing(ctx, r); err != nil {
 //		log.Fatal(err)
 //	}
-//	rep, err := replicate.Start(ctx, r) // before the app writes
+//	rep, err := replicate.StartWith(ctx, r, replicate.StartOptions{Logger: logger}) // before the app writes
 //	if err != nil {
-//		log.Fatal(err)
+//		log.Fatal(err) // errors.Is(err, replicate.ErrLeaseHeld): another replicator runs
 //	}
-//	defer rep.Close(context.Background())
+//	defer rep.Close(context.Background()) // ships the last changes, releases the lease
+//	up := health.NewHandler(health.SQLite(r.DB), health.Replication(rep, 0))
 //
 // A weekly drill from a Mage target restores into a temporary place and
 // checks it:
@@ -48,4 +84,10 @@
 // The daily check fails when nothing arrived for a day:
 //
 //	if _, err := replicate.Verify(ctx, r, 24*time.Hour); errors.Is(err, replicate.ErrStale) { ... }
+//
+// and, with the database's live position read on its host
+// (deploy.Session.VerifyDatabases runs ReadLive there), when writes on
+// the host are not reaching the replica:
+//
+//	if _, err := replicate.CompareLive(freshness, live, time.Minute); errors.Is(err, replicate.ErrBehind) { ... }
 package replicate

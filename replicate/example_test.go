@@ -55,7 +55,7 @@ func ExampleNewSidecar() {
 	fmt.Println(s.Volumes, s.Secrets)
 	fmt.Println(s.RestoreCmd(r))
 	// Output:
-	// hello-litestream litestream/litestream:0.5.18
+	// hello-litestream slipway/litestream:v0.5.18
 	// [replicate -config /etc/litestream.yml]
 	// [hello-data:/data] [LITESTREAM_ACCESS_KEY_ID LITESTREAM_SECRET_ACCESS_KEY]
 	// [restore -config /etc/litestream.yml -if-db-not-exists -if-replica-exists /data/app.db]

@@ -32,7 +32,8 @@ func TestMain(m *testing.M) {
 
 // dbapp is a Go app using embedded replication. Mode "write" restores on
 // boot, then commits one row per transaction at DBAPP_RATE a second for
-// at most DBAPP_FOR, recording after each commit the acknowledged row id
+// at most DBAPP_FOR (its lease named DBAPP_OWNER and lasting
+// DBAPP_LEASE_TTL when set), recording after each commit the acknowledged row id
 // and its commit time (unix ms) in the 16-byte file DBAPP_ACK. Mode
 // "count" restores on boot and prints the number of rows.
 func dbapp(mode string) error {
@@ -62,7 +63,8 @@ func dbapp(mode string) error {
 		fmt.Println(n)
 		return nil
 	}
-	rep, err := replicate.Start(ctx, r)
+	ttl, _ := time.ParseDuration(os.Getenv("DBAPP_LEASE_TTL")) // "" keeps the default
+	rep, err := replicate.StartWith(ctx, r, replicate.StartOptions{Owner: os.Getenv("DBAPP_OWNER"), LeaseTTL: ttl})
 	if err != nil {
 		return err
 	}

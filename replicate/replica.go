@@ -69,6 +69,12 @@ type Replica struct {
 	SnapshotInterval time.Duration
 	// Retention is how long snapshots are kept; 0 means DefaultRetention.
 	Retention time.Duration
+	// Unguarded runs replication without the replica's lease, for an S3
+	// server that does not honour conditional writes (Start otherwise
+	// refuses it with ErrNoConditionalWrites). Nothing then keeps a second
+	// replicator off the replica path: two of them fork the replica and a
+	// restore mixes both histories. Every start logs a warning saying so.
+	Unguarded bool `json:",omitempty"`
 }
 
 // S3 is a bucket on AWS S3 or on an S3-compatible server.

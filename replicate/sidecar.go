@@ -7,9 +7,17 @@ import (
 
 // Defaults of a Litestream sidecar.
 const (
-	// DefaultImage is the Litestream image a sidecar runs: a static
-	// litestream binary of the release Slipway is tested against.
-	DefaultImage = "litestream/litestream:0.5.18"
+	// DefaultImage is the image a sidecar runs: Slipway's own sidecar
+	// program (SidecarPackage), a static binary built on the Litestream
+	// release Slipway is tested against, in a FROM scratch image whose
+	// entrypoint it is. Unlike the litestream CLI it holds the replica's
+	// lease, so a second replicator on one replica path is refused.
+	// deploy.SidecarBuild builds it.
+	DefaultImage = "slipway/litestream:v0.5.18"
+	// SidecarPackage is the sidecar program's Go package, and
+	// SidecarBinary its path in DefaultImage.
+	SidecarPackage = "github.com/slipwayhq/slipway/replicate/cmd/slipway-litestream"
+	SidecarBinary  = "/slipway-litestream"
 	// DefaultConfigPath is where the sidecar reads its litestream.yml.
 	DefaultConfigPath = "/etc/litestream.yml"
 )
@@ -21,8 +29,8 @@ const (
 // both see the same database files) and passes the Secrets by name.
 type Sidecar struct {
 	Name  string   // the container's name, "<service>-litestream"
-	Image string   // the Litestream image
-	Cmd   []string // the arguments to the image's entrypoint, litestream (as in the official image)
+	Image string   // the sidecar image, DefaultImage unless chosen
+	Cmd   []string // the arguments to the image's entrypoint, slipway-litestream (or litestream, whose replicate and restore take the same flags)
 	// Volumes are the app's volumes, "name:/path", shared with the app.
 	Volumes []string
 	// Secrets are the env names whose values the container needs; the
@@ -37,6 +45,8 @@ type Sidecar struct {
 // NewSidecar returns the sidecar that replicates the replicas of service,
 // whose containers mount volumes; image "" means DefaultImage. The
 // container gets no AWS_CA_BUNDLE (Litestream v0.5.18 cannot load one).
+// An image of the litestream CLI still runs the same Cmd, but takes no
+// lease: nothing then keeps a second replicator off the replica.
 func NewSidecar(service, image string, volumes []string, replicas ...Replica) (Sidecar, error) {
 	cfg, err := Config(replicas...)
 	if err != nil {

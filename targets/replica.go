@@ -70,26 +70,25 @@ func orDefault(s, def string) string {
 // Replica checks, drills and restores the app's SQLite replicas.
 type Replica mg.Namespace
 
-// Verify checks that every replica got a change within -maxage (default 1h): the daily check.
-func (Replica) Verify(ctx context.Context, maxage *time.Duration, destination *string) error {
-	rs, _, _, err := configuredReplicas(destination)
-	if err != nil {
-		return exit(err)
-	}
-	limit := DefaultMaxAge
+// Verify checks every replicated database against its live copy on its host: the replica must hold the host's writes within -maxlag (default 1m) and have a change within -maxage (default 1h): the daily check.
+func (Replica) Verify(ctx context.Context, maxage, maxlag *time.Duration, destination *string) error {
+	limit, lag := DefaultMaxAge, replicate.DefaultMaxLag
 	if maxage != nil {
 		limit = *maxage
 	}
-	var errs []error
-	for _, r := range rs {
-		f, err := replicate.Verify(ctx, r, limit)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", r, err))
-			continue
-		}
+	if maxlag != nil {
+		lag = *maxlag
+	}
+	s, err := connectQuiet(ctx, destination)
+	if err != nil {
+		return exit(err)
+	}
+	defer s.Close()
+	found, err := s.VerifyDatabases(ctx, limit, lag)
+	for _, f := range found {
 		fmt.Fprintln(output(), f)
 	}
-	return exit(errors.Join(errs...))
+	return exit(err)
 }
 
 // Drill restores every replica (newest, or -at=RFC3339) into a temporary place, or on -host in a disposable container, checks it and records RTO/RPO.

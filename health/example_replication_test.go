@@ -1,0 +1,27 @@
+package health_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/slipwayhq/slipway/health"
+)
+
+// lagging is a Replicator whose changes have waited a minute; an app
+// passes its *replicate.Replication instead.
+type lagging struct{}
+
+func (lagging) Lag() (time.Duration, error) { return time.Minute, nil }
+
+// The app's /up reports replication: here the replica trails by more
+// than the allowed lag, so /up answers 503 naming the check.
+func ExampleReplication() {
+	up := health.NewHandler(health.Replication(lagging{}, 30*time.Second))
+	defer up.Close()
+	rec := httptest.NewRecorder()
+	up.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/up", nil))
+	fmt.Print(rec.Code, " ", rec.Body.String())
+	// Output: 503 unhealthy: replication
+}
