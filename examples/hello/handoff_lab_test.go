@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -17,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benbjohnson/litestream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -66,6 +69,7 @@ func TestTenHandoffsUnderLoadLoseNoWrite(t *testing.T) {
 	_, err = hs.s.Deploy(ctx, deploy.Release{Version: "r0"})
 	require.NoError(t, err, hs.out.String())
 
+	lease := watchLease(leasePath(t, replica), 7*time.Minute)
 	ld := startTimedLoad("http://"+h.Addr, service+".test", []string{"/", "/", "/", "/up"}, 4, 150_000, 6*time.Minute)
 	time.Sleep(time.Second)
 	var windows []window
@@ -80,6 +84,7 @@ func TestTenHandoffsUnderLoadLoseNoWrite(t *testing.T) {
 	}
 	time.Sleep(time.Second)
 	hits := ld.finish()
+	leaseHistory := lease.finish()
 
 	writes := acknowledgedWrites(hits)
 	t.Logf("hello: %d requests (%d acknowledged writes), %d failed, over 10 handoffs", len(hits), writes, len(failed(hits)))
@@ -108,6 +113,7 @@ func TestTenHandoffsUnderLoadLoseNoWrite(t *testing.T) {
 		t.Logf("%s stopped %s before %s started", prev.Name, next.StartedAt.Sub(prev.FinishedAt).Round(time.Millisecond), next.Name)
 	}
 	assert.True(t, lives[len(lives)-1].Running(), "the newest release serves")
+	requireOneReplicatorAtATime(t, leaseHistory, lives)
 
 	// Every acknowledged write is in the replica.
 	requireReplicaHolds(t, ctx, replica, hits)
@@ -145,11 +151,13 @@ func TestHelloHandoffWhoseReleaseFailsItsGate(t *testing.T) {
 	web.Env.Clear = map[string]string{"PORT": "3999"}
 	bad.Roles["web"] = web
 	badSession := connectHandoff(t, ctx, bad)
+	lease := watchLease(leasePath(t, replica), 3*time.Minute)
 	ld := startTimedLoad("http://"+h.Addr, app.Service+".test", []string{"/", "/", "/", "/up"}, 4, 100_000, 2*time.Minute)
 	time.Sleep(time.Second)
 	_, err = badSession.s.Deploy(ctx, deploy.Release{Version: "g1"})
 	time.Sleep(time.Second)
 	hits := ld.finish()
+	leaseHistory := lease.finish()
 
 	require.ErrorIs(t, err, deploy.ErrGateFailed)
 	t.Logf("error: %s", firstLines(err.Error(), 2))
@@ -169,6 +177,21 @@ func TestHelloHandoffWhoseReleaseFailsItsGate(t *testing.T) {
 	assert.True(t, g0.Running(), "g0 runs again")
 	_, err = e.Inspect(ctx, app.Service+"-web-g1")
 	assert.ErrorIs(t, err, engine.ErrNotFound, "the failed g1 is gone")
+
+	// The lease went from g0 to g1's replicator and back to g0's.
+	held := holders(leaseHistory)
+	require.NotEmpty(t, held)
+	var owners []string
+	for _, s := range held {
+		owners = append(owners, s.owner)
+	}
+	t.Logf("lease holders in turn: %s", strings.Join(owners, " -> "))
+	last, ok := holderOf(held[len(held)-1].owner, []engine.Container{g0})
+	assert.True(t, ok, "the lease is back with g0's replicator, not %q", held[len(held)-1].owner)
+	assert.Equal(t, g0.Name, last.Name)
+	_, ok = holderOf(held[0].owner, []engine.Container{g0})
+	assert.True(t, ok, "g0 held it before the handoff, not %q", held[0].owner)
+	assert.GreaterOrEqual(t, len(held), 2, "g0 took it again after a release")
 	requireReplicaHolds(t, ctx, replica, hits)
 }
 
@@ -216,6 +239,130 @@ func requireReplicaHolds(t *testing.T, ctx context.Context, replica replicate.Re
 func firstLines(s string, n int) string {
 	lines := strings.SplitN(s, "\n", n+1)
 	return strings.Join(lines[:min(n, len(lines))], "\n")
+}
+
+// leaseWatch polls a replica's lease object (lock.json, read from the
+// lab S3 server's own files) until stopped, and records each holder and
+// when it was seen.
+type leaseWatch struct {
+	path string
+	mu   sync.Mutex
+	seen []leaseSeen
+	stop chan struct{}
+	done chan struct{}
+}
+
+// leaseSeen is one stretch of the lease's history: a holder (owner and
+// generation), or "" while no replicator held it.
+type leaseSeen struct {
+	owner       string
+	generation  int64
+	first, last time.Time
+}
+
+func watchLease(path string, maxTime time.Duration) *leaseWatch {
+	w := &leaseWatch{path: path, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		deadline := time.After(maxTime)
+		for {
+			var l litestream.Lease
+			now := time.Now()
+			if b, err := os.ReadFile(w.path); err != nil || json.Unmarshal(b, &l) != nil || !now.Before(l.ExpiresAt) {
+				l = litestream.Lease{} // no lease, or one that lapsed: nobody holds it
+			}
+			w.mu.Lock()
+			if n := len(w.seen); n > 0 && w.seen[n-1].owner == l.Owner && w.seen[n-1].generation == l.Generation {
+				w.seen[n-1].last = now
+			} else {
+				w.seen = append(w.seen, leaseSeen{owner: l.Owner, generation: l.Generation, first: now, last: now})
+			}
+			w.mu.Unlock()
+			select {
+			case <-w.stop:
+				return
+			case <-deadline:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	return w
+}
+
+func (w *leaseWatch) finish() []leaseSeen {
+	close(w.stop)
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seen
+}
+
+// leasePath is where the lab's S3 server keeps the replica's lease object.
+func leasePath(t *testing.T, r replicate.Replica) string {
+	return filepath.Join(lab.RequireS3(t).Dir, r.S3.Bucket, r.S3.Path, replicate.LeaseFile)
+}
+
+// holders are the stretches of the lease's history in which a replicator
+// held it, in order.
+func holders(seen []leaseSeen) []leaseSeen {
+	var out []leaseSeen
+	for _, s := range seen {
+		if s.owner != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// holderOf returns the container whose replicator names itself in owner
+// (its engine ID is the container's host name), or "".
+func holderOf(owner string, cs []engine.Container) (engine.Container, bool) {
+	for _, c := range cs {
+		if len(c.ID) >= 12 && strings.Contains(owner, c.ID[:12]) {
+			return c, true
+		}
+	}
+	return engine.Container{}, false
+}
+
+// requireOneReplicatorAtATime checks from the lease's history that the
+// replicators of lives (sorted by start) held the replica's lease one
+// after another: each in one stretch, in the containers' order, within
+// its container's lifetime, released before the next took it.
+func requireOneReplicatorAtATime(t *testing.T, seen []leaseSeen, lives []engine.Container) {
+	t.Helper()
+	held := holders(seen)
+	require.NotEmpty(t, held, "replicators held the replica's lease")
+	var order []string
+	for i, s := range held {
+		c, ok := holderOf(s.owner, lives)
+		require.True(t, ok, "the lease holder %q is one of the role's containers", s.owner)
+		if i > 0 {
+			prev := held[i-1]
+			assert.NotEqual(t, prev.owner, s.owner, "no replicator took the lease twice")
+		}
+		end := c.FinishedAt
+		if c.Running() {
+			end = time.Now()
+		}
+		slack := 100 * time.Millisecond // the watch polls every 20 ms; engine times are the host's, the same clock
+		assert.False(t, s.first.Before(c.StartedAt.Add(-slack)), "%s held the lease before its container started", c.Name)
+		assert.False(t, s.last.After(end.Add(slack)), "%s held the lease after its container finished", c.Name)
+		order = append(order, c.Name)
+	}
+	var want []string
+	for _, c := range lives {
+		want = append(want, c.Name)
+	}
+	assert.Equal(t, want, order, "the lease passed from each release to the next, in order")
+	for i := 1; i < len(seen)-1; i++ {
+		if seen[i-1].owner != "" && seen[i].owner != "" {
+			t.Errorf("the lease passed from %q to %q with no release seen between", seen[i-1].owner, seen[i].owner)
+		}
+	}
+	t.Logf("lease: %d holders one after another, each within its container's lifetime, released before the next took it",
+		len(held))
 }
 
 var servedBy = regexp.MustCompile(`hello from (\S+):`)
