@@ -16,7 +16,6 @@ import (
 
 	"github.com/slipwayhq/slipway/deploy"
 	"github.com/slipwayhq/slipway/deploy/engine"
-	"github.com/slipwayhq/slipway/health"
 	"github.com/slipwayhq/slipway/internal/lab"
 )
 
@@ -29,28 +28,12 @@ func faultApp(t *testing.T, names ...string) (deploy.App, []lab.Host) {
 	l := lab.Require(t, 8)
 	service := fmt.Sprintf("faults%d", rand.Uint32()%1_000_000)
 	var hosts []lab.Host
-	var servers []deploy.Server
 	for _, n := range names {
-		h := l.FaultHost(t, n)
-		hosts = append(hosts, h)
-		servers = append(servers, deploy.Server{Host: h.Addr, KeyFiles: []string{h.KeyFile},
-			KnownHosts: h.KnownHosts, DockerSocket: h.DockerSocket})
+		hosts = append(hosts, l.FaultHost(t, n))
 	}
-	a := deploy.App{
-		Service: service,
-		Image:   lab.TestAppImage,
-		Roles: deploy.Roles{"web": {
-			Servers: servers,
-			Proxy: &deploy.Proxy{
-				Hosts:         []string{service + ".test"},
-				AppPort:       lab.TestAppPort,
-				Health:        health.HTTP{Path: "/up", Interval: 100 * time.Millisecond, Timeout: time.Second},
-				DeployTimeout: 5 * time.Second,
-				DrainTimeout:  time.Second,
-			},
-		}},
-		Retain: 3,
-	}
+	a := testApp(service, hosts)
+	a.Roles["web"].Proxy.DeployTimeout = 5 * time.Second
+	a.Roles["web"].Proxy.DrainTimeout = time.Second
 	lab.CleanupService(t, hosts, service)
 	return a, hosts
 }

@@ -27,12 +27,20 @@ import (
 func labApp(t testing.TB, n int) (deploy.App, *lab.Lab) {
 	l := lab.Require(t, n)
 	service := fmt.Sprintf("t%d", rand.Uint32()%1_000_000)
+	a := testApp(service, l.Hosts[:n])
+	lab.CleanupService(t, l.Hosts, service)
+	return a, l
+}
+
+// testApp is the lab's test app as service on hosts, the first one
+// primary, behind kamal-proxy under the host name service.test.
+func testApp(service string, hosts []lab.Host) deploy.App {
 	var servers []deploy.Server
-	for _, h := range l.Hosts[:n] {
+	for _, h := range hosts {
 		servers = append(servers, deploy.Server{Host: h.Addr, KeyFiles: []string{h.KeyFile},
 			KnownHosts: h.KnownHosts, DockerSocket: h.DockerSocket})
 	}
-	a := deploy.App{
+	return deploy.App{
 		Service: service,
 		Image:   lab.TestAppImage,
 		Roles: deploy.Roles{"web": {
@@ -47,8 +55,6 @@ func labApp(t testing.TB, n int) (deploy.App, *lab.Lab) {
 		}},
 		Retain: 3,
 	}
-	lab.CleanupService(t, l.Hosts, service)
-	return a, l
 }
 
 func connect(t testing.TB, a deploy.App, out io.Writer) *deploy.Session {

@@ -172,15 +172,7 @@ func TestRecoverADamagedDatabaseUnderLoad(t *testing.T) {
 	// Damage: overwrite some pages in the middle of the database file.
 	db := hostDB(t, h, app)
 	acked := v.newestSeen()
-	f, err := os.OpenFile(db, os.O_WRONLY, 0)
-	require.NoError(t, err)
-	garbage := make([]byte, 4*4096)
-	for i := range garbage {
-		garbage[i] = byte(rand.Uint32())
-	}
-	_, err = f.WriteAt(garbage, 4096)
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
+	damage(t, db)
 	time.Sleep(500 * time.Millisecond)
 
 	recoverStart := time.Now()

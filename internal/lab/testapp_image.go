@@ -2,7 +2,6 @@ package lab
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -48,38 +47,8 @@ func RequireTestAppSource(t testing.TB, hosts []Host) string {
 		t.Fatalf("lab: test app from source: %v", err)
 	}
 	tag := TestAppImage + ":src-" + id.Hex[:12]
-	archive := filepath.Join(dir, "testapp.tar")
-	written := false
-	for _, h := range hosts {
-		e, err := h.localEngine(ctx)
-		if err != nil {
-			t.Fatalf("lab: %v", err)
-		}
-		if have, err := e.ImageInspect(ctx, tag); err == nil && have.ID == id.String() {
-			e.Close()
-			continue
-		}
-		if !written {
-			f, err := os.Create(archive)
-			if err == nil {
-				err = writeArchive(f, map[string]v1.Image{tag: img})
-				f.Close()
-			}
-			if err != nil {
-				t.Fatalf("lab: test app from source: %v", err)
-			}
-			written = true
-		}
-		f, err := os.Open(archive)
-		if err != nil {
-			t.Fatalf("lab: %v", err)
-		}
-		err = e.ImageLoad(ctx, f)
-		f.Close()
-		e.Close()
-		if err != nil {
-			t.Fatalf("lab: load %s on %s: %v", tag, h.Name, err)
-		}
+	if err := loadImage(ctx, hosts, tag, img); err != nil {
+		t.Fatalf("lab: test app from source: %v", err)
 	}
 	return tag
 }
