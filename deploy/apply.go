@@ -36,7 +36,8 @@ type StepResult struct {
 
 // Deploy takes the lock, observes every host, plans the release and
 // applies the plan, then releases the lock. Secrets are resolved first,
-// so a missing one stops the deploy before any host is touched. A lock
+// so a missing one stops the deploy before any host is touched, and
+// every host's engine is checked against engine.MinimumVersion. A lock
 // that cannot be released at the end (its host stayed unreachable) is
 // reported in the error as a *StaleLockError with its holder and age.
 func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) {
@@ -45,6 +46,9 @@ func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) 
 		return nil, err
 	}
 	if _, err := s.resolveSecrets(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.CheckEngines(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.Lock(ctx, r.Version); err != nil {
@@ -72,6 +76,9 @@ func (s *Session) Rollback(ctx context.Context, version string) (_ *Report, err 
 		return nil, err
 	}
 	if _, err := s.resolveSecrets(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.CheckEngines(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.Lock(ctx, version); err != nil {

@@ -351,6 +351,9 @@ type RecoverReport struct {
 func (s *Session) Recover(ctx context.Context, r Recovery) (_ *RecoverReport, err error) {
 	defer s.redactErr(&err)
 	start := time.Now()
+	if err := s.CheckEngines(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.Lock(ctx, "recover"); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,9 @@
 package deploy
 
-import "github.com/slipwayhq/slipway/replicate"
+import (
+	"github.com/slipwayhq/slipway/deploy/image"
+	"github.com/slipwayhq/slipway/replicate"
+)
 
 // SidecarAccessory makes a replication sidecar an accessory of the app on
 // the hosts of roles: Litestream runs beside the app, shares its volume,
@@ -14,8 +17,17 @@ import "github.com/slipwayhq/slipway/replicate"
 //
 //	sc, _ := replicate.NewSidecar(app.Service, "", app.Volumes, replica)
 //	app.Accessories = map[string]deploy.Accessory{"litestream": deploy.SidecarAccessory(sc, "web")}
+//
+// Slipway's own sidecar image (replicate.DefaultImage) is in no registry:
+// the accessory builds it from Slipway's module with SidecarBuild and
+// delivers it over SSH, like a built app image.
 func SidecarAccessory(sc replicate.Sidecar, roles ...string) Accessory {
+	var build image.Builder
+	if sc.Image == replicate.DefaultImage {
+		build = SidecarBuild
+	}
 	return Accessory{
+		Build:   build,
 		Image:   sc.Image,
 		Roles:   roles,
 		Cmd:     sc.Cmd,
