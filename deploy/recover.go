@@ -184,7 +184,7 @@ func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (_ RecoverPlan, 
 			}
 		}
 	}
-	type restart struct{ name, host, role, container, detail string }
+	type restart struct{ host, role, container, detail string }
 	var workers, apps, accessories []restart
 	for _, role := range a.roleNames() {
 		web := a.Roles[role].Proxy != nil
