@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -94,82 +92,28 @@ type hit struct {
 }
 
 // load sends requests to the proxy of every host, several at a time,
-// until stop is closed, or limit requests, or maxTime — whichever comes
-// first. It only talks to the lab's own hosts.
+// until finish, or limit requests, or maxTime — whichever comes first
+// (lab.Load). It only talks to the lab's own hosts.
 type load struct {
-	hosts   []string
-	vhost   string
-	limit   int
-	maxTime time.Duration
-
-	mu   sync.Mutex
-	hits []hit
-	stop chan struct{}
-	done chan struct{}
+	hosts []string
+	run   *lab.Load
 }
 
 func startLoad(hosts []string, vhost string, workers, limit int, maxTime time.Duration) *load {
-	l := &load{hosts: hosts, vhost: vhost, limit: limit, maxTime: maxTime, stop: make(chan struct{}), done: make(chan struct{})}
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		MaxIdleConnsPerHost: workers, DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext}}
-	deadline := time.After(maxTime)
-	var wg sync.WaitGroup
-	var sent sync.Mutex
-	count := 0
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-l.stop:
-					return
-				case <-deadline:
-					return
-				default:
-				}
-				sent.Lock()
-				if count >= limit {
-					sent.Unlock()
-					return
-				}
-				count++
-				sent.Unlock()
-				host := hosts[(w+i)%len(hosts)]
-				h := hit{host: host, at: time.Now()}
-				req, _ := http.NewRequest("GET", "http://"+host+"/", nil)
-				req.Host = vhost
-				resp, err := client.Do(req)
-				if err == nil {
-					body, rerr := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					switch {
-					case rerr != nil:
-						err = rerr
-					case resp.StatusCode != http.StatusOK:
-						err = fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
-					default:
-						h.version = strings.TrimSpace(string(body))
-					}
-				}
-				h.err = err
-				l.mu.Lock()
-				l.hits = append(l.hits, h)
-				l.mu.Unlock()
-			}
-		}()
+	urls := make([]string, len(hosts))
+	for i, h := range hosts {
+		urls[i] = "http://" + h + "/"
 	}
-	go func() { wg.Wait(); close(l.done) }()
-	return l
+	return &load{hosts: hosts, run: lab.StartLoad(urls, vhost, workers, limit, maxTime, 5*time.Second)}
 }
 
 // finish stops the loop and returns every request it made.
 func (l *load) finish() []hit {
-	close(l.stop)
-	<-l.done
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.hits
+	var hits []hit
+	for _, h := range l.run.Finish() {
+		hits = append(hits, hit{host: l.hosts[h.Target], at: h.At, version: strings.TrimSpace(string(h.Body)), err: h.Err})
+	}
+	return hits
 }
 
 func failures(hits []hit) []hit {

@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -479,77 +477,38 @@ type timedHit struct {
 }
 
 // timedLoad sends requests to one host's proxy from several workers
-// until finish, limit requests or maxTime, whichever comes first; it
-// only talks to a lab host.
+// until finish, limit requests or maxTime, whichever comes first
+// (lab.Load); it only talks to a lab host.
 type timedLoad struct {
-	mu   sync.Mutex
-	hits []timedHit
-	stop chan struct{}
-	done chan struct{}
+	paths []string
+	run   *lab.Load
 }
 
+// startTimedLoad allows each request 90 s: a handoff holds requests
+// while the proxy is paused.
 func startTimedLoad(base, vhost string, paths []string, workers, limit int, maxTime time.Duration) *timedLoad {
-	l := &timedLoad{stop: make(chan struct{}), done: make(chan struct{})}
-	client := &http.Client{Timeout: 90 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
-	deadline := time.Now().Add(maxTime)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	sent := 0
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; time.Now().Before(deadline); i++ {
-				select {
-				case <-l.stop:
-					return
-				default:
-				}
-				mu.Lock()
-				if sent >= limit {
-					mu.Unlock()
-					return
-				}
-				sent++
-				mu.Unlock()
-				hit := timedHit{path: paths[i%len(paths)], at: time.Now()}
-				req, _ := http.NewRequest("GET", base+hit.path, nil)
-				req.Host = vhost
-				resp, err := client.Do(req)
-				if err == nil {
-					body, rerr := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					switch {
-					case rerr != nil:
-						err = rerr
-					case resp.StatusCode != http.StatusOK:
-						err = fmt.Errorf("%s: status %d: %s", hit.path, resp.StatusCode, body)
-					default:
-						if m := visitNo.FindSubmatch(body); m != nil {
-							hit.visit, _ = strconv.Atoi(string(m[1]))
-						}
-						if m := servedBy.FindSubmatch(body); m != nil {
-							hit.version = string(m[1])
-						}
-					}
-				}
-				hit.took, hit.err = time.Since(hit.at), err
-				l.mu.Lock()
-				l.hits = append(l.hits, hit)
-				l.mu.Unlock()
-			}
-		}()
+	urls := make([]string, len(paths))
+	for i, p := range paths {
+		urls[i] = base + p
 	}
-	go func() { wg.Wait(); close(l.done) }()
-	return l
+	return &timedLoad{paths: paths, run: lab.StartLoad(urls, vhost, workers, limit, maxTime, 90*time.Second)}
 }
 
 func (l *timedLoad) finish() []timedHit {
-	close(l.stop)
-	<-l.done
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.hits
+	var hits []timedHit
+	for _, h := range l.run.Finish() {
+		hit := timedHit{path: l.paths[h.Target], at: h.At, took: h.Took, err: h.Err}
+		if h.Err == nil {
+			if m := visitNo.FindSubmatch(h.Body); m != nil {
+				hit.visit, _ = strconv.Atoi(string(m[1]))
+			}
+			if m := servedBy.FindSubmatch(h.Body); m != nil {
+				hit.version = string(m[1])
+			}
+		}
+		hits = append(hits, hit)
+	}
+	return hits
 }
 
 func failed(hits []timedHit) []string {
