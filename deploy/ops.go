@@ -339,6 +339,9 @@ type HostDetails struct {
 	// Containers are the app's release containers: roles primary first,
 	// then newest first.
 	Containers []ContainerDetails
+	// Accessories are the app's accessories on the host (a Litestream
+	// sidecar among them), missing ones included.
+	Accessories []AccessoryDetails
 	// Proxy is the host's kamal-proxy; nil when the host has none.
 	Proxy *ProxyDetails
 }
@@ -398,13 +401,16 @@ func (s *Session) Details(ctx context.Context) (_ Details, err error) {
 	return d, errors.Join(err, lerr)
 }
 
-func (s *Session) hostDetails(ctx context.Context, h *hostConn) (HostDetails, error) {
-	hd := HostDetails{Host: h.name}
+func (s *Session) hostDetails(ctx context.Context, h *hostConn) (hd HostDetails, err error) {
+	hd = HostDetails{Host: h.name}
 	hd.Engine, hd.EngineErr = h.engine.CheckVersion(ctx)
 	cs, err := s.appContainers(ctx, h)
 	if err != nil {
 		return hd, err
 	}
+	accessories, aerr := s.hostAccessories(ctx, h)
+	hd.Accessories = accessories
+	defer func() { err = errors.Join(err, aerr) }()
 	for _, c := range cs {
 		hd.Containers = append(hd.Containers, ContainerDetails{
 			Name: c.Name, Role: c.Labels[LabelRole], Version: c.Labels[LabelVersion], Image: c.Image,
@@ -447,7 +453,8 @@ func (s *Session) hostDetails(ctx context.Context, h *hostConn) (HostDetails, er
 }
 
 // String prints the details as a person reads them: the lock, a row per
-// host and container, and a row per host and route of kamal-proxy.
+// host and container, a row per host and accessory (with the latest
+// error it logged), and a row per host and route of kamal-proxy.
 func (d Details) String() string {
 	var b strings.Builder
 	name := d.Service
@@ -491,6 +498,11 @@ func (d Details) String() string {
 		}
 	}
 	tw.Flush()
+
+	if slices.ContainsFunc(d.Hosts, func(h HostDetails) bool { return len(h.Accessories) > 0 }) {
+		b.WriteString("\n")
+		writeAccessories(&b, d)
+	}
 
 	b.WriteString("\n")
 	fmt.Fprintln(tw, "HOST\tPROXY\tSERVICE\tHOSTS\tTARGET\tROUTE")

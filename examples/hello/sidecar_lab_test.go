@@ -184,9 +184,20 @@ func TestDrillReportsTheDataAtRisk(t *testing.T) {
 	v.loop("http://"+h.Addr+"/", app.Service+".test", nil, 10, 10*time.Second)
 	require.Equal(t, 10, v.ok)
 	awaitReplicated(t, ctx, h, app, replica)
+	sidecar := func() deploy.AccessoryDetails {
+		d, err := s.Details(ctx)
+		require.NoError(t, err)
+		require.Len(t, d.Hosts[0].Accessories, 1, "details lists the sidecar:\n%s", d)
+		t.Logf("details:\n%s", d)
+		return d.Hosts[0].Accessories[0]
+	}
+	running := sidecar()
+	assert.Equal(t, deploy.SidecarAccessoryName("web"), running.Name)
+	assert.False(t, running.Failing(), "a replicating sidecar is well: %+v", running)
 
 	require.NoError(t, h.Engine(t).Stop(ctx, deploy.AccessoryName(app, deploy.SidecarAccessoryName("web")), 10*time.Second), "the sidecar stops")
 	stopped := time.Now()
+	assert.True(t, sidecar().Failing(), "details shows the stopped sidecar as failing")
 	v.loop("http://"+h.Addr+"/", app.Service+".test", nil, 5, 10*time.Second)
 	require.Equal(t, 15, v.ok, "the app keeps writing")
 
