@@ -66,11 +66,15 @@ func (s *Session) hostAccessories(ctx context.Context, h *hostConn) ([]Accessory
 		if err != nil {
 			errs = append(errs, fmt.Errorf("logs of accessory %s: %w", name, err))
 		}
-		ad.LastError = s.Redact(lastErrorLine(lines))
+		ad.LastError = s.lastError(lines)
 		out = append(out, ad)
 	}
 	return out, errors.Join(errs...)
 }
+
+// lastError is the newest error line of an accessory's logs, redacted:
+// a replicator's error can quote its endpoint's credentials.
+func (s *Session) lastError(lines []string) string { return s.Redact(lastErrorLine(lines)) }
 
 // lastErrorLine returns the newest line that logs at level ERROR.
 func lastErrorLine(lines []string) string {

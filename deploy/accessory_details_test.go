@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,13 @@ func TestAccessoryDetails(t *testing.T) {
 		}
 		assert.Equal(t, `time=… level=ERROR msg="sync failed" err="connection refused"`, lastErrorLine(lines))
 		assert.Empty(t, lastErrorLine(lines[1:2]))
+	})
+	t.Run("redacts the error line it shows", func(t *testing.T) {
+		s := testSession(&bytes.Buffer{})
+		s.out.redact(Secrets{"LITESTREAM_SECRET_ACCESS_KEY": "s3-secret-9"})
+		got := s.lastError([]string{`level=ERROR msg="sync failed" err="signature for key s3-secret-9 does not match"`})
+		assert.NotContains(t, got, "s3-secret-9")
+		assert.Equal(t, `level=ERROR msg="sync failed" err="signature for key [redacted] does not match"`, got)
 	})
 	t.Run("is failing when missing, stopped, restarted or logging errors", func(t *testing.T) {
 		well := AccessoryDetails{State: engine.StateRunning}
