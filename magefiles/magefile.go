@@ -44,9 +44,12 @@ func (Lab) Down(ctx context.Context) error {
 	return lab.Down(ctx, lab.Options{Log: os.Stdout})
 }
 
-// Test brings the lab up and runs every test (CI=true makes a missing lab part fail the run).
+// Test brings the lab up with every host the suite uses (lab.SuiteHosts) and runs every test (CI=true makes a missing lab part fail the run).
 func Test(ctx context.Context) error {
 	mg.CtxDeps(ctx, Lab.Up)
+	if _, err := lab.Up(ctx, lab.Options{Hosts: lab.SuiteHosts, Log: os.Stdout}); err != nil {
+		return err
+	}
 	return run("go", "test", "-count=1", "-timeout=40m", "./...")
 }
 

@@ -17,6 +17,11 @@ import (
 // any other host and always restore the host when the test ends.
 var FaultHosts = []string{"h7", "h8"}
 
+// SuiteHosts is how many hosts the whole test suite uses, the fault
+// hosts included. `mage test` brings them all up before any test runs,
+// so no test process grows the lab while another one reads it.
+const SuiteHosts = 8
+
 // FaultHost returns the fault-injection host named name (one of
 // FaultHosts), failing the test for any other name or a lab too small.
 func (l *Lab) FaultHost(t testing.TB, name string) Host {

@@ -180,7 +180,18 @@ func writeHostKeys(l *Lab) error {
 		}
 		lines = append(lines, knownhosts.Line([]string{h.Addr}, signer.PublicKey()))
 	}
-	return os.WriteFile(l.KnownHosts, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	// Tests of other packages read known_hosts while this process brings
+	// hosts up: never truncate it under them. Unchanged, it is left as
+	// is; changed, the new file is renamed over the old one.
+	content := []byte(strings.Join(lines, "\n") + "\n")
+	if old, err := os.ReadFile(l.KnownHosts); err == nil && bytes.Equal(old, content) {
+		return nil
+	}
+	tmp := l.KnownHosts + ".new"
+	if err := os.WriteFile(tmp, content, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, l.KnownHosts)
 }
 
 // startHost makes host i's namespace, sshd and dockerd, unless they run.
