@@ -19,6 +19,12 @@ import (
 // handoffApp is the test app on the lab's first host with a database
 // declared on its web role, so the role deploys by handoff; its service
 // name is the handoff engineer's own.
+// heldFor is how long a request may wait through a's handoff: the
+// proxy holds it for up to MaxPause, and it then needs its answer.
+func heldFor(a deploy.App) time.Duration {
+	return a.Roles["web"].Proxy.MaxPause + 5*time.Second
+}
+
 func handoffApp(t testing.TB) (deploy.App, lab.Host) {
 	a, l := labApp(t, 1)
 	a.Service = "handoff" + strings.TrimPrefix(a.Service, "t")
@@ -70,7 +76,7 @@ func TestHandoffWhoseNewReleaseFailsItsGate(t *testing.T) {
 	bad := a
 	bad.Env = deploy.Env{Clear: map[string]string{"UP_FAIL": "1"}}
 	sBad := connect(t, bad, &out)
-	ld := startLoad([]string{h.Addr}, a.Service+".test", 6, 30_000, 90*time.Second)
+	ld := startLoadWait([]string{h.Addr}, a.Service+".test", 6, 30_000, 90*time.Second, heldFor(a))
 	time.Sleep(500 * time.Millisecond)
 	rep, err := sBad.Deploy(ctx, deploy.Release{Version: "v2"})
 	time.Sleep(500 * time.Millisecond)
@@ -106,7 +112,7 @@ func TestHandoffWhoseNewReleaseFailsItsGate(t *testing.T) {
 	assert.Equal(t, "running", r.State, "the service is not left paused")
 
 	// The next good release hands off for real, again without a failure.
-	ld = startLoad([]string{h.Addr}, a.Service+".test", 6, 30_000, 90*time.Second)
+	ld = startLoadWait([]string{h.Addr}, a.Service+".test", 6, 30_000, 90*time.Second, heldFor(a))
 	time.Sleep(500 * time.Millisecond)
 	_, err = s.Deploy(ctx, deploy.Release{Version: "v2"})
 	require.NoError(t, err, out.String())
@@ -135,7 +141,7 @@ func TestHandoffCancelledMidwayResumesOnTheOldRelease(t *testing.T) {
 	slow.Env = deploy.Env{Clear: map[string]string{"BOOT_DELAY": "1s"}}
 	var slowOut syncBuffer
 	sSlow := connect(t, slow, &slowOut)
-	ld := startLoad([]string{h.Addr}, a.Service+".test", 6, 30_000, 90*time.Second)
+	ld := startLoadWait([]string{h.Addr}, a.Service+".test", 6, 30_000, 90*time.Second, heldFor(a))
 	time.Sleep(500 * time.Millisecond)
 	dctx, dcancel := context.WithCancel(ctx)
 	go func() {

@@ -100,11 +100,19 @@ type load struct {
 }
 
 func startLoad(hosts []string, vhost string, workers, limit int, maxTime time.Duration) *load {
+	return startLoadWait(hosts, vhost, workers, limit, maxTime, 5*time.Second)
+}
+
+// startLoadWait is startLoad with each request allowed to wait wait for
+// its answer: a handoff holds requests for as long as Proxy.MaxPause,
+// so its load must wait at least that long before it counts a request
+// as failed.
+func startLoadWait(hosts []string, vhost string, workers, limit int, maxTime, wait time.Duration) *load {
 	urls := make([]string, len(hosts))
 	for i, h := range hosts {
 		urls[i] = "http://" + h + "/"
 	}
-	return &load{hosts: hosts, run: lab.StartLoad(urls, vhost, workers, limit, maxTime, 5*time.Second)}
+	return &load{hosts: hosts, run: lab.StartLoad(urls, vhost, workers, limit, maxTime, wait)}
 }
 
 // finish stops the loop and returns every request it made.
