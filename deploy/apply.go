@@ -255,17 +255,13 @@ func (s *Session) afterFailure(ctx context.Context, p Plan, rep *Report, audit *
 // hosts at once. A host whose log cannot be written is reported in the
 // output; the deploy itself stands.
 func (s *Session) writeAudit(ctx context.Context, audit *auditLog) {
-	var wg sync.WaitGroup
-	for host := range s.hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := s.flushAudit(ctx, audit, host); err != nil {
-				s.out.linef("%-15s warning: %v", host, err)
-			}
-		}()
-	}
-	wg.Wait()
+	hosts := s.app.HostNames()
+	fanOut(s.opts.parallel(), len(hosts), func(i int) error {
+		if err := s.flushAudit(ctx, audit, hosts[i]); err != nil {
+			s.out.linef("%-15s warning: %v", hosts[i], err)
+		}
+		return nil
+	})
 }
 
 // standing says where a failed deploy leaves the hosts.
@@ -296,42 +292,25 @@ func (s *Session) run(ctx context.Context, p Plan, rep *Report, audit *auditLog,
 		}
 		byHost[st.Host] = append(byHost[st.Host], st)
 	}
-	var (
-		mu   sync.Mutex
-		errs []error
-		wg   sync.WaitGroup
-	)
-	for _, host := range order {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for _, st := range byHost[host] {
-				start := time.Now()
-				err := s.step(ctx, p, st)
-				s.redactErr(&err) // Report.Steps hands it out too
-				res := StepResult{Step: st, Start: start, Duration: time.Since(start), Err: err}
-				s.out.step(host, st.Role, st.Kind.String(), describe(st), start, err)
-				entry := AuditEntry{Time: start.UTC(), Performer: s.performer, Service: s.app.Service,
-					Destination: s.app.Destination, Host: host, Role: st.Role, Step: st.Kind.String(),
-					Version: p.Version, Container: st.Container, DurationMS: res.Duration.Milliseconds(), Result: "ok"}
-				if err != nil {
-					entry.Result, entry.Error = "failed", firstLine(err.Error())
-				}
-				audit.add(entry)
-				mu.Lock()
-				rep.Steps = append(rep.Steps, res)
-				if err != nil {
-					errs = append(errs, fmt.Errorf("%s: %s: %w", host, st.Kind, err))
-				}
-				mu.Unlock()
-				if err != nil {
-					break
-				}
+	var mu sync.Mutex // guards rep.Steps
+	return fanOut(s.opts.parallel(), len(order), func(i int) error {
+		host := order[i]
+		for _, st := range byHost[host] {
+			start := time.Now()
+			err := s.step(ctx, p, st)
+			s.redactErr(&err) // Report.Steps hands it out too
+			res := StepResult{Step: st, Start: start, Duration: time.Since(start), Err: err}
+			s.record(audit, stepLine{host: host, role: st.Role, step: st.Kind.String(), version: p.Version,
+				container: st.Container, detail: describe(st), start: start, err: err})
+			mu.Lock()
+			rep.Steps = append(rep.Steps, res)
+			mu.Unlock()
+			if err != nil {
+				return fmt.Errorf("%s: %s: %w", host, st.Kind, err)
 			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+		}
+		return nil
+	})
 }
 
 // step applies one step within its deadline (see stepBudget), noting

@@ -123,11 +123,30 @@ func (s *Session) Audit(ctx context.Context, n int) (_ map[string][]AuditEntry, 
 	return out, nil
 }
 
-// setImage records ref on host's newest pending entry (an image step).
-func (l *auditLog) setImage(host, ref string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if n := len(l.pending[host]); n > 0 {
-		l.pending[host][n-1].Image = ref
+// stepLine is one finished step of an operation on one host, as it is
+// printed and audited: the one shape every operation records its steps in.
+type stepLine struct {
+	host, role, step string
+	version          string
+	container        string
+	image            string // for an image step: the reference, audited
+	detail           string // what the output line shows after the step
+	start            time.Time
+	err              error
+}
+
+// record prints l's output line and gathers its audit line in audit;
+// with a nil audit (a step that changes no host) it only prints.
+func (s *Session) record(audit *auditLog, l stepLine) {
+	s.out.step(l.host, l.role, l.step, l.detail, l.start, l.err)
+	if audit == nil {
+		return
 	}
+	e := AuditEntry{Time: l.start.UTC(), Performer: s.performer, Service: s.app.Service, Destination: s.app.Destination,
+		Host: l.host, Role: l.role, Step: l.step, Version: l.version, Container: l.container, Image: l.image,
+		DurationMS: time.Since(l.start).Milliseconds(), Result: "ok"}
+	if l.err != nil {
+		e.Result, e.Error = "failed", firstLine(l.err.Error())
+	}
+	audit.add(e)
 }

@@ -238,7 +238,7 @@ func (s *Session) settle(ctx context.Context, p Plan, audit *auditLog, hosts []s
 			if !h.ssh.Alive() {
 				start := time.Now()
 				err := s.reconnect(ctx, h)
-				s.record(audit, host, "", "reconnect", p.Version, "", "", start, err)
+				s.record(audit, stepLine{host: host, step: "reconnect", version: p.Version, start: start, err: err})
 				if err != nil {
 					for _, b := range boots {
 						if b.origin != bootWasRunning {
@@ -254,7 +254,8 @@ func (s *Session) settle(ctx context.Context, p Plan, audit *auditLog, hosts []s
 				if action == "" {
 					continue
 				}
-				s.record(audit, host, b.role, "cleanup", p.Version, b.container, action, start, err)
+				s.record(audit, stepLine{host: host, role: b.role, step: "cleanup", version: p.Version,
+					container: b.container, detail: action, start: start, err: err})
 				if err != nil {
 					note(fmt.Sprintf("%s: %v", b.container, err))
 				}

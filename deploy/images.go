@@ -93,7 +93,7 @@ func (s *Session) deliverImage(ctx context.Context, p Plan, d imageDelivery, rep
 		}
 		start := time.Now()
 		built, err = d.builder.Build(ctx, platforms, s.out)
-		s.out.step("(local)", st.Role, StepBuildImage.String(), st.Image, start, err)
+		s.record(nil, stepLine{host: "(local)", role: st.Role, step: StepBuildImage.String(), detail: st.Image, start: start, err: err})
 		rep.Steps = append(rep.Steps, StepResult{Step: st, Start: start, Duration: time.Since(start), Err: err})
 		if err != nil {
 			return fmt.Errorf("build %s: %w", st.Image, err)
@@ -130,14 +130,8 @@ func (s *Session) deliverImage(ctx context.Context, p Plan, d imageDelivery, rep
 		if res.ImageID != "" && err != nil {
 			stepErr = fmt.Errorf("taken back: another host failed")
 		}
-		s.out.step(st.Host, st.Role, st.Kind.String(), detail, start, stepErr)
-		entry := AuditEntry{Time: start.UTC(), Performer: s.performer, Service: s.app.Service,
-			Destination: s.app.Destination, Host: st.Host, Role: st.Role, Step: st.Kind.String(),
-			Version: p.Version, DurationMS: time.Since(start).Milliseconds(), Result: "ok"}
-		if stepErr != nil {
-			entry.Result, entry.Error = "failed", firstLine(stepErr.Error())
-		}
-		audit.add(entry)
+		s.record(audit, stepLine{host: st.Host, role: st.Role, step: st.Kind.String(), version: p.Version,
+			detail: detail, start: start, err: stepErr})
 		rep.Steps = append(rep.Steps, StepResult{Step: st, Start: start, Duration: time.Since(start), Err: stepErr})
 	}
 	return err

@@ -77,7 +77,7 @@ func (s *Session) onWebRoles(ctx context.Context, step string, only []string, wa
 			err := s.call(ctx, st.Host, step+" "+st.Container, s.opts.callTimeout()+wait, func(ctx context.Context) error {
 				return fn(ctx, s.hosts[st.Host], st.Container)
 			})
-			s.record(audit, st.Host, st.Role, step, "", st.Container, st.Container, start, err)
+			s.record(audit, stepLine{host: st.Host, role: st.Role, step: step, container: st.Container, detail: st.Container, start: start, err: err})
 			if err != nil {
 				err = fmt.Errorf("%s: %s %s: %w", st.Host, step, st.Container, err)
 			}

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"maps"
@@ -118,4 +119,94 @@ func (p *printer) flush() {
 		c.Close()
 		p.w = p.raw
 	}
+}
+// timeLayout is how the operations print a time: to the second, in UTC.
+const timeLayout = "2006-01-02 15:04:05 UTC"
+
+// linePrefix starts every line of a container's output that Logs and
+// Exec write.
+func linePrefix(host, role string) string {
+	return fmt.Sprintf("%-15s %-8s | ", host, role)
+}
+
+// maxLine is how long a line without an end may grow before it is
+// passed on as a line of its own.
+const maxLine = 64 << 10
+
+// lineSink passes whole lines from many writers to one, so that lines
+// from hosts writing at once never mix. Secret values the session has
+// resolved are redacted.
+type lineSink struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closer io.Closer
+}
+
+func (s *Session) newLineSink(w io.Writer) *lineSink {
+	if sec := s.out.secrets(); len(sec) > 0 {
+		rw := sec.Writer(w)
+		return &lineSink{w: rw, closer: rw}
+	}
+	return &lineSink{w: w}
+}
+
+// Close passes on anything the redaction held back.
+func (l *lineSink) Close() error {
+	if l.closer == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closer.Close()
+}
+
+// writer returns a writer of one stream whose lines reach the sink whole,
+// each after prefix. Close it to pass on an unfinished last line.
+func (l *lineSink) writer(prefix string) *lineWriter {
+	return &lineWriter{sink: l, prefix: prefix}
+}
+
+type lineWriter struct {
+	sink   *lineSink
+	prefix string
+	buf    []byte
+}
+
+func (lw *lineWriter) Write(p []byte) (int, error) {
+	lw.buf = append(lw.buf, p...)
+	n := bytes.LastIndexByte(lw.buf, '\n') + 1
+	if n == 0 && len(lw.buf) >= maxLine {
+		n = len(lw.buf)
+	}
+	if n == 0 {
+		return len(p), nil
+	}
+	err := lw.emit(lw.buf[:n])
+	lw.buf = lw.buf[:copy(lw.buf, lw.buf[n:])]
+	return len(p), err
+}
+
+// Close passes on the last line when it has no end.
+func (lw *lineWriter) Close() error {
+	if len(lw.buf) == 0 {
+		return nil
+	}
+	err := lw.emit(lw.buf)
+	lw.buf = nil
+	return err
+}
+
+func (lw *lineWriter) emit(b []byte) error {
+	var out bytes.Buffer
+	for line := range bytes.Lines(b) {
+		out.WriteString(lw.prefix)
+		out.Write(line)
+		if line[len(line)-1] != '\n' {
+			out.WriteByte('\n')
+		}
+	}
+	lw.sink.mu.Lock()
+	defer lw.sink.mu.Unlock()
+	_, err := lw.sink.w.Write(out.Bytes())
+	return err
 }

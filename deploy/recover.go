@@ -394,7 +394,7 @@ func (s *Session) Recover(ctx context.Context, r Recovery) (_ *RecoverReport, er
 		if st.Name == "restore" {
 			rep.Restore = time.Since(t0)
 		}
-		s.record(audit, st.Host, st.Role, "recover-"+st.Name, "", st.Container, st.Detail, t0, err)
+		s.record(audit, stepLine{host: st.Host, role: st.Role, step: "recover-" + st.Name, container: st.Container, detail: st.Detail, start: t0, err: err})
 		if err != nil {
 			return rep, fmt.Errorf("recovery stopped at step %d (%s on %s): %w\n%s", i+1, st.Name, st.Host, err, standingAfter(p, i, rep.Aside))
 		}

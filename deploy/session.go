@@ -2,13 +2,11 @@ package deploy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/user"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,6 +73,12 @@ type Options struct {
 	// the deploy within about twice that.
 	ConnectTimeout    time.Duration
 	KeepAliveInterval time.Duration
+	// Parallel is how many hosts the session works on at once: the SSH
+	// connections Connect starts, and each operation's work per host
+	// (observing, a batch's steps, prune, details, exec, cleanup). A
+	// batch larger than Parallel runs in waves. 0 means DefaultParallel;
+	// negative means every host at once.
+	Parallel int
 }
 
 func (o Options) callTimeout() time.Duration { return orDefault(o.CallTimeout, DefaultCallTimeout) }
@@ -135,32 +139,26 @@ func Connect(ctx context.Context, a App, opts Options) (*Session, error) {
 			return nil, fmt.Errorf("pre-connect hook: %w", err)
 		}
 	}
-	var (
-		mu   sync.Mutex
-		errs []error
-		wg   sync.WaitGroup
-	)
-	for _, h := range hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			start := time.Now()
-			c, err := dialHost(ctx, s.sshConfig(a.server(h)), a.server(h))
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, err)
-				return
-			}
-			s.hosts[h] = c
-			s.out.step(h, "", "connect", "", start, nil)
-		}()
+	conns := make([]*hostConn, len(hosts))
+	err = fanOut(opts.parallel(), len(hosts), func(i int) error {
+		h := hosts[i]
+		start := time.Now()
+		c, err := dialHost(ctx, s.sshConfig(a.server(h)), a.server(h))
+		if err != nil {
+			return err
+		}
+		conns[i] = c
+		s.record(nil, stepLine{host: h, step: "connect", start: start})
+		return nil
+	})
+	for _, c := range conns {
+		if c != nil {
+			s.hosts[c.name] = c
+		}
 	}
-	wg.Wait()
-	if len(errs) > 0 {
+	if err != nil {
 		s.Close()
-		sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
-		return nil, fmt.Errorf("connect: %w", errors.Join(errs...))
+		return nil, fmt.Errorf("connect: %w", err)
 	}
 	return s, nil
 }
