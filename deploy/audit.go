@@ -99,15 +99,16 @@ func (s *Session) secretsOrNil() Secrets {
 // Audit reads the last n entries of every host's audit log (all when n is 0).
 func (s *Session) Audit(ctx context.Context, n int) (_ map[string][]AuditEntry, err error) {
 	defer s.redactErr(&err)
-	out := map[string][]AuditEntry{}
-	for host, h := range s.hosts {
+	hosts := s.app.HostNames()
+	per := make([][]AuditEntry, len(hosts))
+	err = s.onHosts(hosts, func(i int, h *hostConn) error {
 		cmd := "cat " + ssh.Quote(AuditPath(s.app)) + " 2>/dev/null || true"
 		if n > 0 {
 			cmd = fmt.Sprintf("tail -n %d %s 2>/dev/null || true", n, ssh.Quote(AuditPath(s.app)))
 		}
 		res, err := h.ssh.Run(ctx, cmd, nil)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, line := range strings.Split(strings.TrimSpace(string(res.Stdout)), "\n") {
 			if line == "" {
@@ -115,9 +116,19 @@ func (s *Session) Audit(ctx context.Context, n int) (_ map[string][]AuditEntry, 
 			}
 			var e AuditEntry
 			if err := json.Unmarshal([]byte(line), &e); err != nil {
-				return nil, fmt.Errorf("audit log on %s: %w", host, err)
+				return fmt.Errorf("audit log on %s: %w", h.name, err)
 			}
-			out[host] = append(out[host], e)
+			per[i] = append(per[i], e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]AuditEntry{}
+	for i, host := range hosts {
+		if len(per[i]) > 0 {
+			out[host] = per[i]
 		}
 	}
 	return out, nil

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/slipwayhq/slipway/deploy/engine"
@@ -215,54 +214,44 @@ func (s *Session) bootsOn(host string) []boot {
 // Each action gets an output and an audit line; what could not be put
 // back is returned, one line per container, for the deploy's error.
 func (s *Session) settle(ctx context.Context, p Plan, audit *auditLog, hosts []string) []string {
-	var (
-		mu    sync.Mutex
-		notes []string
-		wg    sync.WaitGroup
-	)
-	for _, host := range hosts {
+	per := make([][]string, len(hosts)) // each host's notes, gathered in host order
+	fanOut(s.opts.parallel(), len(hosts), func(i int) error {
+		host := hosts[i]
 		boots := s.bootsOn(host)
 		if len(boots) == 0 {
-			continue
+			return nil
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			note := func(msg string) {
-				mu.Lock()
-				notes = append(notes, host+": "+msg)
-				mu.Unlock()
-			}
-			h := s.hosts[host]
-			s.checkLink(ctx, h)
-			if !h.ssh.Alive() {
-				start := time.Now()
-				err := s.reconnect(ctx, h)
-				s.record(audit, stepLine{host: host, step: "reconnect", version: p.Version, start: start, err: err})
-				if err != nil {
-					for _, b := range boots {
-						if b.origin != bootWasRunning {
-							note(fmt.Sprintf("%s was left as it is: %v", b.container, err))
-						}
+		note := func(msg string) { per[i] = append(per[i], host+": "+msg) }
+		h := s.hosts[host]
+		s.checkLink(ctx, h)
+		if !h.ssh.Alive() {
+			start := time.Now()
+			err := s.reconnect(ctx, h)
+			s.record(audit, stepLine{host: host, step: "reconnect", version: p.Version, start: start, err: err})
+			if err != nil {
+				for _, b := range boots {
+					if b.origin != bootWasRunning {
+						note(fmt.Sprintf("%s was left as it is: %v", b.container, err))
 					}
-					return
 				}
+				return nil
 			}
-			for _, b := range boots {
-				start := time.Now()
-				action, err := s.settleBoot(ctx, h, b)
-				if action == "" {
-					continue
-				}
-				s.record(audit, stepLine{host: host, role: b.role, step: "cleanup", version: p.Version,
-					container: b.container, detail: action, start: start, err: err})
-				if err != nil {
-					note(fmt.Sprintf("%s: %v", b.container, err))
-				}
+		}
+		for _, b := range boots {
+			start := time.Now()
+			action, err := s.settleBoot(ctx, h, b)
+			if action == "" {
+				continue
 			}
-		}()
-	}
-	wg.Wait()
+			s.record(audit, stepLine{host: host, role: b.role, step: "cleanup", version: p.Version,
+				container: b.container, detail: action, start: start, err: err})
+			if err != nil {
+				note(fmt.Sprintf("%s: %v", b.container, err))
+			}
+		}
+		return nil
+	})
+	notes := slices.Concat(per...)
 	sort.Strings(notes)
 	return notes
 }
@@ -393,31 +382,27 @@ func (s *Session) reconnect(ctx context.Context, h *hostConn) error {
 // all at once, within ctx; the hosts that stay unreachable are returned
 // with why.
 func (s *Session) reachAll(ctx context.Context, hosts []string) []string {
-	var (
-		mu    sync.Mutex
-		notes []string
-		wg    sync.WaitGroup
-	)
-	for _, host := range hosts {
-		h, ok := s.hosts[host]
+	per := make([]string, len(hosts)) // why each host stayed unreachable; "" when it did not
+	fanOut(s.opts.parallel(), len(hosts), func(i int) error {
+		h, ok := s.hosts[hosts[i]]
 		if !ok {
-			continue
+			return nil
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.checkLink(ctx, h)
-			if h.ssh.Alive() {
-				return
-			}
-			if err := s.reconnect(ctx, h); err != nil {
-				mu.Lock()
-				notes = append(notes, err.Error())
-				mu.Unlock()
-			}
-		}()
+		s.checkLink(ctx, h)
+		if h.ssh.Alive() {
+			return nil
+		}
+		if err := s.reconnect(ctx, h); err != nil {
+			per[i] = err.Error()
+		}
+		return nil
+	})
+	var notes []string
+	for _, n := range per {
+		if n != "" {
+			notes = append(notes, n)
+		}
 	}
-	wg.Wait()
 	sort.Strings(notes)
 	return notes
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/slipwayhq/slipway/deploy/engine"
@@ -46,8 +45,7 @@ func (s *Session) Logs(ctx context.Context, opts LogOptions, w io.Writer) (err e
 	}
 	type source struct{ host, role, container string }
 	found := make([][]source, len(hosts))
-	var missing []string
-	var mu sync.Mutex
+	missed := make([][]string, len(hosts)) // "host (role)" without a container
 	err = s.onHosts(hosts, func(i int, h *hostConn) error {
 		cs, err := s.appContainers(ctx, h)
 		if err != nil {
@@ -57,9 +55,7 @@ func (s *Session) Logs(ctx context.Context, opts LogOptions, w io.Writer) (err e
 			if c, ok := current(cs, role); ok {
 				found[i] = append(found[i], source{h.name, role, c.Name})
 			} else {
-				mu.Lock()
-				missing = append(missing, h.name+" ("+role+")")
-				mu.Unlock()
+				missed[i] = append(missed[i], h.name+" ("+role+")")
 			}
 		}
 		return nil
@@ -67,7 +63,7 @@ func (s *Session) Logs(ctx context.Context, opts LogOptions, w io.Writer) (err e
 	if err != nil {
 		return err
 	}
-	sources := slices.Concat(found...)
+	sources, missing := slices.Concat(found...), slices.Concat(missed...)
 	if len(sources) == 0 {
 		return fmt.Errorf("logs: %s has no container on %s: deploy first", s.app.Service, strings.Join(missing, ", "))
 	}
@@ -77,23 +73,20 @@ func (s *Session) Logs(ctx context.Context, opts LogOptions, w io.Writer) (err e
 
 	sink := s.newLineSink(w)
 	defer sink.Close()
-	errs := make([]error, len(sources))
-	var wg sync.WaitGroup
-	for i, src := range sources {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			prefix := linePrefix(src.host, src.role)
-			stdout, stderr := sink.writer(prefix), sink.writer(prefix)
-			errs[i] = s.hosts[src.host].engine.Logs(ctx, src.container,
-				engine.LogOptions{Tail: opts.Tail, Follow: opts.Follow, Since: opts.Since}, stdout, stderr)
-			errs[i] = errors.Join(errs[i], stdout.Close(), stderr.Close())
-		}()
-	}
-	wg.Wait()
+	// Every stream at once, whatever Options.Parallel says: a follow
+	// never ends by itself, so a stream left waiting for a slot would
+	// never start.
+	err = fanOut(0, len(sources), func(i int) error {
+		src := sources[i]
+		prefix := linePrefix(src.host, src.role)
+		stdout, stderr := sink.writer(prefix), sink.writer(prefix)
+		err := s.hosts[src.host].engine.Logs(ctx, src.container,
+			engine.LogOptions{Tail: opts.Tail, Follow: opts.Follow, Since: opts.Since}, stdout, stderr)
+		return errors.Join(err, stdout.Close(), stderr.Close())
+	})
 	if opts.Follow && ctx.Err() != nil {
 		return nil
 	}
-	return errors.Join(errs...)
+	return err
 }
 

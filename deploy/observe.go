@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/slipwayhq/slipway/deploy/engine"
 	"github.com/slipwayhq/slipway/deploy/proxy"
@@ -21,37 +20,28 @@ func (s *Session) Observe(ctx context.Context) (_ State, err error) {
 // observe reads every host; withLock also reads the lock, which a deploy
 // that holds it has no need to.
 func (s *Session) observe(ctx context.Context, withLock bool) (State, error) {
-	state := State{Hosts: map[string]HostState{}}
-	var (
-		mu   sync.Mutex
-		errs []error
-		wg   sync.WaitGroup
-	)
-	for name, h := range s.hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var hs HostState
-			err := s.call(ctx, name, "observe", s.opts.callTimeout(), func(ctx context.Context) error {
-				var err error
-				hs, err = observeHost(ctx, s.app, h.engine)
-				if err == nil {
-					err = checkNames(ctx, s.app, name, h.engine)
-				}
-				return err
-			})
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, fmt.Errorf("observe %s: %w", name, err))
-				return
+	hosts := s.app.HostNames()
+	per := make([]HostState, len(hosts))
+	err := s.onHosts(hosts, func(i int, h *hostConn) error {
+		err := s.call(ctx, h.name, "observe", s.opts.callTimeout(), func(ctx context.Context) error {
+			var err error
+			per[i], err = observeHost(ctx, s.app, h.engine)
+			if err == nil {
+				err = checkNames(ctx, s.app, h.name, h.engine)
 			}
-			state.Hosts[name] = hs
-		}()
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("observe %s: %w", h.name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return State{}, err
 	}
-	wg.Wait()
-	if len(errs) > 0 {
-		return State{}, errors.Join(errs...)
+	state := State{Hosts: make(map[string]HostState, len(hosts))}
+	for i, host := range hosts {
+		state.Hosts[host] = per[i]
 	}
 	if withLock {
 		lock, err := s.LockStatus(ctx)
