@@ -114,4 +114,3 @@ func (s *Session) choose(hosts, roles []string) ([]string, map[string][]string, 
 	}
 	return chosen, byHost, nil
 }
-

@@ -262,4 +262,3 @@ func age(d time.Duration) string {
 		return fmt.Sprintf("%dd%dh", d/day, d%day/time.Hour)
 	}
 }
-

@@ -216,4 +216,3 @@ func (s *Session) execOneOff(ctx context.Context, h *hostConn, c engine.Containe
 		}
 	}
 }
-

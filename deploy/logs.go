@@ -89,4 +89,3 @@ func (s *Session) Logs(ctx context.Context, opts LogOptions, w io.Writer) (err e
 	}
 	return err
 }
-

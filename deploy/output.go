@@ -120,6 +120,7 @@ func (p *printer) flush() {
 		p.w = p.raw
 	}
 }
+
 // timeLayout is how the operations print a time: to the second, in UTC.
 const timeLayout = "2006-01-02 15:04:05 UTC"
 

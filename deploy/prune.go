@@ -178,4 +178,3 @@ func splitTag(ref string) (repo, tag string, ok bool) {
 	}
 	return ref[:i], ref[i+1:], true
 }
-

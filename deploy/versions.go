@@ -112,4 +112,3 @@ func PrintVersions(w io.Writer, a App, versions []VersionInfo) error {
 	_, err := fmt.Fprintf(w, "Retained on every host: %s\n", strings.Join(retained, ", "))
 	return err
 }
-
