@@ -51,7 +51,7 @@ func TestAccessoryDetails(t *testing.T) {
 		var b strings.Builder
 		writeAccessories(&b, d)
 		assert.Contains(t, b.String(), "litestream-web")
-		assert.Contains(t, b.String(), "exit 1, 1m0s ago")
+		assert.Contains(t, b.String(), "exit 1, 1 minute ago")
 		assert.Contains(t, b.String(), "missing")
 		assert.Contains(t, b.String(), `10.0.0.1 litestream-web last logged: level=ERROR msg="replication refused"`)
 	})

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/slipwayhq/slipway/deploy/engine"
 	"github.com/slipwayhq/slipway/deploy/proxy"
 )
@@ -164,10 +165,10 @@ func (d Details) String() string {
 	if l := d.Lock; l == nil {
 		b.WriteString("Lock: free\n")
 	} else if l.Incomplete {
-		fmt.Fprintf(&b, "Lock: half-written, no holder recorded, made %s (%s ago): break it with lock:release -force\n",
-			l.Time.UTC().Format(timeLayout), age(d.Time.Sub(l.Time)))
+		fmt.Fprintf(&b, "Lock: half-written, no holder recorded, made %s (%s): break it with lock:release -force\n",
+			l.Time.UTC().Format(timeLayout), ago(l.Time, d.Time))
 	} else {
-		fmt.Fprintf(&b, "Lock: held by %s since %s (%s ago)", l.Performer, l.Time.UTC().Format(timeLayout), age(d.Time.Sub(l.Time)))
+		fmt.Fprintf(&b, "Lock: held by %s since %s (%s)", l.Performer, l.Time.UTC().Format(timeLayout), ago(l.Time, d.Time))
 		if l.Version != "" {
 			b.WriteString(", deploying " + l.Version)
 		}
@@ -240,25 +241,10 @@ func (d Details) String() string {
 func (c ContainerDetails) since(t time.Time) string {
 	switch {
 	case c.State == engine.StateRunning:
-		return "up " + age(c.Uptime(t))
+		return "up " + humanize.RelTime(t.Add(-c.Uptime(t)), t, "", "")
 	case c.State == engine.StateCreated || c.FinishedAt.IsZero():
 		return "never started"
 	default:
-		return fmt.Sprintf("exit %d, %s ago", c.ExitCode, age(t.Sub(c.FinishedAt)))
-	}
-}
-
-// age is a duration as a person reads an age: its two largest units,
-// such as "42s", "3m12s", "26h5m" or "3d4h".
-func age(d time.Duration) string {
-	d = max(d, 0).Truncate(time.Second)
-	day := 24 * time.Hour
-	switch {
-	case d < time.Hour:
-		return d.String()
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh%dm", d/time.Hour, d%time.Hour/time.Minute)
-	default:
-		return fmt.Sprintf("%dd%dh", d/day, d%day/time.Hour)
+		return fmt.Sprintf("exit %d, %s", c.ExitCode, ago(c.FinishedAt, t))
 	}
 }

@@ -16,6 +16,21 @@
 // transport to a host, engine the Docker Engine API through it, and proxy
 // drives kamal-proxy.
 //
+// Every operation works on its hosts at once, at most Options.Parallel
+// (DefaultParallel) at a time, and reports their errors in the app's
+// order of hosts.
+//
+// # Output
+//
+// Each finished step prints one line: host, role, step, detail, its
+// duration and ok or FAILED, and appends the same step to the host's
+// audit log. A step's duration has one fixed-width format, seconds to
+// the hundredth ("12.34s"), so that the lines of many hosts stay in
+// columns; go-humanize, which rounds to whole words ("3 minutes"), does
+// not do that job. Ages a person reads once (Details, a held lock) and
+// sizes (an image sent to a host) are go-humanize's: "3 days ago",
+// "48 MB".
+//
 // # Example
 //
 //	app := deploy.App{

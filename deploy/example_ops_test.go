@@ -125,11 +125,11 @@ func ExampleDetails_String() {
 	fmt.Print(d)
 	// Output:
 	// hello on 2 hosts, read 2026-03-01 12:00:00 UTC
-	// Lock: held by ana@laptop since 2026-03-01 11:58:30 UTC (1m30s ago), deploying v4: "hotfix"
+	// Lock: held by ana@laptop since 2026-03-01 11:58:30 UTC (1 minute ago), deploying v4: "hotfix"
 	//
-	// HOST          ROLE  VERSION  STATE    HEALTH  SINCE             CONTAINER
-	// 203.0.113.10  web   v3       running  -       up 26h0m          hello-web-v3 (serving)
-	// 203.0.113.10  web   v2       exited   -       exit 0, 3d4h ago  hello-web-v2
+	// HOST          ROLE  VERSION  STATE    HEALTH  SINCE               CONTAINER
+	// 203.0.113.10  web   v3       running  -       up 1 day            hello-web-v3 (serving)
+	// 203.0.113.10  web   v2       exited   -       exit 0, 3 days ago  hello-web-v2
 	// 203.0.113.11  -     -        nothing deployed
 	//
 	// HOST          PROXY    SERVICE    HOSTS              TARGET             ROUTE

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/dustin/go-humanize"
 	"github.com/slipwayhq/slipway/deploy/image"
 )
 
@@ -124,7 +125,7 @@ func (s *Session) deliverImage(ctx context.Context, p Plan, d imageDelivery, rep
 		case d.registry != nil && res.ImageID != "":
 			detail += fmt.Sprintf(" (pulled %d layers)", res.Layers)
 		case res.ImageID != "":
-			detail += fmt.Sprintf(" (sent %.1f MB)", float64(res.Bytes)/(1<<20))
+			detail += " (sent " + humanize.Bytes(uint64(max(res.Bytes, 0))) + ")"
 		}
 		stepErr := err
 		if res.ImageID != "" && err != nil {

@@ -39,9 +39,9 @@ type LockInfo struct {
 func (l LockInfo) Age() time.Duration { return time.Since(l.Time).Round(time.Second) }
 
 // String names the holder and the lock's age, such as
-// "alice@laptop since 2026-01-02T10:00:00Z (3m0s ago), deploying v4".
+// "alice@laptop since 2026-01-02T10:00:00Z (3 minutes ago), deploying v4".
 func (l LockInfo) String() string {
-	since := fmt.Sprintf("since %s (%s ago)", l.Time.UTC().Format(time.RFC3339), l.Age())
+	since := fmt.Sprintf("since %s (%s)", l.Time.UTC().Format(time.RFC3339), ago(l.Time, time.Now()))
 	if l.Incomplete {
 		return "a half-written lock that names no holder, made " + since
 	}

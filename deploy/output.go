@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dustin/go-humanize"
 )
 
 // printer writes the lines a person reads during a deploy: one per host
@@ -99,6 +101,10 @@ func (p *printer) step(host, role, what, detail string, start time.Time, err err
 	p.linef("%s", line)
 }
 
+// seconds is the one format of a step's duration, fixed width to the
+// hundredth of a second ("12.34s") so that step lines stay in columns
+// and a fast step reads apart from a slow one; a relative age reads
+// through ago.
 func seconds(d time.Duration) string {
 	return fmt.Sprintf("%.2fs", d.Seconds())
 }
@@ -210,4 +216,14 @@ func (lw *lineWriter) emit(b []byte) error {
 	defer lw.sink.mu.Unlock()
 	_, err := lw.sink.w.Write(out.Bytes())
 	return err
+}
+
+// ago is how long before now then was, as a person reads an age:
+// "42 seconds ago", "3 days ago" (go-humanize's words and rounding). An
+// age under a second still says "ago", where go-humanize says "now".
+func ago(then, now time.Time) string {
+	if d := now.Sub(then); d >= 0 && d < time.Second {
+		return "less than a second ago"
+	}
+	return humanize.RelTime(then, now, "ago", "from now")
 }
