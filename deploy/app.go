@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/deploy/image"
+	"github.com/slipwayhq/slipway/deploy/proxy"
 	"github.com/slipwayhq/slipway/health"
 )
 
@@ -14,8 +15,7 @@ const (
 	DefaultRetain         = 5
 	DefaultNetwork        = "slipway"
 	DefaultPrimaryRole    = "web"
-	DefaultProxyImage     = "basecamp/kamal-proxy:v0.9.2"
-	DefaultProxyName      = "kamal-proxy"
+	DefaultProxyImage     = proxy.DefaultImage // the one kamal-proxy release Slipway is tested with
 	DefaultDeployTimeout  = 30 * time.Second
 	DefaultDrainTimeout   = 30 * time.Second
 	DefaultStopTimeout    = 30 * time.Second

@@ -185,7 +185,7 @@ func (s *Session) drillApp(ctx context.Context, d AppDrill, rep *AppDrillReport)
 		return err
 	}
 	var current Container
-	for _, c := range state.Versions(a, a.PrimaryHost(), role) {
+	for _, c := range state.Containers(a, a.PrimaryHost(), role) {
 		if c.Running {
 			current = c
 			break

@@ -112,7 +112,7 @@ func retainedEverywhere(a App, state State, version string) error {
 				continue
 			}
 			var have []string
-			for _, c := range state.Versions(a, srv.Host, role) {
+			for _, c := range state.Containers(a, srv.Host, role) {
 				have = append(have, c.Version)
 			}
 			if len(have) == 0 {

@@ -183,7 +183,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 		p.Prepare = append(p.Prepare, Step{Kind: StepEnsureNetwork, Host: h, Container: a.network()})
 		if px := proxyOn(a, h); px != nil {
 			if ps := state.Hosts[h].Proxy; ps == nil || !ps.Running {
-				p.Prepare = append(p.Prepare, Step{Kind: StepBootProxy, Host: h, Container: DefaultProxyName, Image: px.image()})
+				p.Prepare = append(p.Prepare, Step{Kind: StepBootProxy, Host: h, Container: proxy.DefaultContainer, Image: px.image()})
 			}
 		}
 		switch {
@@ -281,7 +281,7 @@ func roleSteps(a App, version, image string, state State, host, role string) []S
 	r := a.Roles[role]
 	existing, exists := state.container(host, name)
 	var old []string
-	for _, c := range state.Versions(a, host, role) {
+	for _, c := range state.Containers(a, host, role) {
 		if c.Running && c.Name != name {
 			old = append(old, c.Name)
 		}
@@ -379,7 +379,7 @@ func proxyDeploy(a App, role, name string) *proxy.Service {
 func pruned(a App, version string, state State, host, role string) []string {
 	name := ContainerName(a, role, version)
 	var others []string
-	for _, c := range state.Versions(a, host, role) { // newest first
+	for _, c := range state.Containers(a, host, role) { // newest first
 		if c.Name != name {
 			others = append(others, c.Name)
 		}

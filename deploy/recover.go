@@ -265,7 +265,7 @@ func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (_ RecoverPlan, 
 // the restored database: the running one; else the one kamal-proxy
 // routes the role to; else the newest.
 func currentContainer(a App, state State, host, role string) (Container, bool) {
-	cs := state.Versions(a, host, role)
+	cs := state.Containers(a, host, role)
 	for _, c := range cs {
 		if c.Running {
 			return c, true

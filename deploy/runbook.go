@@ -35,7 +35,7 @@ func (s *Session) Runbook(ctx context.Context, w io.Writer, recovery *Recovery) 
 	b.WriteString("1. See what is retained: `mage versions`. Every host lists its versions, newest first, and the one that runs.\n")
 	running, previous := "", ""
 	role := a.primaryRole()
-	for _, c := range state.Versions(a, a.PrimaryHost(), role) {
+	for _, c := range state.Containers(a, a.PrimaryHost(), role) {
 		switch {
 		case c.Running && running == "":
 			running = c.Version

@@ -46,9 +46,9 @@ type ProxyState struct {
 	Services map[string]string
 }
 
-// Versions lists the versions of role containers on host for the App's
+// Containers lists the versions of role containers on host for the App's
 // destination, newest first.
-func (s State) Versions(a App, host, role string) []Container {
+func (s State) Containers(a App, host, role string) []Container {
 	var out []Container
 	for _, c := range s.Hosts[host].Containers {
 		if c.Role == role && c.Destination == a.Destination {
