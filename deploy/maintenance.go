@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -48,7 +47,8 @@ func (s *Session) Live(ctx context.Context, roles ...string) (err error) {
 }
 
 // onWebRoles runs fn for each web role's kamal-proxy service on each of
-// its hosts, all hosts at once, with an output and an audit line each.
+// its hosts, all at once (Options.Parallel), with an output and an audit
+// line each; the errors come in role and host order.
 // Each call gets CallTimeout plus wait (what it waits for on purpose).
 func (s *Session) onWebRoles(ctx context.Context, step string, only []string, wait time.Duration, fn func(context.Context, *hostConn, string) error) error {
 	var steps []Step
@@ -70,23 +70,16 @@ func (s *Session) onWebRoles(ctx context.Context, step string, only []string, wa
 		defer cancel()
 		s.writeAudit(cctx, audit)
 	}()
-	errs := make(chan error, len(steps))
-	for _, st := range steps {
-		go func() {
-			start := time.Now()
-			err := s.call(ctx, st.Host, step+" "+st.Container, s.opts.callTimeout()+wait, func(ctx context.Context) error {
-				return fn(ctx, s.hosts[st.Host], st.Container)
-			})
-			s.record(audit, stepLine{host: st.Host, role: st.Role, step: step, container: st.Container, detail: st.Container, start: start, err: err})
-			if err != nil {
-				err = fmt.Errorf("%s: %s %s: %w", st.Host, step, st.Container, err)
-			}
-			errs <- err
-		}()
-	}
-	var all []error
-	for range steps {
-		all = append(all, <-errs)
-	}
-	return errors.Join(all...)
+	return fanOut(s.opts.parallel(), len(steps), func(i int) error {
+		st := steps[i]
+		start := time.Now()
+		err := s.call(ctx, st.Host, step+" "+st.Container, s.opts.callTimeout()+wait, func(ctx context.Context) error {
+			return fn(ctx, s.hosts[st.Host], st.Container)
+		})
+		s.record(audit, stepLine{host: st.Host, role: st.Role, step: step, container: st.Container, detail: st.Container, start: start, err: err})
+		if err != nil {
+			return fmt.Errorf("%s: %s %s: %w", st.Host, step, st.Container, err)
+		}
+		return nil
+	})
 }
