@@ -121,6 +121,9 @@ func envNote(st Step) string {
 	return " (" + strings.Join(parts, "; ") + ")"
 }
 
+// dur prints a duration the app configures (not one measured, see
+// seconds) as Go writes it, so the plan shows the value as it was set;
+// zero is the default.
 func dur(d time.Duration) string {
 	if d == 0 {
 		return "default"

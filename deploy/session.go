@@ -115,9 +115,10 @@ type hostConn struct {
 	engine *engine.Engine
 }
 
-// Connect validates the app and connects to each of its hosts, all at
-// once. Nothing is changed on any host. A bad app returns every problem;
-// hosts that cannot be reached are all named in the error.
+// Connect validates the app and connects to each of its hosts, at most
+// Options.Parallel at once. Nothing is changed on any host. A bad app
+// returns every problem; hosts that cannot be reached are all named in
+// the error, in the app's order of hosts.
 func Connect(ctx context.Context, a App, opts Options) (*Session, error) {
 	a, err := a.expand() // validated, with the sidecars and replica env its Databases imply
 	if err != nil {
