@@ -8,9 +8,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"golang.org/x/term"
 
-	"github.com/dustin/go-humanize"
 	"github.com/slipwayhq/slipway/deploy/image"
 )
 
