@@ -241,7 +241,7 @@ func missing(ctx context.Context, e *engine.Engine, ref string, img v1.Image) (b
 	if r, err := name.ParseReference(ref); err == nil {
 		repo = r.Context().Name()
 	}
-	if imgs, err := e.Images(ctx, nil); err == nil {
+	if imgs, err := e.ImageList(ctx, nil); err == nil {
 		for _, i := range imgs {
 			for _, tag := range i.Tags {
 				if r, err := name.ParseReference(tag); err == nil && r.Context().Name() == repo {
