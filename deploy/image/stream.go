@@ -177,7 +177,7 @@ func (s *server) send(ctx context.Context, t Target, ref string, b *bar) (Result
 	go srv.Serve(countingListener{Listener: l, n: &sent, bar: b})
 	defer srv.Close()
 
-	if b.p.w != io.Discard {
+	if b.p.shown() {
 		total, n := missing(ctx, t.Engine, ref, img) // only sizes the bar
 		b.begin(total, n)
 	} else {
