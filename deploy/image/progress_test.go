@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/vbauerster/mpb/v8/decor"
+	"go.uber.org/goleak"
 )
 
 // transfer runs three hosts through a progress: one sent 12 MiB of an
@@ -50,6 +51,7 @@ func TestProgressOffATerminalPrintsPlainLines(t *testing.T) {
 }
 
 func TestProgressOnATerminalEndsWithOneLinePerHost(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent()) // close stops mpb's goroutines
 	var out bytes.Buffer
 	transfer(newProgress(&out, true))
 
@@ -86,6 +88,23 @@ func TestProgressBarWhileSending(t *testing.T) {
 	b.finish("sent", false)
 	waiting.finish("present, sent", false)
 	p.close()
+}
+
+func TestProgressCloseEndsBarsNobodyFinished(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var out bytes.Buffer
+	p := newProgress(&out, true)
+	p.add("10.250.1.2", "image").begin(1<<20, 1)
+	p.add("10.250.2.2", "image")
+	done := make(chan struct{})
+	go func() { p.close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("close waited for bars that will never finish")
+	}
+	frames := strings.Split(out.String(), "\x1b[J")
+	assert.Len(t, strings.Split(strings.TrimSuffix(frames[len(frames)-1], "\n"), "\n"), 2, "both hosts' lines stay in view")
 }
 
 // BenchmarkProgressAddBytes is the cost progress adds to each write of a
