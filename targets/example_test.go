@@ -1,6 +1,8 @@
 package targets_test
 
 import (
+	"fmt"
+
 	"github.com/slipwayhq/slipway/deploy"
 	"github.com/slipwayhq/slipway/replicate"
 	"github.com/slipwayhq/slipway/targets"
@@ -8,7 +10,7 @@ import (
 
 // What an app's magefile does in its init(): hand the ready targets its
 // App, whose Databases the replica targets (replica:verify,
-// replica:drill, app:recover, ...) read, and the drills' checks. (The
+// replica:drill, app:recover, ...) read, and what the drills check. (The
 // magefile imports the package with `//mage:import`; `mage -l` then
 // lists deploy, rollback, replica:drill and the rest.)
 func ExampleUse() {
@@ -25,6 +27,30 @@ func ExampleUse() {
 			Replica: &replicate.Replica{S3: &replicate.S3{Bucket: "hello-litestream"}},
 		}},
 	}
-	targets.Use(app)
-	targets.UseDrills("", replicate.Query{Name: "visits", SQL: "SELECT id FROM visits LIMIT 1", MinRows: 1})
+	targets.Use(targets.Config{
+		App: app,
+		Drills: targets.Drills{
+			Queries: []replicate.Query{{Name: "visits", SQL: "SELECT id FROM visits LIMIT 1", MinRows: 1}},
+			Smoke:   []deploy.SmokeCheck{{Path: "/up"}, {Path: "/", Body: "hello from"}},
+			DropEnv: replicate.EnvNames("hello.db"), // the restored copy must never replicate
+		},
+	})
+}
+
+// A Config with mistakes names each field at fault; every target would
+// exit with targets.ExitInvalid and these lines before connecting to
+// anything. A plan test can call Validate to catch them in `go test`.
+func ExampleConfig_Validate() {
+	err := targets.Config{
+		Drills: targets.Drills{
+			Queries: []replicate.Query{{Name: "orders", MinRows: 5, MaxRows: 1}},
+			Smoke:   []deploy.SmokeCheck{{Path: "up"}},
+		},
+	}.Validate()
+	fmt.Println(err)
+	// Output:
+	// app: not set: pass the app to deploy, targets.Use(targets.Config{App: App})
+	// drills.queries[0].sql: must not be empty: give a read-only statement such as SELECT id FROM orders LIMIT 1
+	// drills.queries[0].maxRows: is 1, below minRows 5: no row count could pass
+	// drills.smoke[0].path: must start with /, got "up"
 }

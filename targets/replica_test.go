@@ -25,8 +25,8 @@ func TestReplicaTargetsReadTheAppsDatabases(t *testing.T) {
 			Bucket: "hello-litestream", Endpoint: "http://10.0.0.1:9000", OperatorEndpoint: "http://127.0.0.1:9000"}}}},
 		Destinations: map[string]func(*deploy.App){"staging": nil},
 	}
-	Use(app)
-	t.Cleanup(func() { Use(deploy.App{}) })
+	Use(Config{App: app})
+	t.Cleanup(func() { Use(Config{}) })
 
 	rs, _, log, err := configuredReplicas(nil)
 	require.NoError(t, err)
@@ -48,7 +48,7 @@ func TestReplicaTargetsReadTheAppsDatabases(t *testing.T) {
 
 	bare := app
 	bare.Databases = nil
-	Use(bare)
+	Use(Config{App: bare})
 	_, _, _, err = configuredReplicas(nil)
 	assert.EqualError(t, err, "no replicated database: declare the app's database in App.Databases with a Replica")
 }
@@ -67,8 +67,8 @@ func TestDeployRefusesAMissingBucket(t *testing.T) {
 			Bucket: "model-missing-bucket", Endpoint: "http://203.0.113.1:7070", OperatorEndpoint: s3.Endpoint}}}},
 		Hooks: deploy.Hooks{PreConnect: func(context.Context, deploy.HookContext) error { touched = true; return nil }},
 	}
-	Use(app)
-	t.Cleanup(func() { Use(deploy.App{}) })
+	Use(Config{App: app})
+	t.Cleanup(func() { Use(Config{}) })
 	version := "v1"
 	err := Deploy(context.Background(), &version, nil)
 	require.Error(t, err)

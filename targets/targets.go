@@ -32,7 +32,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/magefile/mage/mg"
 
@@ -48,53 +47,23 @@ const (
 	ExitLocked     = 4
 )
 
-var (
-	mu     sync.Mutex
-	config struct {
-		app  deploy.App
-		opts deploy.Options
-		set  bool
-	}
-)
-
-// Use configures the targets with the app they deploy. Call it from the
-// magefile's init(). The replica targets (replica:verify, replica:drill,
-// replica:restore) and app:recover, app:drill and runbook work on the
-// replicas of its Databases, for the -destination given: from this
-// machine through each replica's S3.OperatorEndpoint when set, and on a
-// host (replica:drill -host) through the hosts' S3.Endpoint.
-func Use(app deploy.App) {
-	mu.Lock()
-	defer mu.Unlock()
-	config.app, config.set = app, true
-}
-
-// UseOptions sets the session options (output, performer, lock wait)
-// the targets use; the zero Options are the defaults.
-func UseOptions(opts deploy.Options) {
-	mu.Lock()
-	defer mu.Unlock()
-	config.opts = opts
-}
-
 // app returns the configured app for destination.
 func app(destination *string) (deploy.App, error) {
-	mu.Lock()
-	defer mu.Unlock()
-	if !config.set {
-		return deploy.App{}, errors.New("no app configured: call targets.Use(App) from your magefile's init()")
+	cfg, err := config()
+	if err != nil {
+		return deploy.App{}, err
 	}
 	if destination == nil || *destination == "" {
-		return config.app, nil
+		return cfg.App, nil
 	}
-	return config.app.ForDestination(*destination)
+	return cfg.App.ForDestination(*destination)
 }
 
+// output is where the targets print their own results: the session
+// options' Output, as the sessions' lines go.
 func output() io.Writer {
-	mu.Lock()
-	defer mu.Unlock()
-	if config.opts.Output != nil {
-		return config.opts.Output
+	if cfg, _ := config(); cfg.Options.Output != nil {
+		return cfg.Options.Output
 	}
 	return os.Stdout
 }
@@ -116,17 +85,16 @@ func connectWith(ctx context.Context, destination *string, edit func(*deploy.Opt
 	if err != nil {
 		return nil, err
 	}
-	mu.Lock()
-	opts := config.opts
-	mu.Unlock()
+	cfg, _ := config()
+	opts := cfg.Options
 	if edit != nil {
 		edit(&opts)
 	}
 	s, err := deploy.Connect(ctx, a, opts)
 	if err == nil {
-		mu.Lock()
-		opened = append(opened, s)
-		mu.Unlock()
+		current.mu.Lock()
+		current.opened = append(current.opened, s)
+		current.mu.Unlock()
 	}
 	return s, err
 }
@@ -144,10 +112,6 @@ func release(ctx context.Context, version *string) (deploy.Release, error) {
 	return deploy.Release{Version: v}, nil
 }
 
-// opened are the sessions the targets opened in this process, whose
-// secrets exit redacts.
-var opened []*deploy.Session
-
 // exit turns an error into Mage's exit code for it. Mage keeps a code
 // only from an unwrapped mg.Fatal, so the error is flattened here, and
 // Mage prints its message to stderr, so the message is redacted here with
@@ -158,12 +122,12 @@ func exit(err error) error {
 	if err == nil {
 		return nil
 	}
-	mu.Lock()
+	current.mu.Lock()
 	msg := err.Error()
-	for _, s := range opened {
+	for _, s := range current.opened {
 		msg = s.Redact(msg)
 	}
-	mu.Unlock()
+	current.mu.Unlock()
 	var invalid *deploy.ValidationError
 	switch {
 	case errors.Is(err, deploy.ErrGateFailed):
