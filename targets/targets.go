@@ -1,28 +1,3 @@
-// Package targets holds Slipway's ready Mage targets. An app's magefile
-// imports them and hands them its App from init():
-//
-//	//go:build mage
-//
-//	package main
-//
-//	import (
-//		"github.com/slipwayhq/slipway/deploy"
-//
-//		//mage:import
-//		"github.com/slipwayhq/slipway/targets"
-//	)
-//
-//	func init() { targets.Use(App) }
-//
-// Then `mage deploy`, `mage plan`, `mage rollback v41`, `mage versions`,
-// `mage lock:status` and the rest work, and `mage -l` lists them. Flags
-// come after positional arguments, as Mage requires:
-// `mage rollback v41 -destination=staging`.
-//
-// Exit codes tell scripts what happened: ExitGateFailed when a release
-// did not pass its health gate (the previous release kept serving),
-// ExitLocked when another deploy holds the lock, ExitInvalid for a bad
-// config, 1 for anything else.
 package targets
 
 import (
@@ -39,12 +14,19 @@ import (
 	"github.com/slipwayhq/slipway/replicate"
 )
 
-// Exit codes of the targets.
+// Exit codes of the targets, kept by an installed or built mage (not
+// under `go run`, which always exits 1).
 const (
-	ExitFailed     = 1
-	ExitInvalid    = 2
+	// ExitFailed is anything not below: a host, the network, S3.
+	ExitFailed = 1
+	// ExitInvalid is a bad App or Config, or an unknown -destination,
+	// found before any host is touched.
+	ExitInvalid = 2
+	// ExitGateFailed is a release that did not pass its health gate; the
+	// previous release kept serving.
 	ExitGateFailed = 3
-	ExitLocked     = 4
+	// ExitLocked is a deploy lock held by someone else.
+	ExitLocked = 4
 )
 
 // app returns the configured app for destination.
