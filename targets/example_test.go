@@ -1,7 +1,10 @@
 package targets_test
 
 import (
+	"context"
 	"fmt"
+
+	"github.com/magefile/mage/mg"
 
 	"github.com/slipwayhq/slipway/deploy"
 	"github.com/slipwayhq/slipway/replicate"
@@ -12,7 +15,10 @@ import (
 // App, whose Databases the replica targets (replica:verify,
 // replica:drill, app:recover, ...) read, and what the drills check. (The
 // magefile imports the package with `//mage:import`; `mage -l` then
-// lists deploy, rollback, replica:drill and the rest.)
+// lists deploy, rollback, replica:drill and the rest.) Mage then calls a
+// target with the flags it was given, here `mage deploy -version=v1
+// -destination=prod`, which stops at the unknown destination before any
+// host is dialled, with the exit code of a bad config.
 func ExampleUse() {
 	app := deploy.App{
 		Service: "hello",
@@ -26,6 +32,9 @@ func ExampleUse() {
 			Path:    "/data/hello.db",
 			Replica: &replicate.Replica{S3: &replicate.S3{Bucket: "hello-litestream"}},
 		}},
+		Destinations: map[string]func(*deploy.App){
+			"staging": func(a *deploy.App) { a.Roles["web"].Servers[0].Host = "203.0.113.20" },
+		},
 	}
 	targets.Use(targets.Config{
 		App: app,
@@ -35,6 +44,12 @@ func ExampleUse() {
 			DropEnv: replicate.EnvNames("hello.db"), // the restored copy must never replicate
 		},
 	})
+
+	version, destination := "v1", "prod"
+	err := targets.Deploy(context.Background(), &version, &destination)
+	fmt.Printf("exit %d: %v\n", mg.ExitStatus(err), err)
+	// Output:
+	// exit 2: unknown destination "prod"; known destinations: staging
 }
 
 // A Config with mistakes names each field at fault; every target would
