@@ -96,3 +96,23 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// A -version that cannot be an image tag is a bad config found offline:
+// deploy and plan exit 2 naming it, and dial no host.
+func TestABadVersionFailsBeforeAnyHost(t *testing.T) {
+	dialled := false
+	targets.Use(targets.Config{App: deploy.App{
+		Service: "vershop",
+		Image:   "acme/vershop",
+		Roles:   deploy.Roles{"web": {Servers: deploy.Hosts("203.0.113.10")}},
+		Hooks:   deploy.Hooks{PreConnect: func(context.Context, deploy.HookContext) error { dialled = true; return nil }},
+	}, Options: deploy.Options{Output: io.Discard}})
+	t.Cleanup(func() { targets.Use(targets.Config{}) })
+
+	for name, target := range map[string]func(context.Context, *string, *string) error{"deploy": targets.Deploy, "plan": targets.Plan} {
+		err := target(context.Background(), ptr("bad/version"), nil)
+		assert.Equal(t, targets.ExitInvalid, mg.ExitStatus(err), "%s: %v", name, err)
+		assert.ErrorContains(t, err, `version: must be letters, digits, "_", "." and "-"`, name)
+	}
+	assert.False(t, dialled, "no host is dialled")
+}
