@@ -19,7 +19,10 @@ type Config struct {
 	// picks its -destination with App.ForDestination. Its Databases are
 	// the ones the replica targets (replica:verify, replica:drill,
 	// replica:restore), app:recover, app:drill and runbook work on: a
-	// database is declared once, in the App, and read there. Required.
+	// database is declared once, in the App, and read there. Those
+	// targets reach each replica from this machine through its
+	// S3.OperatorEndpoint when set, and on a host (replica:drill -host)
+	// through the hosts' S3.Endpoint. Required.
 	App deploy.App
 	// Options are the session options every target connects with
 	// (output, performer, lock wait, timeouts); the zero Options are

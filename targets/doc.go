@@ -74,7 +74,7 @@
 // Scripts can tell what happened: ExitGateFailed (3) when a release did
 // not pass its health gate (the previous release kept serving),
 // ExitLocked (4) when another deploy holds the lock, ExitInvalid (2) for
-// a bad config, an unknown -destination or a bad Config, ExitFailed (1)
+// a bad App, Config or -version or an unknown -destination, ExitFailed (1)
 // for anything else. The message Mage prints is redacted with the
 // secrets of every session the targets opened.
 //

@@ -17,10 +17,10 @@ import (
 // Exit codes of the targets, kept by an installed or built mage (not
 // under `go run`, which always exits 1).
 const (
-	// ExitFailed is anything not below: a host, the network, S3.
+	// ExitFailed is any other failure: a host, the network or S3.
 	ExitFailed = 1
-	// ExitInvalid is a bad App or Config, or an unknown -destination,
-	// found before any host is touched.
+	// ExitInvalid is a bad App, Config or -version, or an unknown
+	// -destination, found before any host is touched.
 	ExitInvalid = 2
 	// ExitGateFailed is a release that did not pass its health gate; the
 	// previous release kept serving.
