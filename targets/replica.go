@@ -148,6 +148,12 @@ func (Replica) Restore(ctx context.Context, out, at, destination *string) error 
 	if err != nil {
 		return exit(err)
 	}
-	fmt.Fprintf(output(), "restored %s to %s (%v)\n", rs[0], path, pos)
+	fmt.Fprintln(output(), restoredLine(rs[0], path, pos))
 	return nil
+}
+
+// restoredLine says what replica:restore wrote, with the position in
+// words a person reads rather than the Position struct's fields.
+func restoredLine(r replicate.Replica, path string, pos replicate.Position) string {
+	return fmt.Sprintf("restored %s to %s: transaction %d, written %s", r, path, pos.TXID, pos.Time.UTC().Format(time.RFC3339))
 }

@@ -3,6 +3,7 @@ package targets
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/magefile/mage/mg"
 
@@ -75,4 +76,13 @@ func TestDeployRefusesAMissingBucket(t *testing.T) {
 	assert.Equal(t, ExitFailed, mg.ExitStatus(err))
 	assert.Contains(t, err.Error(), `create bucket "model-missing-bucket"`)
 	assert.False(t, touched, "no host is touched")
+}
+
+// replica:restore names the transaction and its time, not a raw struct
+// (issue 15: it printed "{49 2026-12-01 18:36:56 +0000 UTC 1 s3://...}").
+func TestRestoredLineReadsAsASentence(t *testing.T) {
+	r := replicate.Replica{DB: "/data/hello.db", S3: &replicate.S3{Bucket: "hello-litestream", Path: "hello.db"}}
+	pos := replicate.Position{TXID: 49, Time: time.Date(2026, 12, 1, 18, 36, 56, 0, time.UTC), Level: 1, Object: "s3://hello-litestream/hello.db/0001/x.ltx"}
+	assert.Equal(t, "restored s3://hello-litestream/hello.db to restored.db: transaction 49, written 2026-12-01T18:36:56Z",
+		restoredLine(r, "restored.db", pos))
 }
