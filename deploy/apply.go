@@ -412,14 +412,7 @@ func (s *Session) apply(ctx context.Context, p Plan, st Step) error {
 }
 
 func (s *Session) bootProxy(ctx context.Context, e *engine.Engine, st Step) error {
-	c, err := e.Inspect(ctx, proxy.DefaultContainer)
-	if err == nil {
-		if c.Running() {
-			return nil
-		}
-		return e.Start(ctx, proxy.DefaultContainer)
-	}
-	if !errors.Is(err, engine.ErrNotFound) {
+	if found, err := startIfPresent(ctx, e, proxy.DefaultContainer); found || err != nil {
 		return err
 	}
 	px := proxyOn(s.app, st.Host)
@@ -662,16 +655,25 @@ func (s *Session) summary(rep *Report) {
 	}
 }
 
+// startIfPresent starts the named container when it exists and is
+// stopped; found is false only when there is no such container, for the
+// caller to create it.
+func startIfPresent(ctx context.Context, e *engine.Engine, name string) (found bool, err error) {
+	c, err := e.Inspect(ctx, name)
+	switch {
+	case errors.Is(err, engine.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return true, err
+	case c.Running():
+		return true, nil
+	}
+	return true, e.Start(ctx, name)
+}
+
 // bootAccessory starts an accessory container, creating it when missing.
 func (s *Session) bootAccessory(ctx context.Context, e *engine.Engine, st Step) error {
-	c, err := e.Inspect(ctx, st.Container)
-	if err == nil {
-		if c.Running() {
-			return nil
-		}
-		return e.Start(ctx, st.Container)
-	}
-	if !errors.Is(err, engine.ErrNotFound) {
+	if found, err := startIfPresent(ctx, e, st.Container); found || err != nil {
 		return err
 	}
 	acc := s.app.Accessories[st.Role]
