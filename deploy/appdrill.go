@@ -216,8 +216,8 @@ func (s *Session) drillApp(ctx context.Context, d AppDrill, rep *AppDrillReport)
 	} else {
 		rep.Risk, rep.RPO = risk, risk.Age
 	}
-	if err := integrityCheck(ctx, restored); err != nil {
-		return err
+	if err := replicate.CheckIntegrity(ctx, restored); err != nil {
+		return fmt.Errorf("app drill: the restored database: %w", err)
 	}
 	rep.Restore = time.Since(t0)
 

@@ -3,7 +3,6 @@ package deploy
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/superfly/ltx"
-	_ "modernc.org/sqlite" // the integrity check opens the restored file
 
 	"github.com/slipwayhq/slipway/deploy/proxy"
 	"github.com/slipwayhq/slipway/deploy/ssh"
@@ -509,7 +507,10 @@ func (s *Session) restoreStaged(ctx context.Context, run *recoverRun) error {
 		return err
 	}
 	run.rep.Restored = pos
-	return integrityCheck(ctx, out)
+	if err := replicate.CheckIntegrity(ctx, out); err != nil {
+		return fmt.Errorf("the restored database: %w; nothing was put in place", err)
+	}
+	return nil
 }
 
 // stage uploads the newest local restore to the staging name beside the
@@ -667,21 +668,4 @@ func replicaNewest(ctx context.Context, r replicate.Replica) (replicate.Position
 		return f.Newest, err
 	}
 	return f.Newest, nil
-}
-
-// integrityCheck runs PRAGMA integrity_check on a database file.
-func integrityCheck(ctx context.Context, file string) error {
-	db, err := sql.Open("sqlite", "file:"+file+"?mode=ro")
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	var res string
-	if err := db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
-		return fmt.Errorf("integrity check of the restored database: %w", err)
-	}
-	if res != "ok" {
-		return fmt.Errorf("integrity check of the restored database says %q, not ok; nothing was put in place", res)
-	}
-	return nil
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/benbjohnson/litestream"
 	"github.com/superfly/ltx"
-	_ "modernc.org/sqlite" // the driver Litestream itself uses
 )
 
 // Query is a critical read a drill runs on the restored database, with
@@ -152,26 +151,22 @@ func drill(ctx context.Context, r Replica, opts DrillOptions, rep *DrillReport) 
 		}
 	}
 
+	if err := CheckIntegrity(ctx, out); err != nil {
+		ierr, ok := errors.AsType[*IntegrityError](err)
+		if !ok {
+			return fmt.Errorf("drill: %w", err)
+		}
+		// A restore that decoded but fails the check: name the replica
+		// object at fault, when one is.
+		rep.Integrity = ierr.Answer()
+		return fmt.Errorf("drill: integrity_check on the database restored from %s says %q, not ok: %w", r, rep.Integrity, diagnose(ctx, r, client, plan, ierr))
+	}
+	rep.Integrity = "ok"
 	db, err := sql.Open("sqlite", "file:"+out+"?mode=ro")
 	if err != nil {
 		return fmt.Errorf("drill: open restored %s: %w", out, err)
 	}
 	defer db.Close()
-	var problems []string
-	rows, err := db.QueryContext(ctx, "PRAGMA integrity_check")
-	if err != nil {
-		return fmt.Errorf("drill: integrity_check on restored %s: %w", out, err)
-	}
-	for rows.Next() {
-		var line string
-		rows.Scan(&line)
-		problems = append(problems, line)
-	}
-	rows.Close()
-	rep.Integrity = strings.Join(problems, "; ")
-	if rep.Integrity != "ok" {
-		return fmt.Errorf("drill: integrity_check on the database restored from %s says %q, not ok: %w", r, rep.Integrity, diagnose(ctx, r, client, plan, errors.New("integrity check failed")))
-	}
 	var failed []string
 	for _, q := range opts.Queries {
 		res := QueryResult{Name: q.Name}
