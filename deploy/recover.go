@@ -3,10 +3,8 @@ package deploy
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path"
@@ -14,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/superfly/ltx"
 
 	"github.com/slipwayhq/slipway/deploy/proxy"
 	"github.com/slipwayhq/slipway/deploy/ssh"
@@ -561,78 +557,16 @@ func (s *Session) swap(ctx context.Context, run *recoverRun) error {
 	if run.before == 0 {
 		return nil // an empty replica: the replicator starts it afresh
 	}
-	seed, err := replicationSeed(filepath.Join(run.tmp, strconv.Itoa(run.n), file), run.before)
+	seed, err := replicate.ContinuationSeed(filepath.Join(run.tmp, strconv.Itoa(run.n), file), run.before)
 	if err != nil {
 		return fmt.Errorf("seed the replication state of the restored database: %w", err)
 	}
-	dest := path.Join(run.mount, "."+file+"-litestream", "ltx", "0", ltx.FormatFilename(ltx.TXID(run.before), ltx.TXID(run.before)))
-	if err := h.ssh.Upload(ctx, dest, 0o644, bytes.NewReader(seed)); err != nil {
+	dest := path.Join(run.mount, seed.Name)
+	if err := h.ssh.Upload(ctx, dest, 0o644, bytes.NewReader(seed.Data)); err != nil {
 		return fmt.Errorf("seed the replication state of the restored database: %w", err)
 	}
 	return nil
 }
-
-// replicationSeed is the Litestream state a replicator needs to take the
-// restored database as its own and continue the replica after txid, the
-// replica's newest transaction: one level-0 transaction file at txid
-// that matches no WAL. On start the replicator finds itself level with
-// the replica, sees the restored database's fresh WAL, and writes a full
-// snapshot of it as txid+1; its later writes follow incrementally.
-//
-// Litestream's own restart handling does not do this in v0.5.18: with
-// no local state it fetches the replica's newest level-0 file, whose WAL
-// offset is the damaged database's, larger than the restored database's
-// WAL, and then ships nothing (the replica stalls at txid+1 while writes
-// pile up on the host); with the old state moved aside under it, it
-// fails with "cannot verify wal state".
-func replicationSeed(restored string, txid uint64) ([]byte, error) {
-	f, err := os.Open(restored)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	hdr := make([]byte, 100)
-	if _, err := io.ReadFull(f, hdr); err != nil {
-		return nil, fmt.Errorf("read the header of %s: %w", restored, err)
-	}
-	pageSize := uint32(binary.BigEndian.Uint16(hdr[16:18]))
-	if pageSize == 1 {
-		pageSize = 65536
-	}
-	if pageSize < 512 || st.Size() < int64(pageSize) {
-		return nil, fmt.Errorf("%s is not a SQLite database (page size %d, %d bytes)", restored, pageSize, st.Size())
-	}
-	page := make([]byte, pageSize)
-	if _, err := f.ReadAt(page, 0); err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	enc, err := ltx.NewEncoder(&buf)
-	if err != nil {
-		return nil, err
-	}
-	if err := enc.EncodeHeader(ltx.Header{
-		Version: ltx.Version, Flags: ltx.HeaderFlagNoChecksum, PageSize: pageSize,
-		Commit: uint32(st.Size() / int64(pageSize)), MinTXID: ltx.TXID(txid), MaxTXID: ltx.TXID(txid),
-		Timestamp: time.Now().UnixMilli(), WALOffset: walHeaderSize,
-	}); err != nil {
-		return nil, err
-	}
-	if err := enc.EncodePage(ltx.PageHeader{Pgno: 1}, page); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// walHeaderSize is the size of a SQLite WAL file's header.
-const walHeaderSize = 32
 
 // awaitContinue waits until the replica holds a transaction newer than
 // the one it held before the swap: the restarted replicator took the

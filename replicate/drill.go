@@ -211,11 +211,13 @@ func countRows(ctx context.Context, db *sql.DB, query string) (int64, error) {
 }
 
 // LTXHeaderSize is how many bytes of a transaction file a LiveState's
-// Header returns; WALHeaderSize how many of the WAL's WALHeader holds.
-const (
-	LTXHeaderSize = ltx.HeaderSize
-	WALHeaderSize = litestream.WALHeaderSize
-)
+// Header returns. It stays exported for whoever reads a primary's state
+// where this package cannot (deploy reads it over SSH with head -c).
+const LTXHeaderSize = ltx.HeaderSize
+
+// walHeaderSize is the size of a SQLite WAL file's header; LiveState.WAL
+// is asked for it, so callers need not know it.
+const walHeaderSize = litestream.WALHeaderSize
 
 // ErrReplicatorBehind means the primary's Litestream state is behind its
 // replica: the process replicating it started a history of its own, and
@@ -333,7 +335,7 @@ func MeasureRisk(live LiveState, replicated uint64, at time.Time) (Risk, error) 
 	if err != nil {
 		return risk, err
 	}
-	if live.WALSize > WALHeaderSize && live.WAL != nil {
+	if live.WALSize > walHeaderSize && live.WAL != nil {
 		if risk.PendingWAL, err = pendingWAL(live, last); err != nil {
 			return risk, err
 		}
@@ -362,12 +364,12 @@ func MeasureRisk(live LiveState, replicated uint64, at time.Time) (Risk, error) 
 // current salts) starts there, none when what follows is stale frames
 // of an earlier WAL generation.
 func pendingWAL(live LiveState, last ltx.Header) (int64, error) {
-	hdr, err := live.WAL(0, WALHeaderSize)
-	if err != nil || len(hdr) < WALHeaderSize {
+	hdr, err := live.WAL(0, walHeaderSize)
+	if err != nil || len(hdr) < walHeaderSize {
 		return 0, fmt.Errorf("read the WAL header: %v", orShort(err))
 	}
 	salt1, salt2 := binary.BigEndian.Uint32(hdr[16:]), binary.BigEndian.Uint32(hdr[20:])
-	end := int64(WALHeaderSize) // a WAL restarted since the last take: all of it is new
+	end := int64(walHeaderSize) // a WAL restarted since the last take: all of it is new
 	if salt1 == last.WALSalt1 && salt2 == last.WALSalt2 {
 		end = last.WALOffset + last.WALSize // the same WAL: what follows the last take
 	}

@@ -15,10 +15,6 @@ import (
 // directory Mage runs in; UseDrills changes it.
 const DefaultDrillLog = ".slipway/drills.jsonl"
 
-// DefaultMaxAge is how old the newest replicated change may be before
-// replica:verify fails.
-const DefaultMaxAge = time.Hour
-
 var replicas struct {
 	queries []replicate.Query
 	log     string
@@ -70,9 +66,9 @@ func orDefault(s, def string) string {
 // Replica checks, drills and restores the app's SQLite replicas.
 type Replica mg.Namespace
 
-// Verify checks every replicated database against its live copy on its host: the replica must hold the host's writes within -maxlag (default 1m) and have a change within -maxage (default 1h): the daily check.
+// Verify checks every replicated database against its live copy on its host: the replica must hold the host's writes within -maxlag (default 1m) and have a change within -maxage (default replicate.DefaultMaxAge, 24h): the daily check.
 func (Replica) Verify(ctx context.Context, maxage, maxlag *time.Duration, destination *string) error {
-	limit, lag := DefaultMaxAge, replicate.DefaultMaxLag
+	limit, lag := replicate.DefaultMaxAge, replicate.DefaultMaxLag
 	if maxage != nil {
 		limit = *maxage
 	}
