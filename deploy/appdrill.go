@@ -35,7 +35,7 @@ type SmokeCheck struct {
 // and the data at risk.
 //
 // The copy never gets the replica's credentials nor the env that turns
-// embedded replication on (ReplicaEnvPrefixes), so it cannot write the
+// embedded replication on (replicate.ReplicationEnvPrefixes), so it cannot write the
 // production replica or take its lease.
 type AppDrill struct {
 	// Database names the App.Databases entry to drill; "" means the only
@@ -92,12 +92,6 @@ type AppDrillReport struct {
 	Error   string        `json:"error,omitempty"`
 }
 
-// ReplicaEnvPrefixes start the env names that turn replication on in an
-// app: embedded replication's (replicate.EnvPrefix, "SLIPWAY_REPLICA_")
-// and Litestream's own (LITESTREAM_BUCKET, the default credential
-// names). A drill copy gets none of them.
-var ReplicaEnvPrefixes = []string{"SLIPWAY_REPLICA_", "LITESTREAM_"}
-
 // replicaEnv lists the env names that carry a replica to the app's
 // containers: the credential names of r and of every declared replica,
 // and the env embedded replication gives each declared database.
@@ -114,12 +108,13 @@ func (a App) replicaEnv(r replicate.Replica) []string {
 
 // drillCopyEnv is the env of a drill's copy of role: the role's own,
 // without the replica's credentials, the env of embedded replication
-// (ReplicaEnvPrefixes) and the names in drop.
+// (replicate.ReplicationEnvPrefixes) and the names in drop.
 func (a App) drillCopyEnv(role string, r replicate.Replica, drop []string) (map[string]string, []string) {
 	env, secrets := a.envFor(role)
 	names := a.replicaEnv(r)
+	prefixes := replicate.ReplicationEnvPrefixes()
 	gone := func(n string) bool {
-		return slices.ContainsFunc(ReplicaEnvPrefixes, func(p string) bool { return strings.HasPrefix(n, p) }) ||
+		return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(n, p) }) ||
 			slices.Contains(drop, n) || slices.Contains(names, n)
 	}
 	for k := range env {
