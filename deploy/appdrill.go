@@ -27,7 +27,7 @@ type SmokeCheck struct {
 	Body   string // a substring the body must contain; "" checks none
 }
 
-// AppDrill is a whole-app recovery drill: the monthly proof that the app
+// AppDrillOptions is a whole-app recovery drill: the monthly proof that the app
 // comes back from its replica. It restores the replica into a disposable
 // volume on a host, boots the current release's image against it with no
 // proxy route (users never see it), passes the role's health check and
@@ -37,7 +37,7 @@ type SmokeCheck struct {
 // The copy never gets the replica's credentials nor the env that turns
 // embedded replication on (replicate.ReplicationEnvPrefixes), so it cannot write the
 // production replica or take its lease.
-type AppDrill struct {
+type AppDrillOptions struct {
 	// Database names the App.Databases entry to drill; "" means the only
 	// one with a replica. It is read when Replica is left zero.
 	Database string
@@ -127,7 +127,7 @@ func (a App) drillCopyEnv(role string, r replicate.Replica, drop []string) (map[
 
 // DrillApp runs a whole-app recovery drill and tears down what it made,
 // whether it passed or not.
-func (s *Session) DrillApp(ctx context.Context, d AppDrill) (_ AppDrillReport, err error) {
+func (s *Session) DrillApp(ctx context.Context, d AppDrillOptions) (_ AppDrillReport, err error) {
 	defer s.redactErr(&err)
 	a := s.app
 	rep := AppDrillReport{Kind: "app", Service: a.Service, Started: time.Now().UTC()}
@@ -145,7 +145,7 @@ func (s *Session) DrillApp(ctx context.Context, d AppDrill) (_ AppDrillReport, e
 	return rep, err
 }
 
-func (s *Session) drillApp(ctx context.Context, d AppDrill, rep *AppDrillReport) error {
+func (s *Session) drillApp(ctx context.Context, d AppDrillOptions, rep *AppDrillReport) error {
 	a := s.app
 	start := time.Now()
 	role := orDefault(d.Role, a.primaryRole())

@@ -62,7 +62,7 @@ func ExampleSession_DrillApp() {
 		log.Fatal(err)
 	}
 	defer s.Close()
-	rep, err := s.DrillApp(ctx, deploy.AppDrill{Smoke: []deploy.SmokeCheck{{Path: "/", Body: "Shop"}}, Log: ".slipway/drills.jsonl"})
+	rep, err := s.DrillApp(ctx, deploy.AppDrillOptions{Smoke: []deploy.SmokeCheck{{Path: "/", Body: "Shop"}}, Log: ".slipway/drills.jsonl"})
 	if err != nil {
 		log.Fatal(err)
 	}

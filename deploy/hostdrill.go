@@ -16,9 +16,6 @@ import (
 	"github.com/slipwayhq/slipway/replicate"
 )
 
-// DrillPackage is the command DrillOnHost builds and runs on the host.
-const DrillPackage = "github.com/slipwayhq/slipway/replicate/cmd/slipway-drill"
-
 // drillImage is the repository the drill command's image has on hosts;
 // each drill tags it afresh and removes its tag afterwards.
 const drillImage = "slipway/drill"
@@ -57,7 +54,7 @@ func (s *Session) DrillOnHost(ctx context.Context, host string, r replicate.Repl
 	if err != nil {
 		return replicate.DrillReport{}, err
 	}
-	built, err := image.Go{Package: DrillPackage, Binary: "/slipway-drill"}.Build(ctx, platforms, io.Discard)
+	built, err := image.Go{Package: replicate.DrillPackage, Binary: replicate.DrillBinary}.Build(ctx, platforms, io.Discard)
 	if err != nil {
 		return replicate.DrillReport{}, fmt.Errorf("host drill: build the drill command: %w", err)
 	}
@@ -213,15 +210,11 @@ func (s *Session) drillEnv(ctx context.Context, r replicate.Replica, opts replic
 		s3.Secrets = nil // resolved below; a source does not travel
 		spec.S3 = &s3
 	}
-	body, err := json.Marshal(struct {
-		Replica replicate.Replica `json:"replica"`
-		At      time.Time         `json:"at"`
-		Queries []replicate.Query `json:"queries"`
-	}{spec, opts.At, opts.Queries})
+	body, err := json.Marshal(replicate.DrillSpec{Replica: spec, At: opts.At, Queries: opts.Queries})
 	if err != nil {
 		return nil, err
 	}
-	env := []string{"SLIPWAY_DRILL=" + string(body), "TMPDIR=/drill"}
+	env := []string{replicate.DrillSpecEnv + "=" + string(body), "TMPDIR=/drill"}
 	names := r.SecretNames()
 	if len(names) == 0 {
 		return env, nil

@@ -19,9 +19,9 @@ import (
 	"github.com/slipwayhq/slipway/replicate"
 )
 
-// DefaultReplicaContinue bounds how long Recover waits for the first
+// DefaultContinueTimeout bounds how long Recover waits for the first
 // write after the recovery to reach the replica.
-const DefaultReplicaContinue = time.Minute
+const DefaultContinueTimeout = time.Minute
 
 // Recovery says which database to bring back, from where, and to when:
 // the runbook for suspected corruption or data loss, as code.
@@ -44,12 +44,12 @@ type Recovery struct {
 	// Message is what users read while the app is in maintenance.
 	Message string
 	// ContinueTimeout bounds the wait for a write after the recovery to
-	// reach the replica; 0 means DefaultReplicaContinue.
+	// reach the replica; 0 means DefaultContinueTimeout.
 	ContinueTimeout time.Duration
 }
 
-// RecoverStep is one step of a recovery, on one host.
-type RecoverStep struct {
+// RecoveryStep is one step of a recovery, on one host.
+type RecoveryStep struct {
 	// Name is one of: restore, stage (before the downtime); maintenance,
 	// stop-workers, stop-app, stop-accessory, catch-up, swap,
 	// start-accessory, start-app, gate, live, start-workers (the
@@ -63,7 +63,7 @@ type RecoverStep struct {
 }
 
 // downtime reports whether the step runs while the app is down.
-func (st RecoverStep) downtime() bool {
+func (st RecoveryStep) downtime() bool {
 	switch st.Name {
 	case "restore", "stage", "replica":
 		return false
@@ -71,21 +71,21 @@ func (st RecoverStep) downtime() bool {
 	return true
 }
 
-// RecoverPlan is a recovery's steps, in order. Print it for a dry run or
+// RecoveryPlan is a recovery's steps, in order. Print it for a dry run or
 // the team's incident notes.
-type RecoverPlan struct {
+type RecoveryPlan struct {
 	Service string
 	Host    string
 	Volume  string // the volume that holds the database
 	File    string // the database's file name in the volume
 	Replica string
 	At      time.Time
-	Steps   []RecoverStep
+	Steps   []RecoveryStep
 	replica replicate.Replica
 }
 
 // String prints the plan a person follows, step by step.
-func (p RecoverPlan) String() string {
+func (p RecoveryPlan) String() string {
 	var b strings.Builder
 	to := "the newest replicated state"
 	if !p.At.IsZero() {
@@ -142,39 +142,39 @@ func (a App) recoveryDatabase(r Recovery) (replicate.Replica, string, error) {
 
 // PlanRecovery observes the hosts and returns the steps Recover would
 // take, changing nothing.
-func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (_ RecoverPlan, err error) {
+func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (_ RecoveryPlan, err error) {
 	defer s.redactErr(&err)
 	a := s.app
 	replica, host, err := a.recoveryDatabase(r)
 	if err != nil {
-		return RecoverPlan{}, err
+		return RecoveryPlan{}, err
 	}
 	if err := replica.Validate(); err != nil {
-		return RecoverPlan{}, fmt.Errorf("recovery: Replica: %w", err)
+		return RecoveryPlan{}, fmt.Errorf("recovery: Replica: %w", err)
 	}
 	if _, ok := s.hosts[host]; !ok {
-		return RecoverPlan{}, fmt.Errorf("recovery: Host: %s is not one of the app's hosts (%s)", host, strings.Join(a.HostNames(), ", "))
+		return RecoveryPlan{}, fmt.Errorf("recovery: Host: %s is not one of the app's hosts (%s)", host, strings.Join(a.HostNames(), ", "))
 	}
 	volume, file, err := volumeOf(a.Volumes, replica.DB)
 	if err != nil {
-		return RecoverPlan{}, err
+		return RecoveryPlan{}, err
 	}
 	state, err := s.Observe(ctx)
 	if err != nil {
-		return RecoverPlan{}, err
+		return RecoveryPlan{}, err
 	}
-	p := RecoverPlan{Service: a.Service, Host: host, Volume: volume, File: file, Replica: replica.String(), At: r.At, replica: replica}
-	add := func(st RecoverStep) { p.Steps = append(p.Steps, st) }
+	p := RecoveryPlan{Service: a.Service, Host: host, Volume: volume, File: file, Replica: replica.String(), At: r.At, replica: replica}
+	add := func(st RecoveryStep) { p.Steps = append(p.Steps, st) }
 
-	add(RecoverStep{Name: "restore", Host: "(local)", Detail: fmt.Sprintf("restore %s to a staging file here; PRAGMA integrity_check must say ok", p.Replica)})
-	add(RecoverStep{Name: "stage", Host: host, Detail: fmt.Sprintf("upload it to %s in volume %s, beside the damaged database, with its owner and mode", stagingName(file), volume)})
+	add(RecoveryStep{Name: "restore", Host: "(local)", Detail: fmt.Sprintf("restore %s to a staging file here; PRAGMA integrity_check must say ok", p.Replica)})
+	add(RecoveryStep{Name: "stage", Host: host, Detail: fmt.Sprintf("upload it to %s in volume %s, beside the damaged database, with its owner and mode", stagingName(file), volume)})
 
 	// The downtime: no request reaches the app, and every container that
 	// mounts the database's volume stops, so nothing holds the file.
 	for _, role := range a.roleNames() {
 		if px := a.Roles[role].Proxy; px != nil {
 			for _, srv := range a.Roles[role].Servers {
-				add(RecoverStep{Name: "maintenance", Host: srv.Host, Role: role, Detail: "kamal-proxy answers " + ProxyService(a, role) + " with a 503 page"})
+				add(RecoveryStep{Name: "maintenance", Host: srv.Host, Role: role, Detail: "kamal-proxy answers " + ProxyService(a, role) + " with a 503 page"})
 			}
 		}
 	}
@@ -189,7 +189,7 @@ func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (_ RecoverPlan, 
 			c, ok := currentContainer(a, state, srv.Host, role)
 			if !ok {
 				if srv.Host == host {
-					return RecoverPlan{}, fmt.Errorf("recovery: no %s container on %s to start on the restored database; deploy the app first", role, host)
+					return RecoveryPlan{}, fmt.Errorf("recovery: no %s container on %s to start on the restored database; deploy the app first", role, host)
 				}
 				continue
 			}
@@ -217,27 +217,27 @@ func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (_ RecoverPlan, 
 		}
 	}
 	for _, w := range workers {
-		add(RecoverStep{Name: "stop-workers", Host: w.host, Role: w.role, Container: w.container, Detail: w.detail})
+		add(RecoveryStep{Name: "stop-workers", Host: w.host, Role: w.role, Container: w.container, Detail: w.detail})
 	}
 	for _, w := range apps {
-		add(RecoverStep{Name: "stop-app", Host: w.host, Role: w.role, Container: w.container, Detail: w.detail})
+		add(RecoveryStep{Name: "stop-app", Host: w.host, Role: w.role, Container: w.container, Detail: w.detail})
 	}
 	for _, w := range accessories {
-		add(RecoverStep{Name: "stop-accessory", Host: w.host, Role: w.role, Container: w.container, Detail: w.detail})
+		add(RecoveryStep{Name: "stop-accessory", Host: w.host, Role: w.role, Container: w.container, Detail: w.detail})
 	}
 	if r.At.IsZero() {
-		add(RecoverStep{Name: "catch-up", Host: "(local)", Detail: "if the replica moved on while the app ran, restore and stage its newest state again"})
+		add(RecoveryStep{Name: "catch-up", Host: "(local)", Detail: "if the replica moved on while the app ran, restore and stage its newest state again"})
 	}
-	add(RecoverStep{Name: "swap", Host: host, Detail: fmt.Sprintf("rename %s, its -wal, -shm and .%s-litestream to <name>.damaged-<time> (nothing is deleted), then %s to %s; seed its Litestream state at the replica's newest transaction",
+	add(RecoveryStep{Name: "swap", Host: host, Detail: fmt.Sprintf("rename %s, its -wal, -shm and .%s-litestream to <name>.damaged-<time> (nothing is deleted), then %s to %s; seed its Litestream state at the replica's newest transaction",
 		file, file, stagingName(file), file)})
 	for _, w := range accessories {
-		add(RecoverStep{Name: "start-accessory", Host: w.host, Role: w.role, Container: w.container,
+		add(RecoveryStep{Name: "start-accessory", Host: w.host, Role: w.role, Container: w.container,
 			Detail: "start " + w.container + " on the restored database"})
 	}
 	for _, w := range apps {
-		add(RecoverStep{Name: "start-app", Host: w.host, Role: w.role, Container: w.container, Detail: "start " + w.container})
+		add(RecoveryStep{Name: "start-app", Host: w.host, Role: w.role, Container: w.container, Detail: "start " + w.container})
 		px := a.Roles[w.role].Proxy
-		add(RecoverStep{Name: "gate", Host: w.host, Role: w.role, Container: w.container,
+		add(RecoveryStep{Name: "gate", Host: w.host, Role: w.role, Container: w.container,
 			Detail: "wait for " + orDefault(px.Health.Path, health.DefaultPath) + " to pass"})
 	}
 	for _, role := range a.roleNames() {
@@ -245,13 +245,13 @@ func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (_ RecoverPlan, 
 			continue
 		}
 		for _, srv := range a.Roles[role].Servers {
-			add(RecoverStep{Name: "live", Host: srv.Host, Role: role, Detail: "kamal-proxy serves " + ProxyService(a, role) + " again"})
+			add(RecoveryStep{Name: "live", Host: srv.Host, Role: role, Detail: "kamal-proxy serves " + ProxyService(a, role) + " again"})
 		}
 	}
 	for _, w := range workers {
-		add(RecoverStep{Name: "start-workers", Host: w.host, Role: w.role, Container: w.container, Detail: "start " + w.container})
+		add(RecoveryStep{Name: "start-workers", Host: w.host, Role: w.role, Container: w.container, Detail: "start " + w.container})
 	}
-	add(RecoverStep{Name: "replica", Host: "(local)", Detail: fmt.Sprintf("wait for a write after the recovery to reach %s: replication continues from the restored database", p.Replica)})
+	add(RecoveryStep{Name: "replica", Host: "(local)", Detail: fmt.Sprintf("wait for a write after the recovery to reach %s: replication continues from the restored database", p.Replica)})
 	return p, nil
 }
 
@@ -304,9 +304,9 @@ func volumeOf(volumes []string, db string) (volume, file string, err error) {
 	return "", "", fmt.Errorf("recovery: no volume of the app is mounted at %s, the directory of %s; add one to App.Volumes", path.Dir(db), db)
 }
 
-// RecoverReport is what a recovery did.
-type RecoverReport struct {
-	Plan     RecoverPlan
+// RecoveryReport is what a recovery did.
+type RecoveryReport struct {
+	Plan     RecoveryPlan
 	Restored replicate.Position
 	// Aside is where the damaged database now is on the host; "" when
 	// there was no file to move.
@@ -342,7 +342,7 @@ type RecoverReport struct {
 // It works whether or not the app ran when it started. Every step is
 // audited; a failure stops there, the error says where things stand, and
 // running the recovery again completes it.
-func (s *Session) Recover(ctx context.Context, r Recovery) (_ *RecoverReport, err error) {
+func (s *Session) Recover(ctx context.Context, r Recovery) (_ *RecoveryReport, err error) {
 	defer s.redactErr(&err)
 	start := time.Now()
 	if err := s.CheckEngines(ctx); err != nil {
@@ -360,7 +360,7 @@ func (s *Session) Recover(ctx context.Context, r Recovery) (_ *RecoverReport, er
 		return nil, err
 	}
 	s.out.linef("%s", strings.TrimRight(p.String(), "\n"))
-	rep := &RecoverReport{Plan: p}
+	rep := &RecoveryReport{Plan: p}
 	audit := &auditLog{}
 	defer s.writeAudit(context.WithoutCancel(ctx), audit)
 	mount, err := s.hosts[p.Host].engine.VolumeMountpoint(ctx, p.Volume)
@@ -407,8 +407,8 @@ func (s *Session) Recover(ctx context.Context, r Recovery) (_ *RecoverReport, er
 // recoverRun is what the steps of one recovery share.
 type recoverRun struct {
 	r     Recovery
-	p     RecoverPlan
-	rep   *RecoverReport
+	p     RecoveryPlan
+	rep   *RecoveryReport
 	mount string // the volume's directory on the host
 	tmp   string // this machine's staging directory
 	stamp string // the suffix of the names things are moved aside to
@@ -420,7 +420,7 @@ type recoverRun struct {
 
 // standingAfter tells where a recovery that failed at step i leaves
 // things, and how to go on or back.
-func standingAfter(p RecoverPlan, i int, aside string) string {
+func standingAfter(p RecoveryPlan, i int, aside string) string {
 	done := map[string]bool{}
 	for _, st := range p.Steps[:i] {
 		done[st.Name] = true
@@ -444,7 +444,7 @@ func standingAfter(p RecoverPlan, i int, aside string) string {
 	return "where things stand: " + strings.Join(lines, "; ")
 }
 
-func (s *Session) recoverStep(ctx context.Context, run *recoverRun, st RecoverStep) error {
+func (s *Session) recoverStep(ctx context.Context, run *recoverRun, st RecoveryStep) error {
 	a := s.app
 	switch st.Name {
 	case "restore":
@@ -572,7 +572,7 @@ func (s *Session) swap(ctx context.Context, run *recoverRun) error {
 // the one it held before the swap: the restarted replicator took the
 // restored database as its own and ships its writes.
 func (s *Session) awaitContinue(ctx context.Context, run *recoverRun) error {
-	limit := orDefault(run.r.ContinueTimeout, DefaultReplicaContinue)
+	limit := orDefault(run.r.ContinueTimeout, DefaultContinueTimeout)
 	deadline := time.Now().Add(limit)
 	for {
 		newest, err := replicaNewest(ctx, run.p.replica)

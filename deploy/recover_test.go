@@ -104,7 +104,7 @@ func TestCurrentContainer(t *testing.T) {
 }
 
 func TestStandingAfter(t *testing.T) {
-	p := RecoverPlan{Host: "h", File: "shop.db", Steps: []RecoverStep{{Name: "restore"}, {Name: "stage"}, {Name: "maintenance"},
+	p := RecoveryPlan{Host: "h", File: "shop.db", Steps: []RecoveryStep{{Name: "restore"}, {Name: "stage"}, {Name: "maintenance"},
 		{Name: "stop-app"}, {Name: "swap"}, {Name: "start-app"}, {Name: "live"}, {Name: "replica"}}}
 	before := standingAfter(p, 2, "")
 	assert.Contains(t, before, "the damaged database is untouched")

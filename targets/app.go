@@ -94,7 +94,7 @@ func (App) Recover(ctx context.Context, at, message, host, database, destination
 // Drill restores the whole app in a disposable container (no proxy route, no replica credentials), passes its health check and the smoke checks, and records RTO and the data at risk.
 func (App) Drill(ctx context.Context, host, destination *string) error {
 	mu.Lock()
-	d := deploy.AppDrill{Smoke: drillApp.smoke, DropEnv: drillApp.dropEnv, Log: replicas.log} // the replica from App.Databases
+	d := deploy.AppDrillOptions{Smoke: drillApp.smoke, DropEnv: drillApp.dropEnv, Log: replicas.log} // the replica from App.Databases
 	mu.Unlock()
 	if d.Log == "" {
 		d.Log = DefaultDrillLog

@@ -281,7 +281,7 @@ func TestWholeAppRecoveryDrill(t *testing.T) {
 	require.NoError(t, err)
 
 	log := filepath.Join(t.TempDir(), "drills.jsonl")
-	drill := deploy.AppDrill{ // the replica from App.Databases, dropped from the copy by default
+	drill := deploy.AppDrillOptions{ // the replica from App.Databases, dropped from the copy by default
 		Host:  h.Addr,
 		Smoke: []deploy.SmokeCheck{{Path: "/", Body: "visit #13"}, {Path: "/up"}},
 		Log:   log,
