@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -137,7 +136,7 @@ func (s *Session) DrillApp(ctx context.Context, d AppDrillOptions) (_ AppDrillRe
 		rep.Error = s.Redact(firstLine(err.Error()))
 	}
 	if d.Log != "" {
-		if lerr := appendJSONLine(d.Log, rep); lerr != nil && err == nil {
+		if lerr := replicate.AppendDrillLog(d.Log, rep); lerr != nil && err == nil {
 			err = lerr
 		}
 	}
@@ -310,25 +309,6 @@ func smoke(ctx context.Context, client *http.Client, base string, sc SmokeCheck)
 		return fmt.Sprintf("GET %s: body lacks %q", sc.Path, sc.Body)
 	}
 	return fmt.Sprintf("GET %s: ok", sc.Path)
-}
-
-func appendJSONLine(file string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return fmt.Errorf("drill log %s: %w", file, err)
-	}
-	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("drill log %s: %w", file, err)
-	}
-	_, err = f.Write(append(b, '\n'))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // PrintAppDrills prints whole-app drill reports as a table.

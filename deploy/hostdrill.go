@@ -111,7 +111,7 @@ func (s *Session) DrillOnHost(ctx context.Context, host string, r replicate.Repl
 	}
 	s.out.step(host, "", "drill", r.String(), t0, drillErr)
 	if opts.Log != "" {
-		if err := appendJSONLine(opts.Log, rep); err != nil && drillErr == nil {
+		if err := replicate.AppendDrillLog(opts.Log, rep); err != nil && drillErr == nil {
 			drillErr = err
 		}
 	}

@@ -107,7 +107,7 @@ func Drill(ctx context.Context, r Replica, opts DrillOptions) (DrillReport, erro
 		rep.Error = err.Error()
 	}
 	if opts.Log != "" {
-		if lerr := appendLog(opts.Log, rep); lerr != nil {
+		if lerr := AppendDrillLog(opts.Log, rep); lerr != nil {
 			err = errors.Join(err, lerr)
 		}
 	}
@@ -425,12 +425,15 @@ func readAt(file string, offset int64, n int) ([]byte, error) {
 	return b, err
 }
 
-// appendLog appends one JSON line to the drill log; O_APPEND keeps lines
-// whole when drills run at once.
-func appendLog(path string, rep DrillReport) error {
-	b, err := json.Marshal(rep)
+// AppendDrillLog appends report to the drill log at path as one JSON
+// line, creating the file and its directory when missing. Every kind of
+// drill writes the one log through it: Drill its DrillReport, and
+// deploy's host and whole-app drills theirs (an app drill's line has
+// "kind":"app"). O_APPEND keeps lines whole when drills run at once.
+func AppendDrillLog(path string, report any) error {
+	b, err := json.Marshal(report)
 	if err != nil {
-		return err
+		return fmt.Errorf("drill log %s: %w", path, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("drill log %s: %w", path, err)
@@ -443,7 +446,10 @@ func appendLog(path string, rep DrillReport) error {
 		f.Close()
 		return fmt.Errorf("drill log %s: %w", path, err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("drill log %s: %w", path, err)
+	}
+	return nil
 }
 
 // ReadDrillLog returns every report in a drill log, oldest first.
