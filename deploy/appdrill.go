@@ -26,8 +26,8 @@ type SmokeCheck struct {
 	Body   string // a substring the body must contain; "" checks none
 }
 
-// AppDrillOptions is a whole-app recovery drill: the monthly proof that the app
-// comes back from its replica. It restores the replica into a disposable
+// AppDrillOptions say how Session.DrillApp runs a whole-app recovery
+// drill: the monthly proof that the app comes back from its replica. It restores the replica into a disposable
 // volume on a host, boots the current release's image against it with no
 // proxy route (users never see it), passes the role's health check and
 // the smoke checks, then tears it all down and records the whole-app RTO
@@ -60,6 +60,38 @@ type AppDrillOptions struct {
 	Log string
 }
 
+// SmokeResult is one SmokeCheck's outcome. In the drill log it is one
+// string, "GET /path: ok" or "GET /path: <problem>", as a person reads it.
+type SmokeResult struct {
+	Path    string // the SmokeCheck's Path
+	Passed  bool   // the answer was as expected
+	Problem string // why not: the request's error, or what differed
+}
+
+// String is "GET /path: ok" or "GET /path: <problem>".
+func (r SmokeResult) String() string {
+	if r.Passed {
+		return "GET " + r.Path + ": ok"
+	}
+	return "GET " + r.Path + ": " + r.Problem
+}
+
+// MarshalText writes String, keeping the drill log's line as it was.
+func (r SmokeResult) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText reads a line MarshalText wrote, for a drill log read back.
+func (r *SmokeResult) UnmarshalText(b []byte) error {
+	path, outcome, ok := strings.Cut(strings.TrimPrefix(string(b), "GET "), ": ")
+	if !ok {
+		return fmt.Errorf("smoke result %q: want \"GET /path: outcome\"", b)
+	}
+	*r = SmokeResult{Path: path, Passed: outcome == "ok"}
+	if !r.Passed {
+		r.Problem = outcome
+	}
+	return nil
+}
+
 // AppDrillReport is what a whole-app drill found; it is also one line of
 // the drill log (Kind "app").
 type AppDrillReport struct {
@@ -86,7 +118,7 @@ type AppDrillReport struct {
 	Age     time.Duration `json:"age"`
 	Restore time.Duration `json:"restore"` // of which: restore and integrity check
 	Boot    time.Duration `json:"boot"`    // of which: boot to /up passing
-	Smoke   []string      `json:"smoke"`   // each check's outcome
+	Smoke   []SmokeResult `json:"smoke"`   // each check's outcome
 	Passed  bool          `json:"passed"`
 	Error   string        `json:"error,omitempty"`
 }
@@ -277,10 +309,10 @@ func (s *Session) drillApp(ctx context.Context, d AppDrillOptions, rep *AppDrill
 	}}
 	var failed []string
 	for _, sc := range d.Smoke {
-		outcome := smoke(ctx, client, base, sc)
-		rep.Smoke = append(rep.Smoke, outcome)
-		if !strings.HasSuffix(outcome, ": ok") {
-			failed = append(failed, outcome)
+		res := smoke(ctx, client, base, sc)
+		rep.Smoke = append(rep.Smoke, res)
+		if !res.Passed {
+			failed = append(failed, res.String())
 		}
 	}
 	rep.RTO = time.Since(start)
@@ -290,25 +322,30 @@ func (s *Session) drillApp(ctx context.Context, d AppDrillOptions, rep *AppDrill
 	return nil
 }
 
-func smoke(ctx context.Context, client *http.Client, base string, sc SmokeCheck) string {
+func smoke(ctx context.Context, client *http.Client, base string, sc SmokeCheck) SmokeResult {
+	res := SmokeResult{Path: sc.Path}
 	want := orDefault(sc.Status, http.StatusOK)
 	req, err := http.NewRequestWithContext(ctx, "GET", base+sc.Path, nil)
 	if err != nil {
-		return fmt.Sprintf("GET %s: %v", sc.Path, err)
+		res.Problem = err.Error()
+		return res
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Sprintf("GET %s: %v", sc.Path, err)
+		res.Problem = err.Error()
+		return res
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	switch {
 	case resp.StatusCode != want:
-		return fmt.Sprintf("GET %s: status %d, want %d", sc.Path, resp.StatusCode, want)
+		res.Problem = fmt.Sprintf("status %d, want %d", resp.StatusCode, want)
 	case sc.Body != "" && !strings.Contains(string(body), sc.Body):
-		return fmt.Sprintf("GET %s: body lacks %q", sc.Path, sc.Body)
+		res.Problem = fmt.Sprintf("body lacks %q", sc.Body)
+	default:
+		res.Passed = true
 	}
-	return fmt.Sprintf("GET %s: ok", sc.Path)
+	return res
 }
 
 // PrintAppDrills prints whole-app drill reports as a table.
@@ -322,7 +359,7 @@ func PrintAppDrills(w io.Writer, reports ...AppDrillReport) error {
 		}
 		ok := 0
 		for _, s := range r.Smoke {
-			if strings.HasSuffix(s, ": ok") {
+			if s.Passed {
 				ok++
 			}
 		}
