@@ -54,6 +54,28 @@
 // Embedded replication uses modernc.org/sqlite, as Litestream does; an
 // app that replicates in-process must open its database with that driver.
 //
+// # Checks, drills and recovery
+//
+// Backups are only real if a restore works, so the package checks them
+// at three cadences, each with one default:
+//
+//   - Daily, Verify: the replica's newest position must be younger than
+//     DefaultMaxAge (a day) and, with the live database's position read
+//     on its host (ReadLive), CompareLive must find it within
+//     DefaultMaxLag of the host's newest write.
+//   - Weekly, Drill: restore into a temporary place, CheckIntegrity, run
+//     the critical Queries, record RTO and the data at risk (MeasureRisk)
+//     in the drill log (AppendDrillLog, ReadDrillLog, PrintDrills).
+//     deploy.Session.DrillOnHost runs the same drill on a host, through
+//     the drill program (DrillPackage, DrillSpec).
+//   - Monthly, deploy.Session.DrillApp boots the whole app on a restored
+//     copy.
+//
+// CheckIntegrity is Slipway's one PRAGMA integrity_check: drills and
+// deploy.Session.Recover run it on what they restored before anything
+// trusts it, and ContinuationSeed gives a recovered database the
+// Litestream state that lets replication continue the replica.
+//
 // # Example
 //
 // A Go app restores on boot, then replicates while it serves:
@@ -81,13 +103,13 @@
 //	})
 //	replicate.PrintDrills(os.Stdout, report)
 //
-// The daily check fails when nothing arrived for a day:
+// The daily check fails when nothing arrived for a day (DefaultMaxAge):
 //
-//	if _, err := replicate.Verify(ctx, r, 24*time.Hour); errors.Is(err, replicate.ErrStale) { ... }
+//	if _, err := replicate.Verify(ctx, r, 0); errors.Is(err, replicate.ErrStale) { ... } // 0: DefaultMaxAge
 //
 // and, with the database's live position read on its host
 // (deploy.Session.VerifyDatabases runs ReadLive there), when writes on
 // the host are not reaching the replica:
 //
-//	if _, err := replicate.CompareLive(freshness, live, time.Minute); errors.Is(err, replicate.ErrBehind) { ... }
+//	if _, err := replicate.CompareLive(freshness, live, 0); errors.Is(err, replicate.ErrBehind) { ... } // 0: DefaultMaxLag
 package replicate
