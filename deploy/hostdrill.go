@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -164,7 +165,7 @@ func (s *Session) liveTransactions(ctx context.Context, host string, r replicate
 		st.err = err
 		return st
 	}
-	st.dir = path.Join(mount, "."+file+"-litestream", "ltx", "0")
+	st.dir = filepath.ToSlash(replicate.TransactionsDir(path.Join(mount, file)))
 	wal := ssh.Quote(path.Join(mount, file+"-wal"))
 	res, err := h.ssh.Run(ctx, fmt.Sprintf("if [ -f %[1]s ]; then stat -c %%s %[1]s; else echo 0; fi", wal), nil)
 	if err == nil {

@@ -538,7 +538,7 @@ func (s *Session) swap(ctx context.Context, run *recoverRun) error {
 	fmt.Fprintf(&b, "set -e; cd %s; ", ssh.Quote(run.mount))
 	staged := ssh.Quote(stagingName(file))
 	fmt.Fprintf(&b, "if [ -L %s ] || [ ! -f %s ]; then echo 'no restored database is staged at %s: run the recovery again' >&2; exit 1; fi; ", staged, staged, stagingName(file))
-	for _, f := range []string{file, file + "-wal", file + "-shm", "." + file + "-litestream"} {
+	for _, f := range []string{file, file + "-wal", file + "-shm", replicate.StateDir(file)} {
 		q, aside := ssh.Quote(f), ssh.Quote(f+"."+run.stamp)
 		fmt.Fprintf(&b, "if [ -e %s ] || [ -L %s ]; then if [ -e %s ]; then echo '%s exists' >&2; exit 1; fi; mv %s %s; echo %s; fi; ",
 			q, q, aside, f+"."+run.stamp, q, aside, q)
@@ -561,7 +561,7 @@ func (s *Session) swap(ctx context.Context, run *recoverRun) error {
 	if err != nil {
 		return fmt.Errorf("seed the replication state of the restored database: %w", err)
 	}
-	dest := path.Join(run.mount, seed.Name)
+	dest := path.Join(run.mount, seed.Name) // in the state directory the swap just emptied
 	if err := h.ssh.Upload(ctx, dest, 0o644, bytes.NewReader(seed.Data)); err != nil {
 		return fmt.Errorf("seed the replication state of the restored database: %w", err)
 	}

@@ -396,7 +396,7 @@ func orShort(err error) error {
 // LocalRisk measures the data at risk of the primary database at dbPath,
 // which this process can read.
 func LocalRisk(dbPath string, replicated uint64, at time.Time) (Risk, error) {
-	dir := filepath.Join(litestream.NewDB(dbPath).MetaPath(), "ltx", "0")
+	dir := TransactionsDir(dbPath)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return Risk{}, err

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/benbjohnson/litestream"
 	"github.com/superfly/ltx"
 )
 
@@ -42,12 +41,8 @@ func ContinuationSeed(restored string, txid uint64) (Seed, error) {
 	if err != nil {
 		return Seed{}, err
 	}
-	// Litestream's own layout: .<db>-litestream/ltx/0 beside the database.
-	meta, err := filepath.Rel(filepath.Dir(restored), litestream.NewDB(restored).MetaPath())
-	if err != nil {
-		return Seed{}, err
-	}
-	return Seed{Name: path.Join(filepath.ToSlash(meta), "ltx", "0", ltx.FormatFilename(ltx.TXID(txid), ltx.TXID(txid))), Data: data}, nil
+	dir := filepath.ToSlash(TransactionsDir(filepath.Base(restored)))
+	return Seed{Name: path.Join(dir, ltx.FormatFilename(ltx.TXID(txid), ltx.TXID(txid))), Data: data}, nil
 }
 
 func continuationSeed(restored string, txid uint64) ([]byte, error) {
