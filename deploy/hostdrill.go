@@ -46,7 +46,6 @@ func (s *Session) DrillOnHost(ctx context.Context, host string, r replicate.Repl
 	if err != nil {
 		return replicate.DrillReport{}, err
 	}
-	started := time.Now().UTC()
 	live := s.liveTransactions(ctx, dbHost, hr)
 
 	start := time.Now()
@@ -104,7 +103,10 @@ func (s *Session) DrillOnHost(ctx context.Context, host string, r replicate.Repl
 		drillErr = fmt.Errorf("host drill on %s: %s", host, orDefault(rep.Error, strings.TrimSpace(stderr.String())))
 	}
 	if rep.Restored.TXID > 0 && opts.At.IsZero() {
-		if risk, err := s.liveRisk(live, rep.Restored.TXID, started); err == nil {
+		// At the drill's own start on the host, as its Age is: both
+		// then compare host-stamped times, whatever this machine's clock
+		// says, and the image build before it does not shorten the RPO.
+		if risk, err := s.liveRisk(live, rep.Restored.TXID, rep.Started); err == nil {
 			rep.SetRisk(risk)
 		} else {
 			s.out.linef("%s: the data at risk is unknown: %v", live.host, err)
