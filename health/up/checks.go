@@ -1,4 +1,4 @@
-package health
+package up
 
 import (
 	"context"
@@ -12,16 +12,19 @@ import (
 	"time"
 )
 
-// SQLiteDrivers are the database/sql driver names SQLite looks for, in
+// sqliteDrivers are the database/sql driver names SQLite looks for, in
 // order: "sqlite" (modernc.org/sqlite) and "sqlite3" (mattn/go-sqlite3,
-// ncruces/go-sqlite3). The app registers one by importing it.
-var SQLiteDrivers = []string{"sqlite", "sqlite3"}
+// ncruces/go-sqlite3). The app registers one by importing it. Not a
+// setting: every common Go SQLite driver registers one of these names,
+// and a mutable list would let one package change another's check.
+var sqliteDrivers = []string{"sqlite", "sqlite3"}
 
 // SQLite returns a check named "sqlite" that passes when the database
 // file at path exists and answers a query (SELECT count(*) FROM
 // sqlite_master, which also proves the file is a database). It opens the
-// file read-only, never creating it, through whichever driver in
-// SQLiteDrivers the app registered, once, and keeps that connection;
+// file read-only, never creating it, through whichever SQLite
+// driver the app registered ("sqlite", as modernc.org/sqlite names itself,
+// or "sqlite3", as mattn/go-sqlite3 and ncruces/go-sqlite3 do), once, and keeps that connection;
 // it reopens after an error or when the file at path is replaced (as a
 // restore does). Handler.Close closes it.
 func SQLite(path string) Check {
@@ -66,13 +69,13 @@ func (s *sqliteCheck) run(ctx context.Context) error {
 
 func (s *sqliteCheck) open(ctx context.Context, fi os.FileInfo) error {
 	drivers := sql.Drivers()
-	i := slices.IndexFunc(SQLiteDrivers, func(d string) bool { return slices.Contains(drivers, d) })
+	i := slices.IndexFunc(sqliteDrivers, func(d string) bool { return slices.Contains(drivers, d) })
 	if i < 0 {
-		return fmt.Errorf("no SQLite driver registered (looked for %q): import one, such as modernc.org/sqlite", SQLiteDrivers)
+		return fmt.Errorf("no SQLite driver registered (looked for %q): import one, such as modernc.org/sqlite", sqliteDrivers)
 	}
 	// A URI with mode=ro: never create the file, never take a write lock.
 	dsn := "file:" + (&url.URL{Path: s.path}).EscapedPath() + "?mode=ro"
-	db, err := sql.Open(SQLiteDrivers[i], dsn)
+	db, err := sql.Open(sqliteDrivers[i], dsn)
 	if err != nil {
 		return fmt.Errorf("open database %s: %w", s.path, err)
 	}
