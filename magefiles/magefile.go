@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,6 +87,7 @@ func modules() ([]string, error) {
 		}
 		return nil
 	})
+	slices.Sort(mods) // "." first, and each module before those nested in it
 	return mods, err
 }
 
