@@ -28,7 +28,8 @@ const DatabasePath = "/data/notes.db"
 // resolves the app's go.mod, not this module's.
 const AppDir = ".."
 
-// App is notes on the given web servers, built from the app's module as
+// App is notes on the given web servers, behind kamal-proxy at
+// notes.example.com (NOTES_DOMAIN sets another name), built from the app's module as
 // a static binary in a scratch image and delivered over SSH (no
 // registry). Its database lives on one host, so it runs on one server.
 func App(servers ...deploy.Server) deploy.App {
@@ -40,6 +41,7 @@ func App(servers ...deploy.Server) deploy.App {
 			"web": {
 				Servers: servers,
 				Proxy: &deploy.Proxy{
+					Hosts:   []string{domain()},
 					AppPort: 3000,
 					Health:  health.HTTP{Path: "/up", Interval: 200 * time.Millisecond},
 				},
@@ -70,6 +72,15 @@ func Servers() []deploy.Server {
 		s.KeyFiles = []string{key}
 	}
 	return []deploy.Server{s}
+}
+
+// domain is the host name kamal-proxy routes to notes:
+// notes.example.com, or NOTES_DOMAIN.
+func domain() string {
+	if d := strings.TrimSpace(os.Getenv("NOTES_DOMAIN")); d != "" {
+		return d
+	}
+	return "notes.example.com"
 }
 
 // service is the service's name: "notes", or NOTES_SERVICE, so that
