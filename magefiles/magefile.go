@@ -167,7 +167,7 @@ func govulncheck(ctx context.Context, dir string) error {
 		db = "file://" + dir
 	}
 	args := []string{"run", govulnCmd, "-db", db, "-format", "json", "./..."}
-	fmt.Printf("> (in %s) go %s\n", dir, strings.Join(args, " "))
+	echo(dir, "go", args)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
 	cmd.Stderr = os.Stderr
@@ -326,13 +326,18 @@ func run(name string, args ...string) error { return runIn(".", name, args...) }
 
 // runIn runs a command in dir (a module's directory), its output to ours.
 func runIn(dir, name string, args ...string) error {
-	if dir == "." {
-		fmt.Println(">", name, strings.Join(args, " "))
-	} else {
-		fmt.Printf("> (in %s) %s %s\n", dir, name, strings.Join(args, " "))
-	}
+	echo(dir, name, args)
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	return cmd.Run()
+}
+
+// echo prints the command about to run, naming its module when not the root.
+func echo(dir, name string, args []string) {
+	if dir == "." {
+		fmt.Println(">", name, strings.Join(args, " "))
+		return
+	}
+	fmt.Printf("> (in %s) %s %s\n", dir, name, strings.Join(args, " "))
 }
