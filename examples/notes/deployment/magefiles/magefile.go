@@ -13,5 +13,5 @@ import (
 )
 
 func init() {
-	targets.Use(deployment.App(deployment.Servers()...))
+	targets.Use(targets.Config{App: deployment.App(deployment.Servers()...)})
 }
