@@ -43,12 +43,14 @@ func TestNotesDeploysFromItsNestedModule(t *testing.T) {
 	h := l.Hosts[0]
 	service := fmt.Sprintf("notes%d", rand.Uint32()%1_000_000)
 	domain := service + ".test"
+	version := "e2e-" + service
 	lab.CleanupService(t, l.Hosts[:1], service)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if c, e, err := h.Connect(ctx); err == nil {
 			_ = e.VolumeRemove(ctx, service+"-data", true)
+			_ = e.ImageRemove(ctx, "example/notes:"+version, true)
 			e.Close()
 			c.Close()
 		}
@@ -61,7 +63,7 @@ func TestNotesDeploysFromItsNestedModule(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "run", "mage.go", "deploy", "-version=e2e-"+service)
+	cmd := exec.CommandContext(ctx, "go", "run", "mage.go", "deploy", "-version="+version)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
 		"NOTES_HOST="+h.Addr, "NOTES_SSH_KEY="+h.KeyFile, "NOTES_KNOWN_HOSTS="+h.KnownHosts,
