@@ -38,7 +38,7 @@
 // Replication reports its health: StartOptions.Logger receives
 // Litestream's log and the lease's events, Status has the last successful
 // sync, the last error, the positions and the lease, and Lag feeds
-// health.Replication in the app's /up handler.
+// up.Replication (package health/up) in the app's /up handler.
 //
 // Credentials are never values in this package's output: a Replica names
 // the secrets that hold them (LITESTREAM_ACCESS_KEY_ID and
@@ -92,7 +92,7 @@
 //		log.Fatal(err) // errors.Is(err, replicate.ErrLeaseHeld): another replicator runs
 //	}
 //	defer rep.Close(context.Background()) // ships the last changes, releases the lease
-//	up := health.NewHandler(health.SQLite(r.DB), health.Replication(rep, 0))
+//	health := up.NewHandler(up.SQLite(r.DB), up.Replication(rep, 0))
 //
 // A weekly drill from a Mage target restores into a temporary place and
 // checks it:

@@ -1,4 +1,4 @@
-package health_test
+package uptest_test
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	"go.uber.org/goleak"
 	_ "modernc.org/sqlite"
 
-	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/health/up"
 )
 
 // get serves one request to h and returns its status and body.
@@ -32,8 +32,8 @@ func get(t *testing.T, h http.Handler, method string) (int, string, http.Header)
 func ok(context.Context) error { return nil }
 
 // counting returns a check that counts its runs and fails with err.
-func counting(name string, n *atomic.Int32, err error) health.Check {
-	return health.Func(name, func(context.Context) error {
+func counting(name string, n *atomic.Int32, err error) up.Check {
+	return up.Func(name, func(context.Context) error {
 		n.Add(1)
 		return err
 	})
@@ -41,7 +41,7 @@ func counting(name string, n *atomic.Int32, err error) health.Check {
 
 func TestHandler(t *testing.T) {
 	t.Run("answers 200 ok when every check passes", func(t *testing.T) {
-		h := health.NewHandler(health.Func("db", ok), health.Func("queue", ok))
+		h := up.NewHandler(up.Func("db", ok), up.Func("queue", ok))
 		code, body, hdr := get(t, h, http.MethodGet)
 		assert.Equal(t, http.StatusOK, code)
 		assert.Equal(t, "ok\n", body)
@@ -51,16 +51,16 @@ func TestHandler(t *testing.T) {
 	})
 
 	t.Run("answers 200 ok with no checks at all", func(t *testing.T) {
-		code, body, _ := get(t, health.NewHandler(), http.MethodGet)
+		code, body, _ := get(t, up.NewHandler(), http.MethodGet)
 		assert.Equal(t, http.StatusOK, code)
 		assert.Equal(t, "ok\n", body)
 	})
 
 	t.Run("answers 503 naming the failed checks", func(t *testing.T) {
-		h := health.NewHandler(
-			health.Func("db", ok),
-			health.Func("disk", func(context.Context) error { return errors.New("/data is read-only") }),
-			health.Func("cache", func(context.Context) error { return errors.New("secret=hunter2") }),
+		h := up.NewHandler(
+			up.Func("db", ok),
+			up.Func("disk", func(context.Context) error { return errors.New("/data is read-only") }),
+			up.Func("cache", func(context.Context) error { return errors.New("secret=hunter2") }),
 		)
 		code, body, _ := get(t, h, http.MethodGet)
 		assert.Equal(t, http.StatusServiceUnavailable, code)
@@ -68,29 +68,29 @@ func TestHandler(t *testing.T) {
 	})
 
 	t.Run("adds each failure's error when asked for detail", func(t *testing.T) {
-		h := &health.Handler{Detail: true, Checks: []health.Check{
-			health.Func("db", ok),
-			health.Func("disk", func(context.Context) error { return errors.New("/data is read-only") }),
+		h := &up.Handler{Detail: true, Checks: []up.Check{
+			up.Func("db", ok),
+			up.Func("disk", func(context.Context) error { return errors.New("/data is read-only") }),
 		}}
 		_, body, _ := get(t, h, http.MethodGet)
 		assert.Equal(t, "unhealthy: disk\ndisk: /data is read-only\n", body)
 	})
 
 	t.Run("answers HEAD with the status and no body", func(t *testing.T) {
-		h := health.NewHandler(health.Func("disk", func(context.Context) error { return errors.New("full") }))
+		h := up.NewHandler(up.Func("disk", func(context.Context) error { return errors.New("full") }))
 		code, body, hdr := get(t, h, http.MethodHead)
 		assert.Equal(t, http.StatusServiceUnavailable, code)
 		assert.Empty(t, body)
 		assert.Equal(t, "16", hdr.Get("Content-Length")) // len("unhealthy: disk\n")
 
-		code, body, _ = get(t, health.NewHandler(), http.MethodHead)
+		code, body, _ = get(t, up.NewHandler(), http.MethodHead)
 		assert.Equal(t, http.StatusOK, code)
 		assert.Empty(t, body)
 	})
 
 	t.Run("refuses other methods with 405", func(t *testing.T) {
 		var n atomic.Int32
-		h := health.NewHandler(counting("db", &n, nil))
+		h := up.NewHandler(counting("db", &n, nil))
 		for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodOptions} {
 			code, _, hdr := get(t, h, m)
 			assert.Equal(t, http.StatusMethodNotAllowed, code, m)
@@ -101,7 +101,7 @@ func TestHandler(t *testing.T) {
 
 	t.Run("reuses results for CacheFor", func(t *testing.T) {
 		var n atomic.Int32
-		h := &health.Handler{CacheFor: 100 * time.Millisecond, Checks: []health.Check{counting("db", &n, nil)}}
+		h := &up.Handler{CacheFor: 100 * time.Millisecond, Checks: []up.Check{counting("db", &n, nil)}}
 		for range 20 {
 			code, _, _ := get(t, h, http.MethodGet)
 			require.Equal(t, http.StatusOK, code)
@@ -114,7 +114,7 @@ func TestHandler(t *testing.T) {
 
 	t.Run("reuses a failure too", func(t *testing.T) {
 		var n atomic.Int32
-		h := health.NewHandler(counting("db", &n, errors.New("down")))
+		h := up.NewHandler(counting("db", &n, errors.New("down")))
 		for range 5 {
 			code, body, _ := get(t, h, http.MethodGet)
 			assert.Equal(t, http.StatusServiceUnavailable, code)
@@ -125,7 +125,7 @@ func TestHandler(t *testing.T) {
 
 	t.Run("runs every time when CacheFor is negative", func(t *testing.T) {
 		var n atomic.Int32
-		h := &health.Handler{CacheFor: -1, Checks: []health.Check{counting("db", &n, nil)}}
+		h := &up.Handler{CacheFor: -1, Checks: []up.Check{counting("db", &n, nil)}}
 		for range 5 {
 			get(t, h, http.MethodGet)
 		}
@@ -136,7 +136,7 @@ func TestHandler(t *testing.T) {
 		defer goleak.VerifyNone(t)
 		var n atomic.Int32
 		release := make(chan struct{})
-		h := &health.Handler{CacheFor: -1, Checks: []health.Check{{
+		h := &up.Handler{CacheFor: -1, Checks: []up.Check{{
 			Name: "slow", Timeout: 5 * time.Second,
 			Run: func(ctx context.Context) error {
 				n.Add(1)
@@ -162,15 +162,15 @@ func TestHandler(t *testing.T) {
 		defer goleak.VerifyNone(t)
 		var n atomic.Int32
 		var fail atomic.Bool
-		h := &health.Handler{CacheFor: 2 * time.Millisecond, Checks: []health.Check{
-			health.Func("db", func(context.Context) error {
+		h := &up.Handler{CacheFor: 2 * time.Millisecond, Checks: []up.Check{
+			up.Func("db", func(context.Context) error {
 				n.Add(1)
 				if fail.Load() {
 					return errors.New("down")
 				}
 				return nil
 			}),
-			health.Func("disk", ok),
+			up.Func("disk", ok),
 		}}
 		var wg sync.WaitGroup
 		var served atomic.Int32
@@ -202,7 +202,7 @@ func TestHandler(t *testing.T) {
 				return ctx.Err()
 			}
 		}
-		h := health.NewHandler(health.Func("a", sleep), health.Func("b", sleep), health.Func("c", sleep))
+		h := up.NewHandler(up.Func("a", sleep), up.Func("b", sleep), up.Func("c", sleep))
 		start := time.Now()
 		code, _, _ := get(t, h, http.MethodGet)
 		assert.Equal(t, http.StatusOK, code)
@@ -210,9 +210,9 @@ func TestHandler(t *testing.T) {
 	})
 
 	t.Run("fails a check at its own timeout", func(t *testing.T) {
-		h := &health.Handler{Detail: true, Checks: []health.Check{
+		h := &up.Handler{Detail: true, Checks: []up.Check{
 			{Name: "slow", Timeout: 30 * time.Millisecond, Run: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }},
-			health.Func("fast", ok),
+			up.Func("fast", ok),
 		}}
 		start := time.Now()
 		code, body, _ := get(t, h, http.MethodGet)
@@ -228,7 +228,7 @@ func TestHandler(t *testing.T) {
 		defer goleak.VerifyNone(t)
 		var n atomic.Int32
 		release := make(chan struct{})
-		h := &health.Handler{Detail: true, CacheFor: -1, Checks: []health.Check{{
+		h := &up.Handler{Detail: true, CacheFor: -1, Checks: []up.Check{{
 			Name: "stuck", Timeout: 20 * time.Millisecond,
 			Run: func(context.Context) error { n.Add(1); <-release; return nil },
 		}}}
@@ -246,7 +246,7 @@ func TestHandler(t *testing.T) {
 	})
 
 	t.Run("turns a panicking check into a failure", func(t *testing.T) {
-		h := &health.Handler{Detail: true, Checks: []health.Check{health.Func("boom", func(context.Context) error { panic("nil map") })}}
+		h := &up.Handler{Detail: true, Checks: []up.Check{up.Func("boom", func(context.Context) error { panic("nil map") })}}
 		code, body, _ := get(t, h, http.MethodGet)
 		assert.Equal(t, http.StatusServiceUnavailable, code)
 		assert.Equal(t, "unhealthy: boom\nboom: panic: nil map\n", body)
@@ -255,7 +255,7 @@ func TestHandler(t *testing.T) {
 	t.Run("answers a client that gives up with 503", func(t *testing.T) {
 		release := make(chan struct{})
 		defer close(release)
-		h := &health.Handler{CacheFor: -1, Checks: []health.Check{{Name: "slow", Timeout: time.Second, Run: func(ctx context.Context) error {
+		h := &up.Handler{CacheFor: -1, Checks: []up.Check{{Name: "slow", Timeout: time.Second, Run: func(ctx context.Context) error {
 			select {
 			case <-release:
 			case <-ctx.Done():
@@ -277,7 +277,7 @@ func TestHandler(t *testing.T) {
 	t.Run("serves a real server's GET and HEAD", func(t *testing.T) {
 		defer goleak.VerifyNone(t)
 		mux := http.NewServeMux()
-		mux.Handle("GET /up", health.NewHandler(health.Func("db", ok)))
+		mux.Handle("GET /up", up.NewHandler(up.Func("db", ok)))
 		srv := httptest.NewServer(mux)
 		defer srv.Close()
 		for _, m := range []string{http.MethodGet, http.MethodHead} {
@@ -308,7 +308,7 @@ func newDB(t testing.TB, pragmas ...string) string {
 }
 
 func TestSQLiteCheck(t *testing.T) {
-	check := func(t *testing.T, c health.Check) error {
+	check := func(t *testing.T, c up.Check) error {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
@@ -317,7 +317,7 @@ func TestSQLiteCheck(t *testing.T) {
 
 	t.Run("passes on a database and keeps one connection", func(t *testing.T) {
 		defer goleak.VerifyNone(t)
-		c := health.SQLite(newDB(t))
+		c := up.SQLite(newDB(t))
 		assert.Equal(t, "sqlite", c.Name)
 		for range 3 {
 			require.NoError(t, check(t, c))
@@ -337,7 +337,7 @@ func TestSQLiteCheck(t *testing.T) {
 		_, err = tx.Exec("INSERT INTO notes (body) VALUES ('in flight')")
 		require.NoError(t, err)
 
-		c := health.SQLite(path)
+		c := up.SQLite(path)
 		defer c.Close()
 		require.NoError(t, check(t, c))
 		require.NoError(t, tx.Commit())
@@ -346,7 +346,7 @@ func TestSQLiteCheck(t *testing.T) {
 
 	t.Run("fails when the file is missing, and never creates it", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "missing.db")
-		c := health.SQLite(path)
+		c := up.SQLite(path)
 		defer c.Close()
 		err := check(t, c)
 		require.Error(t, err)
@@ -358,7 +358,7 @@ func TestSQLiteCheck(t *testing.T) {
 	t.Run("fails when the file is not a database", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "app.db")
 		require.NoError(t, os.WriteFile(path, []byte("this is not a SQLite database, just some text that is long enough"), 0o600))
-		c := health.SQLite(path)
+		c := up.SQLite(path)
 		defer c.Close()
 		err := check(t, c)
 		require.Error(t, err)
@@ -367,14 +367,14 @@ func TestSQLiteCheck(t *testing.T) {
 
 	t.Run("fails on a directory", func(t *testing.T) {
 		dir := t.TempDir()
-		err := check(t, health.SQLite(dir))
+		err := check(t, up.SQLite(dir))
 		assert.EqualError(t, err, "database file "+dir+" is not a regular file")
 	})
 
 	t.Run("follows the file when a restore replaces it", func(t *testing.T) {
 		defer goleak.VerifyNone(t)
 		path := newDB(t)
-		c := health.SQLite(path)
+		c := up.SQLite(path)
 		defer c.Close()
 		require.NoError(t, check(t, c))
 
@@ -389,7 +389,7 @@ func TestSQLiteCheck(t *testing.T) {
 	t.Run("serves /up from a Handler", func(t *testing.T) {
 		defer goleak.VerifyNone(t)
 		path := newDB(t)
-		h := health.NewHandler(health.SQLite(path), health.Writable(filepath.Dir(path)))
+		h := up.NewHandler(up.SQLite(path), up.Writable(filepath.Dir(path)))
 		code, body, _ := get(t, h, http.MethodGet)
 		assert.Equal(t, http.StatusOK, code)
 		assert.Equal(t, "ok\n", body)
@@ -400,7 +400,7 @@ func TestSQLiteCheck(t *testing.T) {
 func TestWritableCheck(t *testing.T) {
 	t.Run("passes on a writable directory and leaves nothing behind", func(t *testing.T) {
 		dir := t.TempDir()
-		c := health.Writable(dir)
+		c := up.Writable(dir)
 		assert.Equal(t, "writable", c.Name)
 		require.NoError(t, c.Run(context.Background()))
 		entries, err := os.ReadDir(dir)
@@ -409,22 +409,22 @@ func TestWritableCheck(t *testing.T) {
 	})
 
 	t.Run("fails on a missing directory", func(t *testing.T) {
-		err := health.Writable(filepath.Join(t.TempDir(), "gone")).Run(context.Background())
+		err := up.Writable(filepath.Join(t.TempDir(), "gone")).Run(context.Background())
 		assert.ErrorIs(t, err, os.ErrNotExist)
 	})
 
 	t.Run("fails on a file", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "f")
 		require.NoError(t, os.WriteFile(path, nil, 0o600))
-		assert.Error(t, health.Writable(path).Run(context.Background()))
+		assert.Error(t, up.Writable(path).Run(context.Background()))
 	})
 }
 
 func TestHandlerCloseReportsEveryError(t *testing.T) {
-	h := health.NewHandler(
-		health.Check{Name: "a", Run: ok, Close: func() error { return errors.New("a stuck") }},
-		health.Check{Name: "b", Run: ok},
-		health.Check{Name: "c", Run: ok, Close: func() error { return errors.New("c stuck") }},
+	h := up.NewHandler(
+		up.Check{Name: "a", Run: ok, Close: func() error { return errors.New("a stuck") }},
+		up.Check{Name: "b", Run: ok},
+		up.Check{Name: "c", Run: ok, Close: func() error { return errors.New("c stuck") }},
 	)
 	assert.EqualError(t, h.Close(), "close check a: a stuck\nclose check c: c stuck")
 }

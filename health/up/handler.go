@@ -1,4 +1,4 @@
-package health
+package up
 
 import (
 	"context"
@@ -223,7 +223,8 @@ func (h *Handler) render(errs []error) *verdict {
 			name = "check" + strconv.Itoa(i+1)
 		}
 		failed = append(failed, name)
-		fmt.Fprintf(&detail, "%s: %s\n", name, errText(err))
+		// One line per failure: a joined error's lines are kept on it.
+		fmt.Fprintf(&detail, "%s: %s\n", name, strings.ReplaceAll(err.Error(), "\n", "; "))
 		if h.Logger != nil {
 			h.Logger.Warn("health check failed", "check", name, "err", err)
 		}

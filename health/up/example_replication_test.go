@@ -1,4 +1,4 @@
-package health_test
+package up_test
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"net/http/httptest"
 	"time"
 
-	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/health/up"
 )
 
 // lagging is a Replicator whose changes have waited a minute; an app
@@ -18,10 +18,10 @@ func (lagging) Lag() (time.Duration, error) { return time.Minute, nil }
 // The app's /up reports replication: here the replica trails by more
 // than the allowed lag, so /up answers 503 naming the check.
 func ExampleReplication() {
-	up := health.NewHandler(health.Replication(lagging{}, 30*time.Second))
-	defer up.Close()
+	h := up.NewHandler(up.Replication(lagging{}, 30*time.Second))
+	defer h.Close()
 	rec := httptest.NewRecorder()
-	up.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/up", nil))
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/up", nil))
 	fmt.Print(rec.Code, " ", rec.Body.String())
 	// Output: 503 unhealthy: replication
 }

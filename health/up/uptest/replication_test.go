@@ -1,4 +1,4 @@
-package health_test
+package uptest_test
 
 import (
 	"context"
@@ -6,12 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/health/up"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// replicator is a fake health.Replicator of fixed answers.
+// replicator is a fake up.Replicator of fixed answers.
 type replicator struct {
 	lag time.Duration
 	err error
@@ -19,22 +19,22 @@ type replicator struct {
 
 func (r replicator) Lag() (time.Duration, error) { return r.lag, r.err }
 
-var _ health.Replicator = replicator{}
+var _ up.Replicator = replicator{}
 
 func TestReplicationCheck(t *testing.T) {
 	ctx := context.Background()
 	t.Run("passes while the replica keeps up", func(t *testing.T) {
-		c := health.Replication(replicator{lag: 2 * time.Second}, 0)
+		c := up.Replication(replicator{lag: 2 * time.Second}, 0)
 		assert.Equal(t, "replication", c.Name)
 		require.NoError(t, c.Run(ctx))
 	})
 	t.Run("fails when changes wait longer than the limit", func(t *testing.T) {
-		err := health.Replication(replicator{lag: 45 * time.Second}, 0).Run(ctx)
+		err := up.Replication(replicator{lag: 45 * time.Second}, 0).Run(ctx)
 		require.ErrorContains(t, err, "changes have waited 45s to reach the replica (max 30s)")
-		require.NoError(t, health.Replication(replicator{lag: 45 * time.Second}, time.Minute).Run(ctx))
+		require.NoError(t, up.Replication(replicator{lag: 45 * time.Second}, time.Minute).Run(ctx))
 	})
 	t.Run("fails with the replicator's own error", func(t *testing.T) {
 		lost := errors.New("replica lease lost")
-		require.ErrorIs(t, health.Replication(replicator{err: lost}, 0).Run(ctx), lost)
+		require.ErrorIs(t, up.Replication(replicator{err: lost}, 0).Run(ctx), lost)
 	})
 }

@@ -1,4 +1,4 @@
-package health
+package up
 
 import (
 	"context"
@@ -9,19 +9,21 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"time"
 )
 
-// SQLiteDrivers are the database/sql driver names SQLite looks for, in
+// sqliteDrivers are the database/sql driver names SQLite looks for, in
 // order: "sqlite" (modernc.org/sqlite) and "sqlite3" (mattn/go-sqlite3,
-// ncruces/go-sqlite3). The app registers one by importing it.
-var SQLiteDrivers = []string{"sqlite", "sqlite3"}
+// ncruces/go-sqlite3). The app registers one by importing it. Not a
+// setting: every common Go SQLite driver registers one of these names,
+// and a mutable list would let one package change another's check.
+var sqliteDrivers = []string{"sqlite", "sqlite3"}
 
 // SQLite returns a check named "sqlite" that passes when the database
 // file at path exists and answers a query (SELECT count(*) FROM
 // sqlite_master, which also proves the file is a database). It opens the
-// file read-only, never creating it, through whichever driver in
-// SQLiteDrivers the app registered, once, and keeps that connection;
+// file read-only, never creating it, through whichever SQLite
+// driver the app registered ("sqlite", as modernc.org/sqlite names itself,
+// or "sqlite3", as mattn/go-sqlite3 and ncruces/go-sqlite3 do), once, and keeps that connection;
 // it reopens after an error or when the file at path is replaced (as a
 // restore does). Handler.Close closes it.
 func SQLite(path string) Check {
@@ -66,13 +68,13 @@ func (s *sqliteCheck) run(ctx context.Context) error {
 
 func (s *sqliteCheck) open(ctx context.Context, fi os.FileInfo) error {
 	drivers := sql.Drivers()
-	i := slices.IndexFunc(SQLiteDrivers, func(d string) bool { return slices.Contains(drivers, d) })
+	i := slices.IndexFunc(sqliteDrivers, func(d string) bool { return slices.Contains(drivers, d) })
 	if i < 0 {
-		return fmt.Errorf("no SQLite driver registered (looked for %q): import one, such as modernc.org/sqlite", SQLiteDrivers)
+		return fmt.Errorf("no SQLite driver registered (looked for %q): import one, such as modernc.org/sqlite", sqliteDrivers)
 	}
 	// A URI with mode=ro: never create the file, never take a write lock.
 	dsn := "file:" + (&url.URL{Path: s.path}).EscapedPath() + "?mode=ro"
-	db, err := sql.Open(SQLiteDrivers[i], dsn)
+	db, err := sql.Open(sqliteDrivers[i], dsn)
 	if err != nil {
 		return fmt.Errorf("open database %s: %w", s.path, err)
 	}
@@ -130,41 +132,4 @@ func Writable(dir string) Check {
 // which ends at the check's timeout.
 func Func(name string, fn func(ctx context.Context) error) Check {
 	return Check{Name: name, Run: fn}
-}
-
-// DefaultMaxReplicationLag is how long committed changes may wait to
-// reach the replica before a Replication check fails: many sync
-// intervals of Litestream's default one second.
-const DefaultMaxReplicationLag = 30 * time.Second
-
-// Replicator is what a Replication check reads: how long committed
-// changes have waited to reach the replica, and why replication fails
-// when it does. *replicate.Replication satisfies it, so an app links no
-// replication code into this package.
-type Replicator interface {
-	// Lag returns the wait of the oldest change not yet in the replica
-	// (0 when it holds every one), and a non-nil error when replication
-	// fails: a lost lease, a stop, a sync error.
-	Lag() (time.Duration, error)
-}
-
-// Replication returns a check named "replication" that fails when rep
-// reports a failure or when changes have waited longer than maxLag (0
-// means DefaultMaxReplicationLag) to reach the replica, so a replica
-// that falls behind takes the app out of rotation and shows in /up
-// instead of going unnoticed until the next verify.
-func Replication(rep Replicator, maxLag time.Duration) Check {
-	if maxLag <= 0 {
-		maxLag = DefaultMaxReplicationLag
-	}
-	return Check{Name: "replication", Run: func(context.Context) error {
-		lag, err := rep.Lag()
-		if err != nil {
-			return err
-		}
-		if lag > maxLag {
-			return fmt.Errorf("changes have waited %s to reach the replica (max %s)", lag.Round(time.Millisecond), maxLag)
-		}
-		return nil
-	}}
 }

@@ -1,4 +1,4 @@
-package health_test
+package uptest_test
 
 import (
 	"net/http"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/health/up"
 )
 
 // discard is a ResponseWriter that keeps only the status, so the benchmark measures the Handler.
@@ -37,7 +37,7 @@ func BenchmarkHandler(b *testing.B) {
 		{"uncached", -1, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			h := &health.Handler{CacheFor: bc.cacheFor, Checks: []health.Check{health.SQLite(newDB(b))}}
+			h := &up.Handler{CacheFor: bc.cacheFor, Checks: []up.Check{up.SQLite(newDB(b))}}
 			defer h.Close()
 			req := httptest.NewRequest(http.MethodGet, "/up", nil)
 			warm := &discard{header: http.Header{}}
