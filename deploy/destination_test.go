@@ -14,6 +14,7 @@ import (
 
 	"github.com/slipwayhq/slipway/deploy/image"
 	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // overlayEverything changes every part of the App it can reach, in place.
@@ -67,7 +68,7 @@ func destinationApp() App {
 		Volumes: []string{"hello-data:/data"},
 		Labels:  map[string]string{"app": "hello"},
 		Migrate: &Migrate{Cmd: []string{"/hello", "migrate"}},
-		Secrets: CommandSecrets{Command: []string{"pm", "{name}"}},
+		Secrets: secret.Command{Args: []string{"pm", "{name}"}},
 		Destinations: map[string]func(*App){
 			"staging":    overlayEverything,
 			"production": nil,
@@ -193,7 +194,7 @@ func fill(t *testing.T, v reflect.Value, depth int) {
 		}))
 	case reflect.Interface:
 		for _, impl := range []any{
-			CommandSecrets{}, health.Command{}, image.Go{}, &bytes.Buffer{},
+			secret.Command{}, health.Command{}, image.Go{}, &bytes.Buffer{},
 		} {
 			iv := reflect.New(reflect.TypeOf(impl)).Elem()
 			if !iv.Type().Implements(v.Type()) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/slipwayhq/slipway/deploy"
 	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // Validate reports every problem at once, each with its field path.
@@ -78,7 +79,7 @@ func ExampleFileSecrets() {
 		Image:   "ghcr.io/acme/hello",
 		Roles:   deploy.Roles{"web": {Servers: deploy.Hosts("203.0.113.10")}},
 		Env:     deploy.Env{Secret: []string{"SECRET_KEY_BASE", "LITESTREAM_SECRET_ACCESS_KEY"}},
-		Secrets: deploy.Chain(deploy.EnvSecrets{}, deploy.FileSecrets{Path: path}),
+		Secrets: secret.Chain{secret.Env{}, secret.File{Path: path}},
 	}
 	secrets, err := deploy.ResolveSecrets(context.Background(), app)
 	if err != nil {

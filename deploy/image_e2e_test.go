@@ -20,9 +20,10 @@ import (
 	"github.com/slipwayhq/slipway/deploy/engine"
 	"github.com/slipwayhq/slipway/deploy/image"
 	"github.com/slipwayhq/slipway/internal/lab"
+	"github.com/slipwayhq/slipway/secret"
 )
 
-// secretMap is a SecretSource of fixed values.
+// secretMap is a secret.Source of fixed values.
 type secretMap map[string]string
 
 func (m secretMap) Secret(_ context.Context, name string) (string, error) {
