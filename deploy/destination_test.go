@@ -41,7 +41,7 @@ func overlayEverything(a *App) {
 	a.Volumes[0] = "staging-data:/data"
 	a.Labels["app"] = "staging"
 	a.Migrate.Cmd[0] = "/other"
-	a.Secrets.(CommandSecrets).Command[0] = "other-pm"
+	a.Secrets.(secret.Command).Args[0] = "other-pm"
 	a.Destinations["new"] = nil
 }
 
@@ -350,7 +350,7 @@ func TestAnOverlayNeverChangesTheBase(t *testing.T) {
 	fill(t, reflect.ValueOf(&base).Elem(), 0)
 	base.Destinations = map[string]func(*App){"staging": func(a *App) { mutate(reflect.ValueOf(a).Elem(), 0) }}
 	before := dumped(base)
-	require.Contains(t, before, "CommandSecrets", "the filled App holds Slipway's secret source")
+	require.Contains(t, before, "secret.Command", "the filled App holds Slipway's secret source")
 	require.Contains(t, before, "Replica", "and a replicated database")
 
 	staging, err := base.ForDestination("staging")

@@ -65,9 +65,10 @@ func ExampleApp_ForDestination() {
 	// unknown destination "prod"; known destinations: staging
 }
 
-// FileSecrets reads a dotenv-style file that stays out of git; Chain
-// lets the environment (CI) win over it.
-func ExampleFileSecrets() {
+// ResolveSecrets asks the App's secret.Source for every name its Env
+// lists: here a secret.Chain lets the environment (CI) win over a
+// secret.File that stays out of git.
+func ExampleResolveSecrets() {
 	dir, _ := os.MkdirTemp("", "slipway-example")
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, ".slipway", "secrets")
@@ -91,7 +92,7 @@ func ExampleFileSecrets() {
 
 	app.Env.Secret = append(app.Env.Secret, "SLIPWAY_EXAMPLE_MISSING")
 	_, err = deploy.ResolveSecrets(context.Background(), app)
-	if missing, ok := errors.AsType[*deploy.MissingSecretsError](err); ok {
+	if missing, ok := errors.AsType[*secret.MissingListError](err); ok {
 		fmt.Println("missing:", missing.Names)
 	}
 	// Output:

@@ -30,7 +30,7 @@ func (m secretMap) Secret(_ context.Context, name string) (string, error) {
 	if v, ok := m[name]; ok {
 		return v, nil
 	}
-	return "", fmt.Errorf("%s: %w", name, deploy.ErrSecretMissing)
+	return "", fmt.Errorf("%s: %w", name, secret.ErrMissing)
 }
 
 // webApp is a small Go web app that answers / with its release.

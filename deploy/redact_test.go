@@ -3,7 +3,6 @@ package deploy
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -94,16 +93,16 @@ func TestSessionErrorsAreRedacted(t *testing.T) {
 }
 
 func TestDiagnoseRedactsBeforeTheReportClips(t *testing.T) {
-	for _, secret := range []string{"straddling-secret-value-0123456789", `quo"te\back\slash-secret`} {
-		s := secret.Values{"SECRET": secret}
+	for _, value := range []string{"straddling-secret-value-0123456789", `quo"te\back\slash-secret`} {
+		s := secret.Values{"SECRET": value}
 		// The secret starts a few characters before the screen's width.
-		line := strings.Repeat("x", health.ScreenWidth-len("  | ")-10) + secret + " tail"
+		line := strings.Repeat("x", health.ScreenWidth-len("  | ")-10) + value + " tail"
 		d := health.Diagnostics{Container: "app-web-v2", Logs: []string{line}, LogsErr: nil}
 		report := (&BootError{Container: "app-web-v2", Err: errors.New("gate"), Diagnostics: d.Redact(s)}).Error()
-		assert.NotContains(t, report, secret[:6], "no prefix of the secret survives the clip")
+		assert.NotContains(t, report, value[:6], "no prefix of the secret survives the clip")
 		assert.Contains(t, report, "xxx[redacted")
 
 		unredacted := (&BootError{Container: "app-web-v2", Err: errors.New("gate"), Diagnostics: d}).Error()
-		assert.Contains(t, s.Redact(unredacted), secret[:6], "redacting after the clip is what leaked")
+		assert.Contains(t, s.Redact(unredacted), value[:6], "redacting after the clip is what leaked")
 	}
 }

@@ -1,13 +1,10 @@
 package deploy
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -29,6 +26,12 @@ func (m mapSource) Secret(_ context.Context, name string) (string, error) {
 		return v, nil
 	}
 	return "", &secret.MissingError{Name: name, Where: "not in the map"}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o700))
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
 }
 
 func secretsApp(src secret.Source) App {
