@@ -135,6 +135,7 @@ func TestFileRejectsAMalformedFileWithoutQuotingIt(t *testing.T) {
 		{"an unclosed quote", "A=\"hunter2\nmore\n", "line 1: the quoted value has no closing quote"},
 		{"text after a quote", "A='hunter2' hunter3\n", "line 1: unexpected text after the closing quote"},
 		{"command substitution", "A=$(op read hunter2)\n", "line 1: command substitution is not supported; use secret.Command for a password manager"},
+		{"a command over lines", "A=x$(op read\nhunter2)\n", "line 1: command substitution is not supported; use secret.Command for a password manager"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,7 +38,7 @@ type Report struct {
 	SecretNames []string
 	// CommandSecrets are the names the secrets files set with a
 	// "$(command)", which Slipway never runs: set them in the environment
-	// or give App.Secrets a CommandSecrets source.
+	// or give App.Secrets a secret.Command source.
 	CommandSecrets []string
 	// EnvSecrets are the secret names the config uses that no secrets
 	// file sets; they are read from the environment.
@@ -114,13 +114,16 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// Error is a Kamal config Load cannot read: malformed YAML, a
-// value of the wrong type, or a file over one of the MaxKamal limits.
+// Error is a Kamal config Load cannot read: malformed YAML, a value of
+// the wrong type, or a file over one of the limits (MaxFileSize,
+// MaxNodes, MaxValues, MaxDepth).
 type Error struct {
+	// File and Line locate the problem.
 	File string
 	Line int
 	// Path is the key's YAML path; "" for a syntax error.
-	Path    string
+	Path string
+	// Message says what is wrong, never quoting a secret.
 	Message string
 }
 
@@ -136,7 +139,7 @@ func (e *Error) Error() string {
 	return where + ": " + e.Path + ": " + e.Message
 }
 
-// Load reads a Kamal config into an App, for a team moving from
+// Load reads a Kamal config into a deploy.App, for a team moving from
 // Kamal. path is the project directory or its config/deploy.yml (any
 // YAML file works; its destination overlay sits beside it). With a
 // destination, config/deploy.<destination>.yml is deep-merged over the
@@ -160,12 +163,12 @@ func (e *Error) Error() string {
 // anchors, aliases and "<<" merge keys are followed. ERB ("<%= %>") is
 // not evaluated: a value holding it is reported. Malformed YAML, a value
 // of the wrong type anywhere (a known key is never dropped for its type),
-// and a file over a limit (MaxFileSize, MaxNodes,
-// MaxValues, MaxDepth) are a *Error naming the file and
-// line; the limits bound the time and memory an import takes.
-// When the App is not valid (an image Slipway cannot take, a host that is
-// not a host name, ...) Load returns it and the report with
-// Validate's *ValidationError, whose fields are the App's.
+// and a file over a limit (MaxFileSize, MaxNodes, MaxValues, MaxDepth)
+// are a *Error naming the file and line; the limits bound the time and
+// memory an import takes. When the App is not valid (an image Slipway
+// cannot take, a host that is not a host name, ...) Load returns it and
+// the report with deploy.App.Validate's *deploy.ValidationError, whose
+// fields are the App's.
 func Load(path, destination string) (deploy.App, *Report, error) {
 	file, root, err := kamalConfigFile(path)
 	if err != nil {

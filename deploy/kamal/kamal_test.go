@@ -37,7 +37,7 @@ func deployYML(t testing.TB, yml string) string {
 	return kamalProject(t, map[string]string{"config/deploy.yml": yml})
 }
 
-func TestFromKamal(t *testing.T) {
+func TestLoad(t *testing.T) {
 	tests := []struct {
 		name        string
 		path        func(t *testing.T) string
@@ -568,7 +568,7 @@ func nilIfEmpty(s []string) []string {
 	return s
 }
 
-func TestFromKamalErrors(t *testing.T) {
+func TestLoadErrors(t *testing.T) {
 	tests := []struct {
 		name        string
 		yml         string
@@ -634,7 +634,7 @@ func TestFromKamalErrors(t *testing.T) {
 
 // A value of the wrong type is an error with its file, line and path,
 // wherever it is: none is dropped with a note.
-func TestFromKamalWrongTypes(t *testing.T) {
+func TestLoadWrongTypes(t *testing.T) {
 	tests := []struct {
 		name, yml, destination, want string
 	}{
@@ -676,7 +676,7 @@ func TestFromKamalWrongTypes(t *testing.T) {
 	}
 }
 
-func TestFromKamalValidates(t *testing.T) {
+func TestLoadValidates(t *testing.T) {
 	t.Run("returns the validation error with the app and report", func(t *testing.T) {
 		app, report, err := kamal.Load(deployYML(t, `
 service: hello
@@ -713,7 +713,7 @@ func problemFields(ve *deploy.ValidationError) []string {
 	return f
 }
 
-func TestFromKamalSecrets(t *testing.T) {
+func TestLoadSecrets(t *testing.T) {
 	ctx := context.Background()
 	t.Run("resolves aliases, file values and references for a destination", func(t *testing.T) {
 		t.Setenv("SLIPWAY_TEST_SESSION_SECRET", "session-from-env")
@@ -777,7 +777,7 @@ func TestFromKamalSecrets(t *testing.T) {
 	})
 }
 
-func TestKamalSecrets(t *testing.T) {
+func TestSecrets(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	common := filepath.Join(dir, "secrets-common")

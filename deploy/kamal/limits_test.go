@@ -121,7 +121,7 @@ func allocated(f func()) uint64 {
 	return after.TotalAlloc - before.TotalAlloc
 }
 
-func TestFromKamalLimits(t *testing.T) {
+func TestLoadLimits(t *testing.T) {
 	tests := []struct {
 		name string
 		yml  string
@@ -230,7 +230,7 @@ func kamalSecretsDoubling(n int) string {
 	return b.String()
 }
 
-func TestKamalSecretsLimits(t *testing.T) {
+func TestSecretsLimits(t *testing.T) {
 	ctx := context.Background()
 	t.Run("refuses a secrets file over MaxFileSize", func(t *testing.T) {
 		dir := kamalProject(t, map[string]string{".kamal/secrets": "A=" + strings.Repeat("x", kamal.MaxFileSize) + "\n"})
@@ -268,10 +268,10 @@ func TestKamalSecretsLimits(t *testing.T) {
 	})
 }
 
-// BenchmarkFromKamal imports the inputs of TestFromKamalLimits side by
+// BenchmarkLoad imports the inputs of TestLoadLimits side by
 // side and prints, for each, the time, the memory allocated and the
 // result; the map sizes show that time grows linearly with the keys.
-func BenchmarkFromKamal(b *testing.B) {
+func BenchmarkLoad(b *testing.B) {
 	inputs := []struct{ name, yml string }{
 		{"labels, 2,000 keys", kamalManyKeys(2_000)},
 		{"labels, 20,000 keys", kamalManyKeys(20_000)},

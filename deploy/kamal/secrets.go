@@ -26,9 +26,10 @@ import (
 // A "$OTHER" or "${OTHER}" reference is resolved from the names set
 // earlier in the files, then from the environment; an unset one makes the
 // secret missing rather than empty. A "$(...)" or backquoted command is
-// never run: its name is missing here, so that a later source in a Chain
-// (EnvSecrets, or a CommandSecrets running the password manager) can
-// supply it. The files are read at every lookup and no value is kept.
+// never run: its name is missing here, so that a later source in a
+// secret.Chain (secret.Env, or a secret.Command running the password
+// manager) can supply it. The files are read with secret.ParseDotenv at
+// every lookup and no value is kept.
 type Secrets struct {
 	// Files are the secrets files in the order Kamal reads them; a file
 	// that does not exist is skipped.
