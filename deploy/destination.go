@@ -124,9 +124,7 @@ func cloneDatabases(dbs []Database) []Database {
 		r := *d.Replica
 		if r.S3 != nil {
 			s := *r.S3
-			if src, ok := s.Secrets.(secret.Source); ok {
-				s.Secrets = cloneSecrets(src)
-			}
+			s.Secrets = cloneSecrets(s.Secrets) // one secret.Source type now, in both packages
 			r.S3 = &s
 		}
 		c[i].Replica = &r

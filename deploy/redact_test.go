@@ -26,7 +26,7 @@ func TestSessionRedactionSet(t *testing.T) {
 		s.out.redact(secret.Values{"APP_KEY": "app-secret-1"})
 		s.out.redact(secret.Values{"REGISTRY_PASSWORD": "registry-pw-2"})
 		// A replica's own source gives a name the app uses another value.
-		v, err := s.secret(t.Context(), sourceFunc(func(_ context.Context, name string) (string, error) {
+		v, err := s.secret(t.Context(), secret.Func(func(_ context.Context, name string) (string, error) {
 			return "replica-key-3", nil
 		}), "APP_KEY")
 		require.NoError(t, err)
@@ -40,7 +40,7 @@ func TestSessionRedactionSet(t *testing.T) {
 	t.Run("holds a replica's credentials from its own source", func(t *testing.T) {
 		var out bytes.Buffer
 		s := testSession(&out)
-		src := sourceFunc(func(_ context.Context, name string) (string, error) { return "s3-" + name, nil })
+		src := secret.Func(func(_ context.Context, name string) (string, error) { return "s3-" + name, nil })
 		s.learnReplica(t.Context(), replicate.Replica{DB: "/data/app.db", S3: &replicate.S3{Bucket: "b", Secrets: src}})
 		assert.Equal(t, "[redacted] [redacted]", s.Redact("s3-"+replicate.DefaultAccessKeyIDVar+" s3-"+replicate.DefaultSecretAccessKeyVar))
 	})

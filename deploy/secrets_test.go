@@ -13,11 +13,6 @@ import (
 	"github.com/slipwayhq/slipway/secret"
 )
 
-// sourceFunc makes a secret.Source of a func, for tests.
-type sourceFunc func(ctx context.Context, name string) (string, error)
-
-func (f sourceFunc) Secret(ctx context.Context, name string) (string, error) { return f(ctx, name) }
-
 // mapSource has the secrets in its map and misses every other.
 type mapSource map[string]string
 
@@ -45,7 +40,7 @@ func secretsApp(src secret.Source) App {
 func TestResolveSecrets(t *testing.T) {
 	t.Run("resolves the app's and every role's secrets", func(t *testing.T) {
 		var asked []string
-		src := sourceFunc(func(_ context.Context, name string) (string, error) {
+		src := secret.Func(func(_ context.Context, name string) (string, error) {
 			asked = append(asked, name)
 			return "value-of-" + name, nil
 		})
@@ -80,7 +75,7 @@ func TestResolveSecrets(t *testing.T) {
 	})
 
 	t.Run("reports failures beside missing secrets", func(t *testing.T) {
-		src := sourceFunc(func(_ context.Context, name string) (string, error) {
+		src := secret.Func(func(_ context.Context, name string) (string, error) {
 			if name == "JOBS_TOKEN" {
 				return "", errors.New("vault sealed")
 			}

@@ -7,8 +7,8 @@
 //
 //   - a Source looks up a secret's value by its name: Env (the process
 //     environment), File (a dotenv file kept out of git), Command (a
-//     password manager's CLI), and Chain (the first of several that has
-//     it);
+//     password manager's CLI), Chain (the first of several that has
+//     it), and Func (a function, such as a vault client's lookup);
 //   - Values are secret values already resolved, by name; they Redact
 //     text, wrap a Writer that redacts what passes through it, and
 //     RedactError hides them in errors;

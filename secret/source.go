@@ -48,6 +48,15 @@ func Where(err error) string {
 	return err.Error()
 }
 
+// Func makes a Source of a function, such as a lookup in a vault client
+// a program already holds.
+type Func func(ctx context.Context, name string) (string, error)
+
+var _ Source = Func(nil)
+
+// Secret calls f.
+func (f Func) Secret(ctx context.Context, name string) (string, error) { return f(ctx, name) }
+
 // Env reads secrets from the process environment. A variable that is set
 // but empty counts as present, with an empty value.
 type Env struct{}

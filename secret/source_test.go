@@ -14,11 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// sourceFunc makes a Source of a func, for tests.
-type sourceFunc func(ctx context.Context, name string) (string, error)
-
-func (f sourceFunc) Secret(ctx context.Context, name string) (string, error) { return f(ctx, name) }
-
 // mapSource has the secrets in its map and misses every other.
 type mapSource map[string]string
 
@@ -241,7 +236,7 @@ func TestChain(t *testing.T) {
 		assert.EqualError(t, err, "secret SLIPWAY_TEST_NOWHERE missing: not in the map; not set in the environment")
 	})
 	t.Run("stops at a source that fails", func(t *testing.T) {
-		broken := sourceFunc(func(context.Context, string) (string, error) { return "", errors.New("vault sealed") })
+		broken := Func(func(context.Context, string) (string, error) { return "", errors.New("vault sealed") })
 		_, err := Chain{broken, second}.Secret(t.Context(), "A")
 		require.EqualError(t, err, "vault sealed")
 	})
@@ -261,7 +256,7 @@ func TestSecretValuesNeverAppearInErrors(t *testing.T) {
 	writeFile(t, badFile, "A=\"hunter2\n")
 	noEquals := filepath.Join(dir, "noequals")
 	writeFile(t, noEquals, "hunter2\n")
-	chatty := sourceFunc(func(_ context.Context, name string) (string, error) {
+	chatty := Func(func(_ context.Context, name string) (string, error) {
 		if name == "JOBS_TOKEN" {
 			return "jt-value", nil
 		}
