@@ -3,7 +3,7 @@
 // In this package, and in every identifier it exports, a "secret" is one
 // named value, such as SECRET_KEY_BASE, that a container or a credential
 // needs and that no person, log or error may read. The package has three
-// kinds of thing, each with one word:
+// kinds of thing:
 //
 //   - a Source looks up a secret's value by its name: Env (the process
 //     environment), File (a dotenv file kept out of git), Command (a
