@@ -228,7 +228,7 @@ func (s *Session) drillApp(ctx context.Context, d AppDrill, rep *AppDrillReport)
 	bg := context.WithoutCancel(ctx)
 	defer h.engine.VolumeRemove(bg, drillVol, true)
 	defer h.engine.Remove(bg, name, true)
-	if err := h.engine.EnsureVolume(ctx, drillVol, map[string]string{"slipway.drill": a.Service}); err != nil {
+	if err := h.engine.VolumeEnsure(ctx, drillVol, map[string]string{"slipway.drill": a.Service}); err != nil {
 		return err
 	}
 	mount, err := h.engine.VolumeMountpoint(ctx, drillVol)

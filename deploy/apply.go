@@ -388,7 +388,7 @@ func (s *Session) apply(ctx context.Context, p Plan, st Step) error {
 	e := h.engine
 	switch st.Kind {
 	case StepEnsureNetwork:
-		return e.EnsureNetwork(ctx, st.Container, map[string]string{"slipway.network": "true"})
+		return e.NetworkEnsure(ctx, st.Container, map[string]string{"slipway.network": "true"})
 	case StepBootProxy:
 		return s.bootProxy(ctx, e, st)
 	case StepEnsureImage:
@@ -444,7 +444,7 @@ func (s *Session) bootProxy(ctx context.Context, e *engine.Engine, st Step) erro
 		return err
 	}
 	px := proxyOn(s.app, st.Host)
-	if err := e.EnsureVolume(ctx, proxy.ConfigVolume, nil); err != nil {
+	if err := e.VolumeEnsure(ctx, proxy.ConfigVolume, nil); err != nil {
 		return err
 	}
 	spec := proxy.Boot{Image: st.Image, Network: s.app.network(), HTTPPort: px.HTTPPort, HTTPSPort: px.HTTPSPort}.Spec()
@@ -698,7 +698,7 @@ func (s *Session) bootAccessory(ctx context.Context, e *engine.Engine, st Step) 
 	acc := s.app.Accessories[st.Role]
 	for _, v := range acc.Volumes {
 		name, _, _ := strings.Cut(v, ":")
-		if err := e.EnsureVolume(ctx, name, nil); err != nil {
+		if err := e.VolumeEnsure(ctx, name, nil); err != nil {
 			return err
 		}
 	}

@@ -75,7 +75,7 @@ func (s *Session) DrillOnHost(ctx context.Context, host string, r replicate.Repl
 	name, volume := ProxyService(s.app, "drill-"+stamp), ProxyService(s.app, "drill-"+stamp)
 	defer h.engine.VolumeRemove(bg, volume, true)
 	defer h.engine.Remove(bg, name, true)
-	if err := h.engine.EnsureVolume(ctx, volume, map[string]string{"slipway.drill": s.app.Service}); err != nil {
+	if err := h.engine.VolumeEnsure(ctx, volume, map[string]string{"slipway.drill": s.app.Service}); err != nil {
 		return replicate.DrillReport{}, err
 	}
 	t0 := time.Now()

@@ -262,7 +262,7 @@ func removeImages(t testing.TB, l *lab.Lab, repo string) {
 		if err != nil {
 			continue
 		}
-		imgs, _ := e.Images(ctx, nil)
+		imgs, _ := e.ImageList(ctx, nil)
 		for _, img := range imgs {
 			for _, tag := range img.Tags {
 				if strings.HasPrefix(tag, repo+":") {

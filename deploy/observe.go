@@ -92,7 +92,7 @@ func observeHost(ctx context.Context, a App, e *engine.Engine) (HostState, error
 			}
 		}
 	}
-	images, err := e.Images(ctx, nil)
+	images, err := e.ImageList(ctx, nil)
 	if err != nil {
 		return hs, err
 	}

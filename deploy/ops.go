@@ -246,7 +246,7 @@ func (s *Session) pruneImages(ctx context.Context, h *hostConn, audit *auditLog,
 	for _, c := range all {
 		used[c.ImageID] = true
 	}
-	list, err := h.engine.Images(ctx, nil)
+	list, err := h.engine.ImageList(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("prune images on %s: %w", h.name, err)
 	}

@@ -84,8 +84,7 @@ func TestSecretsNeverLeaveAFailedDeploy(t *testing.T) {
 				g := a
 				g.Env.Clear = map[string]string{"LEAK_ENV": "APP_DSN", "UP_FAIL": "1"}
 				var out syncBuffer
-				targets.Use(g)
-				targets.UseOptions(deploy.Options{Output: &out, Performer: "tester"})
+				targets.Use(targets.Config{App: g, Options: deploy.Options{Output: &out, Performer: "tester"}})
 				err := targets.Deploy(ctx, &version, nil)
 				require.Error(t, err)
 				assert.Equal(t, targets.ExitGateFailed, mg.ExitStatus(err))
@@ -110,8 +109,7 @@ func TestSecretsNeverLeaveAFailedDeploy(t *testing.T) {
 				_, err := connect(t, a, &out).Deploy(ctx, deploy.Release{Version: version})
 				require.NoError(t, err, out.String())
 				var logs syncBuffer
-				targets.Use(a)
-				targets.UseOptions(deploy.Options{Output: &logs})
+				targets.Use(targets.Config{App: a, Options: deploy.Options{Output: &logs}})
 				tail, follow := 50, false
 				require.NoError(t, targets.Logs(ctx, &tail, &follow, nil, nil, nil))
 				require.Contains(t, logs.String(), "config APP_DSN="+secret.Redacted)

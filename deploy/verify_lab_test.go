@@ -37,7 +37,7 @@ func TestVerifyDatabasesCatchesAStalledReplicator(t *testing.T) {
 	// the database there as the app would.
 	e := h.Engine(t)
 	volume := a.Service + "-data"
-	require.NoError(t, e.EnsureVolume(ctx, volume, map[string]string{"slipway.service": a.Service}))
+	require.NoError(t, e.VolumeEnsure(ctx, volume, map[string]string{"slipway.service": a.Service}))
 	t.Cleanup(func() { e.VolumeRemove(context.Background(), volume, true) })
 	dir, err := e.VolumeMountpoint(ctx, volume)
 	require.NoError(t, err)

@@ -49,20 +49,6 @@ func (App) Live(ctx context.Context, role, destination *string) error {
 	return exit(s.Live(ctx, roles...))
 }
 
-var drillApp struct {
-	smoke   []deploy.SmokeCheck
-	dropEnv []string
-}
-
-// UseAppDrill sets the smoke checks a whole-app drill runs after the
-// health check passes, and env names the disposable copy must not get
-// beyond the replica's credentials and env, which it never gets.
-func UseAppDrill(smoke []deploy.SmokeCheck, dropEnv ...string) {
-	mu.Lock()
-	defer mu.Unlock()
-	drillApp.smoke, drillApp.dropEnv = smoke, dropEnv
-}
-
 // Recover brings the database back from its replica (newest, or -at=RFC3339) with the app down only for the swap; -database picks one of several.
 func (App) Recover(ctx context.Context, at, message, host, database, destination *string) error {
 	// A zero Replica: the recovery reads the destination's App.Databases.
@@ -93,12 +79,11 @@ func (App) Recover(ctx context.Context, at, message, host, database, destination
 
 // Drill restores the whole app in a disposable container (no proxy route, no replica credentials), passes its health check and the smoke checks, and records RTO and the data at risk.
 func (App) Drill(ctx context.Context, host, destination *string) error {
-	mu.Lock()
-	d := deploy.AppDrill{Smoke: drillApp.smoke, DropEnv: drillApp.dropEnv, Log: replicas.log} // the replica from App.Databases
-	mu.Unlock()
-	if d.Log == "" {
-		d.Log = DefaultDrillLog
+	cfg, err := config()
+	if err != nil {
+		return exit(err)
 	}
+	d := deploy.AppDrill{Smoke: cfg.Drills.Smoke, DropEnv: cfg.Drills.DropEnv, Log: cfg.Drills.log()} // the replica from App.Databases
 	if host != nil {
 		d.Host = *host
 	}

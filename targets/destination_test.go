@@ -25,8 +25,7 @@ func TestUnknownDestinationExitsInvalid(t *testing.T) {
 			"staging": func(a *deploy.App) {},
 		},
 	}
-	targets.Use(app)
-	targets.UseOptions(deploy.Options{Output: io.Discard})
+	targets.Use(targets.Config{App: app, Options: deploy.Options{Output: io.Discard}})
 
 	_, err := app.ForDestination("prod")
 	_, invalid := errors.AsType[*deploy.ValidationError](err)

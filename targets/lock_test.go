@@ -19,10 +19,11 @@ func TestLockTargets(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	app := labApp(t)
-	targets.Use(app)
 	var out syncWriter
-	as := func(performer string) { targets.UseOptions(deploy.Options{Output: &out, Performer: performer}) }
-	t.Cleanup(func() { targets.UseOptions(deploy.Options{}) })
+	as := func(performer string) {
+		targets.Use(targets.Config{App: app, Options: deploy.Options{Output: &out, Performer: performer}})
+	}
+	t.Cleanup(func() { targets.Use(targets.Config{}) })
 
 	as("alice")
 	require.NoError(t, targets.Lock{}.Acquire(ctx, ptr("hotfix"), nil))

@@ -11,26 +11,13 @@ import (
 	"github.com/slipwayhq/slipway/replicate"
 )
 
-// DefaultDrillLog is the drill log the replica targets append to, in the
-// directory Mage runs in; UseDrills changes it.
+// DefaultDrillLog is the drill log the drill targets append to, in the
+// directory Mage runs in; Drills.Log changes it.
 const DefaultDrillLog = ".slipway/drills.jsonl"
 
 // DefaultMaxAge is how old the newest replicated change may be before
 // replica:verify fails.
 const DefaultMaxAge = time.Hour
-
-var replicas struct {
-	queries []replicate.Query
-	log     string
-}
-
-// UseDrills sets the critical read queries every drill runs on the
-// restored database, and the drill log ("" means DefaultDrillLog).
-func UseDrills(log string, queries ...replicate.Query) {
-	mu.Lock()
-	defer mu.Unlock()
-	replicas.log, replicas.queries = log, queries
-}
 
 // configuredReplicas returns the replicas of the app's databases
 // (App.Databases) for destination, as this machine reaches them
@@ -55,16 +42,19 @@ func hostReplicas(destination *string) ([]replicate.Replica, []replicate.Query, 
 	if len(rs) == 0 {
 		return nil, nil, "", errors.New("no replicated database: declare the app's database in App.Databases with a Replica")
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	return rs, replicas.queries, orDefault(replicas.log, DefaultDrillLog), nil
+	cfg, err := config()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return rs, cfg.Drills.Queries, cfg.Drills.log(), nil
 }
 
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
+// log is the drill log to append to: Log, or DefaultDrillLog.
+func (d Drills) log() string {
+	if d.Log == "" {
+		return DefaultDrillLog
 	}
-	return s
+	return d.Log
 }
 
 // Replica checks, drills and restores the app's SQLite replicas.
@@ -158,6 +148,12 @@ func (Replica) Restore(ctx context.Context, out, at, destination *string) error 
 	if err != nil {
 		return exit(err)
 	}
-	fmt.Fprintf(output(), "restored %s to %s (%v)\n", rs[0], path, pos)
+	fmt.Fprintln(output(), restoredLine(rs[0], path, pos))
 	return nil
+}
+
+// restoredLine says what replica:restore wrote, with the position in
+// words a person reads rather than the Position struct's fields.
+func restoredLine(r replicate.Replica, path string, pos replicate.Position) string {
+	return fmt.Sprintf("restored %s to %s: transaction %d, written %s", r, path, pos.TXID, pos.Time.UTC().Format(time.RFC3339))
 }

@@ -3,6 +3,7 @@ package targets
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/magefile/mage/mg"
 
@@ -26,8 +27,8 @@ func TestReplicaTargetsReadTheAppsDatabases(t *testing.T) {
 			Bucket: "hello-litestream", Endpoint: "http://10.0.0.1:9000", OperatorEndpoint: "http://127.0.0.1:9000"}}}},
 		Destinations: map[string]func(*deploy.App){"staging": nil},
 	}
-	Use(app)
-	t.Cleanup(func() { Use(deploy.App{}) })
+	Use(Config{App: app})
+	t.Cleanup(func() { Use(Config{}) })
 
 	rs, _, log, err := configuredReplicas(nil)
 	require.NoError(t, err)
@@ -49,7 +50,7 @@ func TestReplicaTargetsReadTheAppsDatabases(t *testing.T) {
 
 	bare := app
 	bare.Databases = nil
-	Use(bare)
+	Use(Config{App: bare})
 	_, _, _, err = configuredReplicas(nil)
 	assert.EqualError(t, err, "no replicated database: declare the app's database in App.Databases with a Replica")
 }
@@ -68,12 +69,21 @@ func TestDeployRefusesAMissingBucket(t *testing.T) {
 			Bucket: "model-missing-bucket", Endpoint: "http://203.0.113.1:7070", OperatorEndpoint: s3.Endpoint}}}},
 		Hooks: deploy.Hooks{PreConnect: func(context.Context, deploy.HookContext) error { touched = true; return nil }},
 	}
-	Use(app)
-	t.Cleanup(func() { Use(deploy.App{}) })
+	Use(Config{App: app})
+	t.Cleanup(func() { Use(Config{}) })
 	version := "v1"
 	err := Deploy(context.Background(), &version, nil)
 	require.Error(t, err)
 	assert.Equal(t, ExitFailed, mg.ExitStatus(err))
 	assert.Contains(t, err.Error(), `create bucket "model-missing-bucket"`)
 	assert.False(t, touched, "no host is touched")
+}
+
+// replica:restore names the transaction and its time, not a raw struct
+// (issue 15: it printed "{49 2026-12-01 18:36:56 +0000 UTC 1 s3://...}").
+func TestRestoredLineReadsAsASentence(t *testing.T) {
+	r := replicate.Replica{DB: "/data/hello.db", S3: &replicate.S3{Bucket: "hello-litestream", Path: "hello.db"}}
+	pos := replicate.Position{TXID: 49, Time: time.Date(2026, 12, 1, 18, 36, 56, 0, time.UTC), Level: 1, Object: "s3://hello-litestream/hello.db/0001/x.ltx"}
+	assert.Equal(t, "restored s3://hello-litestream/hello.db to restored.db: transaction 49, written 2026-12-01T18:36:56Z",
+		restoredLine(r, "restored.db", pos))
 }

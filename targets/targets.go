@@ -1,28 +1,3 @@
-// Package targets holds Slipway's ready Mage targets. An app's magefile
-// imports them and hands them its App from init():
-//
-//	//go:build mage
-//
-//	package main
-//
-//	import (
-//		"github.com/slipwayhq/slipway/deploy"
-//
-//		//mage:import
-//		"github.com/slipwayhq/slipway/targets"
-//	)
-//
-//	func init() { targets.Use(App) }
-//
-// Then `mage deploy`, `mage plan`, `mage rollback v41`, `mage versions`,
-// `mage lock:status` and the rest work, and `mage -l` lists them. Flags
-// come after positional arguments, as Mage requires:
-// `mage rollback v41 -destination=staging`.
-//
-// Exit codes tell scripts what happened: ExitGateFailed when a release
-// did not pass its health gate (the previous release kept serving),
-// ExitLocked when another deploy holds the lock, ExitInvalid for a bad
-// config, 1 for anything else.
 package targets
 
 import (
@@ -32,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/magefile/mage/mg"
 
@@ -40,61 +14,38 @@ import (
 	"github.com/slipwayhq/slipway/replicate"
 )
 
-// Exit codes of the targets.
+// Exit codes of the targets, kept by an installed or built mage (not
+// under `go run`, which always exits 1).
 const (
-	ExitFailed     = 1
-	ExitInvalid    = 2
+	// ExitFailed is any other failure: a host, the network or S3.
+	ExitFailed = 1
+	// ExitInvalid is a bad App, Config or -version, or an unknown
+	// -destination, found before any host is touched.
+	ExitInvalid = 2
+	// ExitGateFailed is a release that did not pass its health gate; the
+	// previous release kept serving.
 	ExitGateFailed = 3
-	ExitLocked     = 4
+	// ExitLocked is a deploy lock held by someone else.
+	ExitLocked = 4
 )
-
-var (
-	mu     sync.Mutex
-	config struct {
-		app  deploy.App
-		opts deploy.Options
-		set  bool
-	}
-)
-
-// Use configures the targets with the app they deploy. Call it from the
-// magefile's init(). The replica targets (replica:verify, replica:drill,
-// replica:restore) and app:recover, app:drill and runbook work on the
-// replicas of its Databases, for the -destination given: from this
-// machine through each replica's S3.OperatorEndpoint when set, and on a
-// host (replica:drill -host) through the hosts' S3.Endpoint.
-func Use(app deploy.App) {
-	mu.Lock()
-	defer mu.Unlock()
-	config.app, config.set = app, true
-}
-
-// UseOptions sets the session options (output, performer, lock wait)
-// the targets use; the zero Options are the defaults.
-func UseOptions(opts deploy.Options) {
-	mu.Lock()
-	defer mu.Unlock()
-	config.opts = opts
-}
 
 // app returns the configured app for destination.
 func app(destination *string) (deploy.App, error) {
-	mu.Lock()
-	defer mu.Unlock()
-	if !config.set {
-		return deploy.App{}, errors.New("no app configured: call targets.Use(App) from your magefile's init()")
+	cfg, err := config()
+	if err != nil {
+		return deploy.App{}, err
 	}
 	if destination == nil || *destination == "" {
-		return config.app, nil
+		return cfg.App, nil
 	}
-	return config.app.ForDestination(*destination)
+	return cfg.App.ForDestination(*destination)
 }
 
+// output is where the targets print their own results: the session
+// options' Output, as the sessions' lines go.
 func output() io.Writer {
-	mu.Lock()
-	defer mu.Unlock()
-	if config.opts.Output != nil {
-		return config.opts.Output
+	if cfg, _ := config(); cfg.Options.Output != nil {
+		return cfg.Options.Output
 	}
 	return os.Stdout
 }
@@ -116,26 +67,28 @@ func connectWith(ctx context.Context, destination *string, edit func(*deploy.Opt
 	if err != nil {
 		return nil, err
 	}
-	mu.Lock()
-	opts := config.opts
-	mu.Unlock()
+	cfg, _ := config()
+	opts := cfg.Options
 	if edit != nil {
 		edit(&opts)
 	}
 	s, err := deploy.Connect(ctx, a, opts)
 	if err == nil {
-		mu.Lock()
-		opened = append(opened, s)
-		mu.Unlock()
+		current.mu.Lock()
+		current.opened = append(current.opened, s)
+		current.mu.Unlock()
 	}
 	return s, err
 }
 
 // release is the release for the -version flag, or the git commit of the
 // working directory (with -dirty when it has uncommitted changes).
+// A -version that could never deploy is refused here, before any host is
+// dialled (issue 15: it used to surface as every host's dial error).
 func release(ctx context.Context, version *string) (deploy.Release, error) {
 	if version != nil && *version != "" {
-		return deploy.Release{Version: *version}, nil
+		r := deploy.Release{Version: *version}
+		return r, r.Validate()
 	}
 	v, err := deploy.GitVersion(ctx, ".")
 	if err != nil {
@@ -143,10 +96,6 @@ func release(ctx context.Context, version *string) (deploy.Release, error) {
 	}
 	return deploy.Release{Version: v}, nil
 }
-
-// opened are the sessions the targets opened in this process, whose
-// secrets exit redacts.
-var opened []*deploy.Session
 
 // exit turns an error into Mage's exit code for it. Mage keeps a code
 // only from an unwrapped mg.Fatal, so the error is flattened here, and
@@ -158,12 +107,12 @@ func exit(err error) error {
 	if err == nil {
 		return nil
 	}
-	mu.Lock()
+	current.mu.Lock()
 	msg := err.Error()
-	for _, s := range opened {
+	for _, s := range current.opened {
 		msg = s.Redact(msg)
 	}
-	mu.Unlock()
+	current.mu.Unlock()
 	var invalid *deploy.ValidationError
 	switch {
 	case errors.Is(err, deploy.ErrGateFailed):

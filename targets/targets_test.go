@@ -42,23 +42,23 @@ func TestExitCodes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	app := labApp(t)
-	targets.UseOptions(deploy.Options{Output: io.Discard})
+	use := func(a deploy.App) { targets.Use(targets.Config{App: a, Options: deploy.Options{Output: io.Discard}}) }
 
 	t.Run("a deploy that succeeds exits 0", func(t *testing.T) {
-		targets.Use(app)
+		use(app)
 		require.NoError(t, targets.Deploy(ctx, ptr("v1"), nil))
 	})
 
 	t.Run("a failing gate has its own exit code", func(t *testing.T) {
 		bad := app
 		bad.Env = deploy.Env{Clear: map[string]string{"UP_FAIL": "1"}}
-		targets.Use(bad)
+		use(bad)
 		err := targets.Deploy(ctx, ptr("v2"), nil)
 		assert.Equal(t, targets.ExitGateFailed, mg.ExitStatus(err), "%v", err)
 	})
 
 	t.Run("a held lock has its own exit code", func(t *testing.T) {
-		targets.Use(app)
+		use(app)
 		require.NoError(t, targets.Lock{}.Acquire(ctx, ptr("maintenance"), nil))
 		err := targets.Deploy(ctx, ptr("v2"), nil)
 		assert.Equal(t, targets.ExitLocked, mg.ExitStatus(err), "%v", err)
@@ -69,7 +69,7 @@ func TestExitCodes(t *testing.T) {
 	t.Run("a bad config has its own exit code", func(t *testing.T) {
 		bad := app
 		bad.Service = "Not Valid"
-		targets.Use(bad)
+		use(bad)
 		err := targets.Deploy(ctx, ptr("v2"), nil)
 		assert.Equal(t, targets.ExitInvalid, mg.ExitStatus(err), "%v", err)
 	})

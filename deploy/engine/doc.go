@@ -13,6 +13,19 @@
 // network is missing. A ContainerSpec's Env values may be secrets: this
 // package never puts them in an error or in the spec's String.
 //
+// # Method names
+//
+// Methods are named the way the moby client names its calls, object
+// first, so that an IDE lists an object's calls together: containers, the
+// engine's main subject, take bare verbs (Create, Start, Stop, Remove,
+// Rename, Inspect, List, Exec, CopyTo, Logs, Tail); every other object's
+// calls are its noun then the verb (ImageBuild, ImageInspect, ImageList,
+// ImagePull, ImageTag, ImageRemove, ImageLoad, ImageSave, ImageLayers;
+// NetworkEnsure; VolumeEnsure, VolumeMountpoint, VolumeRemove). An Ensure
+// call creates the object unless one of that name exists, and is safe to
+// repeat. Calls about the engine itself (Ping, Version, CheckVersion,
+// Close) need no noun.
+//
 // Slipway supports Docker Engine MinimumVersion (20.10.9) and newer: older
 // engines lack fixes to the archive endpoint CopyTo uses. Version.Check and
 // Engine.CheckVersion test a host's engine against it.

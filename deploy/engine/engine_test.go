@@ -60,7 +60,7 @@ func TestContainerRunsAsSpecified(t *testing.T) {
 	ctx := t.Context()
 	side := sideDoor(t, h)
 	netName, tag := unique("e2e-net"), unique("run")
-	require.NoError(t, e.EnsureNetwork(ctx, netName, nil))
+	require.NoError(t, e.NetworkEnsure(ctx, netName, nil))
 	t.Cleanup(func() { _, _ = side.NetworkRemove(context.Background(), netName, client.NetworkRemoveOptions{}) })
 
 	name := unique("e2e-web")
@@ -349,7 +349,7 @@ func TestImages(t *testing.T) {
 	})
 
 	t.Run("lists images by label", func(t *testing.T) {
-		imgs, err := e.Images(ctx, map[string]string{"org.opencontainers.image.version": "v1"})
+		imgs, err := e.ImageList(ctx, map[string]string{"org.opencontainers.image.version": "v1"})
 		require.NoError(t, err)
 		// The lab is shared: an earlier build of the test app may linger untagged.
 		var found *engine.Image
@@ -362,11 +362,11 @@ func TestImages(t *testing.T) {
 		require.NotNil(t, found, "the image is listed by its label")
 		assert.Contains(t, found.Tags, tag)
 		assert.Positive(t, found.Size)
-		none, err := e.Images(ctx, map[string]string{"org.opencontainers.image.version": "v1", "slipway.test": unique("none")})
+		none, err := e.ImageList(ctx, map[string]string{"org.opencontainers.image.version": "v1", "slipway.test": unique("none")})
 		require.NoError(t, err)
 		assert.Empty(t, none, "every label must match")
 
-		all, err := e.Images(ctx, nil)
+		all, err := e.ImageList(ctx, nil)
 		require.NoError(t, err)
 		var refs []string
 		for _, img := range all {
@@ -392,7 +392,7 @@ func TestImages(t *testing.T) {
 	})
 }
 
-func TestEnsureNetworkAndVolume(t *testing.T) {
+func TestNetworkEnsureAndVolumeEnsure(t *testing.T) {
 	e, h := onLab(t)
 	ctx := t.Context()
 	side := sideDoor(t, h)
@@ -401,8 +401,8 @@ func TestEnsureNetworkAndVolume(t *testing.T) {
 	t.Run("creates a network once", func(t *testing.T) {
 		name := unique("e2e-net")
 		t.Cleanup(func() { _, _ = side.NetworkRemove(context.Background(), name, client.NetworkRemoveOptions{}) })
-		require.NoError(t, e.EnsureNetwork(ctx, name, labels))
-		require.NoError(t, e.EnsureNetwork(ctx, name, map[string]string{"other": "labels"}))
+		require.NoError(t, e.NetworkEnsure(ctx, name, labels))
+		require.NoError(t, e.NetworkEnsure(ctx, name, map[string]string{"other": "labels"}))
 
 		n, err := side.NetworkInspect(ctx, name, client.NetworkInspectOptions{})
 		require.NoError(t, err)
@@ -433,7 +433,7 @@ func TestEnsureNetworkAndVolume(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make([]error, 4)
 		for i := range errs {
-			wg.Go(func() { errs[i] = e.EnsureNetwork(ctx, name, labels) })
+			wg.Go(func() { errs[i] = e.NetworkEnsure(ctx, name, labels) })
 		}
 		wg.Wait()
 		for _, err := range errs {
@@ -451,14 +451,14 @@ func TestEnsureNetworkAndVolume(t *testing.T) {
 	})
 
 	t.Run("accepts the engine's own networks", func(t *testing.T) {
-		require.NoError(t, e.EnsureNetwork(ctx, "bridge", nil))
+		require.NoError(t, e.NetworkEnsure(ctx, "bridge", nil))
 	})
 
 	t.Run("creates a volume once", func(t *testing.T) {
 		name := unique("e2e-vol")
 		t.Cleanup(func() { _, _ = side.VolumeRemove(context.Background(), name, client.VolumeRemoveOptions{Force: true}) })
-		require.NoError(t, e.EnsureVolume(ctx, name, labels))
-		require.NoError(t, e.EnsureVolume(ctx, name, labels))
+		require.NoError(t, e.VolumeEnsure(ctx, name, labels))
+		require.NoError(t, e.VolumeEnsure(ctx, name, labels))
 
 		v, err := side.VolumeInspect(ctx, name, client.VolumeInspectOptions{})
 		require.NoError(t, err)

@@ -20,8 +20,8 @@ type Image struct {
 	Arch    string // set by ImageInspect only
 }
 
-// Images returns the images that carry all of labels (nil means every image).
-func (e *Engine) Images(ctx context.Context, labels map[string]string) ([]Image, error) {
+// ImageList returns the images that carry all of labels (nil means every image).
+func (e *Engine) ImageList(ctx context.Context, labels map[string]string) ([]Image, error) {
 	list, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.ImageListResult, error) {
 		return e.api.ImageList(ctx, client.ImageListOptions{Filters: labelFilter(labels)})
 	})

@@ -10,9 +10,9 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// EnsureNetwork creates a bridge network with labels unless one of that
+// NetworkEnsure creates a bridge network with labels unless one of that
 // name exists already, which is then left as it is.
-func (e *Engine) EnsureNetwork(ctx context.Context, name string, labels map[string]string) error {
+func (e *Engine) NetworkEnsure(ctx context.Context, name string, labels map[string]string) error {
 	fail := func(err error) error { return fmt.Errorf("create network %s on %s: %w", name, e.host, err) }
 	existing, err := e.networks(ctx, name)
 	if err != nil {
@@ -72,9 +72,9 @@ func (e *Engine) networks(ctx context.Context, name string) ([]network.Summary, 
 	return named, nil
 }
 
-// EnsureVolume creates a named local volume with labels unless one of
+// VolumeEnsure creates a named local volume with labels unless one of
 // that name exists already, which is then left as it is.
-func (e *Engine) EnsureVolume(ctx context.Context, name string, labels map[string]string) error {
+func (e *Engine) VolumeEnsure(ctx context.Context, name string, labels map[string]string) error {
 	_, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.VolumeCreateResult, error) {
 		return e.api.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Labels: labels})
 	})

@@ -65,7 +65,7 @@ func TestEveryCallOfAHungEngineFailsNamingTheHostAndTheCall(t *testing.T) {
 		{"copy 1 files into container hello-web-v2 on h1", func() error {
 			return e.CopyTo(ctx, "hello-web-v2", []engine.File{{Path: "/etc/app.conf", Content: []byte("x")}})
 		}},
-		{"list images on h1", func() error { _, err := e.Images(ctx, nil); return err }},
+		{"list images on h1", func() error { _, err := e.ImageList(ctx, nil); return err }},
 		{"inspect image app:v2 on h1", func() error { _, err := e.ImageInspect(ctx, "app:v2"); return err }},
 		{"inspect image app:v2 on h1", func() error { _, err := e.ImageLayers(ctx, "app:v2"); return err }},
 		{"tag image app:v2 as app:latest on h1", func() error { return e.ImageTag(ctx, "app:v2", "app:latest") }},
@@ -86,8 +86,8 @@ func TestEveryCallOfAHungEngineFailsNamingTheHostAndTheCall(t *testing.T) {
 			_, err := e.ImageBuild(ctx, strings.NewReader("a tar"), engine.BuildOptions{Tags: []string{"app:v2"}}, nil)
 			return err
 		}},
-		{"create network slipway on h1", func() error { return e.EnsureNetwork(ctx, "slipway", nil) }},
-		{"create volume data on h1", func() error { return e.EnsureVolume(ctx, "data", nil) }},
+		{"create network slipway on h1", func() error { return e.NetworkEnsure(ctx, "slipway", nil) }},
+		{"create volume data on h1", func() error { return e.VolumeEnsure(ctx, "data", nil) }},
 		{"inspect volume data on h1", func() error { _, err := e.VolumeMountpoint(ctx, "data"); return err }},
 		{"remove volume data on h1", func() error { return e.VolumeRemove(ctx, "data", false) }},
 	}

@@ -158,14 +158,14 @@ func Deliver(ctx context.Context, built *Built, ref string, targets []Target, op
 				if prior[i] != id {
 					err = t.Engine.ImageTag(ctx, id, ref)
 				}
-				b.finish("present, sent")
+				b.finish("present, sent", false)
 			} else {
 				res, err = send(ctx, t, b)
 				note := "sent"
 				if err != nil {
 					note = "FAILED after"
 				}
-				b.finish(note)
+				b.finish(note, err != nil)
 			}
 			res.Host, res.Duration = t.Name, time.Since(start)
 			results[i], errs[i] = res, err

@@ -27,8 +27,36 @@
 // Either way a host that already holds the image ID is sent nothing, a
 // registry that is unreachable or refuses the login fails before any host
 // is touched, and when any host fails the others get back the reference
-// they had. Progress shows as a bar per host on a terminal (bytes, rate,
-// time left) and as plain lines otherwise.
+// they had.
+//
+// # Progress
+//
+// Options.Output shows each host's transfer. On a terminal (or with
+// Options.Terminal set to true) every host gets one line, a bar redrawn
+// in place by github.com/vbauerster/mpb/v8, in the targets' order:
+//
+//	10.250.1.2      image: [=======            ] 3.0 MiB / 8.0 MiB  5.0 MiB/s  1s left
+//	10.250.2.2      image: waiting
+//
+// and once it is over, the same line says how it ended:
+//
+//	10.250.1.2      image: sent 9.0 MiB in 1.51s (6.0 MiB/s)
+//	10.250.2.2      image: present, sent 0 B in 0.00s (0 B/s)
+//
+// Anywhere else (a CI log, a file) nothing is redrawn: no escape codes,
+// no carriage returns, one plain line when a host starts and one when it
+// ends:
+//
+//	10.250.1.2      image: sending 2 layers, about 8.0 MiB
+//	10.250.1.2      image: sent 9.0 MiB in 1.51s (6.0 MiB/s)
+//
+// Sizes are binary units from github.com/dustin/go-humanize. Only host
+// names and sizes are shown; a registry login never reaches the output.
+// Counting costs a registry-free transfer under 1 µs per 32 KiB written
+// on a terminal (mpb takes each count over a channel) and about 5 ns off
+// one, against 5 ns for the bars this package drew by hand before
+// (BenchmarkProgressAddBytes): 30 GB/s or more, far above what an SSH
+// link carries, so the library costs a delivery nothing measurable.
 //
 // deploy.App's Build and Registry fields make all this part of a deploy's
 // plan; this package is for custom tooling too.

@@ -47,3 +47,13 @@ func ExampleDockerfile() {
 	// Output:
 	// true
 }
+
+// A host's engine reports its OS and architecture in its own words;
+// Platform turns them into the platform a build targets.
+func ExamplePlatform() {
+	fmt.Println(image.Platform("linux", "x86_64"))
+	fmt.Println(image.Platform("linux", "aarch64"))
+	// Output:
+	// linux/amd64
+	// linux/arm64
+}

@@ -100,7 +100,7 @@ func uniqueRepo(t testing.TB, ts []image.Target) string {
 	t.Cleanup(func() {
 		ctx := context.Background()
 		for _, tg := range ts {
-			imgs, _ := tg.Engine.Images(ctx, nil)
+			imgs, _ := tg.Engine.ImageList(ctx, nil)
 			for _, img := range imgs {
 				for _, tag := range img.Tags {
 					if strings.Contains(tag, repo) {

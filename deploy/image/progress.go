@@ -4,28 +4,33 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/dustin/go-humanize"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
 	"golang.org/x/term"
 )
 
 // progressInterval is how often bars are redrawn on a terminal.
 const progressInterval = 200 * time.Millisecond
 
-// progress shows each host's transfer: on a terminal a bar per host
-// (bytes, rate, time left), redrawn in place; otherwise one plain line
-// when a host starts and one when it ends.
-type progress struct {
-	w   io.Writer
-	tty bool
+// barWidth is the width of a bar's filled part, so that a host's line
+// (host, bar, bytes, rate, time left) fits an 80-column terminal.
+const barWidth = 24
 
-	mu    sync.Mutex
-	bars  []*bar
-	drawn int // lines of the last drawing
-	stop  chan struct{}
-	done  chan struct{}
+// progress shows each host's transfer: on a terminal a bar per host
+// (bytes, rate, time left), redrawn in place by mpb; otherwise one plain
+// line when a host starts and one when it ends, so a CI log gets no
+// escape codes and no carriage returns. Only host names and sizes are
+// shown: nothing of a login reaches it.
+type progress struct {
+	w  io.Writer
+	mp *mpb.Progress // nil off a terminal
+
+	mu   sync.Mutex // orders plain lines and guards bars
+	bars []*bar
 }
 
 // isTerminal reports whether w is a terminal.
@@ -38,26 +43,35 @@ func newProgress(w io.Writer, tty bool) *progress {
 	if w == nil {
 		w = io.Discard
 	}
-	p := &progress{w: w, tty: tty, stop: make(chan struct{}), done: make(chan struct{})}
-	if tty {
-		go p.loop()
-	} else {
-		close(p.done)
+	p := &progress{w: w}
+	if tty && w != io.Discard {
+		// ForceTTY and WithAutoRefresh: the caller has decided w is a
+		// terminal, even when it wraps one (deploy's redacting printer);
+		// mpb would otherwise only look for an *os.File.
+		p.mp = mpb.New(mpb.WithOutput(w), mpb.ForceTTY(), mpb.WithAutoRefresh(), mpb.WithRefreshRate(progressInterval))
 	}
 	return p
 }
 
+// shown reports whether anything is shown at all, so that callers can
+// skip work that only sizes a bar.
+func (p *progress) shown() bool { return p.w != io.Discard }
+
 // bar is one host's transfer.
 type bar struct {
-	p       *progress
-	host    string
-	what    string
+	p    *progress
+	host string
+	what string
+	mb   *mpb.Bar // nil off a terminal
+
+	mu      sync.Mutex
 	total   int64 // estimate; 0 when unknown
 	sent    int64
 	start   time.Time
 	end     time.Time
-	note    string // the final word: "present", "sent", "FAILED"
+	note    string // the final word: "present, sent", "sent", "FAILED after"
 	started bool
+	eta     decor.Decorator // mpb's average ETA, from start
 }
 
 func (p *progress) add(host, what string) *bar {
@@ -65,121 +79,155 @@ func (p *progress) add(host, what string) *bar {
 	defer p.mu.Unlock()
 	b := &bar{p: p, host: host, what: what}
 	p.bars = append(p.bars, b)
+	if p.mp != nil {
+		// Total 0: the estimate may be short, and a bar must not end
+		// before finish says so.
+		b.mb = p.mp.New(0, mpb.BarStyle().Lbound("[").Filler("=").Tip("").Padding(" ").Rbound("]"),
+			mpb.BarWidth(barWidth),
+			mpb.BarFillerTrim(),
+			mpb.BarFillerMiddleware(b.filler),
+			mpb.PrependDecorators(decor.Name(b.head())),
+			mpb.AppendDecorators(decor.Any(b.tail)),
+		)
+	}
 	return b
+}
+
+// head is what a host's line starts with, bar or plain line alike.
+func (b *bar) head() string { return fmt.Sprintf("%-15s %s:", b.host, b.what) }
+
+// filler draws mpb's bar only while bytes travel: a waiting or finished
+// host's line is words only.
+func (b *bar) filler(base mpb.BarFiller) mpb.BarFiller {
+	return mpb.BarFillerFunc(func(w io.Writer, st decor.Statistics) error {
+		b.mu.Lock()
+		running := b.started && b.note == ""
+		b.mu.Unlock()
+		if _, err := io.WriteString(w, " "); err != nil || !running {
+			return err
+		}
+		if err := base.Fill(w, st); err != nil {
+			return err
+		}
+		_, err := io.WriteString(w, " ")
+		return err
+	})
+}
+
+// tail is the text after the bar: bytes, rate and time left while the
+// transfer runs, the outcome once it is over.
+func (b *bar) tail(st decor.Statistics) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.note != "":
+		return b.summary()
+	case !b.started:
+		return "waiting"
+	}
+	speed := rate(st.Current, time.Since(b.start))
+	left := "?" // nothing sent yet, or the size is unknown
+	switch {
+	case st.Total > 0 && st.Current >= st.Total:
+		left = "0s"
+	case st.Total > 0 && st.Current > 0:
+		left, _ = b.eta.Decor(st)
+	}
+	return fmt.Sprintf("%s / %s  %s  %s left", humanize.IBytes(uint64(st.Current)), humanize.IBytes(uint64(st.Total)), speed, left)
+}
+
+// summary is the outcome line's text; the caller holds b.mu.
+func (b *bar) summary() string {
+	elapsed := b.end.Sub(b.start)
+	return fmt.Sprintf("%s %s in %.2fs (%s)", b.note, humanize.IBytes(uint64(b.sent)), elapsed.Seconds(), rate(b.sent, elapsed))
+}
+
+// rate is n bytes over d as people read it: "12 MiB/s".
+func rate(n int64, d time.Duration) string {
+	r := 0.0
+	if d > 0 {
+		r = float64(n) / d.Seconds()
+	}
+	return humanize.IBytes(uint64(r)) + "/s"
 }
 
 // begin starts the clock, with the bytes the host is expected to need.
 func (b *bar) begin(total int64, layers int) {
-	b.p.mu.Lock()
-	defer b.p.mu.Unlock()
-	b.total, b.start, b.started = total, time.Now(), true
-	if !b.p.tty {
-		fmt.Fprintf(b.p.w, "%-15s %s: sending %d layers, about %s\n", b.host, b.what, layers, size(total))
+	b.mu.Lock()
+	b.total, b.started = total, true
+	b.clock(time.Now())
+	b.mu.Unlock()
+	if b.mb != nil {
+		b.mb.SetTotal(total, false)
+		return
 	}
+	b.p.linef("%s sending %d layers, about %s", b.head(), layers, humanize.IBytes(uint64(total)))
+}
+
+// clock starts the transfer's clock, and mpb's time left with it; the
+// caller holds b.mu.
+func (b *bar) clock(start time.Time) {
+	b.start = start
+	b.eta = decor.NewAverageETA(decor.ET_STYLE_GO, start, nil)
 }
 
 func (b *bar) addBytes(n int64) {
-	b.p.mu.Lock()
+	b.mu.Lock()
 	b.sent += n
-	b.p.mu.Unlock()
+	grown := b.sent > b.total
+	if grown {
+		b.total = b.sent
+	}
+	total := b.total
+	b.mu.Unlock()
+	if b.mb != nil {
+		if grown {
+			// The estimate was short: the bar stays full, not past full.
+			b.mb.SetTotal(total, false)
+		}
+		b.mb.IncrInt64(n)
+	}
 }
 
-// finish records the outcome and, off a terminal, prints it.
-func (b *bar) finish(note string) {
-	b.p.mu.Lock()
-	defer b.p.mu.Unlock()
+// finish records the outcome, note being its first words: the bar ends
+// (a failed one aborts and stays in view) or, off a terminal, the
+// outcome line is printed.
+func (b *bar) finish(note string, failed bool) {
+	b.mu.Lock()
 	b.end, b.note = time.Now(), note
 	if b.start.IsZero() {
 		b.start = b.end
 	}
-	if !b.p.tty {
-		fmt.Fprintln(b.p.w, b.line())
-	}
-}
-
-// line renders the bar; the caller holds p.mu.
-func (b *bar) line() string {
-	now := time.Now()
-	if !b.end.IsZero() {
-		now = b.end
-	}
-	elapsed := now.Sub(b.start)
-	rate := 0.0
-	if elapsed > 0 {
-		rate = float64(b.sent) / elapsed.Seconds()
-	}
-	head := fmt.Sprintf("%-15s %s:", b.host, b.what)
+	line := b.head() + " " + b.summary()
+	b.mu.Unlock()
 	switch {
-	case b.note != "":
-		return fmt.Sprintf("%s %s %s in %.2fs (%s/s)", head, b.note, size(b.sent), elapsed.Seconds(), size(int64(rate)))
-	case !b.started:
-		return head + " waiting"
-	}
-	total := max(b.total, b.sent)
-	const width = 24
-	filled := width
-	if total > 0 {
-		filled = int(float64(width) * float64(b.sent) / float64(total))
-	}
-	left := "?"
-	if rate > 0 && total > b.sent {
-		left = (time.Duration(float64(total-b.sent)/rate) * time.Second / time.Second).Round(time.Second).String()
-	} else if total <= b.sent {
-		left = "0s"
-	}
-	return fmt.Sprintf("%s [%s%s] %s / %s  %s/s  %s left", head, strings.Repeat("=", filled), strings.Repeat(" ", width-filled),
-		size(b.sent), size(total), size(int64(rate)), left)
-}
-
-func (p *progress) loop() {
-	defer close(p.done)
-	t := time.NewTicker(progressInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-p.stop:
-			p.draw()
-			return
-		case <-t.C:
-			p.draw()
-		}
+	case b.mb == nil:
+		b.p.linef("%s", line)
+	case failed:
+		b.mb.Abort(false)
+	default:
+		b.mb.SetTotal(-1, true) // total = bytes sent: complete
 	}
 }
 
-// draw redraws every bar in place.
-func (p *progress) draw() {
+// linef prints one plain line; the lines of many hosts never interleave.
+func (p *progress) linef(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var b strings.Builder
-	if p.drawn > 0 {
-		fmt.Fprintf(&b, "\x1b[%dF", p.drawn) // back to the first bar's line
-	}
-	for _, bar := range p.bars {
-		b.WriteString("\x1b[2K" + bar.line() + "\n")
-	}
-	p.drawn = len(p.bars)
-	io.WriteString(p.w, b.String())
+	fmt.Fprintf(p.w, format+"\n", args...)
 }
 
-// close draws the final state and stops redrawing.
+// close draws the final state and stops redrawing. A bar nobody finished
+// (a delivery that returned early) is aborted so that close cannot hang.
 func (p *progress) close() {
-	select {
-	case <-p.stop:
-	default:
-		close(p.stop)
+	if p.mp == nil {
+		return
 	}
-	<-p.done
-}
-
-// size formats bytes the way people read them: "12.3 MB".
-func size(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
+	p.mu.Lock()
+	bars := p.bars
+	p.mu.Unlock()
+	for _, b := range bars {
+		b.mb.Abort(false)
 	}
-	return fmt.Sprintf("%d B", n)
+	p.mp.Wait()
 }

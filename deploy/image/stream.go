@@ -177,7 +177,7 @@ func (s *server) send(ctx context.Context, t Target, ref string, b *bar) (Result
 	go srv.Serve(countingListener{Listener: l, n: &sent, bar: b})
 	defer srv.Close()
 
-	if b.p.w != io.Discard {
+	if b.p.shown() {
 		total, n := missing(ctx, t.Engine, ref, img) // only sizes the bar
 		b.begin(total, n)
 	} else {
@@ -241,7 +241,7 @@ func missing(ctx context.Context, e *engine.Engine, ref string, img v1.Image) (b
 	if r, err := name.ParseReference(ref); err == nil {
 		repo = r.Context().Name()
 	}
-	if imgs, err := e.Images(ctx, nil); err == nil {
+	if imgs, err := e.ImageList(ctx, nil); err == nil {
 		for _, i := range imgs {
 			for _, tag := range i.Tags {
 				if r, err := name.ParseReference(tag); err == nil && r.Context().Name() == repo {

@@ -1,12 +1,49 @@
 package proxy_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/slipwayhq/slipway/deploy/engine"
 	"github.com/slipwayhq/slipway/deploy/proxy"
 )
+
+// execer is a unit test's stand-in for a host's engine: a struct of
+// function fields, as the project's fakes are.
+type execer struct {
+	ExecFunc func(ctx context.Context, name string, cmd []string, opts engine.ExecOptions) (engine.ExecResult, error)
+}
+
+func (e execer) Exec(ctx context.Context, name string, cmd []string, opts engine.ExecOptions) (engine.ExecResult, error) {
+	return e.ExecFunc(ctx, name, cmd, opts)
+}
+
+var _ proxy.Execer = execer{}
+
+// Deploy runs kamal-proxy inside the proxy's container; a target that
+// fails its health check comes back as an error with kamal-proxy's words.
+// A fake Execer shows what runs where, with no host.
+func ExampleDeploy() {
+	fake := execer{ExecFunc: func(_ context.Context, name string, cmd []string, _ engine.ExecOptions) (engine.ExecResult, error) {
+		fmt.Println(name+":", strings.Join(cmd, " "))
+		if strings.Contains(strings.Join(cmd, " "), "v3") {
+			return engine.ExecResult{ExitCode: 1, Stderr: []byte("Error: target failed to become healthy")}, nil
+		}
+		return engine.ExecResult{}, nil
+	}}
+	ctx := context.Background()
+	err := proxy.Deploy(ctx, fake, proxy.DefaultContainer, proxy.Service{Name: "hello-web", Target: "hello-web-v2:3000", HealthPath: "/up"})
+	fmt.Println("v2:", err)
+	err = proxy.Deploy(ctx, fake, proxy.DefaultContainer, proxy.Service{Name: "hello-web", Target: "hello-web-v3:3000", HealthPath: "/up"})
+	fmt.Println("v3:", err)
+	// Output:
+	// kamal-proxy: kamal-proxy deploy hello-web --target=hello-web-v2:3000 --health-check-path=/up
+	// v2: <nil>
+	// kamal-proxy: kamal-proxy deploy hello-web --target=hello-web-v3:3000 --health-check-path=/up
+	// v3: kamal-proxy deploy hello-web to hello-web-v3:3000: Error: target failed to become healthy
+}
 
 // The kamal-proxy command line a web role's deploy runs inside the proxy
 // container: traffic moves to the target once /up passes.

@@ -6,11 +6,34 @@
 // its health check passes, and drains the old one: that is the zero
 // downtime.
 //
+// # Booting the proxy
+//
+// Boot describes the proxy's container: Boot.Spec is the
+// engine.ContainerSpec to create and start on each web host, with the
+// routes kept in ConfigVolume so that they survive a restart of the
+// container.
+//
+// # Moving traffic
+//
+// Every call takes an Execer (an *engine.Engine, or a fake in a unit
+// test) and the proxy container's name (DefaultContainer is the one Boot
+// starts):
+//
+//   - Deploy points a Service at its new target once the target is
+//     healthy; Service.Args is the command line it runs, pure, for plans
+//     and tests.
+//   - Pause holds a service's requests while its only container is
+//     replaced (a role that writes SQLite, one writer at a time), and
+//     Resume lets them through to the new target; PauseArgs is the pause
+//     command line.
+//   - Stop answers a service's requests with a message until Resume;
+//     Remove deletes a route; List reads the routes back.
+//
 // # Example
 //
 //	err := proxy.Deploy(ctx, eng, proxy.DefaultContainer, proxy.Service{
-//		Name:   "hello-web",
-//		Target: "hello-web-v2:3000",
+//		Name:       "hello-web",
+//		Target:     "hello-web-v2:3000",
 //		HealthPath: "/up",
 //	})
 package proxy

@@ -24,7 +24,7 @@ func TestUploadIntoAVolumeAContainerWrites(t *testing.T) {
 	e := h.Engine(t)
 	ctx := ctxFor(t, time.Minute)
 	volume := fmt.Sprintf("secrets-upload-%d", time.Now().UnixNano())
-	require.NoError(t, e.EnsureVolume(ctx, volume, map[string]string{"slipway.test": "secrets"}))
+	require.NoError(t, e.VolumeEnsure(ctx, volume, map[string]string{"slipway.test": "secrets"}))
 	t.Cleanup(func() { e.VolumeRemove(context.Background(), volume, true) })
 	mount, err := e.VolumeMountpoint(ctx, volume)
 	require.NoError(t, err)

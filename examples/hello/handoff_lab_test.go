@@ -410,7 +410,7 @@ func removeImages(h lab.Host, repo string) {
 	}
 	defer c.Close()
 	defer e.Close()
-	imgs, _ := e.Images(ctx, nil)
+	imgs, _ := e.ImageList(ctx, nil)
 	for _, img := range imgs {
 		for _, tag := range img.Tags {
 			if len(tag) > len(repo) && tag[:len(repo)+1] == repo+":" {

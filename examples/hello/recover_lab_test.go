@@ -411,7 +411,7 @@ func TestDrillOnTheHostInADisposableContainer(t *testing.T) {
 
 // drillImages lists the references of drill images on a host.
 func drillImages(t *testing.T, ctx context.Context, e *engine.Engine) []string {
-	imgs, err := e.Images(ctx, nil)
+	imgs, err := e.ImageList(ctx, nil)
 	require.NoError(t, err)
 	var refs []string
 	for _, img := range imgs {

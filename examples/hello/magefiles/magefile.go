@@ -13,7 +13,12 @@ import (
 )
 
 func init() {
-	targets.Use(deployment.Lab()) // its Databases configure the replica targets too
-	targets.UseDrills("", deployment.DrillQueries...)
-	targets.UseAppDrill(deployment.SmokeChecks, deployment.DrillDropEnv...)
+	targets.Use(targets.Config{
+		App: deployment.Lab(), // its Databases configure the replica targets too
+		Drills: targets.Drills{
+			Queries: deployment.DrillQueries,
+			Smoke:   deployment.SmokeChecks,
+			DropEnv: deployment.DrillDropEnv,
+		},
+	})
 }
