@@ -14,7 +14,12 @@
 //
 // The subpackages are how Slipway talks to the real world: ssh is the
 // transport to a host, engine the Docker Engine API through it, and proxy
-// drives kamal-proxy.
+// drives kamal-proxy; kamal reads a Kamal project into an App.
+//
+// Env.Secret names the secrets a container gets; App.Secrets, a
+// secret.Source from package secret, looks their values up when a deploy
+// needs them (ResolveSecrets), and the session redacts every value it
+// resolved from all it prints and returns.
 //
 // # Databases, recovery and drills
 //

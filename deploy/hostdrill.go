@@ -15,6 +15,7 @@ import (
 	"github.com/slipwayhq/slipway/deploy/image"
 	"github.com/slipwayhq/slipway/deploy/ssh"
 	"github.com/slipwayhq/slipway/replicate"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // drillImage is the repository the drill command's image has on hosts;
@@ -223,7 +224,7 @@ func (s *Session) drillEnv(ctx context.Context, r replicate.Replica, opts replic
 		return env, nil
 	}
 	appSecrets, _ := s.resolveSecrets(ctx) // the names the app's containers get, when they resolve
-	var sources []SecretSource
+	var sources []secret.Source
 	if s.app.Secrets != nil {
 		sources = append(sources, s.app.Secrets)
 	}
@@ -231,7 +232,7 @@ func (s *Session) drillEnv(ctx context.Context, r replicate.Replica, opts replic
 		sources = append(sources, r.S3.Secrets)
 	}
 	if len(sources) == 0 {
-		sources = append(sources, EnvSecrets{})
+		sources = append(sources, secret.Env{})
 	}
 	for _, n := range names {
 		v, ok := appSecrets[n]

@@ -34,7 +34,7 @@
 // state and last log lines, and a GateError carrying both prints a report
 // that fits one screen. Reports cut and quote what apps said, so secrets
 // are redacted before that: a Host's Redactor hides them in what tries
-// capture, and Diagnostics.Redact in the log lines (deploy.Secrets is a
+// capture, and Diagnostics.Redact in the log lines (secret.Values is a
 // Redactor).
 //
 // # Example

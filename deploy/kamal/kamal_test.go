@@ -1,4 +1,4 @@
-package deploy_test
+package kamal_test
 
 import (
 	"context"
@@ -13,7 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipwayhq/slipway/deploy"
+	"github.com/slipwayhq/slipway/deploy/kamal"
 	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // kamalProject writes files (path -> content) into a fresh project
@@ -35,22 +37,22 @@ func deployYML(t testing.TB, yml string) string {
 	return kamalProject(t, map[string]string{"config/deploy.yml": yml})
 }
 
-func TestFromKamal(t *testing.T) {
+func TestLoad(t *testing.T) {
 	tests := []struct {
 		name        string
 		path        func(t *testing.T) string
 		destination string
 		// paths are the report's unsupported keys, in order.
 		paths []string
-		check func(t *testing.T, app deploy.App, r *deploy.KamalReport)
+		check func(t *testing.T, app deploy.App, r *kamal.Report)
 	}{
 		{
 			name: "reads the Rails default config of deployment-posture.md",
-			path: func(*testing.T) string { return "testdata/kamal/rails" },
+			path: func(*testing.T) string { return "testdata/rails" },
 			paths: []string{
 				"aliases.console", "aliases.logs", "asset_path", "builder.arch", "builder.cache",
 			},
-			check: func(t *testing.T, app deploy.App, r *deploy.KamalReport) {
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, "my-app", app.Service)
 				assert.Equal(t, "ghcr.io/my-org/my_app", app.Image)
 				assert.Equal(t, &deploy.Registry{Username: "my-org", PasswordSecret: "KAMAL_REGISTRY_PASSWORD"}, app.Registry)
@@ -75,7 +77,7 @@ func TestFromKamal(t *testing.T) {
 		},
 		{
 			name: "reads roles, accessories, anchors and merge keys",
-			path: func(*testing.T) string { return "testdata/kamal/multirole" },
+			path: func(*testing.T) string { return "testdata/multirole" },
 			paths: []string{
 				"servers.web.hosts[1]", "servers.web.hosts[2]", // tag edge on some web hosts only
 				"servers.web.options.ulimit",
@@ -89,7 +91,7 @@ func TestFromKamal(t *testing.T) {
 				"builder.arch", "builder.remote", "builder.args",
 				"aliases.console",
 			},
-			check: func(t *testing.T, app deploy.App, r *deploy.KamalReport) {
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, "shop", app.Service)
 				assert.Equal(t, "registry.example.com/acme/shop", app.Image, "the tag is split off")
 				assert.Equal(t, &deploy.Registry{PasswordSecret: "REGISTRY_PASSWORD"}, app.Registry)
@@ -154,16 +156,16 @@ func TestFromKamal(t *testing.T) {
 
 				assert.Equal(t, []string{"MAIN_DB_PASSWORD", "RAILS_MASTER_KEY"}, r.CommandSecrets)
 				assert.Empty(t, r.EnvSecrets)
-				assert.Contains(t, r.Notes, "hook scripts in testdata/kamal/multirole/.kamal/hooks are not run: post-deploy; port them to App.Hooks")
+				assert.Contains(t, r.Notes, "hook scripts in testdata/multirole/.kamal/hooks are not run: post-deploy; port them to App.Hooks")
 			},
 		},
 		{
 			name:        "merges the staging overlay over the base",
-			path:        func(*testing.T) string { return "testdata/kamal/destinations" },
+			path:        func(*testing.T) string { return "testdata/destinations" },
 			destination: "staging",
-			check: func(t *testing.T, app deploy.App, r *deploy.KamalReport) {
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, "staging", app.Destination)
-				assert.Equal(t, []string{"testdata/kamal/destinations/config/deploy.yml", "testdata/kamal/destinations/config/deploy.staging.yml"}, r.Files)
+				assert.Equal(t, []string{"testdata/destinations/config/deploy.yml", "testdata/destinations/config/deploy.staging.yml"}, r.Files)
 				host := []deploy.Server{{Host: "staging-1.hello.internal", User: "app"}}
 				assert.Equal(t, host, app.Roles["web"].Servers)
 				assert.Equal(t, host, app.Roles["worker"].Servers)
@@ -178,21 +180,21 @@ func TestFromKamal(t *testing.T) {
 				assert.Equal(t, []string{"DATABASE_URL", "SESSION_SECRET"}, app.Env.Secret)
 				assert.Equal(t, 2, app.Retain)
 				assert.Equal(t, []string{
-					"testdata/kamal/destinations/.kamal/secrets-common",
-					"testdata/kamal/destinations/.kamal/secrets.staging",
+					"testdata/destinations/.kamal/secrets-common",
+					"testdata/destinations/.kamal/secrets.staging",
 				}, r.SecretFiles, ".kamal/secrets is not read for a destination")
 			},
 		},
 		{
 			name:        "replaces lists from the production overlay",
-			path:        func(*testing.T) string { return "testdata/kamal/destinations" },
+			path:        func(*testing.T) string { return "testdata/destinations" },
 			destination: "production",
-			check: func(t *testing.T, app deploy.App, r *deploy.KamalReport) {
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, []deploy.Server{{Host: "203.0.113.10", User: "app"}, {Host: "203.0.113.11", User: "app"}}, app.Roles["web"].Servers)
 				assert.Equal(t, []string{"hello.example.com", "www.hello.example.com"}, app.Roles["web"].Proxy.Hosts)
 				assert.Equal(t, deploy.Boot{Limit: 1, Wait: 10 * time.Second}, app.Boot)
 				assert.Equal(t, map[string]string{"LOG_LEVEL": "info"}, app.Env.Clear)
-				assert.Equal(t, []string{"testdata/kamal/destinations/.kamal/secrets-common"}, r.SecretFiles)
+				assert.Equal(t, []string{"testdata/destinations/.kamal/secrets-common"}, r.SecretFiles)
 			},
 		},
 		{
@@ -212,7 +214,7 @@ env:
       CANARY: "1"
 `)
 			},
-			check: func(t *testing.T, app deploy.App, r *deploy.KamalReport) {
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				require.Len(t, app.Roles, 1)
 				web := app.Roles["web"]
 				assert.Equal(t, deploy.Hosts("172.0.0.1", "172.0.0.2"), web.Servers)
@@ -238,7 +240,7 @@ stop_timeout: 60
 `)
 			},
 			paths: []string{"deploy_timeout", "stop_timeout"},
-			check: func(t *testing.T, app deploy.App, r *deploy.KamalReport) {
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, "workers", app.PrimaryRole)
 				assert.Nil(t, app.Roles["workers"].Proxy)
 				assert.Equal(t, []string{"./crawl", "--forever"}, app.Roles["workers"].Cmd)
@@ -261,7 +263,7 @@ proxy:
   response_timeout: 15
 `)
 			},
-			check: func(t *testing.T, app deploy.App, r *deploy.KamalReport) {
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				want := &deploy.Proxy{Hosts: []string{"hello.example.com"}, ResponseTimeout: 15 * time.Second, BufferRequests: true, BufferResponses: true}
 				assert.Equal(t, want, app.Roles["web"].Proxy)
 				assert.Equal(t, want, app.Roles["admin"].Proxy)
@@ -289,7 +291,7 @@ proxy:
 `)
 			},
 			paths: []string{"proxy.ssl_redirect", "proxy.run.metrics_port"},
-			check: func(t *testing.T, app deploy.App, r *deploy.KamalReport) {
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, &deploy.Proxy{
 					Hosts: []string{"a.example.com", "b.example.com"}, TLS: true,
 					HTTPPort: 8080, HTTPSPort: 8443, Image: "basecamp/kamal-proxy:v0.9.0",
@@ -313,7 +315,7 @@ ssh:
 `)
 			},
 			paths: []string{"ssh.key_data", "ssh.proxy_command"},
-			check: func(t *testing.T, app deploy.App, r *deploy.KamalReport) {
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				jump := &deploy.Server{Host: "bastion.example.com", User: "jump", Port: 2222}
 				keys := []string{"/etc/slipway/id_ed25519"}
 				assert.Equal(t, []deploy.Server{
@@ -343,7 +345,7 @@ helthcheck:
 `)
 			},
 			paths: []string{"servers.web.replicas", "helthcheck"},
-			check: func(t *testing.T, app deploy.App, r *deploy.KamalReport) {
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, "acme/hello", app.Image, "from the merge key")
 				assert.Equal(t, 3000, app.Roles["web"].Proxy.AppPort)
 				assert.Equal(t, "is not a Kamal key Slipway knows; Kamal would reject it too", r.Unsupported[1].Reason)
@@ -368,7 +370,7 @@ env:
 `)
 			},
 			paths: []string{"servers.web[1]", "registry.password", "env.clear.GIT_SHA"},
-			check: func(t *testing.T, app deploy.App, r *deploy.KamalReport) {
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, deploy.Hosts("10.0.0.1"), app.Roles["web"].Servers)
 				assert.Equal(t, &deploy.Registry{Username: "AWS"}, app.Registry)
 				assert.Empty(t, app.Env.Clear)
@@ -390,7 +392,7 @@ volumes:
 `)
 			},
 			paths: []string{"volumes[2]", "volumes[3]", "volumes[4]"},
-			check: func(t *testing.T, app deploy.App, r *deploy.KamalReport) {
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, []string{"data:/data", "cache:/cache:ro"}, app.Volumes)
 			},
 		},
@@ -414,7 +416,7 @@ servers:
 `)
 			},
 			paths: []string{"servers.jobs.cmd"},
-			check: func(t *testing.T, app deploy.App, r *deploy.KamalReport) {
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, []string{"bash", "-c", "(env && cat /etc/cron.d/jobs) | crontab - && cron -f"}, app.Roles["cron"].Cmd, "quotes keep the shell syntax inside one argument")
 				assert.Equal(t, []string{"sh", "-c", "bin/rails db:prepare && bin/jobs"}, app.Roles["jobs"].Cmd)
 				assert.Equal(t, []string{"bundle", "exec", "sidekiq", "-C", "config/sidekiq.yml"}, app.Roles["sidekiq"].Cmd)
@@ -444,7 +446,7 @@ accessories:
 `)
 			},
 			paths: []string{"accessories.replica_db.env.secret[0]"},
-			check: func(t *testing.T, app deploy.App, r *deploy.KamalReport) {
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, []string{"DB_PASSWORD"}, app.Env.Secret)
 				assert.Equal(t, []string{"POSTGRES_PASSWORD"}, app.Accessories["main-db"].Env.Secret)
 				assert.Empty(t, app.Accessories["replica-db"].Env.Secret)
@@ -478,7 +480,7 @@ logging:
 `)
 			},
 			paths: []string{"image", "servers.web.options.cap-add", "boot.parallel_roles", "logging.driver"},
-			check: func(t *testing.T, app deploy.App, r *deploy.KamalReport) {
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, "docker.io/acme/hello", app.Image)
 				assert.Equal(t, deploy.ContainerOptions{CPUs: 1.5, User: "1000:1000", Init: true}, app.Roles["web"].Options)
 				assert.Equal(t, deploy.Env{Clear: map[string]string{"PORT": "3000", "DEBUG": ""}}, app.Env)
@@ -501,7 +503,7 @@ servers:
 `)
 			},
 			paths: []string{"servers.jobs"},
-			check: func(t *testing.T, app deploy.App, r *deploy.KamalReport) {
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Len(t, app.Roles, 1)
 			},
 		},
@@ -535,7 +537,7 @@ accessories:
 `)
 			},
 			paths: []string{"accessories.cache.files[0]", "accessories.cache.network", "accessories.search.service", "accessories.search.proxy"},
-			check: func(t *testing.T, app deploy.App, r *deploy.KamalReport) {
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Contains(t, app.Roles, "job-runner")
 				assert.Equal(t, deploy.Hosts("10.0.0.1"), app.Accessories["cache"].Servers)
 				assert.Equal(t, []string{"127.0.0.1:6379:6379"}, app.Accessories["cache"].Ports)
@@ -545,7 +547,7 @@ accessories:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			app, report, err := deploy.FromKamal(tt.path(t), tt.destination)
+			app, report, err := kamal.Load(tt.path(t), tt.destination)
 			require.NoError(t, err, "report:\n%s", report)
 			assert.Equal(t, tt.paths, nilIfEmpty(report.Paths()), "report:\n%s", report)
 			for _, k := range report.Unsupported {
@@ -566,7 +568,7 @@ func nilIfEmpty(s []string) []string {
 	return s
 }
 
-func TestFromKamalErrors(t *testing.T) {
+func TestLoadErrors(t *testing.T) {
 	tests := []struct {
 		name        string
 		yml         string
@@ -618,11 +620,11 @@ func TestFromKamalErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := deploy.FromKamal(deployYML(t, tt.yml), tt.destination)
+			_, _, err := kamal.Load(deployYML(t, tt.yml), tt.destination)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 			if tt.line > 0 {
-				ke, ok := errors.AsType[*deploy.KamalError](err)
+				ke, ok := errors.AsType[*kamal.Error](err)
 				require.True(t, ok, "%T: %v", err, err)
 				assert.Equal(t, tt.line, ke.Line)
 			}
@@ -632,7 +634,7 @@ func TestFromKamalErrors(t *testing.T) {
 
 // A value of the wrong type is an error with its file, line and path,
 // wherever it is: none is dropped with a note.
-func TestFromKamalWrongTypes(t *testing.T) {
+func TestLoadWrongTypes(t *testing.T) {
 	tests := []struct {
 		name, yml, destination, want string
 	}{
@@ -665,8 +667,8 @@ func TestFromKamalWrongTypes(t *testing.T) {
 			if tt.destination != "" {
 				files["config/deploy."+tt.destination+".yml"] = "{}\n"
 			}
-			_, _, err := deploy.FromKamal(kamalProject(t, files), tt.destination)
-			ke, ok := errors.AsType[*deploy.KamalError](err)
+			_, _, err := kamal.Load(kamalProject(t, files), tt.destination)
+			ke, ok := errors.AsType[*kamal.Error](err)
 			require.True(t, ok, "%T: %v", err, err)
 			assert.Contains(t, ke.Error(), "config/deploy.yml"+tt.want)
 			assert.Equal(t, strings.TrimSuffix(tt.name, " with a destination"), ke.Path)
@@ -674,9 +676,9 @@ func TestFromKamalWrongTypes(t *testing.T) {
 	}
 }
 
-func TestFromKamalValidates(t *testing.T) {
+func TestLoadValidates(t *testing.T) {
 	t.Run("returns the validation error with the app and report", func(t *testing.T) {
-		app, report, err := deploy.FromKamal(deployYML(t, `
+		app, report, err := kamal.Load(deployYML(t, `
 service: hello
 image: Acme/Hello
 servers:
@@ -692,12 +694,12 @@ proxy:
 		assert.NotNil(t, report)
 	})
 	t.Run("gives a base config without servers the validation error and names its destinations", func(t *testing.T) {
-		_, report, err := deploy.FromKamal("testdata/kamal/destinations", "")
+		_, report, err := kamal.Load("testdata/destinations", "")
 		require.EqualError(t, err, `roles: must have at least one role, such as "web" with a Proxy`)
-		assert.Contains(t, report.Notes, `destinations production, staging have overlays; import one with FromKamal(path, "production")`)
+		assert.Contains(t, report.Notes, `destinations production, staging have overlays; import one with kamal.Load(path, "production")`)
 	})
 	t.Run("reads a config file given by path", func(t *testing.T) {
-		app, _, err := deploy.FromKamal("testdata/kamal/rails/config/deploy.yml", "")
+		app, _, err := kamal.Load("testdata/rails/config/deploy.yml", "")
 		require.NoError(t, err)
 		assert.Equal(t, "my-app", app.Service)
 	})
@@ -711,16 +713,16 @@ func problemFields(ve *deploy.ValidationError) []string {
 	return f
 }
 
-func TestFromKamalSecrets(t *testing.T) {
+func TestLoadSecrets(t *testing.T) {
 	ctx := context.Background()
 	t.Run("resolves aliases, file values and references for a destination", func(t *testing.T) {
 		t.Setenv("SLIPWAY_TEST_SESSION_SECRET", "session-from-env")
 		t.Setenv("SLIPWAY_TEST_DB_PASSWORD", "pw-staging")
-		app, _, err := deploy.FromKamal("testdata/kamal/destinations", "staging")
+		app, _, err := kamal.Load("testdata/destinations", "staging")
 		require.NoError(t, err)
 		got, err := deploy.ResolveSecrets(ctx, app)
 		require.NoError(t, err)
-		assert.Equal(t, deploy.Secrets{
+		assert.Equal(t, secret.Values{
 			"DATABASE_URL":   "postgres://hello:pw-staging@staging-db/hello",
 			"SESSION_SECRET": "session-from-env",
 		}, got)
@@ -730,11 +732,11 @@ func TestFromKamalSecrets(t *testing.T) {
 		t.Setenv("SLIPWAY_TEST_SECRET_KEY_BASE", "skb")
 		t.Setenv("RAILS_MASTER_KEY", "master-from-env")
 		t.Setenv("LITESTREAM_SECRET_ACCESS_KEY", "ls-secret")
-		app, _, err := deploy.FromKamal("testdata/kamal/rails", "")
+		app, _, err := kamal.Load("testdata/rails", "")
 		require.NoError(t, err)
 		got, err := deploy.ResolveSecrets(ctx, app)
 		require.NoError(t, err)
-		assert.Equal(t, deploy.Secrets{
+		assert.Equal(t, secret.Values{
 			"RAILS_MASTER_KEY":             "master-from-env",
 			"SECRET_KEY_BASE":              "skb",
 			"DATABASE_URL":                 "sqlite3:/rails/storage/production.sqlite3",
@@ -751,31 +753,31 @@ func TestFromKamalSecrets(t *testing.T) {
 			"config/deploy.yml": "service: hello\nimage: acme/hello\nservers: [10.0.0.1]\nenv:\n  secret: [SLIPWAY_TEST_CMD_SECRET]\n",
 			".kamal/secrets":    "SLIPWAY_TEST_CMD_SECRET=$(touch " + marker + ")\n",
 		})
-		app, report, err := deploy.FromKamal(dir, "")
+		app, report, err := kamal.Load(dir, "")
 		require.NoError(t, err)
 		assert.Equal(t, []string{"SLIPWAY_TEST_CMD_SECRET"}, report.CommandSecrets)
 		_, err = deploy.ResolveSecrets(ctx, app)
-		require.ErrorIs(t, err, deploy.ErrSecretMissing)
+		require.ErrorIs(t, err, secret.ErrMissing)
 		assert.Contains(t, err.Error(), "set by a command at "+filepath.Join(dir, ".kamal/secrets")+":1, which Slipway does not run")
 		assert.NoFileExists(t, marker)
 	})
 	t.Run("never prints a value", func(t *testing.T) {
 		t.Setenv("SLIPWAY_TEST_REGISTRY_TOKEN", "tok-123")
-		app, report, err := deploy.FromKamal("testdata/kamal/multirole", "")
+		app, report, err := kamal.Load("testdata/multirole", "")
 		require.NoError(t, err)
 		out := report.String()
 		for _, v := range []string{"ci-bot", "tok-123", "redis://10.0.2.5"} {
 			assert.NotContains(t, out, v)
 		}
-		assert.Contains(t, out, "17 keys not supported:\n  servers.web.hosts[1] (testdata/kamal/multirole/config/deploy.yml:4): tag edge gives this host env of its own")
-		assert.Contains(t, out, "set by commands Slipway does not run (export them or add a CommandSecrets source): MAIN_DB_PASSWORD RAILS_MASTER_KEY")
+		assert.Contains(t, out, "17 keys not supported:\n  servers.web.hosts[1] (testdata/multirole/config/deploy.yml:4): tag edge gives this host env of its own")
+		assert.Contains(t, out, "set by commands Slipway does not run (export them or add a secret.Command source): MAIN_DB_PASSWORD RAILS_MASTER_KEY")
 		v, err := app.Secrets.Secret(ctx, "REDIS_URL")
 		require.NoError(t, err)
 		assert.Equal(t, "redis://10.0.2.5:6379/0", v)
 	})
 }
 
-func TestKamalSecrets(t *testing.T) {
+func TestSecrets(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	common := filepath.Join(dir, "secrets-common")
@@ -792,7 +794,7 @@ func TestKamalSecrets(t *testing.T) {
 		"I=after",
 	}, "\n")), 0o600))
 	t.Setenv("SLIPWAY_TEST_E", "env")
-	src := deploy.KamalSecrets{Files: []string{common, main}}
+	src := kamal.Secrets{Files: []string{common, main}}
 	for name, want := range map[string]string{"A": "common", "B": "main", "C": "lit $X", "D": "line1\nline2", "E": "common-env", "I": "after"} {
 		got, err := src.Secret(ctx, name)
 		require.NoError(t, err, name)
@@ -805,7 +807,7 @@ func TestKamalSecrets(t *testing.T) {
 		"Z": "not in " + common + ", " + main,
 	} {
 		_, err := src.Secret(ctx, name)
-		require.ErrorIs(t, err, deploy.ErrSecretMissing, name)
+		require.ErrorIs(t, err, secret.ErrMissing, name)
 		assert.Contains(t, err.Error(), why, name)
 	}
 	require.NoError(t, os.WriteFile(main, []byte("ok=1\nnot a line with a secret\n"), 0o600))

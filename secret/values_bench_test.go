@@ -1,4 +1,4 @@
-package deploy
+package secret
 
 import (
 	"fmt"
@@ -15,9 +15,9 @@ import (
 // redacted with the values alone and with every form tokens gives, side
 // by side, per pass.
 //
-//	go test -run '^$' -bench RedactLogs -benchtime 5x ./deploy/
+//	go test -run '^$' -bench RedactLogs -benchtime 5x ./secret/
 func BenchmarkRedactLogs(b *testing.B) {
-	s := Secrets{
+	s := Values{
 		"A": "hunter2-0123456789", "B": "sk_live_abcdefghijklmnop", "C": `pa"ss\word-1`,
 		"D": "postgres://app:pw@db/app", "E": `{"k":"v\n"}`, "F": "correct-horse-battery",
 	}

@@ -1,4 +1,4 @@
-package deploy
+package kamal
 
 import (
 	"fmt"
@@ -11,22 +11,22 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Limits on what FromKamal reads, so that a mistaken or hostile file
+// Limits on what Load reads, so that a mistaken or hostile file
 // fails at once with an error naming the limit, instead of taking
 // minutes and gigabytes. A real Kamal config is a few KB, with a few
 // hundred values nested about six deep; each limit is far above that.
 const (
-	// MaxKamalFileSize bounds a config file and a secrets file, in bytes.
-	MaxKamalFileSize = 1 << 20
-	// MaxKamalNodes bounds the YAML nodes written in one config file:
+	// MaxFileSize bounds a config file and a secrets file, in bytes.
+	MaxFileSize = 1 << 20
+	// MaxNodes bounds the YAML nodes written in one config file:
 	// every key, value and list item counts.
-	MaxKamalNodes = 50_000
-	// MaxKamalValues bounds the values one config file expands to once
+	MaxNodes = 50_000
+	// MaxValues bounds the values one config file expands to once
 	// its aliases and "<<" merge keys are followed, and the keys its
 	// merges copy.
-	MaxKamalValues = 200_000
-	// MaxKamalDepth bounds how deep maps and lists nest, aliases followed.
-	MaxKamalDepth = 64
+	MaxValues = 200_000
+	// MaxDepth bounds how deep maps and lists nest, aliases followed.
+	MaxDepth = 64
 )
 
 // kval is a YAML value with its aliases and merge keys resolved, and
@@ -114,19 +114,19 @@ func readCapped(file string, max int64, what, limit string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s %s: %w", what, file, err)
 	}
 	if int64(len(data)) > max {
-		return nil, &KamalError{File: file, Message: fmt.Sprintf("is larger than %d bytes (%s); a %s is a few KB: check that this is the right file", max, limit, what)}
+		return nil, &Error{File: file, Message: fmt.Sprintf("is larger than %d bytes (%s); a %s is a few KB: check that this is the right file", max, limit, what)}
 	}
 	return data, nil
 }
 
 func loadKamalFile(file string) (*kval, error) {
-	data, err := readCapped(file, MaxKamalFileSize, "Kamal config", "MaxKamalFileSize")
+	data, err := readCapped(file, MaxFileSize, "Kamal config", "MaxFileSize")
 	if err != nil {
 		return nil, err
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		ke := &KamalError{File: file, Message: strings.TrimPrefix(err.Error(), "yaml: ")}
+		ke := &Error{File: file, Message: strings.TrimPrefix(err.Error(), "yaml: ")}
 		if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
 			ke.Line, _ = strconv.Atoi(m[1])
 			ke.Message = strings.TrimPrefix(ke.Message, m[0]+": ")
@@ -145,7 +145,7 @@ func loadKamalFile(file string) (*kval, error) {
 		return nil, err
 	}
 	if v.kind != yaml.MappingNode {
-		return nil, &KamalError{File: file, Line: v.line, Message: "the config must be a map of keys such as service, image and servers, got " + v.describe()}
+		return nil, &Error{File: file, Line: v.line, Message: "the config must be a map of keys such as service, image and servers, got " + v.describe()}
 	}
 	return v, nil
 }
@@ -162,25 +162,25 @@ type kconv struct {
 }
 
 func (c *kconv) limit(n *yaml.Node, format string, args ...any) error {
-	return &KamalError{File: c.file, Line: n.Line, Message: fmt.Sprintf(format, args...)}
+	return &Error{File: c.file, Line: n.Line, Message: fmt.Sprintf(format, args...)}
 }
 
 func (c *kconv) expanded(n *yaml.Node) error {
-	return c.limit(n, "aliases and \"<<\" merge keys expand to more than %d values (MaxKamalValues); a Kamal config has a few hundred: write the values out, or share less", MaxKamalValues)
+	return c.limit(n, "aliases and \"<<\" merge keys expand to more than %d values (MaxValues); a Kamal config has a few hundred: write the values out, or share less", MaxValues)
 }
 
 // conv converts n, written depth levels deep.
 func (c *kconv) conv(n *yaml.Node, depth int) (*kval, error) {
-	if depth > MaxKamalDepth {
-		return nil, c.limit(n, "maps and lists nest deeper than %d levels (MaxKamalDepth); a Kamal config nests about six", MaxKamalDepth)
+	if depth > MaxDepth {
+		return nil, c.limit(n, "maps and lists nest deeper than %d levels (MaxDepth); a Kamal config nests about six", MaxDepth)
 	}
 	if n.Kind == yaml.AliasNode {
 		a, err := c.anchor(n.Alias, depth)
 		if err != nil {
 			return nil, err
 		}
-		if depth-1+a.height > MaxKamalDepth {
-			return nil, c.limit(n, "alias *%s makes maps and lists nest deeper than %d levels (MaxKamalDepth); a Kamal config nests about six", n.Value, MaxKamalDepth)
+		if depth-1+a.height > MaxDepth {
+			return nil, c.limit(n, "alias *%s makes maps and lists nest deeper than %d levels (MaxDepth); a Kamal config nests about six", n.Value, MaxDepth)
 		}
 		cp := *a
 		cp.line = n.Line // report where the alias is used
@@ -213,8 +213,8 @@ func (c *kconv) anchor(n *yaml.Node, depth int) (*kval, error) {
 
 // node converts a map, list or scalar.
 func (c *kconv) node(n *yaml.Node, depth int) (*kval, error) {
-	if c.nodes++; c.nodes > MaxKamalNodes {
-		return nil, c.limit(n, "the file holds more than %d YAML nodes (MaxKamalNodes); a Kamal config has a few hundred: check that this is the right file", MaxKamalNodes)
+	if c.nodes++; c.nodes > MaxNodes {
+		return nil, c.limit(n, "the file holds more than %d YAML nodes (MaxNodes); a Kamal config has a few hundred: check that this is the right file", MaxNodes)
 	}
 	v := &kval{kind: n.Kind, file: c.file, line: n.Line, size: 1, height: 1}
 	switch n.Kind {
@@ -236,9 +236,9 @@ func (c *kconv) node(n *yaml.Node, depth int) (*kval, error) {
 			return nil, err
 		}
 	default:
-		return nil, &KamalError{File: c.file, Line: n.Line, Message: "unexpected YAML node"}
+		return nil, &Error{File: c.file, Line: n.Line, Message: "unexpected YAML node"}
 	}
-	if v.size > MaxKamalValues {
+	if v.size > MaxValues {
 		return nil, c.expanded(n)
 	}
 	return v, nil
@@ -258,7 +258,7 @@ func (c *kconv) mapping(v *kval, n *yaml.Node, depth int) error {
 			continue
 		}
 		if kn.Kind != yaml.ScalarNode {
-			return &KamalError{File: c.file, Line: kn.Line, Message: "a key must be a plain name, not a map or a list"}
+			return &Error{File: c.file, Line: kn.Line, Message: "a key must be a plain name, not a map or a list"}
 		}
 		c.nodes++ // the key
 		val, err := c.conv(vn, depth+1)
@@ -277,9 +277,9 @@ func (c *kconv) mapping(v *kval, n *yaml.Node, depth int) error {
 		}
 		for _, s := range sources {
 			if s.kind != yaml.MappingNode {
-				return &KamalError{File: c.file, Line: s.line, Message: "a \"<<\" merge key takes a map or a list of maps, got " + s.describe()}
+				return &Error{File: c.file, Line: s.line, Message: "a \"<<\" merge key takes a map or a list of maps, got " + s.describe()}
 			}
-			if c.copied += len(s.keys); c.copied > MaxKamalValues {
+			if c.copied += len(s.keys); c.copied > MaxValues {
 				return c.expanded(n)
 			}
 			for i, key := range s.keys {
@@ -288,7 +288,7 @@ func (c *kconv) mapping(v *kval, n *yaml.Node, depth int) error {
 					v.height = max(v.height, 1+s.vals[i].height)
 				}
 			}
-			if v.size > MaxKamalValues {
+			if v.size > MaxValues {
 				return c.expanded(n)
 			}
 		}

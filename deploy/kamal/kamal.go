@@ -1,9 +1,11 @@
-package deploy
+package kamal
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,125 +15,12 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/slipwayhq/slipway/deploy"
+	"github.com/slipwayhq/slipway/secret"
 )
 
-// KamalReport says what FromKamal could not carry over from a Kamal
-// config, and how it translated the rest. It holds secret names, never
-// secret values.
-type KamalReport struct {
-	// Files are the config files read, base first.
-	Files []string
-	// Unsupported lists every key Slipway does not support, in the order
-	// of the files, each with why and what to do instead.
-	Unsupported []KamalKey
-	// Notes say how values were translated where the meaning shifts a
-	// little (a renamed service, a dropped image tag, ...).
-	Notes []string
-	// SecretFiles are the secrets files that exist, in the order read.
-	SecretFiles []string
-	// SecretNames are the names the secrets files set, sorted.
-	SecretNames []string
-	// CommandSecrets are the names the secrets files set with a
-	// "$(command)", which Slipway never runs: set them in the environment
-	// or give App.Secrets a CommandSecrets source.
-	CommandSecrets []string
-	// EnvSecrets are the secret names the config uses that no secrets
-	// file sets; they are read from the environment.
-	EnvSecrets []string
-}
-
-// KamalKey is one key of a Kamal config that Slipway does not support.
-type KamalKey struct {
-	// Path is the key's YAML path, such as "builder.cache" or
-	// "servers.web.hosts[1]".
-	Path string
-	// File and Line locate the key.
-	File string
-	Line int
-	// Reason says why it is not supported and what to do instead.
-	Reason string
-}
-
-// String returns "path (file:line): reason".
-func (k KamalKey) String() string {
-	return fmt.Sprintf("%s (%s:%d): %s", k.Path, k.File, k.Line, k.Reason)
-}
-
-// Paths returns the paths of the unsupported keys.
-func (r *KamalReport) Paths() []string {
-	p := make([]string, len(r.Unsupported))
-	for i, k := range r.Unsupported {
-		p[i] = k.Path
-	}
-	return p
-}
-
-// String prints the report for a person: the unsupported keys, one per
-// line, then the notes and the secrets (names only).
-func (r *KamalReport) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Kamal import of %s\n", strings.Join(r.Files, " + "))
-	if len(r.Unsupported) == 0 {
-		b.WriteString("every key is supported\n")
-	} else {
-		fmt.Fprintf(&b, "%d %s not supported:\n", len(r.Unsupported), plural(len(r.Unsupported), "key", "keys"))
-		for _, k := range r.Unsupported {
-			fmt.Fprintf(&b, "  %s\n", k)
-		}
-	}
-	if len(r.Notes) > 0 {
-		b.WriteString("notes:\n")
-		for _, n := range r.Notes {
-			fmt.Fprintf(&b, "  %s\n", n)
-		}
-	}
-	switch {
-	case len(r.SecretFiles) == 0:
-		b.WriteString("secrets: no secrets file; every secret is read from the environment\n")
-	case len(r.SecretNames) == 0:
-		fmt.Fprintf(&b, "secrets: none set in %s\n", strings.Join(r.SecretFiles, ", "))
-	default:
-		fmt.Fprintf(&b, "secrets: %s from %s\n", strings.Join(r.SecretNames, " "), strings.Join(r.SecretFiles, ", "))
-	}
-	if len(r.CommandSecrets) > 0 {
-		fmt.Fprintf(&b, "  set by commands Slipway does not run (export them or add a CommandSecrets source): %s\n", strings.Join(r.CommandSecrets, " "))
-	}
-	if len(r.EnvSecrets) > 0 {
-		fmt.Fprintf(&b, "  in no secrets file, read from the environment: %s\n", strings.Join(r.EnvSecrets, " "))
-	}
-	return b.String()
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-// KamalError is a Kamal config FromKamal cannot read: malformed YAML, a
-// value of the wrong type, or a file over one of the MaxKamal limits.
-type KamalError struct {
-	File string
-	Line int
-	// Path is the key's YAML path; "" for a syntax error.
-	Path    string
-	Message string
-}
-
-// Error returns "file:line: path: message".
-func (e *KamalError) Error() string {
-	where := e.File
-	if e.Line > 0 {
-		where += ":" + strconv.Itoa(e.Line)
-	}
-	if e.Path == "" {
-		return where + ": " + e.Message
-	}
-	return where + ": " + e.Path + ": " + e.Message
-}
-
-// FromKamal reads a Kamal config into an App, for a team moving from
+// Load reads a Kamal config into a deploy.App, for a team moving from
 // Kamal. path is the project directory or its config/deploy.yml (any
 // YAML file works; its destination overlay sits beside it). With a
 // destination, config/deploy.<destination>.yml is deep-merged over the
@@ -139,7 +28,7 @@ func (e *KamalError) Error() string {
 // and App.Destination is set.
 //
 // App.Secrets reads .kamal/secrets-common then .kamal/secrets (or
-// .kamal/secrets.<destination>), then the environment; see KamalSecrets.
+// .kamal/secrets.<destination>), then the environment; see Secrets.
 // Import reads only the names in those files: no value is kept and no
 // "$(command)" is run. Kamal's aliased secrets (NAME:ALIAS) give the
 // container NAME with the value of the secret ALIAS.
@@ -155,30 +44,30 @@ func (e *KamalError) Error() string {
 // anchors, aliases and "<<" merge keys are followed. ERB ("<%= %>") is
 // not evaluated: a value holding it is reported. Malformed YAML, a value
 // of the wrong type anywhere (a known key is never dropped for its type),
-// and a file over a limit (MaxKamalFileSize, MaxKamalNodes,
-// MaxKamalValues, MaxKamalDepth) are a *KamalError naming the file and
-// line; the limits bound the time and memory an import takes.
-// When the App is not valid (an image Slipway cannot take, a host that is
-// not a host name, ...) FromKamal returns it and the report with
-// Validate's *ValidationError, whose fields are the App's.
-func FromKamal(path, destination string) (App, *KamalReport, error) {
+// and a file over a limit (MaxFileSize, MaxNodes, MaxValues, MaxDepth)
+// are a *Error naming the file and line; the limits bound the time and
+// memory an import takes. When the App is not valid (an image Slipway
+// cannot take, a host that is not a host name, ...) Load returns it and
+// the report with deploy.App.Validate's *deploy.ValidationError, whose
+// fields are the App's.
+func Load(path, destination string) (deploy.App, *Report, error) {
 	file, root, err := kamalConfigFile(path)
 	if err != nil {
-		return App{}, nil, err
+		return deploy.App{}, nil, err
 	}
-	report := &KamalReport{Files: []string{file}}
+	report := &Report{Files: []string{file}}
 	cfg, err := loadKamalFile(file)
 	if err != nil {
-		return App{}, nil, err
+		return deploy.App{}, nil, err
 	}
 	if destination != "" {
 		overlay := strings.TrimSuffix(file, filepath.Ext(file)) + "." + destination + filepath.Ext(file)
 		over, err := loadKamalFile(overlay)
 		if errors.Is(err, fs.ErrNotExist) {
-			return App{}, nil, fmt.Errorf("destination %s: %s does not exist; known destinations: %s", destination, overlay, orNone(kamalDestinations(file)))
+			return deploy.App{}, nil, fmt.Errorf("destination %s: %s does not exist; known destinations: %s", destination, overlay, orNone(kamalDestinations(file)))
 		}
 		if err != nil {
-			return App{}, nil, err
+			return deploy.App{}, nil, err
 		}
 		cfg = mergeKamal(cfg, over)
 		report.Files = append(report.Files, overlay)
@@ -186,10 +75,10 @@ func FromKamal(path, destination string) (App, *KamalReport, error) {
 	k := &kamalImport{report: report, root: root, destination: destination}
 	app, err := k.app(cfg, file)
 	if err != nil {
-		return App{}, nil, err
+		return deploy.App{}, nil, err
 	}
 	// Keys come out in file order, whichever part of the import found them.
-	slices.SortStableFunc(report.Unsupported, func(x, y KamalKey) int {
+	slices.SortStableFunc(report.Unsupported, func(x, y Key) int {
 		if d := slices.Index(report.Files, x.File) - slices.Index(report.Files, y.File); d != 0 {
 			return d
 		}
@@ -244,13 +133,13 @@ func kamalDestinations(file string) []string {
 
 // kamalImport turns a merged config into an App.
 type kamalImport struct {
-	report      *KamalReport
+	report      *Report
 	root        string
 	destination string
 
 	ssh      sshDefaults
-	tags     map[string][]string // host -> tags
-	envTags  map[string]Env      // tag -> env
+	tags     map[string][]string   // host -> tags
+	envTags  map[string]deploy.Env // tag -> env
 	aliases  map[string]kamalAlias
 	renamed  map[string]string // Kamal role name -> Slipway role name
 	secrets  []string          // secret names the config uses
@@ -271,12 +160,12 @@ type taggedHost struct {
 type sshDefaults struct {
 	user     string
 	port     int
-	jump     *Server
+	jump     *deploy.Server
 	keyFiles []string
 }
 
 func (k *kamalImport) unsupported(v *kval, path, reason string) {
-	key := KamalKey{Path: path, Reason: reason}
+	key := Key{Path: path, Reason: reason}
 	if v != nil {
 		key.File, key.Line = v.file, v.line
 	}
@@ -288,7 +177,7 @@ func (k *kamalImport) note(format string, args ...any) {
 }
 
 func (k *kamalImport) typeErr(v *kval, path, want string) error {
-	return &KamalError{File: v.file, Line: v.line, Path: path, Message: "must be " + want + ", got " + v.describe()}
+	return &Error{File: v.file, Line: v.line, Path: path, Message: "must be " + want + ", got " + v.describe()}
 }
 
 // fields walks a map's keys in order, calling handle for each key but
@@ -429,8 +318,8 @@ func (k *kamalImport) slipwayName(what, name string) string {
 	return n
 }
 
-func (k *kamalImport) app(cfg *kval, file string) (App, error) {
-	var a App
+func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
+	var a deploy.App
 	a.Destination = k.destination
 	k.tags = map[string][]string{}
 	k.aliases = map[string]kamalAlias{}
@@ -438,22 +327,22 @@ func (k *kamalImport) app(cfg *kval, file string) (App, error) {
 
 	if v := cfg.get("require_destination"); v != nil {
 		if req, err := k.boolean(v, "require_destination"); err != nil {
-			return App{}, err
+			return deploy.App{}, err
 		} else if req && k.destination == "" {
-			return App{}, &KamalError{File: file, Line: cfg.get("require_destination").line, Path: "require_destination",
+			return deploy.App{}, &Error{File: file, Line: cfg.get("require_destination").line, Path: "require_destination",
 				Message: "the config requires a destination; pass one of: " + orNone(kamalDestinations(file))}
 		}
 	}
 
 	// ssh and env tags first: servers and roles use them.
 	if err := k.sshConfig(cfg.get("ssh")); err != nil {
-		return App{}, err
+		return deploy.App{}, err
 	}
-	primary := DefaultPrimaryRole
+	primary := deploy.DefaultPrimaryRole
 	if v := cfg.get("primary_role"); v != nil {
 		p, err := k.str(v, "primary_role")
 		if err != nil {
-			return App{}, err
+			return deploy.App{}, err
 		}
 		primary = p
 	}
@@ -462,14 +351,14 @@ func (k *kamalImport) app(cfg *kval, file string) (App, error) {
 	if s := registry.get("server"); s != nil && !erbIn(s) {
 		var err error
 		if registryServer, err = k.str(s, "registry.server"); err != nil {
-			return App{}, err
+			return deploy.App{}, err
 		}
 	}
 	allowEmpty := false
 	if v := cfg.get("allow_empty_roles"); v != nil {
 		var err error
 		if allowEmpty, err = k.boolean(v, "allow_empty_roles"); err != nil {
-			return App{}, err
+			return deploy.App{}, err
 		}
 	}
 	var deployTimeout, drainTimeout *kval
@@ -535,7 +424,7 @@ func (k *kamalImport) app(cfg *kval, file string) (App, error) {
 		case "minimum_version":
 			k.unsupported(v, p, "a minimum Kamal version means nothing to Slipway; pin the Slipway module version in go.mod")
 		case "stop_timeout":
-			k.unsupported(v, p, fmt.Sprintf("the stop timeout is not configurable; Slipway stops containers with DefaultStopTimeout (%s)", DefaultStopTimeout))
+			k.unsupported(v, p, fmt.Sprintf("the stop timeout is not configurable; Slipway stops containers with DefaultStopTimeout (%s)", deploy.DefaultStopTimeout))
 		case "readiness_delay":
 			k.unsupported(v, p, "roles without the proxy are gated by Role.Health or a short settle time; set Role.Health")
 		case "run_directory":
@@ -552,36 +441,36 @@ func (k *kamalImport) app(cfg *kval, file string) (App, error) {
 		return true, err
 	})
 	if err != nil {
-		return App{}, err
+		return deploy.App{}, err
 	}
 
 	if err := k.proxy(&a, proxyCfg, cfg, primary); err != nil {
-		return App{}, err
+		return deploy.App{}, err
 	}
 	if err := k.timeouts(&a, deployTimeout, drainTimeout); err != nil {
-		return App{}, err
+		return deploy.App{}, err
 	}
 	if v := cfg.get("primary_role"); v != nil {
 		a.PrimaryRole = k.roleName(primary)
-		if a.PrimaryRole == DefaultPrimaryRole {
+		if a.PrimaryRole == deploy.DefaultPrimaryRole {
 			a.PrimaryRole = ""
 		}
 	}
 	if err := k.applyTags(&a); err != nil {
-		return App{}, err
+		return deploy.App{}, err
 	}
 	if v := cfg.get("accessories"); v != nil && !erbIn(v) {
 		if a.Accessories, err = k.accessories(v, "accessories", &a); err != nil {
-			return App{}, err
+			return deploy.App{}, err
 		}
 	}
 	if err := k.secretsSource(&a, cfg); err != nil {
-		return App{}, err
+		return deploy.App{}, err
 	}
 	k.hooksNote(cfg)
 	if k.destination == "" {
 		if d := kamalDestinations(file); len(d) > 0 {
-			k.note("destinations %s have overlays; import one with FromKamal(path, %q)", strings.Join(d, ", "), d[0])
+			k.note("destinations %s have overlays; import one with kamal.Load(path, %q)", strings.Join(d, ", "), d[0])
 		}
 	}
 	return a, nil
@@ -644,8 +533,8 @@ func (k *kamalImport) volumes(v *kval, path string) ([]string, error) {
 
 // registry reads the registry login into App.Registry. The server is
 // already part of App.Image, as Kamal names the repository it pushes.
-func (k *kamalImport) registry(a *App, v *kval, path string) error {
-	r := &Registry{}
+func (k *kamalImport) registry(a *deploy.App, v *kval, path string) error {
+	r := &deploy.Registry{}
 	err := k.fields(v, path, func(key string, val *kval, p string) (bool, error) {
 		var err error
 		switch key {
@@ -681,7 +570,7 @@ func (k *kamalImport) registry(a *App, v *kval, path string) error {
 	if err != nil {
 		return err
 	}
-	if *r != (Registry{}) {
+	if *r != (deploy.Registry{}) {
 		a.Registry = r
 	}
 	return nil
@@ -730,8 +619,8 @@ func (k *kamalImport) sshConfig(v *kval) error {
 
 // parseKamalHost reads "host", "user@host", "host:port" and
 // "user@[::1]:port".
-func parseKamalHost(s string) Server {
-	var srv Server
+func parseKamalHost(s string) deploy.Server {
+	var srv deploy.Server
 	if user, host, ok := strings.Cut(s, "@"); ok {
 		srv.User, s = user, host
 	}
@@ -757,7 +646,7 @@ func parseKamalHost(s string) Server {
 }
 
 // server makes a Server of a host entry, with the ssh defaults.
-func (k *kamalImport) server(host string) Server {
+func (k *kamalImport) server(host string) deploy.Server {
 	s := parseKamalHost(host)
 	if s.User == "" {
 		s.User = k.ssh.user
@@ -781,15 +670,15 @@ func (k *kamalImport) roleName(name string) string {
 }
 
 // servers reads servers as a list (the web role) or as roles.
-func (k *kamalImport) servers(v *kval, path, primary string, allowEmpty bool) (Roles, error) {
-	roles := Roles{}
+func (k *kamalImport) servers(v *kval, path, primary string, allowEmpty bool) (deploy.Roles, error) {
+	roles := deploy.Roles{}
 	if v.kind == yaml.SequenceNode {
 		servers, err := k.hosts(v, path, "web")
 		if err != nil {
 			return nil, err
 		}
-		roles[DefaultPrimaryRole] = Role{Servers: servers}
-		k.renamed["web"] = DefaultPrimaryRole
+		roles[deploy.DefaultPrimaryRole] = deploy.Role{Servers: servers}
+		k.renamed["web"] = deploy.DefaultPrimaryRole
 		return roles, nil
 	}
 	err := k.fields(v, path, func(name string, rv *kval, p string) (bool, error) {
@@ -816,7 +705,7 @@ func (k *kamalImport) servers(v *kval, path, primary string, allowEmpty bool) (R
 }
 
 // hosts reads a list of hosts, each "host" or {"host": tag(s)}.
-func (k *kamalImport) hosts(v *kval, path, role string) ([]Server, error) {
+func (k *kamalImport) hosts(v *kval, path, role string) ([]deploy.Server, error) {
 	if v.isNull() {
 		return nil, nil
 	}
@@ -826,7 +715,7 @@ func (k *kamalImport) hosts(v *kval, path, role string) ([]Server, error) {
 	} else if v.kind != yaml.SequenceNode {
 		return nil, k.typeErr(v, path, "a list of hosts")
 	}
-	var out []Server
+	var out []deploy.Server
 	for i, item := range items {
 		p := indexPath(path, i)
 		if v.kind == yaml.ScalarNode {
@@ -860,8 +749,8 @@ func (k *kamalImport) hosts(v *kval, path, role string) ([]Server, error) {
 }
 
 // role reads servers.<name>: a list of hosts or a map.
-func (k *kamalImport) role(v *kval, path, name string) (Role, error) {
-	var r Role
+func (k *kamalImport) role(v *kval, path, name string) (deploy.Role, error) {
+	var r deploy.Role
 	if v.kind == yaml.SequenceNode || v.isNull() {
 		var err error
 		r.Servers, err = k.hosts(v, path, name)
@@ -885,7 +774,7 @@ func (k *kamalImport) role(v *kval, path, name string) (Role, error) {
 		case "logging":
 			k.eachKey(val, p, "container logging options are not supported; the engine's default log driver is used")
 		case "stop_timeout":
-			k.unsupported(val, p, fmt.Sprintf("the stop timeout is not configurable; Slipway stops containers with DefaultStopTimeout (%s)", DefaultStopTimeout))
+			k.unsupported(val, p, fmt.Sprintf("the stop timeout is not configurable; Slipway stops containers with DefaultStopTimeout (%s)", deploy.DefaultStopTimeout))
 		case "asset_path":
 			k.unsupported(val, p, "asset bridging between releases is not supported")
 		default:
@@ -974,8 +863,8 @@ func splitShellWords(s string) (words []string, plain bool) {
 }
 
 // options reads `docker run` options into ContainerOptions.
-func (k *kamalImport) options(v *kval, path string) (ContainerOptions, error) {
-	var o ContainerOptions
+func (k *kamalImport) options(v *kval, path string) (deploy.ContainerOptions, error) {
+	var o deploy.ContainerOptions
 	err := k.fields(v, path, func(key string, val *kval, p string) (bool, error) {
 		var err error
 		switch key {
@@ -984,7 +873,7 @@ func (k *kamalImport) options(v *kval, path string) (ContainerOptions, error) {
 			if s, err = k.str(val, p); err == nil {
 				o.Memory, err = parseMemory(s)
 				if err != nil {
-					err = &KamalError{File: val.file, Line: val.line, Path: p, Message: err.Error()}
+					err = &Error{File: val.file, Line: val.line, Path: p, Message: err.Error()}
 				}
 			}
 		case "cpus":
@@ -1043,8 +932,8 @@ func parseMemory(s string) (int64, error) {
 
 // env reads Kamal's env: a map of clear values, or clear/secret (and at
 // the top, tags).
-func (k *kamalImport) env(v *kval, path string, top bool) (Env, error) {
-	var e Env
+func (k *kamalImport) env(v *kval, path string, top bool) (deploy.Env, error) {
+	var e deploy.Env
 	if v.isNull() {
 		return e, nil
 	}
@@ -1072,7 +961,7 @@ func (k *kamalImport) env(v *kval, path string, top bool) (Env, error) {
 			err = k.fields(val, p, func(tag string, tv *kval, tp string) (bool, error) {
 				te, err := k.env(tv, tp, false)
 				if k.envTags == nil {
-					k.envTags = map[string]Env{}
+					k.envTags = map[string]deploy.Env{}
 				}
 				k.envTags[tag] = te
 				return true, err
@@ -1116,13 +1005,13 @@ func (k *kamalImport) secretList(v *kval, path string) ([]string, error) {
 // proxy puts kamal-proxy in front of the primary role (unless it says
 // proxy: false) and of the roles that ask for it, with the root proxy
 // settings under each role's own.
-func (k *kamalImport) proxy(a *App, root, cfg *kval, primary string) error {
+func (k *kamalImport) proxy(a *deploy.App, root, cfg *kval, primary string) error {
 	rootSpec, err := k.proxySpec(root, "proxy")
 	if err != nil {
 		return err
 	}
 	servers := cfg.get("servers")
-	for _, name := range sortedKeys(k.renamed) {
+	for _, name := range slices.Sorted(maps.Keys(k.renamed)) {
 		slip := k.renamed[name]
 		r, ok := a.Roles[slip]
 		if !ok {
@@ -1211,8 +1100,8 @@ func (s kamalProxy) over(o kamalProxy) kamalProxy {
 }
 
 // proxy makes the Proxy, with Kamal's buffering default.
-func (s kamalProxy) proxy() Proxy {
-	px := Proxy{Hosts: slices.Clone(s.hosts), BufferRequests: true, BufferResponses: true}
+func (s kamalProxy) proxy() deploy.Proxy {
+	px := deploy.Proxy{Hosts: slices.Clone(s.hosts), BufferRequests: true, BufferResponses: true}
 	if s.appPort != nil {
 		px.AppPort = *s.appPort
 	}
@@ -1376,26 +1265,26 @@ func (k *kamalImport) proxyRun(s *kamalProxy, v *kval, path string) error {
 	if err != nil || registry == "" && repository == "" && version == "" {
 		return err
 	}
-	repo, tag, _ := strings.Cut(DefaultProxyImage, ":")
-	repo = orDefault(repository, repo)
+	repo, tag, _ := strings.Cut(deploy.DefaultProxyImage, ":")
+	repo = cmp.Or(repository, repo)
 	if registry != "" {
 		repo = registry + "/" + repo
 	}
-	img := repo + ":" + orDefault(version, tag)
+	img := repo + ":" + cmp.Or(version, tag)
 	s.image = &img
 	return nil
 }
 
 // timeouts applies the top-level deploy_timeout and drain_timeout to
 // every role behind the proxy.
-func (k *kamalImport) timeouts(a *App, deploy, drain *kval) error {
+func (k *kamalImport) timeouts(a *deploy.App, deployTimeout, drainTimeout *kval) error {
 	for _, t := range []struct {
 		v    *kval
 		name string
-		set  func(*Proxy, time.Duration)
+		set  func(*deploy.Proxy, time.Duration)
 	}{
-		{deploy, "deploy_timeout", func(p *Proxy, d time.Duration) { p.DeployTimeout = d }},
-		{drain, "drain_timeout", func(p *Proxy, d time.Duration) { p.DrainTimeout = d }},
+		{deployTimeout, "deploy_timeout", func(p *deploy.Proxy, d time.Duration) { p.DeployTimeout = d }},
+		{drainTimeout, "drain_timeout", func(p *deploy.Proxy, d time.Duration) { p.DrainTimeout = d }},
 	} {
 		if t.v == nil {
 			continue
@@ -1419,8 +1308,8 @@ func (k *kamalImport) timeouts(a *App, deploy, drain *kval) error {
 }
 
 // boot reads boot.limit (a count or "25%") and boot.wait.
-func (k *kamalImport) boot(v *kval, path string) (Boot, error) {
-	var b Boot
+func (k *kamalImport) boot(v *kval, path string) (deploy.Boot, error) {
+	var b deploy.Boot
 	err := k.fields(v, path, func(key string, val *kval, p string) (bool, error) {
 		var err error
 		switch key {
@@ -1447,11 +1336,11 @@ func (k *kamalImport) boot(v *kval, path string) (Boot, error) {
 // applyTags carries host tags over where Slipway can: a tag on every
 // host of a role merges its env into the role's env. A tag on some hosts
 // only would need per-host env, which Slipway does not have.
-func (k *kamalImport) applyTags(a *App) error {
+func (k *kamalImport) applyTags(a *deploy.App) error {
 	if len(k.hostTags) == 0 {
 		return nil
 	}
-	for _, kname := range sortedKeys(k.renamed) {
+	for _, kname := range slices.Sorted(maps.Keys(k.renamed)) {
 		slip := k.renamed[kname]
 		r, ok := a.Roles[slip]
 		if !ok || len(r.Servers) == 0 {
@@ -1472,12 +1361,12 @@ func (k *kamalImport) applyTags(a *App) error {
 			common = has
 		}
 		applied := map[string]bool{}
-		env := r.Env.clone()
+		env := deploy.Env{Clear: maps.Clone(r.Env.Clear), Secret: slices.Clone(r.Env.Secret)}
 		secrets := map[string]bool{}
 		for _, s := range env.Secret {
 			secrets[s] = true
 		}
-		for _, tag := range sortedKeys(common) {
+		for _, tag := range slices.Sorted(maps.Keys(common)) {
 			if !common[tag] {
 				continue
 			}
@@ -1519,8 +1408,8 @@ func (k *kamalImport) applyTags(a *App) error {
 }
 
 // accessories reads accessories.<name>.
-func (k *kamalImport) accessories(v *kval, path string, a *App) (map[string]Accessory, error) {
-	out := map[string]Accessory{}
+func (k *kamalImport) accessories(v *kval, path string, a *deploy.App) (map[string]deploy.Accessory, error) {
+	out := map[string]deploy.Accessory{}
 	err := k.fields(v, path, func(name string, av *kval, p string) (bool, error) {
 		acc, err := k.accessory(av, p, a)
 		if err != nil {
@@ -1532,8 +1421,8 @@ func (k *kamalImport) accessories(v *kval, path string, a *App) (map[string]Acce
 	return out, err
 }
 
-func (k *kamalImport) accessory(v *kval, path string, a *App) (Accessory, error) {
-	var acc Accessory
+func (k *kamalImport) accessory(v *kval, path string, a *deploy.App) (deploy.Accessory, error) {
+	var acc deploy.Accessory
 	added := map[string]bool{}
 	addHosts := func(hosts []string) {
 		for _, h := range hosts {
@@ -1625,7 +1514,7 @@ func (k *kamalImport) accessory(v *kval, path string, a *App) (Accessory, error)
 
 // secretsSource sets App.Secrets: the Kamal secrets files, then the
 // environment, through the aliases.
-func (k *kamalImport) secretsSource(a *App, cfg *kval) error {
+func (k *kamalImport) secretsSource(a *deploy.App, cfg *kval) error {
 	base := ".kamal/secrets"
 	if v := cfg.get("secrets_path"); v != nil && !v.isNull() {
 		base = v.text
@@ -1643,7 +1532,7 @@ func (k *kamalImport) secretsSource(a *App, cfg *kval) error {
 	}
 	k.report.SecretFiles = sum.read
 	k.report.SecretNames = sum.names
-	var src SecretSource = Chain(KamalSecrets{Files: files}, EnvSecrets{})
+	var src secret.Source = secret.Chain{Secrets{Files: files}, secret.Env{}}
 	aliases := map[string]string{}
 	for name, al := range k.aliases {
 		if al.secret != name {
@@ -1652,7 +1541,7 @@ func (k *kamalImport) secretsSource(a *App, cfg *kval) error {
 	}
 	if len(aliases) > 0 {
 		src = aliasedSecrets{src: src, aliases: aliases}
-		for _, name := range sortedKeys(aliases) {
+		for _, name := range slices.Sorted(maps.Keys(aliases)) {
 			k.note("secret env %s takes the value of secret %s (%s)", name, aliases[name], k.aliases[name].path)
 		}
 	}
@@ -1729,3 +1618,21 @@ func (k *kamalImport) accessoryFiles(v *kval, path string) (map[string]string, e
 	}
 	return files, nil
 }
+
+// keyPath names key under the YAML path p: "p.key", or p["key"] for a
+// key that is not a plain word.
+func keyPath(p, key string) string {
+	switch {
+	case !plainKeyRe.MatchString(key):
+		return p + "[" + strconv.Quote(key) + "]"
+	case p == "":
+		return key
+	}
+	return p + "." + key
+}
+
+// plainKeyRe is a key keyPath writes after a dot.
+var plainKeyRe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// indexPath names a list item: p[i].
+func indexPath(p string, i int) string { return p + "[" + strconv.Itoa(i) + "]" }

@@ -1,4 +1,4 @@
-package deploy_test
+package kamal_test
 
 import (
 	"context"
@@ -12,7 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slipwayhq/slipway/deploy"
+	"github.com/slipwayhq/slipway/deploy/kamal"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // kamalBase is the smallest valid Kamal config; the inputs below add to it.
@@ -120,7 +121,7 @@ func allocated(f func()) uint64 {
 	return after.TotalAlloc - before.TotalAlloc
 }
 
-func TestFromKamalLimits(t *testing.T) {
+func TestLoadLimits(t *testing.T) {
 	tests := []struct {
 		name string
 		yml  string
@@ -132,15 +133,15 @@ func TestFromKamalLimits(t *testing.T) {
 		maxMB uint64
 	}{
 		{
-			name:  "refuses a file over MaxKamalFileSize before parsing it",
-			yml:   kamalBase + "# " + strings.Repeat("x", deploy.MaxKamalFileSize) + "\n",
-			want:  "config/deploy.yml: is larger than 1048576 bytes (MaxKamalFileSize)",
+			name:  "refuses a file over MaxFileSize before parsing it",
+			yml:   kamalBase + "# " + strings.Repeat("x", kamal.MaxFileSize) + "\n",
+			want:  "config/deploy.yml: is larger than 1048576 bytes (MaxFileSize)",
 			maxMB: 4,
 		},
 		{
-			name:  "refuses 80,000 keys in 1 MB with MaxKamalNodes",
+			name:  "refuses 80,000 keys in 1 MB with MaxNodes",
 			yml:   kamalManyKeys(80_000),
-			want:  "holds more than 50000 YAML nodes (MaxKamalNodes)",
+			want:  "holds more than 50000 YAML nodes (MaxNodes)",
 			maxMB: 300,
 		},
 		{
@@ -154,9 +155,9 @@ func TestFromKamalLimits(t *testing.T) {
 			maxMB: 120,
 		},
 		{
-			name:  "refuses a 26 KB merge fan-out with MaxKamalValues",
+			name:  "refuses a 26 KB merge fan-out with MaxValues",
 			yml:   kamalMergeFanOut(26 << 10),
-			want:  `aliases and "<<" merge keys expand to more than 200000 values (MaxKamalValues)`,
+			want:  `aliases and "<<" merge keys expand to more than 200000 values (MaxValues)`,
 			maxMB: 16,
 		},
 		{
@@ -165,28 +166,28 @@ func TestFromKamalLimits(t *testing.T) {
 			maxMB: 16,
 		},
 		{
-			name:  "refuses the billion laughs with MaxKamalValues",
+			name:  "refuses the billion laughs with MaxValues",
 			yml:   kamalLaughs(),
-			want:  "(MaxKamalValues)",
+			want:  "(MaxValues)",
 			maxMB: 4,
 		},
 		{
 			name:  "refuses merges that copy keys quadratically",
 			yml:   kamalMergeChain(1500),
-			want:  "(MaxKamalValues)",
+			want:  "(MaxValues)",
 			maxMB: 32,
 		},
 		{
-			name:  "says depth for lists nested deeper than MaxKamalDepth",
+			name:  "says depth for lists nested deeper than MaxDepth",
 			yml:   kamalWrittenDepth(100),
-			want:  "config/deploy.yml:4: maps and lists nest deeper than 64 levels (MaxKamalDepth)",
+			want:  "config/deploy.yml:4: maps and lists nest deeper than 64 levels (MaxDepth)",
 			not:   "aliases",
 			maxMB: 4,
 		},
 		{
-			name:  "says depth for aliases that nest deeper than MaxKamalDepth",
+			name:  "says depth for aliases that nest deeper than MaxDepth",
 			yml:   kamalAliasDepth(100),
-			want:  "makes maps and lists nest deeper than 64 levels (MaxKamalDepth)",
+			want:  "makes maps and lists nest deeper than 64 levels (MaxDepth)",
 			not:   "expand",
 			maxMB: 4,
 		},
@@ -201,7 +202,7 @@ func TestFromKamalLimits(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := deployYML(t, tt.yml)
 			var err error
-			bytes := allocated(func() { _, _, err = deploy.FromKamal(dir, "") })
+			bytes := allocated(func() { _, _, err = kamal.Load(dir, "") })
 			assert.LessOrEqual(t, bytes>>20, tt.maxMB, "allocated %d MB", bytes>>20)
 			if tt.want == "" {
 				require.NoError(t, err)
@@ -212,7 +213,7 @@ func TestFromKamalLimits(t *testing.T) {
 			if tt.not != "" {
 				assert.NotContains(t, err.Error(), tt.not)
 			}
-			ke, ok := errors.AsType[*deploy.KamalError](err)
+			ke, ok := errors.AsType[*kamal.Error](err)
 			require.True(t, ok, "%T: %v", err, err)
 			assert.Contains(t, ke.File, "deploy.yml")
 		})
@@ -229,23 +230,23 @@ func kamalSecretsDoubling(n int) string {
 	return b.String()
 }
 
-func TestKamalSecretsLimits(t *testing.T) {
+func TestSecretsLimits(t *testing.T) {
 	ctx := context.Background()
-	t.Run("refuses a secrets file over MaxKamalFileSize", func(t *testing.T) {
-		dir := kamalProject(t, map[string]string{".kamal/secrets": "A=" + strings.Repeat("x", deploy.MaxKamalFileSize) + "\n"})
-		_, err := deploy.KamalSecrets{Files: []string{dir + "/.kamal/secrets"}}.Secret(ctx, "A")
+	t.Run("refuses a secrets file over MaxFileSize", func(t *testing.T) {
+		dir := kamalProject(t, map[string]string{".kamal/secrets": "A=" + strings.Repeat("x", kamal.MaxFileSize) + "\n"})
+		_, err := kamal.Secrets{Files: []string{dir + "/.kamal/secrets"}}.Secret(ctx, "A")
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), ".kamal/secrets: is larger than 1048576 bytes (MaxKamalFileSize)")
+		assert.Contains(t, err.Error(), ".kamal/secrets: is larger than 1048576 bytes (MaxFileSize)")
 		assert.NotContains(t, err.Error(), "xxxx")
 	})
-	t.Run("says a secret that doubles past MaxKamalSecretSize is missing", func(t *testing.T) {
+	t.Run("says a secret that doubles past MaxSecretSize is missing", func(t *testing.T) {
 		dir := kamalProject(t, map[string]string{".kamal/secrets": kamalSecretsDoubling(64)})
-		src := deploy.KamalSecrets{Files: []string{dir + "/.kamal/secrets"}}
+		src := kamal.Secrets{Files: []string{dir + "/.kamal/secrets"}}
 		var err error
 		bytes := allocated(func() { _, err = src.Secret(ctx, "S63") })
 		assert.LessOrEqual(t, bytes>>20, uint64(32), "allocated %d MB", bytes>>20)
-		require.ErrorIs(t, err, deploy.ErrSecretMissing)
-		assert.Contains(t, err.Error(), "(MaxKamalSecretSize)")
+		require.ErrorIs(t, err, secret.ErrMissing)
+		assert.Contains(t, err.Error(), "(MaxSecretSize)")
 		assert.NotContains(t, err.Error(), "0123456789abcdef")
 		v, err := src.Secret(ctx, "S4")
 		require.NoError(t, err)
@@ -258,19 +259,19 @@ func TestKamalSecretsLimits(t *testing.T) {
 			fmt.Fprintf(&b, "C%d=$BIG$BIG\n", i)
 		}
 		dir := kamalProject(t, map[string]string{".kamal/secrets": b.String()})
-		src := deploy.KamalSecrets{Files: []string{dir + "/.kamal/secrets"}}
+		src := kamal.Secrets{Files: []string{dir + "/.kamal/secrets"}}
 		var err error
 		bytes := allocated(func() { _, err = src.Secret(ctx, "C1999") })
 		assert.LessOrEqual(t, bytes>>20, uint64(64), "allocated %d MB", bytes>>20)
-		require.ErrorIs(t, err, deploy.ErrSecretMissing)
+		require.ErrorIs(t, err, secret.ErrMissing)
 		assert.Contains(t, err.Error(), "the secrets files expand to more than")
 	})
 }
 
-// BenchmarkFromKamal imports the inputs of TestFromKamalLimits side by
+// BenchmarkLoad imports the inputs of TestLoadLimits side by
 // side and prints, for each, the time, the memory allocated and the
 // result; the map sizes show that time grows linearly with the keys.
-func BenchmarkFromKamal(b *testing.B) {
+func BenchmarkLoad(b *testing.B) {
 	inputs := []struct{ name, yml string }{
 		{"labels, 2,000 keys", kamalManyKeys(2_000)},
 		{"labels, 20,000 keys", kamalManyKeys(20_000)},
@@ -293,11 +294,11 @@ func BenchmarkFromKamal(b *testing.B) {
 		b.Run(in.name, func(b *testing.B) {
 			dir := deployYML(b, in.yml)
 			var err error
-			bytes := allocated(func() { _, _, err = deploy.FromKamal(dir, "") })
+			bytes := allocated(func() { _, _, err = kamal.Load(dir, "") })
 			b.ResetTimer()
 			start := time.Now()
 			for range b.N {
-				_, _, err = deploy.FromKamal(dir, "")
+				_, _, err = kamal.Load(dir, "")
 			}
 			results[i] = result{time.Since(start) / time.Duration(b.N), bytes, err}
 		})
@@ -306,7 +307,7 @@ func BenchmarkFromKamal(b *testing.B) {
 	for i, in := range inputs {
 		r := results[i]
 		outcome := "imported"
-		if ke, ok := errors.AsType[*deploy.KamalError](r.err); ok {
+		if ke, ok := errors.AsType[*kamal.Error](r.err); ok {
 			outcome, _, _ = strings.Cut(ke.Message, ";") // the limit, without the advice
 		} else if r.err != nil {
 			outcome = r.err.Error()

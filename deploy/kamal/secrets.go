@@ -1,17 +1,20 @@
-package deploy
+package kamal
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/slipwayhq/slipway/secret"
 )
 
-// KamalSecrets reads secrets from Kamal's dotenv files, such as
+// Secrets reads secrets from Kamal's dotenv files, such as
 // .kamal/secrets-common and .kamal/secrets.staging, where a later file
 // overrides an earlier one as in Kamal. A line may be
 //
@@ -23,32 +26,33 @@ import (
 // A "$OTHER" or "${OTHER}" reference is resolved from the names set
 // earlier in the files, then from the environment; an unset one makes the
 // secret missing rather than empty. A "$(...)" or backquoted command is
-// never run: its name is missing here, so that a later source in a Chain
-// (EnvSecrets, or a CommandSecrets running the password manager) can
-// supply it. The files are read at every lookup and no value is kept.
-type KamalSecrets struct {
+// never run: its name is missing here, so that a later source in a
+// secret.Chain (secret.Env, or a secret.Command running the password
+// manager) can supply it. The files are read with secret.ParseDotenv at
+// every lookup and no value is kept.
+type Secrets struct {
 	// Files are the secrets files in the order Kamal reads them; a file
 	// that does not exist is skipped.
 	Files []string
 }
 
-var _ SecretSource = KamalSecrets{}
+var _ secret.Source = Secrets{}
 
 // String returns "Kamal secrets files <files>".
-func (k KamalSecrets) String() string { return "Kamal secrets files " + strings.Join(k.Files, ", ") }
+func (k Secrets) String() string { return "Kamal secrets files " + strings.Join(k.Files, ", ") }
 
 // Secret returns the value of name from the last file that sets it.
-func (k KamalSecrets) Secret(_ context.Context, name string) (string, error) {
+func (k Secrets) Secret(_ context.Context, name string) (string, error) {
 	entries, read, err := readKamalSecrets(k.Files)
 	if err != nil {
 		return "", err
 	}
 	if len(read) == 0 {
-		return "", &missingSecretError{name, "no Kamal secrets file exists (" + strings.Join(k.Files, ", ") + ")"}
+		return "", &secret.MissingError{Name: name, Where: "no Kamal secrets file exists (" + strings.Join(k.Files, ", ") + ")"}
 	}
 	values := map[string]string{}
 	why := map[string]string{}
-	budget := maxKamalSecretsResolved
+	budget := maxSecretsResolved
 	for _, e := range entries {
 		v, reason := e.resolve(values, why, &budget)
 		if reason != "" {
@@ -63,19 +67,19 @@ func (k KamalSecrets) Secret(_ context.Context, name string) (string, error) {
 		return v, nil
 	}
 	if reason, ok := why[name]; ok {
-		return "", &missingSecretError{name, reason}
+		return "", &secret.MissingError{Name: name, Where: reason}
 	}
-	return "", &missingSecretError{name, "not in " + strings.Join(read, ", ")}
+	return "", &secret.MissingError{Name: name, Where: "not in " + strings.Join(read, ", ")}
 }
 
-// MaxKamalSecretSize bounds a secret's value once its $NAME references
+// MaxSecretSize bounds a secret's value once its $NAME references
 // are resolved, so that NAME2=$NAME1$NAME1, NAME3=$NAME2$NAME2, ... fails
 // instead of doubling into gigabytes.
-const MaxKamalSecretSize = 64 << 10
+const MaxSecretSize = 64 << 10
 
-// maxKamalSecretsResolved bounds the values of all the secrets files
+// maxSecretsResolved bounds the values of all the secrets files
 // together, resolved, as each lookup resolves every line.
-const maxKamalSecretsResolved = 4 << 20
+const maxSecretsResolved = 4 << 20
 
 // kamalSecretKind says how a line of a Kamal secrets file gives its value.
 type kamalSecretKind int
@@ -106,7 +110,7 @@ func (e kamalSecret) resolve(earlier, why map[string]string, budget *int) (strin
 	where := fmt.Sprintf("%s:%d", e.file, e.line)
 	switch e.kind {
 	case kamalSecretCommand:
-		return "", fmt.Sprintf("set by a command at %s, which Slipway does not run; export %s or add a CommandSecrets source", where, e.name)
+		return "", fmt.Sprintf("set by a command at %s, which Slipway does not run; export %s or add a secret.Command source", where, e.name)
 	case kamalSecretLiteral:
 		return e.text, ""
 	}
@@ -134,7 +138,7 @@ func (e kamalSecret) resolve(earlier, why map[string]string, budget *int) (strin
 			unset = append(unset, ref)
 			return ""
 		}
-		if size += len(val); size > MaxKamalSecretSize || size > *budget {
+		if size += len(val); size > MaxSecretSize || size > *budget {
 			return "" // reported below, before the value is built
 		}
 		return val
@@ -142,11 +146,11 @@ func (e kamalSecret) resolve(earlier, why map[string]string, budget *int) (strin
 	switch {
 	case failed != "":
 		return "", failed
-	case size > MaxKamalSecretSize:
-		return "", fmt.Sprintf("%s expands to more than %d bytes (MaxKamalSecretSize) through its $ references; a secret is a line: check the references", where, MaxKamalSecretSize)
+	case size > MaxSecretSize:
+		return "", fmt.Sprintf("%s expands to more than %d bytes (MaxSecretSize) through its $ references; a secret is a line: check the references", where, MaxSecretSize)
 	case size > *budget:
 		*budget = 0
-		return "", fmt.Sprintf("%s: the secrets files expand to more than %d bytes through their $ references; a secret is a line: check the references", where, maxKamalSecretsResolved)
+		return "", fmt.Sprintf("%s: the secrets files expand to more than %d bytes through their $ references; a secret is a line: check the references", where, maxSecretsResolved)
 	}
 	*budget -= len(v)
 	if len(unset) > 0 {
@@ -161,14 +165,14 @@ func readKamalSecrets(files []string) ([]kamalSecret, []string, error) {
 	var all []kamalSecret
 	var read []string
 	for _, f := range files {
-		data, err := readCapped(f, MaxKamalFileSize, "Kamal secrets file", "MaxKamalFileSize")
+		data, err := readCapped(f, MaxFileSize, "Kamal secrets file", "MaxFileSize")
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return nil, nil, err
 		}
-		entries, err := parseKamalSecrets(f, string(data))
+		entries, err := kamalEntries(f, string(data))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -178,80 +182,24 @@ func readKamalSecrets(files []string) ([]kamalSecret, []string, error) {
 	return all, read, nil
 }
 
-// parseKamalSecrets reads the NAME=... lines of a dotenv file as Kamal's
-// dotenv does. Its errors name lines, never their content.
-func parseKamalSecrets(file, text string) ([]kamalSecret, error) {
-	var entries []kamalSecret
-	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
-	for i := 0; i < len(lines); i++ {
-		n := i + 1
-		fail := func(msg string) error { return fmt.Errorf("read Kamal secrets file %s: line %d: %s", file, n, msg) }
-		line := strings.TrimLeft(lines[i], " \t")
-		if strings.TrimSpace(line) == "" || line[0] == '#' {
-			continue
-		}
-		if rest, ok := strings.CutPrefix(line, "export"); ok && rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
-			line = strings.TrimLeft(rest, " \t")
-		}
-		key, val, ok := strings.Cut(line, "=")
-		if !ok {
-			return nil, fail("expected NAME=value")
-		}
-		key = strings.TrimRight(key, " \t")
-		if !envNameRe.MatchString(key) {
-			return nil, fail(`the name before "=" must be letters, digits and "_", not starting with a digit`)
-		}
-		e := kamalSecret{name: key, file: file, line: n}
-		val = strings.TrimLeft(val, " \t")
-		if val == "" || val[0] != '"' && val[0] != '\'' {
-			if strings.Contains(val, "$(") || strings.Contains(val, "`") {
-				// A command may run over several lines until its parentheses close.
-				depth := strings.Count(val, "(") - strings.Count(val, ")")
-				for depth > 0 && i+1 < len(lines) {
-					i++
-					depth += strings.Count(lines[i], "(") - strings.Count(lines[i], ")")
-				}
-				e.kind = kamalSecretCommand
-				entries = append(entries, e)
-				continue
-			}
-			if j := commentStart(val); j >= 0 {
-				val = val[:j]
-			}
-			e.text = strings.TrimSpace(val)
-			entries = append(entries, e)
-			continue
-		}
-		quote := val[0]
-		body := val[1:]
-		var raw, b strings.Builder
-		for {
-			end := unquote(&b, body, quote)
-			if end >= 0 {
-				raw.WriteString(body[:end])
-				if after := strings.TrimSpace(body[end+1:]); after != "" && after[0] != '#' {
-					return nil, fail("unexpected text after the closing quote")
-				}
-				break
-			}
-			raw.WriteString(body)
-			raw.WriteByte('\n')
-			b.WriteByte('\n')
-			if i++; i >= len(lines) {
-				return nil, fail("the quoted value has no closing quote")
-			}
-			body = lines[i]
-		}
+// kamalEntries reads the NAME=... lines of a dotenv file as Kamal's
+// dotenv does, with secret.ParseDotenv. Its errors name lines, never
+// their content.
+func kamalEntries(file, text string) ([]kamalSecret, error) {
+	lines, err := secret.ParseDotenv(text)
+	if err != nil {
+		return nil, fmt.Errorf("read Kamal secrets file %s: %w", file, err)
+	}
+	entries := make([]kamalSecret, len(lines))
+	for i, l := range lines {
+		e := kamalSecret{name: l.Name, file: file, line: l.Line, text: l.Value}
 		switch {
-		case quote == '\'':
+		case l.Command():
+			e.kind, e.text = kamalSecretCommand, ""
+		case l.Quote == '\'':
 			e.kind = kamalSecretLiteral
-		case strings.Contains(raw.String(), "$(") || strings.Contains(raw.String(), "`"):
-			e.kind = kamalSecretCommand
 		}
-		if e.kind != kamalSecretCommand {
-			e.text = b.String()
-		}
-		entries = append(entries, e)
+		entries[i] = e
 	}
 	return entries, nil
 }
@@ -289,14 +237,14 @@ func summarizeKamalSecrets(files []string) (kamalSecretsSummary, error) {
 // aliasedSecrets resolves an env name through Kamal's NAME:ALIAS: the
 // container's NAME gets the value of the secret ALIAS.
 type aliasedSecrets struct {
-	src     SecretSource
+	src     secret.Source
 	aliases map[string]string // env name -> secret name
 }
 
 // String lists the aliases, never values.
 func (a aliasedSecrets) String() string {
 	var pairs []string
-	for _, k := range sortedKeys(a.aliases) {
+	for _, k := range slices.Sorted(maps.Keys(a.aliases)) {
 		pairs = append(pairs, k+"="+a.aliases[k])
 	}
 	return fmt.Sprintf("%v with aliases %s", a.src, strings.Join(pairs, " "))
@@ -308,8 +256,8 @@ func (a aliasedSecrets) Secret(ctx context.Context, name string) (string, error)
 		return a.src.Secret(ctx, name)
 	}
 	v, err := a.src.Secret(ctx, alias)
-	if errors.Is(err, ErrSecretMissing) {
-		return "", &missingSecretError{name, "aliased to secret " + alias + ": " + missingReason(err)}
+	if errors.Is(err, secret.ErrMissing) {
+		return "", &secret.MissingError{Name: name, Where: "aliased to secret " + alias + ": " + secret.Where(err)}
 	}
 	return v, err
 }
