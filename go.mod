@@ -17,6 +17,7 @@ require (
 	github.com/moby/moby/api v1.56.1
 	github.com/moby/moby/client v0.6.2
 	github.com/opencontainers/image-spec v1.1.1
+	github.com/slipwayhq/slipway/health/up v0.1.0
 	github.com/stretchr/testify v1.12.1
 	github.com/superfly/ltx v0.5.2
 	github.com/vbauerster/mpb/v8 v8.16.2
@@ -101,3 +102,8 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+// health/up is a module of its own (no requirements) so that apps link
+// nothing of the SDK; in this repository the SDK uses the copy beside it.
+// A release tags health/up/vX.Y.Z first and requires that version here.
+replace github.com/slipwayhq/slipway/health/up => ./health/up

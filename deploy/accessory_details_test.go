@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/slipwayhq/slipway/deploy/engine"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 func TestAccessoryDetails(t *testing.T) {
@@ -24,7 +25,7 @@ func TestAccessoryDetails(t *testing.T) {
 	})
 	t.Run("redacts the error line it shows", func(t *testing.T) {
 		s := testSession(&bytes.Buffer{})
-		s.out.redact(Secrets{"LITESTREAM_SECRET_ACCESS_KEY": "s3-secret-9"})
+		s.out.redact(secret.Values{"LITESTREAM_SECRET_ACCESS_KEY": "s3-secret-9"})
 		got := s.lastError([]string{`level=ERROR msg="sync failed" err="signature for key s3-secret-9 does not match"`})
 		assert.NotContains(t, got, "s3-secret-9")
 		assert.Equal(t, `level=ERROR msg="sync failed" err="signature for key [redacted] does not match"`, got)

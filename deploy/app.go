@@ -8,6 +8,7 @@ import (
 	"github.com/slipwayhq/slipway/deploy/image"
 	"github.com/slipwayhq/slipway/deploy/proxy"
 	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // Defaults used when the matching field is zero.
@@ -68,9 +69,10 @@ type App struct {
 	Migrate *Migrate
 	// Hooks run at fixed points of a deploy.
 	Hooks Hooks
-	// Secrets resolves the values of secret env names; nil means the
-	// process environment.
-	Secrets SecretSource
+	// Secrets looks up the values of the names in Env.Secret (the app's,
+	// its roles' and accessories'); nil means secret.Env, the process
+	// environment.
+	Secrets secret.Source
 	// Databases are the SQLite databases the app writes, each declared
 	// once with its role and replica (see Database).
 	Databases []Database
@@ -226,12 +228,6 @@ type HookContext struct {
 	Performer   string
 	Hosts       []string // the hosts the hook concerns
 	Output      io.Writer
-}
-
-// SecretSource resolves secret values by name.
-type SecretSource interface {
-	// Secret returns the value of name, or an error wrapping ErrSecretMissing.
-	Secret(ctx context.Context, name string) (string, error)
 }
 
 // Accessory is a long-lived container beside the app, on the hosts of the

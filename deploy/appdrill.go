@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -27,17 +26,17 @@ type SmokeCheck struct {
 	Body   string // a substring the body must contain; "" checks none
 }
 
-// AppDrill is a whole-app recovery drill: the monthly proof that the app
-// comes back from its replica. It restores the replica into a disposable
+// AppDrillOptions say how Session.DrillApp runs a whole-app recovery
+// drill: the monthly proof that the app comes back from its replica. It restores the replica into a disposable
 // volume on a host, boots the current release's image against it with no
 // proxy route (users never see it), passes the role's health check and
 // the smoke checks, then tears it all down and records the whole-app RTO
 // and the data at risk.
 //
 // The copy never gets the replica's credentials nor the env that turns
-// embedded replication on (ReplicaEnvPrefixes), so it cannot write the
+// embedded replication on (replicate.ReplicationEnvPrefixes), so it cannot write the
 // production replica or take its lease.
-type AppDrill struct {
+type AppDrillOptions struct {
 	// Database names the App.Databases entry to drill; "" means the only
 	// one with a replica. It is read when Replica is left zero.
 	Database string
@@ -59,6 +58,38 @@ type AppDrill struct {
 	// Log is the drill log the report is appended to, beside the
 	// database drills; "" means none.
 	Log string
+}
+
+// SmokeResult is one SmokeCheck's outcome. In the drill log it is one
+// string, "GET /path: ok" or "GET /path: <problem>", as a person reads it.
+type SmokeResult struct {
+	Path    string // the SmokeCheck's Path
+	Passed  bool   // the answer was as expected
+	Problem string // why not: the request's error, or what differed
+}
+
+// String is "GET /path: ok" or "GET /path: <problem>".
+func (r SmokeResult) String() string {
+	if r.Passed {
+		return "GET " + r.Path + ": ok"
+	}
+	return "GET " + r.Path + ": " + r.Problem
+}
+
+// MarshalText writes String, keeping the drill log's line as it was.
+func (r SmokeResult) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText reads a line MarshalText wrote, for a drill log read back.
+func (r *SmokeResult) UnmarshalText(b []byte) error {
+	path, outcome, ok := strings.Cut(strings.TrimPrefix(string(b), "GET "), ": ")
+	if !ok {
+		return fmt.Errorf("smoke result %q: want \"GET /path: outcome\"", b)
+	}
+	*r = SmokeResult{Path: path, Passed: outcome == "ok"}
+	if !r.Passed {
+		r.Problem = outcome
+	}
+	return nil
 }
 
 // AppDrillReport is what a whole-app drill found; it is also one line of
@@ -87,16 +118,10 @@ type AppDrillReport struct {
 	Age     time.Duration `json:"age"`
 	Restore time.Duration `json:"restore"` // of which: restore and integrity check
 	Boot    time.Duration `json:"boot"`    // of which: boot to /up passing
-	Smoke   []string      `json:"smoke"`   // each check's outcome
+	Smoke   []SmokeResult `json:"smoke"`   // each check's outcome
 	Passed  bool          `json:"passed"`
 	Error   string        `json:"error,omitempty"`
 }
-
-// ReplicaEnvPrefixes start the env names that turn replication on in an
-// app: embedded replication's (replicate.EnvPrefix, "SLIPWAY_REPLICA_")
-// and Litestream's own (LITESTREAM_BUCKET, the default credential
-// names). A drill copy gets none of them.
-var ReplicaEnvPrefixes = []string{"SLIPWAY_REPLICA_", "LITESTREAM_"}
 
 // replicaEnv lists the env names that carry a replica to the app's
 // containers: the credential names of r and of every declared replica,
@@ -114,12 +139,13 @@ func (a App) replicaEnv(r replicate.Replica) []string {
 
 // drillCopyEnv is the env of a drill's copy of role: the role's own,
 // without the replica's credentials, the env of embedded replication
-// (ReplicaEnvPrefixes) and the names in drop.
+// (replicate.ReplicationEnvPrefixes) and the names in drop.
 func (a App) drillCopyEnv(role string, r replicate.Replica, drop []string) (map[string]string, []string) {
 	env, secrets := a.envFor(role)
 	names := a.replicaEnv(r)
+	prefixes := replicate.ReplicationEnvPrefixes()
 	gone := func(n string) bool {
-		return slices.ContainsFunc(ReplicaEnvPrefixes, func(p string) bool { return strings.HasPrefix(n, p) }) ||
+		return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(n, p) }) ||
 			slices.Contains(drop, n) || slices.Contains(names, n)
 	}
 	for k := range env {
@@ -132,7 +158,7 @@ func (a App) drillCopyEnv(role string, r replicate.Replica, drop []string) (map[
 
 // DrillApp runs a whole-app recovery drill and tears down what it made,
 // whether it passed or not.
-func (s *Session) DrillApp(ctx context.Context, d AppDrill) (_ AppDrillReport, err error) {
+func (s *Session) DrillApp(ctx context.Context, d AppDrillOptions) (_ AppDrillReport, err error) {
 	defer s.redactErr(&err)
 	a := s.app
 	rep := AppDrillReport{Kind: "app", Service: a.Service, Started: time.Now().UTC()}
@@ -142,7 +168,7 @@ func (s *Session) DrillApp(ctx context.Context, d AppDrill) (_ AppDrillReport, e
 		rep.Error = s.Redact(firstLine(err.Error()))
 	}
 	if d.Log != "" {
-		if lerr := appendJSONLine(d.Log, rep); lerr != nil && err == nil {
+		if lerr := replicate.AppendDrillLog(d.Log, rep); lerr != nil && err == nil {
 			err = lerr
 		}
 	}
@@ -150,7 +176,7 @@ func (s *Session) DrillApp(ctx context.Context, d AppDrill) (_ AppDrillReport, e
 	return rep, err
 }
 
-func (s *Session) drillApp(ctx context.Context, d AppDrill, rep *AppDrillReport) error {
+func (s *Session) drillApp(ctx context.Context, d AppDrillOptions, rep *AppDrillReport) error {
 	a := s.app
 	start := time.Now()
 	role := orDefault(d.Role, a.primaryRole())
@@ -216,8 +242,8 @@ func (s *Session) drillApp(ctx context.Context, d AppDrill, rep *AppDrillReport)
 	} else {
 		rep.Risk, rep.RPO = risk, risk.Age
 	}
-	if err := integrityCheck(ctx, restored); err != nil {
-		return err
+	if err := replicate.CheckIntegrity(ctx, restored); err != nil {
+		return fmt.Errorf("app drill: the restored database: %w", err)
 	}
 	rep.Restore = time.Since(t0)
 
@@ -283,10 +309,10 @@ func (s *Session) drillApp(ctx context.Context, d AppDrill, rep *AppDrillReport)
 	}}
 	var failed []string
 	for _, sc := range d.Smoke {
-		outcome := smoke(ctx, client, base, sc)
-		rep.Smoke = append(rep.Smoke, outcome)
-		if !strings.HasSuffix(outcome, ": ok") {
-			failed = append(failed, outcome)
+		res := smoke(ctx, client, base, sc)
+		rep.Smoke = append(rep.Smoke, res)
+		if !res.Passed {
+			failed = append(failed, res.String())
 		}
 	}
 	rep.RTO = time.Since(start)
@@ -296,44 +322,30 @@ func (s *Session) drillApp(ctx context.Context, d AppDrill, rep *AppDrillReport)
 	return nil
 }
 
-func smoke(ctx context.Context, client *http.Client, base string, sc SmokeCheck) string {
+func smoke(ctx context.Context, client *http.Client, base string, sc SmokeCheck) SmokeResult {
+	res := SmokeResult{Path: sc.Path}
 	want := orDefault(sc.Status, http.StatusOK)
 	req, err := http.NewRequestWithContext(ctx, "GET", base+sc.Path, nil)
 	if err != nil {
-		return fmt.Sprintf("GET %s: %v", sc.Path, err)
+		res.Problem = err.Error()
+		return res
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Sprintf("GET %s: %v", sc.Path, err)
+		res.Problem = err.Error()
+		return res
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	switch {
 	case resp.StatusCode != want:
-		return fmt.Sprintf("GET %s: status %d, want %d", sc.Path, resp.StatusCode, want)
+		res.Problem = fmt.Sprintf("status %d, want %d", resp.StatusCode, want)
 	case sc.Body != "" && !strings.Contains(string(body), sc.Body):
-		return fmt.Sprintf("GET %s: body lacks %q", sc.Path, sc.Body)
+		res.Problem = fmt.Sprintf("body lacks %q", sc.Body)
+	default:
+		res.Passed = true
 	}
-	return fmt.Sprintf("GET %s: ok", sc.Path)
-}
-
-func appendJSONLine(file string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return fmt.Errorf("drill log %s: %w", file, err)
-	}
-	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("drill log %s: %w", file, err)
-	}
-	_, err = f.Write(append(b, '\n'))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return res
 }
 
 // PrintAppDrills prints whole-app drill reports as a table.
@@ -347,7 +359,7 @@ func PrintAppDrills(w io.Writer, reports ...AppDrillReport) error {
 		}
 		ok := 0
 		for _, s := range r.Smoke {
-			if strings.HasSuffix(s, ": ok") {
+			if s.Passed {
 				ok++
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/deploy/ssh"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // AuditEntry is one line of a host's audit log: one step of a deploy,
@@ -90,7 +91,7 @@ func (s *Session) flushAudit(ctx context.Context, l *auditLog, host string) erro
 	return nil
 }
 
-func (s *Session) secretsOrNil() Secrets {
+func (s *Session) secretsOrNil() secret.Values {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.secrets

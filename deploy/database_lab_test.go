@@ -9,6 +9,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/lab"
 	"github.com/slipwayhq/slipway/replicate"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // A missing bucket is found from this machine before anything starts,
@@ -16,7 +17,7 @@ import (
 func TestCheckReplicaBucketsFindsAMissingBucket(t *testing.T) {
 	s3 := lab.RequireS3(t)
 	a := dbApp()
-	a.Secrets = FileSecrets{Path: lab.SecretsFile(lab.Options{})}
+	a.Secrets = secret.File{Path: lab.SecretsFile(lab.Options{})}
 	a.Databases[0].Replica = &replicate.Replica{S3: &replicate.S3{Bucket: s3.Bucket(t, "model-db"),
 		Endpoint: "http://192.0.2.1:1", OperatorEndpoint: s3.Endpoint}} // the hosts' address is never dialled from here
 	a.Databases = append(a.Databases, Database{Name: "audit", Path: "/data/audit.db", Role: "web",

@@ -12,6 +12,7 @@ import (
 
 	"github.com/slipwayhq/slipway/health"
 	"github.com/slipwayhq/slipway/replicate"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // dbApp is an App with one web server writing one replicated database,
@@ -286,7 +287,7 @@ func TestDestinationsGetReplicasOfTheirOwn(t *testing.T) {
 
 func TestReplicasAreTheHostsView(t *testing.T) {
 	a := dbApp()
-	a.Secrets = FileSecrets{Path: "/etc/hello/secrets"}
+	a.Secrets = secret.File{Path: "/etc/hello/secrets"}
 	a.Databases[0].Replica.S3.OperatorEndpoint = "http://127.0.0.1:7070"
 	a.Databases = append(a.Databases, Database{Name: "cache", Path: "/data/cache.db", Role: "web"})
 	rs := a.Replicas()

@@ -13,6 +13,7 @@ import (
 	"github.com/slipwayhq/slipway/deploy"
 	"github.com/slipwayhq/slipway/deploy/engine"
 	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 func addrs(a deploy.App) []string { return a.HostNames() }
@@ -204,7 +205,7 @@ func TestMissingSecretStopsBeforeAnyHostIsTouched(t *testing.T) {
 	a.Env = deploy.Env{Secret: []string{"SLIPWAY_TEST_NEVER_SET"}}
 	ctx := context.Background()
 	_, err := connect(t, a, &syncBuffer{}).Deploy(ctx, deploy.Release{Version: "v1"})
-	require.ErrorIs(t, err, deploy.ErrSecretMissing)
+	require.ErrorIs(t, err, secret.ErrMissing)
 	assert.Contains(t, err.Error(), "SLIPWAY_TEST_NEVER_SET")
 	assertUntouched(t, l.Hosts[0].Engine(t), a)
 }

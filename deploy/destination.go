@@ -8,6 +8,7 @@ import (
 
 	"github.com/slipwayhq/slipway/deploy/image"
 	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // ForDestination returns a copy of the App with the overlay
@@ -96,13 +97,13 @@ func cloneBuilder(b image.Builder) image.Builder {
 }
 
 // cloneSecrets copies Slipway's own secret sources; another is shared.
-func cloneSecrets(s SecretSource) SecretSource {
+func cloneSecrets(s secret.Source) secret.Source {
 	switch cs := s.(type) {
-	case CommandSecrets:
-		cs.Command = slices.Clone(cs.Command)
+	case secret.Command:
+		cs.Args = slices.Clone(cs.Args)
 		return cs
-	case chain:
-		c := make(chain, len(cs))
+	case secret.Chain:
+		c := make(secret.Chain, len(cs))
 		for i, src := range cs {
 			c[i] = cloneSecrets(src)
 		}
@@ -123,9 +124,7 @@ func cloneDatabases(dbs []Database) []Database {
 		r := *d.Replica
 		if r.S3 != nil {
 			s := *r.S3
-			if src, ok := s.Secrets.(SecretSource); ok {
-				s.Secrets = cloneSecrets(src)
-			}
+			s.Secrets = cloneSecrets(s.Secrets) // one secret.Source type now, in both packages
 			r.S3 = &s
 		}
 		c[i].Replica = &r

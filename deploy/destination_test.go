@@ -14,6 +14,7 @@ import (
 
 	"github.com/slipwayhq/slipway/deploy/image"
 	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // overlayEverything changes every part of the App it can reach, in place.
@@ -40,7 +41,7 @@ func overlayEverything(a *App) {
 	a.Volumes[0] = "staging-data:/data"
 	a.Labels["app"] = "staging"
 	a.Migrate.Cmd[0] = "/other"
-	a.Secrets.(CommandSecrets).Command[0] = "other-pm"
+	a.Secrets.(secret.Command).Args[0] = "other-pm"
 	a.Destinations["new"] = nil
 }
 
@@ -67,7 +68,7 @@ func destinationApp() App {
 		Volumes: []string{"hello-data:/data"},
 		Labels:  map[string]string{"app": "hello"},
 		Migrate: &Migrate{Cmd: []string{"/hello", "migrate"}},
-		Secrets: CommandSecrets{Command: []string{"pm", "{name}"}},
+		Secrets: secret.Command{Args: []string{"pm", "{name}"}},
 		Destinations: map[string]func(*App){
 			"staging":    overlayEverything,
 			"production": nil,
@@ -193,7 +194,7 @@ func fill(t *testing.T, v reflect.Value, depth int) {
 		}))
 	case reflect.Interface:
 		for _, impl := range []any{
-			CommandSecrets{}, health.Command{}, image.Go{}, &bytes.Buffer{},
+			secret.Command{}, health.Command{}, image.Go{}, &bytes.Buffer{},
 		} {
 			iv := reflect.New(reflect.TypeOf(impl)).Elem()
 			if !iv.Type().Implements(v.Type()) {
@@ -349,7 +350,7 @@ func TestAnOverlayNeverChangesTheBase(t *testing.T) {
 	fill(t, reflect.ValueOf(&base).Elem(), 0)
 	base.Destinations = map[string]func(*App){"staging": func(a *App) { mutate(reflect.ValueOf(a).Elem(), 0) }}
 	before := dumped(base)
-	require.Contains(t, before, "CommandSecrets", "the filled App holds Slipway's secret source")
+	require.Contains(t, before, "secret.Command", "the filled App holds Slipway's secret source")
 	require.Contains(t, before, "Replica", "and a replicated database")
 
 	staging, err := base.ForDestination("staging")

@@ -14,7 +14,44 @@
 //
 // The subpackages are how Slipway talks to the real world: ssh is the
 // transport to a host, engine the Docker Engine API through it, and proxy
-// drives kamal-proxy.
+// drives kamal-proxy; kamal reads a Kamal project into an App.
+//
+// Env.Secret names the secrets a container gets; App.Secrets, a
+// secret.Source from package secret, looks their values up when a deploy
+// needs them (ResolveSecrets), and the session redacts every value it
+// resolved from all it prints and returns.
+//
+// # Databases, recovery and drills
+//
+// An App declares its SQLite databases (Databases), each with the
+// replicate.Replica that keeps it safe; the plan adds the replication
+// sidecar or embedded replication's env. The operations that bring a
+// database back run on Session and read like one family:
+// Session.PlanRecovery and Session.Recover take a Recovery and give a
+// RecoveryPlan of RecoverySteps and a RecoveryReport;
+// Session.DrillOnHost runs a replicate.Drill on a host, and
+// Session.DrillApp boots the whole app on a restored copy
+// (AppDrillOptions, AppDrillReport); Session.VerifyDatabases is the
+// daily freshness check. Every restored file passes
+// replicate.CheckIntegrity before it is trusted or put in place.
+//
+// # Why deploy imports replicate (and Litestream)
+//
+// deploy does not build without Litestream, on purpose. A Database holds
+// a replicate.Replica, and recovery and drills restore the replica on
+// the operator's machine (replicate.Restore, Verify, CheckIntegrity,
+// MeasureRisk) before a host is touched, so those operations need
+// Litestream, its S3 client and SQLite in the operator's program
+// anyway. Cutting the import would mean a second values-only replica
+// package or restore functions the user wires in by hand, and an App
+// with a database but no restorer would fail at run time rather than
+// compile. The cost falls only on operator programs (Mage targets, a
+// team's tool): an app's binary never links deploy, and its /up handler
+// (health/up) imports nothing of Slipway. Measured: replicate brings
+// 177 of the 522 packages `go list -deps ./deploy` lists (69 of the AWS
+// SDK, 27 of smithy-go, Litestream, modernc.org/sqlite); examples/tool,
+// which uses deploy and replicate, builds to 32.0 MB, of which linking
+// replicate's packages alone accounts for at least 10.4 MB.
 //
 // Every operation works on its hosts at once, at most Options.Parallel
 // (DefaultParallel) at a time, and reports their errors in the app's

@@ -9,6 +9,7 @@ import (
 
 	"github.com/slipwayhq/slipway/deploy"
 	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // Validate reports every problem at once, each with its field path.
@@ -64,9 +65,10 @@ func ExampleApp_ForDestination() {
 	// unknown destination "prod"; known destinations: staging
 }
 
-// FileSecrets reads a dotenv-style file that stays out of git; Chain
-// lets the environment (CI) win over it.
-func ExampleFileSecrets() {
+// ResolveSecrets asks the App's secret.Source for every name its Env
+// lists: here a secret.Chain lets the environment (CI) win over a
+// secret.File that stays out of git.
+func ExampleResolveSecrets() {
 	dir, _ := os.MkdirTemp("", "slipway-example")
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, ".slipway", "secrets")
@@ -78,7 +80,7 @@ func ExampleFileSecrets() {
 		Image:   "ghcr.io/acme/hello",
 		Roles:   deploy.Roles{"web": {Servers: deploy.Hosts("203.0.113.10")}},
 		Env:     deploy.Env{Secret: []string{"SECRET_KEY_BASE", "LITESTREAM_SECRET_ACCESS_KEY"}},
-		Secrets: deploy.Chain(deploy.EnvSecrets{}, deploy.FileSecrets{Path: path}),
+		Secrets: secret.Chain{secret.Env{}, secret.File{Path: path}},
 	}
 	secrets, err := deploy.ResolveSecrets(context.Background(), app)
 	if err != nil {
@@ -90,7 +92,7 @@ func ExampleFileSecrets() {
 
 	app.Env.Secret = append(app.Env.Secret, "SLIPWAY_EXAMPLE_MISSING")
 	_, err = deploy.ResolveSecrets(context.Background(), app)
-	if missing, ok := errors.AsType[*deploy.MissingSecretsError](err); ok {
+	if missing, ok := errors.AsType[*secret.MissingListError](err); ok {
 		fmt.Println("missing:", missing.Names)
 	}
 	// Output:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -14,10 +15,8 @@ import (
 	"github.com/slipwayhq/slipway/deploy/image"
 	"github.com/slipwayhq/slipway/deploy/ssh"
 	"github.com/slipwayhq/slipway/replicate"
+	"github.com/slipwayhq/slipway/secret"
 )
-
-// DrillPackage is the command DrillOnHost builds and runs on the host.
-const DrillPackage = "github.com/slipwayhq/slipway/replicate/cmd/slipway-drill"
 
 // drillImage is the repository the drill command's image has on hosts;
 // each drill tags it afresh and removes its tag afterwards.
@@ -48,7 +47,6 @@ func (s *Session) DrillOnHost(ctx context.Context, host string, r replicate.Repl
 	if err != nil {
 		return replicate.DrillReport{}, err
 	}
-	started := time.Now().UTC()
 	live := s.liveTransactions(ctx, dbHost, hr)
 
 	start := time.Now()
@@ -57,7 +55,7 @@ func (s *Session) DrillOnHost(ctx context.Context, host string, r replicate.Repl
 	if err != nil {
 		return replicate.DrillReport{}, err
 	}
-	built, err := image.Go{Package: DrillPackage, Binary: "/slipway-drill"}.Build(ctx, platforms, io.Discard)
+	built, err := image.Go{Package: replicate.DrillPackage, Binary: replicate.DrillBinary}.Build(ctx, platforms, io.Discard)
 	if err != nil {
 		return replicate.DrillReport{}, fmt.Errorf("host drill: build the drill command: %w", err)
 	}
@@ -106,7 +104,10 @@ func (s *Session) DrillOnHost(ctx context.Context, host string, r replicate.Repl
 		drillErr = fmt.Errorf("host drill on %s: %s", host, orDefault(rep.Error, strings.TrimSpace(stderr.String())))
 	}
 	if rep.Restored.TXID > 0 && opts.At.IsZero() {
-		if risk, err := s.liveRisk(live, rep.Restored.TXID, started); err == nil {
+		// At the drill's own start on the host, as its Age is: both
+		// then compare host-stamped times, whatever this machine's clock
+		// says, and the image build before it does not shorten the RPO.
+		if risk, err := s.liveRisk(live, rep.Restored.TXID, rep.Started); err == nil {
 			rep.SetRisk(risk)
 		} else {
 			s.out.linef("%s: the data at risk is unknown: %v", live.host, err)
@@ -114,7 +115,7 @@ func (s *Session) DrillOnHost(ctx context.Context, host string, r replicate.Repl
 	}
 	s.out.step(host, "", "drill", r.String(), t0, drillErr)
 	if opts.Log != "" {
-		if err := appendJSONLine(opts.Log, rep); err != nil && drillErr == nil {
+		if err := replicate.AppendDrillLog(opts.Log, rep); err != nil && drillErr == nil {
 			drillErr = err
 		}
 	}
@@ -167,7 +168,7 @@ func (s *Session) liveTransactions(ctx context.Context, host string, r replicate
 		st.err = err
 		return st
 	}
-	st.dir = path.Join(mount, "."+file+"-litestream", "ltx", "0")
+	st.dir = filepath.ToSlash(replicate.TransactionsDir(path.Join(mount, file)))
 	wal := ssh.Quote(path.Join(mount, file+"-wal"))
 	res, err := h.ssh.Run(ctx, fmt.Sprintf("if [ -f %[1]s ]; then stat -c %%s %[1]s; else echo 0; fi", wal), nil)
 	if err == nil {
@@ -213,21 +214,17 @@ func (s *Session) drillEnv(ctx context.Context, r replicate.Replica, opts replic
 		s3.Secrets = nil // resolved below; a source does not travel
 		spec.S3 = &s3
 	}
-	body, err := json.Marshal(struct {
-		Replica replicate.Replica `json:"replica"`
-		At      time.Time         `json:"at"`
-		Queries []replicate.Query `json:"queries"`
-	}{spec, opts.At, opts.Queries})
+	body, err := json.Marshal(replicate.DrillSpec{Replica: spec, At: opts.At, Queries: opts.Queries})
 	if err != nil {
 		return nil, err
 	}
-	env := []string{"SLIPWAY_DRILL=" + string(body), "TMPDIR=/drill"}
+	env := []string{replicate.DrillSpecEnv + "=" + string(body), "TMPDIR=/drill"}
 	names := r.SecretNames()
 	if len(names) == 0 {
 		return env, nil
 	}
 	appSecrets, _ := s.resolveSecrets(ctx) // the names the app's containers get, when they resolve
-	var sources []SecretSource
+	var sources []secret.Source
 	if s.app.Secrets != nil {
 		sources = append(sources, s.app.Secrets)
 	}
@@ -235,7 +232,7 @@ func (s *Session) drillEnv(ctx context.Context, r replicate.Replica, opts replic
 		sources = append(sources, r.S3.Secrets)
 	}
 	if len(sources) == 0 {
-		sources = append(sources, EnvSecrets{})
+		sources = append(sources, secret.Env{})
 	}
 	for _, n := range names {
 		v, ok := appSecrets[n]

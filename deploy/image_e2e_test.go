@@ -20,16 +20,17 @@ import (
 	"github.com/slipwayhq/slipway/deploy/engine"
 	"github.com/slipwayhq/slipway/deploy/image"
 	"github.com/slipwayhq/slipway/internal/lab"
+	"github.com/slipwayhq/slipway/secret"
 )
 
-// secretMap is a SecretSource of fixed values.
+// secretMap is a secret.Source of fixed values.
 type secretMap map[string]string
 
 func (m secretMap) Secret(_ context.Context, name string) (string, error) {
 	if v, ok := m[name]; ok {
 		return v, nil
 	}
-	return "", fmt.Errorf("%s: %w", name, deploy.ErrSecretMissing)
+	return "", fmt.Errorf("%s: %w", name, secret.ErrMissing)
 }
 
 // webApp is a small Go web app that answers / with its release.

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/slipwayhq/slipway/deploy/image"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // buildAndDeliver runs a plan's image steps ahead of the rest of Prepare:
@@ -151,14 +152,14 @@ func (s *Session) registryLogin(ctx context.Context) (*image.Registry, error) {
 	}
 	src := s.app.Secrets
 	if src == nil {
-		src = EnvSecrets{}
+		src = secret.Env{}
 	}
 	pw, err := src.Secret(ctx, r.PasswordSecret)
 	if err != nil {
 		return nil, fmt.Errorf("registry password (secret %s): %w", r.PasswordSecret, err)
 	}
 	reg.Password = pw
-	redact := Secrets{}
+	redact := secret.Values{}
 	maps.Copy(redact, s.secretsOrNil())
 	redact[r.PasswordSecret] = pw
 	s.out.redact(redact)

@@ -13,13 +13,14 @@ import (
 
 	"github.com/slipwayhq/slipway/deploy"
 	"github.com/slipwayhq/slipway/deploy/engine"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 func TestOperationsOnARunningRelease(t *testing.T) {
-	const secret = "s3cr3t-ops-9c41d"
+	const value = "s3cr3t-ops-9c41d"
 	a, l := labApp(t, 2)
 	a.Env = deploy.Env{Secret: []string{"SOME_SECRET"}}
-	t.Setenv("SOME_SECRET", secret)
+	t.Setenv("SOME_SECRET", value)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out syncBuffer
@@ -146,11 +147,11 @@ func TestOperationsOnARunningRelease(t *testing.T) {
 		require.Len(t, res, 1, "a one-off runs on one host")
 		assert.Equal(t, a.PrimaryHost(), res[0].Host)
 		assert.Equal(t, "v1", res[0].Version)
-		assert.Equal(t, secret+"\n", string(res[0].Stdout), "the result holds the command's own output")
-		assert.Equal(t, map[string][]string{a.PrimaryHost(): {deploy.Redacted}}, byHost(w.String()))
+		assert.Equal(t, value+"\n", string(res[0].Stdout), "the result holds the command's own output")
+		assert.Equal(t, map[string][]string{a.PrimaryHost(): {secret.Redacted}}, byHost(w.String()))
 		assert.Contains(t, sessionOut.String(), "exec")
-		assert.NotContains(t, sessionOut.String(), secret)
-		assert.NotContains(t, w.String(), secret)
+		assert.NotContains(t, sessionOut.String(), value)
+		assert.NotContains(t, w.String(), value)
 
 		left, err := l.Hosts[0].Engine(t).List(ctx, engine.ListOptions{All: true, Labels: map[string]string{deploy.LabelExec: a.Service}})
 		require.NoError(t, err)

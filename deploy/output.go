@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // printer writes the lines a person reads during a deploy: one per host
@@ -25,8 +27,8 @@ import (
 type printer struct {
 	mu    sync.Mutex
 	raw   io.Writer
-	w     io.Writer // raw, or a redacting writer once secrets are known
-	known Secrets   // the redaction set; it only grows
+	w     io.Writer     // raw, or a redacting writer once secrets are known
+	known secret.Values // the redaction set; it only grows
 }
 
 func newPrinter(w io.Writer) *printer { return &printer{raw: w, w: w} }
@@ -34,11 +36,11 @@ func newPrinter(w io.Writer) *printer { return &printer{raw: w, w: w} }
 // redact adds s to the redaction set and makes every later write pass
 // through a redacting writer, which holds text back until a line ends, so
 // a secret a hook writes in two pieces is still caught.
-func (p *printer) redact(s Secrets) {
+func (p *printer) redact(s secret.Values) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.known == nil {
-		p.known = Secrets{}
+		p.known = secret.Values{}
 	}
 	added := false
 	for name, v := range s {
@@ -67,7 +69,7 @@ func (p *printer) redact(s Secrets) {
 }
 
 // secrets returns a copy of the redaction set.
-func (p *printer) secrets() Secrets {
+func (p *printer) secrets() secret.Values {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return maps.Clone(p.known)

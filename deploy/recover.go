@@ -3,11 +3,8 @@ package deploy
 import (
 	"bytes"
 	"context"
-	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path"
@@ -16,18 +13,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/superfly/ltx"
-	_ "modernc.org/sqlite" // the integrity check opens the restored file
-
 	"github.com/slipwayhq/slipway/deploy/proxy"
 	"github.com/slipwayhq/slipway/deploy/ssh"
 	"github.com/slipwayhq/slipway/health"
 	"github.com/slipwayhq/slipway/replicate"
 )
 
-// DefaultReplicaContinue bounds how long Recover waits for the first
+// DefaultContinueTimeout bounds how long Recover waits for the first
 // write after the recovery to reach the replica.
-const DefaultReplicaContinue = time.Minute
+const DefaultContinueTimeout = time.Minute
 
 // Recovery says which database to bring back, from where, and to when:
 // the runbook for suspected corruption or data loss, as code.
@@ -50,12 +44,12 @@ type Recovery struct {
 	// Message is what users read while the app is in maintenance.
 	Message string
 	// ContinueTimeout bounds the wait for a write after the recovery to
-	// reach the replica; 0 means DefaultReplicaContinue.
+	// reach the replica; 0 means DefaultContinueTimeout.
 	ContinueTimeout time.Duration
 }
 
-// RecoverStep is one step of a recovery, on one host.
-type RecoverStep struct {
+// RecoveryStep is one step of a recovery, on one host.
+type RecoveryStep struct {
 	// Name is one of: restore, stage (before the downtime); maintenance,
 	// stop-workers, stop-app, stop-accessory, catch-up, swap,
 	// start-accessory, start-app, gate, live, start-workers (the
@@ -69,7 +63,7 @@ type RecoverStep struct {
 }
 
 // downtime reports whether the step runs while the app is down.
-func (st RecoverStep) downtime() bool {
+func (st RecoveryStep) downtime() bool {
 	switch st.Name {
 	case "restore", "stage", "replica":
 		return false
@@ -77,21 +71,21 @@ func (st RecoverStep) downtime() bool {
 	return true
 }
 
-// RecoverPlan is a recovery's steps, in order. Print it for a dry run or
+// RecoveryPlan is a recovery's steps, in order. Print it for a dry run or
 // the team's incident notes.
-type RecoverPlan struct {
+type RecoveryPlan struct {
 	Service string
 	Host    string
 	Volume  string // the volume that holds the database
 	File    string // the database's file name in the volume
 	Replica string
 	At      time.Time
-	Steps   []RecoverStep
+	Steps   []RecoveryStep
 	replica replicate.Replica
 }
 
 // String prints the plan a person follows, step by step.
-func (p RecoverPlan) String() string {
+func (p RecoveryPlan) String() string {
 	var b strings.Builder
 	to := "the newest replicated state"
 	if !p.At.IsZero() {
@@ -148,39 +142,39 @@ func (a App) recoveryDatabase(r Recovery) (replicate.Replica, string, error) {
 
 // PlanRecovery observes the hosts and returns the steps Recover would
 // take, changing nothing.
-func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (_ RecoverPlan, err error) {
+func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (_ RecoveryPlan, err error) {
 	defer s.redactErr(&err)
 	a := s.app
 	replica, host, err := a.recoveryDatabase(r)
 	if err != nil {
-		return RecoverPlan{}, err
+		return RecoveryPlan{}, err
 	}
 	if err := replica.Validate(); err != nil {
-		return RecoverPlan{}, fmt.Errorf("recovery: Replica: %w", err)
+		return RecoveryPlan{}, fmt.Errorf("recovery: Replica: %w", err)
 	}
 	if _, ok := s.hosts[host]; !ok {
-		return RecoverPlan{}, fmt.Errorf("recovery: Host: %s is not one of the app's hosts (%s)", host, strings.Join(a.HostNames(), ", "))
+		return RecoveryPlan{}, fmt.Errorf("recovery: Host: %s is not one of the app's hosts (%s)", host, strings.Join(a.HostNames(), ", "))
 	}
 	volume, file, err := volumeOf(a.Volumes, replica.DB)
 	if err != nil {
-		return RecoverPlan{}, err
+		return RecoveryPlan{}, err
 	}
 	state, err := s.Observe(ctx)
 	if err != nil {
-		return RecoverPlan{}, err
+		return RecoveryPlan{}, err
 	}
-	p := RecoverPlan{Service: a.Service, Host: host, Volume: volume, File: file, Replica: replica.String(), At: r.At, replica: replica}
-	add := func(st RecoverStep) { p.Steps = append(p.Steps, st) }
+	p := RecoveryPlan{Service: a.Service, Host: host, Volume: volume, File: file, Replica: replica.String(), At: r.At, replica: replica}
+	add := func(st RecoveryStep) { p.Steps = append(p.Steps, st) }
 
-	add(RecoverStep{Name: "restore", Host: "(local)", Detail: fmt.Sprintf("restore %s to a staging file here; PRAGMA integrity_check must say ok", p.Replica)})
-	add(RecoverStep{Name: "stage", Host: host, Detail: fmt.Sprintf("upload it to %s in volume %s, beside the damaged database, with its owner and mode", stagingName(file), volume)})
+	add(RecoveryStep{Name: "restore", Host: "(local)", Detail: fmt.Sprintf("restore %s to a staging file here; PRAGMA integrity_check must say ok", p.Replica)})
+	add(RecoveryStep{Name: "stage", Host: host, Detail: fmt.Sprintf("upload it to %s in volume %s, beside the damaged database, with its owner and mode", stagingName(file), volume)})
 
 	// The downtime: no request reaches the app, and every container that
 	// mounts the database's volume stops, so nothing holds the file.
 	for _, role := range a.roleNames() {
 		if px := a.Roles[role].Proxy; px != nil {
 			for _, srv := range a.Roles[role].Servers {
-				add(RecoverStep{Name: "maintenance", Host: srv.Host, Role: role, Detail: "kamal-proxy answers " + ProxyService(a, role) + " with a 503 page"})
+				add(RecoveryStep{Name: "maintenance", Host: srv.Host, Role: role, Detail: "kamal-proxy answers " + ProxyService(a, role) + " with a 503 page"})
 			}
 		}
 	}
@@ -195,7 +189,7 @@ func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (_ RecoverPlan, 
 			c, ok := currentContainer(a, state, srv.Host, role)
 			if !ok {
 				if srv.Host == host {
-					return RecoverPlan{}, fmt.Errorf("recovery: no %s container on %s to start on the restored database; deploy the app first", role, host)
+					return RecoveryPlan{}, fmt.Errorf("recovery: no %s container on %s to start on the restored database; deploy the app first", role, host)
 				}
 				continue
 			}
@@ -223,27 +217,27 @@ func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (_ RecoverPlan, 
 		}
 	}
 	for _, w := range workers {
-		add(RecoverStep{Name: "stop-workers", Host: w.host, Role: w.role, Container: w.container, Detail: w.detail})
+		add(RecoveryStep{Name: "stop-workers", Host: w.host, Role: w.role, Container: w.container, Detail: w.detail})
 	}
 	for _, w := range apps {
-		add(RecoverStep{Name: "stop-app", Host: w.host, Role: w.role, Container: w.container, Detail: w.detail})
+		add(RecoveryStep{Name: "stop-app", Host: w.host, Role: w.role, Container: w.container, Detail: w.detail})
 	}
 	for _, w := range accessories {
-		add(RecoverStep{Name: "stop-accessory", Host: w.host, Role: w.role, Container: w.container, Detail: w.detail})
+		add(RecoveryStep{Name: "stop-accessory", Host: w.host, Role: w.role, Container: w.container, Detail: w.detail})
 	}
 	if r.At.IsZero() {
-		add(RecoverStep{Name: "catch-up", Host: "(local)", Detail: "if the replica moved on while the app ran, restore and stage its newest state again"})
+		add(RecoveryStep{Name: "catch-up", Host: "(local)", Detail: "if the replica moved on while the app ran, restore and stage its newest state again"})
 	}
-	add(RecoverStep{Name: "swap", Host: host, Detail: fmt.Sprintf("rename %s, its -wal, -shm and .%s-litestream to <name>.damaged-<time> (nothing is deleted), then %s to %s; seed its Litestream state at the replica's newest transaction",
+	add(RecoveryStep{Name: "swap", Host: host, Detail: fmt.Sprintf("rename %s, its -wal, -shm and .%s-litestream to <name>.damaged-<time> (nothing is deleted), then %s to %s; seed its Litestream state at the replica's newest transaction",
 		file, file, stagingName(file), file)})
 	for _, w := range accessories {
-		add(RecoverStep{Name: "start-accessory", Host: w.host, Role: w.role, Container: w.container,
+		add(RecoveryStep{Name: "start-accessory", Host: w.host, Role: w.role, Container: w.container,
 			Detail: "start " + w.container + " on the restored database"})
 	}
 	for _, w := range apps {
-		add(RecoverStep{Name: "start-app", Host: w.host, Role: w.role, Container: w.container, Detail: "start " + w.container})
+		add(RecoveryStep{Name: "start-app", Host: w.host, Role: w.role, Container: w.container, Detail: "start " + w.container})
 		px := a.Roles[w.role].Proxy
-		add(RecoverStep{Name: "gate", Host: w.host, Role: w.role, Container: w.container,
+		add(RecoveryStep{Name: "gate", Host: w.host, Role: w.role, Container: w.container,
 			Detail: "wait for " + orDefault(px.Health.Path, health.DefaultPath) + " to pass"})
 	}
 	for _, role := range a.roleNames() {
@@ -251,13 +245,13 @@ func (s *Session) PlanRecovery(ctx context.Context, r Recovery) (_ RecoverPlan, 
 			continue
 		}
 		for _, srv := range a.Roles[role].Servers {
-			add(RecoverStep{Name: "live", Host: srv.Host, Role: role, Detail: "kamal-proxy serves " + ProxyService(a, role) + " again"})
+			add(RecoveryStep{Name: "live", Host: srv.Host, Role: role, Detail: "kamal-proxy serves " + ProxyService(a, role) + " again"})
 		}
 	}
 	for _, w := range workers {
-		add(RecoverStep{Name: "start-workers", Host: w.host, Role: w.role, Container: w.container, Detail: "start " + w.container})
+		add(RecoveryStep{Name: "start-workers", Host: w.host, Role: w.role, Container: w.container, Detail: "start " + w.container})
 	}
-	add(RecoverStep{Name: "replica", Host: "(local)", Detail: fmt.Sprintf("wait for a write after the recovery to reach %s: replication continues from the restored database", p.Replica)})
+	add(RecoveryStep{Name: "replica", Host: "(local)", Detail: fmt.Sprintf("wait for a write after the recovery to reach %s: replication continues from the restored database", p.Replica)})
 	return p, nil
 }
 
@@ -310,9 +304,9 @@ func volumeOf(volumes []string, db string) (volume, file string, err error) {
 	return "", "", fmt.Errorf("recovery: no volume of the app is mounted at %s, the directory of %s; add one to App.Volumes", path.Dir(db), db)
 }
 
-// RecoverReport is what a recovery did.
-type RecoverReport struct {
-	Plan     RecoverPlan
+// RecoveryReport is what a recovery did.
+type RecoveryReport struct {
+	Plan     RecoveryPlan
 	Restored replicate.Position
 	// Aside is where the damaged database now is on the host; "" when
 	// there was no file to move.
@@ -348,7 +342,7 @@ type RecoverReport struct {
 // It works whether or not the app ran when it started. Every step is
 // audited; a failure stops there, the error says where things stand, and
 // running the recovery again completes it.
-func (s *Session) Recover(ctx context.Context, r Recovery) (_ *RecoverReport, err error) {
+func (s *Session) Recover(ctx context.Context, r Recovery) (_ *RecoveryReport, err error) {
 	defer s.redactErr(&err)
 	start := time.Now()
 	if err := s.CheckEngines(ctx); err != nil {
@@ -366,7 +360,7 @@ func (s *Session) Recover(ctx context.Context, r Recovery) (_ *RecoverReport, er
 		return nil, err
 	}
 	s.out.linef("%s", strings.TrimRight(p.String(), "\n"))
-	rep := &RecoverReport{Plan: p}
+	rep := &RecoveryReport{Plan: p}
 	audit := &auditLog{}
 	defer s.writeAudit(context.WithoutCancel(ctx), audit)
 	mount, err := s.hosts[p.Host].engine.VolumeMountpoint(ctx, p.Volume)
@@ -413,8 +407,8 @@ func (s *Session) Recover(ctx context.Context, r Recovery) (_ *RecoverReport, er
 // recoverRun is what the steps of one recovery share.
 type recoverRun struct {
 	r     Recovery
-	p     RecoverPlan
-	rep   *RecoverReport
+	p     RecoveryPlan
+	rep   *RecoveryReport
 	mount string // the volume's directory on the host
 	tmp   string // this machine's staging directory
 	stamp string // the suffix of the names things are moved aside to
@@ -426,7 +420,7 @@ type recoverRun struct {
 
 // standingAfter tells where a recovery that failed at step i leaves
 // things, and how to go on or back.
-func standingAfter(p RecoverPlan, i int, aside string) string {
+func standingAfter(p RecoveryPlan, i int, aside string) string {
 	done := map[string]bool{}
 	for _, st := range p.Steps[:i] {
 		done[st.Name] = true
@@ -450,7 +444,7 @@ func standingAfter(p RecoverPlan, i int, aside string) string {
 	return "where things stand: " + strings.Join(lines, "; ")
 }
 
-func (s *Session) recoverStep(ctx context.Context, run *recoverRun, st RecoverStep) error {
+func (s *Session) recoverStep(ctx context.Context, run *recoverRun, st RecoveryStep) error {
 	a := s.app
 	switch st.Name {
 	case "restore":
@@ -509,7 +503,10 @@ func (s *Session) restoreStaged(ctx context.Context, run *recoverRun) error {
 		return err
 	}
 	run.rep.Restored = pos
-	return integrityCheck(ctx, out)
+	if err := replicate.CheckIntegrity(ctx, out); err != nil {
+		return fmt.Errorf("the restored database: %w; nothing was put in place", err)
+	}
+	return nil
 }
 
 // stage uploads the newest local restore to the staging name beside the
@@ -541,7 +538,7 @@ func (s *Session) swap(ctx context.Context, run *recoverRun) error {
 	fmt.Fprintf(&b, "set -e; cd %s; ", ssh.Quote(run.mount))
 	staged := ssh.Quote(stagingName(file))
 	fmt.Fprintf(&b, "if [ -L %s ] || [ ! -f %s ]; then echo 'no restored database is staged at %s: run the recovery again' >&2; exit 1; fi; ", staged, staged, stagingName(file))
-	for _, f := range []string{file, file + "-wal", file + "-shm", "." + file + "-litestream"} {
+	for _, f := range []string{file, file + "-wal", file + "-shm", replicate.StateDir(file)} {
 		q, aside := ssh.Quote(f), ssh.Quote(f+"."+run.stamp)
 		fmt.Fprintf(&b, "if [ -e %s ] || [ -L %s ]; then if [ -e %s ]; then echo '%s exists' >&2; exit 1; fi; mv %s %s; echo %s; fi; ",
 			q, q, aside, f+"."+run.stamp, q, aside, q)
@@ -560,84 +557,22 @@ func (s *Session) swap(ctx context.Context, run *recoverRun) error {
 	if run.before == 0 {
 		return nil // an empty replica: the replicator starts it afresh
 	}
-	seed, err := replicationSeed(filepath.Join(run.tmp, strconv.Itoa(run.n), file), run.before)
+	seed, err := replicate.ContinuationSeed(filepath.Join(run.tmp, strconv.Itoa(run.n), file), run.before)
 	if err != nil {
 		return fmt.Errorf("seed the replication state of the restored database: %w", err)
 	}
-	dest := path.Join(run.mount, "."+file+"-litestream", "ltx", "0", ltx.FormatFilename(ltx.TXID(run.before), ltx.TXID(run.before)))
-	if err := h.ssh.Upload(ctx, dest, 0o644, bytes.NewReader(seed)); err != nil {
+	dest := path.Join(run.mount, seed.Name) // in the state directory the swap just emptied
+	if err := h.ssh.Upload(ctx, dest, 0o644, bytes.NewReader(seed.Data)); err != nil {
 		return fmt.Errorf("seed the replication state of the restored database: %w", err)
 	}
 	return nil
 }
 
-// replicationSeed is the Litestream state a replicator needs to take the
-// restored database as its own and continue the replica after txid, the
-// replica's newest transaction: one level-0 transaction file at txid
-// that matches no WAL. On start the replicator finds itself level with
-// the replica, sees the restored database's fresh WAL, and writes a full
-// snapshot of it as txid+1; its later writes follow incrementally.
-//
-// Litestream's own restart handling does not do this in v0.5.18: with
-// no local state it fetches the replica's newest level-0 file, whose WAL
-// offset is the damaged database's, larger than the restored database's
-// WAL, and then ships nothing (the replica stalls at txid+1 while writes
-// pile up on the host); with the old state moved aside under it, it
-// fails with "cannot verify wal state".
-func replicationSeed(restored string, txid uint64) ([]byte, error) {
-	f, err := os.Open(restored)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	hdr := make([]byte, 100)
-	if _, err := io.ReadFull(f, hdr); err != nil {
-		return nil, fmt.Errorf("read the header of %s: %w", restored, err)
-	}
-	pageSize := uint32(binary.BigEndian.Uint16(hdr[16:18]))
-	if pageSize == 1 {
-		pageSize = 65536
-	}
-	if pageSize < 512 || st.Size() < int64(pageSize) {
-		return nil, fmt.Errorf("%s is not a SQLite database (page size %d, %d bytes)", restored, pageSize, st.Size())
-	}
-	page := make([]byte, pageSize)
-	if _, err := f.ReadAt(page, 0); err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	enc, err := ltx.NewEncoder(&buf)
-	if err != nil {
-		return nil, err
-	}
-	if err := enc.EncodeHeader(ltx.Header{
-		Version: ltx.Version, Flags: ltx.HeaderFlagNoChecksum, PageSize: pageSize,
-		Commit: uint32(st.Size() / int64(pageSize)), MinTXID: ltx.TXID(txid), MaxTXID: ltx.TXID(txid),
-		Timestamp: time.Now().UnixMilli(), WALOffset: walHeaderSize,
-	}); err != nil {
-		return nil, err
-	}
-	if err := enc.EncodePage(ltx.PageHeader{Pgno: 1}, page); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// walHeaderSize is the size of a SQLite WAL file's header.
-const walHeaderSize = 32
-
 // awaitContinue waits until the replica holds a transaction newer than
 // the one it held before the swap: the restarted replicator took the
 // restored database as its own and ships its writes.
 func (s *Session) awaitContinue(ctx context.Context, run *recoverRun) error {
-	limit := orDefault(run.r.ContinueTimeout, DefaultReplicaContinue)
+	limit := orDefault(run.r.ContinueTimeout, DefaultContinueTimeout)
 	deadline := time.Now().Add(limit)
 	for {
 		newest, err := replicaNewest(ctx, run.p.replica)
@@ -667,21 +602,4 @@ func replicaNewest(ctx context.Context, r replicate.Replica) (replicate.Position
 		return f.Newest, err
 	}
 	return f.Newest, nil
-}
-
-// integrityCheck runs PRAGMA integrity_check on a database file.
-func integrityCheck(ctx context.Context, file string) error {
-	db, err := sql.Open("sqlite", "file:"+file+"?mode=ro")
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	var res string
-	if err := db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
-		return fmt.Errorf("integrity check of the restored database: %w", err)
-	}
-	if res != "ok" {
-		return fmt.Errorf("integrity check of the restored database says %q, not ok; nothing was put in place", res)
-	}
-	return nil
 }

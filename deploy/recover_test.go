@@ -1,15 +1,11 @@
 package deploy
 
 import (
-	"bytes"
-	"database/sql"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/superfly/ltx"
 
 	"github.com/slipwayhq/slipway/replicate"
 )
@@ -108,7 +104,7 @@ func TestCurrentContainer(t *testing.T) {
 }
 
 func TestStandingAfter(t *testing.T) {
-	p := RecoverPlan{Host: "h", File: "shop.db", Steps: []RecoverStep{{Name: "restore"}, {Name: "stage"}, {Name: "maintenance"},
+	p := RecoveryPlan{Host: "h", File: "shop.db", Steps: []RecoveryStep{{Name: "restore"}, {Name: "stage"}, {Name: "maintenance"},
 		{Name: "stop-app"}, {Name: "swap"}, {Name: "start-app"}, {Name: "live"}, {Name: "replica"}}}
 	before := standingAfter(p, 2, "")
 	assert.Contains(t, before, "the damaged database is untouched")
@@ -118,30 +114,6 @@ func TestStandingAfter(t *testing.T) {
 	assert.Contains(t, mid, "the damaged database is at /v/shop.db.damaged-x on h")
 	assert.Contains(t, mid, "run the recovery again")
 	assert.NotContains(t, standingAfter(p, 7, ""), "maintenance", "live already ran")
-}
-
-// The seed is a valid level-0 transaction file at the replica's newest
-// transaction, matching no WAL: Litestream reads it as its position.
-func TestReplicationSeed(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "app.db")
-	conn, err := sql.Open("sqlite", "file:"+db)
-	require.NoError(t, err)
-	_, err = conn.Exec("CREATE TABLE t (x); INSERT INTO t VALUES (1)")
-	require.NoError(t, err)
-	require.NoError(t, conn.Close())
-
-	seed, err := replicationSeed(db, 42)
-	require.NoError(t, err)
-	dec := ltx.NewDecoder(bytes.NewReader(seed))
-	require.NoError(t, dec.Verify())
-	h := dec.Header()
-	assert.Equal(t, ltx.TXID(42), h.MinTXID)
-	assert.Equal(t, ltx.TXID(42), h.MaxTXID)
-	assert.Equal(t, int64(32), h.WALOffset+h.WALSize, "at a WAL's start: the replicator snapshots the restored database next")
-	assert.Equal(t, ltx.TXID(42), dec.PostApplyPos().TXID)
-
-	_, err = replicationSeed(filepath.Join(t.TempDir(), "missing.db"), 42)
-	require.Error(t, err)
 }
 
 func TestRunbookUsesTheAppsHealthPath(t *testing.T) {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/replicate"
 )
 
 // Runbook writes the app's incident runbook as Markdown, generated from
@@ -81,7 +83,8 @@ func (s *Session) Runbook(ctx context.Context, w io.Writer, recovery *Recovery) 
 	b.WriteString("- `mage app:live`: traffic flows again.\n")
 
 	b.WriteString("\n## 4. Backups are only real if restore works\n\n")
-	b.WriteString("- Daily: `mage replica:verify` (fails when the newest replicated change is older than an hour).\n")
+	fmt.Fprintf(&b, "- Daily: `mage replica:verify` (fails when the newest replicated change is older than %s, or the host's writes have not reached the replica within %s).\n",
+		shortDuration(replicate.DefaultMaxAge), shortDuration(replicate.DefaultMaxLag))
 	b.WriteString("- Weekly: `mage replica:drill` (restore, `PRAGMA integrity_check`, the critical queries; RTO, the data at risk and the replica's age go to the drill log).\n")
 	fmt.Fprintf(&b, "- Monthly: `mage app:drill` (the whole app restored and booted in a disposable container without the replica's credentials, %s and the smoke checks, then torn down).\n", a.healthPath())
 	_, err = io.WriteString(w, b.String())
@@ -137,4 +140,16 @@ func (a App) replicatedDatabase() bool {
 		}
 	}
 	return false
+}
+
+// shortDuration prints a whole number of hours or minutes as "24h" or
+// "1m", not time.Duration's "24h0m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	for _, zero := range []string{"0s", "0m"} {
+		if strings.HasSuffix(s, "m"+zero) || strings.HasSuffix(s, "h"+zero) {
+			s = strings.TrimSuffix(s, zero)
+		}
+	}
+	return s
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/slipwayhq/slipway/deploy"
 	"github.com/slipwayhq/slipway/health"
 	"github.com/slipwayhq/slipway/internal/lab"
+	"github.com/slipwayhq/slipway/secret"
 	"github.com/slipwayhq/slipway/targets"
 )
 
@@ -35,11 +36,11 @@ func leakySecrets(t *testing.T) map[string]string {
 	}
 }
 
-// assertNoPartOf checks that no part of secret that identifies it (its
+// assertNoPartOf checks that no part of value that identifies it (its
 // random mark), raw or escaped, is in text.
-func assertNoPartOf(t *testing.T, secret, text, where string) {
+func assertNoPartOf(t *testing.T, value, text, where string) {
 	t.Helper()
-	assert.NotContains(t, text, secret[:13], "a part of the secret is in the %s:\n%s", where, text)
+	assert.NotContains(t, text, value[:13], "a part of the secret is in the %s:\n%s", where, text)
 }
 
 // TestSecretsNeverLeaveAFailedDeploy boots a test app that prints its
@@ -51,13 +52,13 @@ func TestSecretsNeverLeaveAFailedDeploy(t *testing.T) {
 	l := lab.Require(t, 1)
 	image := lab.RequireTestAppSource(t, l.Hosts[:1])
 	version := strings.TrimPrefix(image, lab.TestAppImage+":")
-	for name, secret := range leakySecrets(t) {
+	for name, value := range leakySecrets(t) {
 		t.Run(name, func(t *testing.T) {
 			a, _ := labApp(t, 1)
 			a.Env = deploy.Env{Secret: []string{"APP_DSN"}, Clear: map[string]string{"LEAK_ENV": "APP_DSN"}}
 			a.Roles["web"].Proxy.DeployTimeout = 4 * time.Second
 			a.Roles["web"].Proxy.Health = health.HTTP{Path: "/up", Interval: 100 * time.Millisecond, Timeout: time.Second, Deadline: 4 * time.Second}
-			t.Setenv("APP_DSN", secret)
+			t.Setenv("APP_DSN", value)
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
 			host := l.Hosts[0]
@@ -73,10 +74,10 @@ func TestSecretsNeverLeaveAFailedDeploy(t *testing.T) {
 				var out syncBuffer
 				_, err := connect(t, m, &out).Deploy(ctx, deploy.Release{Version: version})
 				require.Error(t, err)
-				require.Contains(t, err.Error(), "config APP_DSN="+deploy.Redacted, "the error still shows the migration's last lines")
-				assertNoPartOf(t, secret, err.Error(), "returned error")
-				assertNoPartOf(t, secret, out.String(), "output")
-				assertNoPartOf(t, secret, auditLog(), "audit log")
+				require.Contains(t, err.Error(), "config APP_DSN="+secret.Redacted, "the error still shows the migration's last lines")
+				assertNoPartOf(t, value, err.Error(), "returned error")
+				assertNoPartOf(t, value, out.String(), "output")
+				assertNoPartOf(t, value, auditLog(), "audit log")
 			})
 
 			t.Run("a failed gate, through the Mage target", func(t *testing.T) {
@@ -89,18 +90,18 @@ func TestSecretsNeverLeaveAFailedDeploy(t *testing.T) {
 				assert.Equal(t, targets.ExitGateFailed, mg.ExitStatus(err))
 				stderr := err.Error() // what Mage prints
 				require.Contains(t, stderr, "did not become healthy")
-				require.Contains(t, stderr, "is on APP_DSN="+deploy.Redacted[:5], "the report still shows the app's log")
-				assertNoPartOf(t, secret, stderr, "Mage target's stderr")
-				assertNoPartOf(t, secret, out.String(), "output")
-				assertNoPartOf(t, secret, auditLog(), "audit log")
+				require.Contains(t, stderr, "is on APP_DSN="+secret.Redacted[:5], "the report still shows the app's log")
+				assertNoPartOf(t, value, stderr, "Mage target's stderr")
+				assertNoPartOf(t, value, out.String(), "output")
+				assertNoPartOf(t, value, auditLog(), "audit log")
 
 				var gateOut syncBuffer
 				_, err = connect(t, g, &gateOut).Deploy(ctx, deploy.Release{Version: version})
 				require.ErrorIs(t, err, deploy.ErrGateFailed)
-				assertNoPartOf(t, secret, err.Error(), "returned error")
+				assertNoPartOf(t, value, err.Error(), "returned error")
 				var be *deploy.BootError
 				require.ErrorAs(t, err, &be)
-				assertNoPartOf(t, secret, be.Error(), "BootError itself, read past the session's wrapper")
+				assertNoPartOf(t, value, be.Error(), "BootError itself, read past the session's wrapper")
 			})
 
 			t.Run("logs from a session that deployed nothing", func(t *testing.T) {
@@ -111,8 +112,8 @@ func TestSecretsNeverLeaveAFailedDeploy(t *testing.T) {
 				targets.Use(targets.Config{App: a, Options: deploy.Options{Output: &logs}})
 				tail, follow := 50, false
 				require.NoError(t, targets.Logs(ctx, &tail, &follow, nil, nil, nil))
-				require.Contains(t, logs.String(), "config APP_DSN="+deploy.Redacted)
-				assertNoPartOf(t, secret, logs.String(), "logs")
+				require.Contains(t, logs.String(), "config APP_DSN="+secret.Redacted)
+				assertNoPartOf(t, value, logs.String(), "logs")
 			})
 		})
 	}

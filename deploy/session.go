@@ -14,6 +14,7 @@ import (
 
 	"github.com/slipwayhq/slipway/deploy/engine"
 	"github.com/slipwayhq/slipway/deploy/ssh"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // Defaults for the Options timeouts left zero.
@@ -100,7 +101,7 @@ type Session struct {
 	hosts     map[string]*hostConn
 
 	mu      sync.Mutex
-	secrets Secrets
+	secrets secret.Values
 	held    *LockInfo        // the deploy lock this session holds; nil when none
 	boots   map[string]*boot // what this Apply's start steps found, by host and container
 
@@ -244,7 +245,7 @@ func (s *Session) hookContext(version string, hosts []string) HookContext {
 
 // resolveSecrets reads the app's secret values once per session and
 // teaches the output to redact them.
-func (s *Session) resolveSecrets(ctx context.Context) (Secrets, error) {
+func (s *Session) resolveSecrets(ctx context.Context) (secret.Values, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.secrets != nil {

@@ -10,10 +10,14 @@ import (
 	"github.com/slipwayhq/slipway/deploy/engine"
 )
 
-// DiagnosticLogLines is how many of a container's last log lines Diagnose gathers.
+// DiagnosticLogLines is how many of a container's last log lines Diagnose
+// gathers; Diagnostics.Logs holds at most this many, which code that
+// reads them (a report, an alert) can rely on.
 const DiagnosticLogLines = 50
 
-// DiagnoseTimeout bounds Diagnose, so explaining a failure cannot hang a deploy.
+// DiagnoseTimeout bounds Diagnose, so explaining a failure cannot hang a
+// deploy. It is exported for a caller that bounds its own wait for
+// Diagnose (deploy takes the shorter of it and its call timeout).
 const DiagnoseTimeout = 10 * time.Second
 
 // Diagnostics is what a person needs to see why a container failed its
@@ -93,7 +97,7 @@ func (e *redacted) Error() string { return e.msg }
 func (e *redacted) Unwrap() error { return e.err }
 
 // String reports the state in one line, then as many of the last log
-// lines as fit in ScreenLines, each clipped to ScreenWidth.
+// lines as fit in one screen (40 lines), each clipped to ScreenWidth.
 func (d Diagnostics) String() string {
 	var s screen
 	d.write(&s)
@@ -162,7 +166,7 @@ type GateError struct {
 	Diagnostics Diagnostics // what Diagnose found
 }
 
-// Error returns the report, at most ScreenLines lines of at most ScreenWidth characters.
+// Error returns the report, at most 40 lines of at most ScreenWidth characters.
 func (e *GateError) Error() string {
 	var s screen
 	e.Result.write(&s)

@@ -1,6 +1,12 @@
-// Package health decides when a release may take traffic, serves the
-// /up endpoint apps answer it with, and explains a release that never
-// became healthy.
+// Package health is the deploy's side of health: it decides when a
+// release may take traffic and explains a release that never became
+// healthy. The deployment code (a magefile, a tool) imports it.
+//
+// Apps do not import health: the /up endpoint an app serves is package
+// github.com/slipwayhq/slipway/health/up, a module of its own with no
+// requirements, so an app's binary links nothing of the deploy SDK (health
+// reaches containers through the Docker engine and SSH). A gate polls
+// that endpoint; the two meet only over HTTP.
 //
 // # Gates
 //
@@ -28,31 +34,13 @@
 // state and last log lines, and a GateError carrying both prints a report
 // that fits one screen. Reports cut and quote what apps said, so secrets
 // are redacted before that: a Host's Redactor hides them in what tries
-// capture, and Diagnostics.Redact in the log lines (deploy.Secrets is a
+// capture, and Diagnostics.Redact in the log lines (secret.Values is a
 // Redactor).
-//
-// # Handler
-//
-// Handler is what an app mounts at GET /up: named Checks (SQLite, Writable,
-// Replication, Func) run concurrently, each within its own short timeout, with results
-// reused for a second; 200 "ok" when all pass, 503 naming the failed ones
-// otherwise. It calls nothing outside the app unless a Check does.
 //
 // # Example
 //
-// In the app, serve /up from the database file and the data directory:
-//
-//	import _ "modernc.org/sqlite"
-//
-//	up := health.NewHandler(health.SQLite("/data/app.db"), health.Writable("/data"))
-//	defer up.Close()
-//	mux.Handle("GET /up", up)
-//
-// An app that replicates in-process adds health.Replication(rep, 0), rep
-// being its *replicate.Replication: /up then fails while the replica
-// trails or replication has stopped.
-//
-// In a deploy, wait for the new container to answer it, and explain a failure:
+// In a deploy, wait for the new container to answer its /up (served by
+// health/up in the app), and explain a failure:
 //
 //	host := health.Host{Name: "203.0.113.10", Inspector: eng, Dialer: sshClient, Redactor: secrets}
 //	target := health.Container(host, "app-web-v2", 3000)

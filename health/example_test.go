@@ -12,20 +12,6 @@ import (
 	"github.com/slipwayhq/slipway/health"
 )
 
-// An app serves /up from a Handler; here one check fails.
-func ExampleHandler() {
-	up := health.NewHandler(
-		health.Func("db", func(ctx context.Context) error { return nil }),
-		health.Func("queue", func(ctx context.Context) error { return errors.New("not connected") }),
-	)
-	defer up.Close()
-
-	rec := httptest.NewRecorder()
-	up.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/up", nil))
-	fmt.Print(rec.Code, " ", rec.Body.String())
-	// Output: 503 unhealthy: queue
-}
-
 // Validate reports every problem at once, each naming its field.
 func ExampleHTTP_Validate() {
 	g := health.HTTP{Path: "up", Status: health.StatusRange{Min: 500, Max: 200}, Interval: -time.Second}

@@ -9,13 +9,15 @@ import (
 	"unicode/utf8"
 )
 
-// What a report fits in: one terminal screen.
-const (
-	// ScreenLines is the most lines Result, Diagnostics and GateError print.
-	ScreenLines = 40
-	// ScreenWidth is the most characters of any line they print; longer lines end in "…".
-	ScreenWidth = 120
-)
+// screenLines is the most lines Result, Diagnostics and GateError print:
+// a report fits one terminal screen.
+const screenLines = 40
+
+// ScreenWidth is the most characters of any line Result, Diagnostics and
+// GateError print; longer lines end in "…". It is exported because code
+// that checks a report (deploy's redaction tests: no secret survives a
+// cut line) needs to know where lines are cut.
+const ScreenWidth = 120
 
 // String describes the try in one line: number, start, latency, what
 // answered, why it failed and the start of what it said, such as
@@ -42,7 +44,7 @@ func (a Attempt) String() string {
 }
 
 // String reports the result: one line when the gate passed; otherwise a
-// line saying how it ended and then its last attempts, within ScreenLines.
+// line saying how it ended and then its last attempts, within one screen (40 lines).
 func (r Result) String() string {
 	var s screen
 	r.write(&s)
@@ -81,18 +83,18 @@ func (r Result) write(s *screen) {
 }
 
 // screen gathers the lines of a report, each cleaned of control
-// characters and clipped to ScreenWidth, up to ScreenLines of them.
+// characters and clipped to ScreenWidth, up to screenLines of them.
 type screen struct {
 	lines []string
 }
 
 func (s *screen) line(l string) {
-	if len(s.lines) < ScreenLines {
+	if len(s.lines) < screenLines {
 		s.lines = append(s.lines, clip(l))
 	}
 }
 
-func (s *screen) left() int { return ScreenLines - len(s.lines) }
+func (s *screen) left() int { return screenLines - len(s.lines) }
 
 func (s *screen) String() string { return strings.Join(s.lines, "\n") }
 

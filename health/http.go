@@ -18,7 +18,7 @@ import (
 
 // Defaults of the HTTP gate.
 const (
-	// DefaultPath is the path an HTTP gate requests, the one health.Handler is mounted at.
+	// DefaultPath is the path an HTTP gate requests, the one an app mounts health/up's Handler at.
 	DefaultPath = "/up"
 	// DefaultStatusMin and DefaultStatusMax bound the accepted status codes:
 	// any success or redirect.
@@ -26,10 +26,14 @@ const (
 	DefaultStatusMax = 399
 )
 
-// BodyMatchLimit is how much of a response body an HTTP gate reads to look for HTTP.Body.
-const BodyMatchLimit = 64 << 10
+// bodyMatchLimit is how much of a response body an HTTP gate reads to
+// look for HTTP.Body: a health body is small, and the limit keeps a
+// misrouted gate from reading a large page.
+const bodyMatchLimit = 64 << 10
 
 // ExcerptLimit caps the body or output excerpt an Attempt keeps, in bytes.
+// It is exported because code that reads Attempt.Body (a report, an
+// alert) needs to know that a longer body was cut there.
 const ExcerptLimit = 200
 
 // HTTP is a gate that passes when GET Path answers with a status in Status
@@ -43,7 +47,7 @@ type HTTP struct {
 	// Status is the range of accepted codes; DefaultStatusMin-DefaultStatusMax when zero.
 	Status StatusRange
 	// Body, when set, must appear as a plain substring (not a pattern) in
-	// the first BodyMatchLimit bytes of the response body.
+	// the first 64 KiB of the response body.
 	Body string
 	// Host is sent as the Host header; the target's host:port when empty.
 	Host string
@@ -210,7 +214,7 @@ func (g HTTP) Try(ctx context.Context, t Target) Attempt {
 }
 
 // roundTrip sends req over a connection of its own, reads the response
-// head and up to BodyMatchLimit of its body, and closes the connection
+// head and up to bodyMatchLimit of its body, and closes the connection
 // before it returns, so no goroutine outlives the try. It returns a
 // response whenever a head was read, with any error reading the body.
 func roundTrip(ctx context.Context, ep endpoint, req *http.Request) (*http.Response, []byte, error) {
@@ -254,7 +258,7 @@ func roundTrip(ctx context.Context, ep endpoint, req *http.Request) (*http.Respo
 		return nil, nil, orCtx(ctx, fmt.Errorf("read response from %s: %w", ep.addr, err))
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, BodyMatchLimit))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, bodyMatchLimit))
 	if err != nil {
 		err = orCtx(ctx, fmt.Errorf("read body: %w", err))
 	}

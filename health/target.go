@@ -54,7 +54,7 @@ type Host struct {
 	Redactor Redactor
 }
 
-// Redactor hides secret values in text; deploy.Secrets is one.
+// Redactor hides secret values in text; secret.Values is one.
 type Redactor interface {
 	// Redact returns text with every secret value replaced.
 	Redact(text string) string

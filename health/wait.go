@@ -23,8 +23,9 @@ var (
 	ErrUnsupportedTarget = errors.New("gate cannot check this target")
 )
 
-// KeptAttempts is how many of the last attempts a Result keeps.
-const KeptAttempts = 5
+// keptAttempts is how many of the last attempts a Result keeps: enough to
+// show a pattern in a report, few enough to fit its screen.
+const keptAttempts = 5
 
 // Outcome is how a Wait ended.
 type Outcome int
@@ -69,7 +70,7 @@ type Result struct {
 	TimeToHealthy time.Duration // from the start of the wait to the pass; zero unless passed
 	Elapsed       time.Duration // the whole wait
 	Deadline      time.Duration // the gate's deadline
-	Last          []Attempt     // the last KeptAttempts tries, oldest first
+	Last          []Attempt     // the last 5 tries, oldest first
 	Err           error         // why the gate did not pass; nil when it did
 }
 
@@ -110,7 +111,7 @@ func Wait(ctx context.Context, gate Gate, target Target) (Result, error) {
 		} else {
 			res.Attempts++
 			a.Number, a.At = res.Attempts, tryStart.Sub(start)
-			if len(res.Last) == KeptAttempts {
+			if len(res.Last) == keptAttempts {
 				res.Last = append(res.Last[:0], res.Last[1:]...)
 			}
 			res.Last = append(res.Last, a)

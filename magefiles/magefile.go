@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,30 +45,76 @@ func (Lab) Down(ctx context.Context) error {
 	return lab.Down(ctx, lab.Options{Log: os.Stdout})
 }
 
-// Test brings the lab up with every host the suite uses (lab.SuiteHosts) and runs every test (CI=true makes a missing lab part fail the run).
+// Test brings the lab up with every host the suite uses (lab.SuiteHosts) and runs every test of every module of the repository (CI=true makes a missing lab part fail the run).
 func Test(ctx context.Context) error {
 	mg.CtxDeps(ctx, Lab.Up)
 	if _, err := lab.Up(ctx, lab.Options{Hosts: lab.SuiteHosts, Log: os.Stdout}); err != nil {
 		return err
 	}
-	return run("go", "test", "-count=1", "-timeout=40m", "./...")
+	mods, err := modules()
+	if err != nil {
+		return err
+	}
+	// Every module's tests run even when one fails, so the log shows all.
+	var failed []string
+	for _, dir := range mods {
+		if err := runIn(dir, "go", "test", "-count=1", "-timeout=40m", "./..."); err != nil {
+			failed = append(failed, dir)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("tests failed in %s", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// modules returns the directories of the repository's Go modules, the
+// root first: the SDK, health/up (what apps import; a module with no
+// requirements) and its tests' module, and the example app modules with
+// their nested deployment modules. A module's ./... stops where a nested
+// module starts, so Test and Lint run in each of them.
+func modules() ([]string, error) {
+	var mods []string
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "vendor") {
+			return filepath.SkipDir // the go command ignores these too
+		}
+		if !d.IsDir() && d.Name() == "go.mod" {
+			mods = append(mods, filepath.Dir(path))
+		}
+		return nil
+	})
+	slices.Sort(mods) // "." first, and each module before those nested in it
+	return mods, err
 }
 
 // Lint checks formatting (gofmt), runs go vet and staticcheck, and checks
-// the module's dependencies against the Go vulnerability database
-// (govulncheck). Every check runs even when one fails; the tools run with
-// `go run pkg@version`, so a fresh machine needs nothing installed.
+// the dependencies against the Go vulnerability database (govulncheck), in
+// every module of the repository. Every check runs even when one fails;
+// the tools run with `go run pkg@version`, so a fresh machine needs
+// nothing installed.
 func Lint(ctx context.Context) error {
-	var failed []string
-	for _, c := range []struct {
+	mods, err := modules()
+	if err != nil {
+		return err
+	}
+	type check struct {
 		name string
 		run  func(context.Context) error
-	}{
-		{"gofmt", gofmt},
-		{"go vet", func(context.Context) error { return run("go", "vet", "./...") }},
-		{"staticcheck", func(context.Context) error { return run("go", "run", staticcheck, "./...") }},
-		{"govulncheck", govulncheck},
-	} {
+	}
+	checks := []check{{"gofmt", gofmt}} // gofmt -l . walks the nested modules too
+	for _, dir := range mods {
+		checks = append(checks,
+			check{"go vet in " + dir, func(context.Context) error { return runIn(dir, "go", "vet", "./...") }},
+			check{"staticcheck in " + dir, func(context.Context) error { return runIn(dir, "go", "run", staticcheck, "./...") }},
+			check{"govulncheck in " + dir, func(ctx context.Context) error { return govulncheck(ctx, dir) }},
+		)
+	}
+	var failed []string
+	for _, c := range checks {
 		if err := c.run(ctx); err != nil {
 			fmt.Printf("lint: %s: %v\n", c.name, err)
 			failed = append(failed, c.name)
@@ -103,11 +150,12 @@ func gofmt(context.Context) error {
 	return nil
 }
 
-// govulncheck fails on a vulnerability in a module the code calls. One in
+// govulncheck fails on a vulnerability in a module the code of the module
+// in dir calls. One in
 // the standard library is printed but does not fail: its fix is a newer
 // Go, which go.mod cannot bring. Without a database to read, it says so
 // and skips.
-func govulncheck(ctx context.Context) error {
+func govulncheck(ctx context.Context, dir string) error {
 	db := os.Getenv("GOVULNDB")
 	if db == "" {
 		dir, err := vulnDBDir(ctx)
@@ -119,8 +167,9 @@ func govulncheck(ctx context.Context) error {
 		db = "file://" + dir
 	}
 	args := []string{"run", govulnCmd, "-db", db, "-format", "json", "./..."}
-	fmt.Println("> go", strings.Join(args, " "))
+	echo(dir, "go", args)
 	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -258,23 +307,37 @@ func Bench(ctx context.Context) error {
 	mg.CtxDeps(ctx, Lab.Up)
 	// Each benchmark makes its own comparison inside one run; the counts
 	// are what give stable figures for each.
-	for _, b := range []struct{ pkg, count string }{
-		{"./deploy/engine/", "1x"},
-		{"./deploy/", "5x"},
-		{"./deploy/image/", "3x"},
-		{"./health/", "20000x"},
-		{"./replicate/", "1x"},
+	for _, b := range []struct{ dir, pkg, count string }{
+		{".", "./deploy/engine/", "1x"},
+		{".", "./deploy/", "5x"},
+		{".", "./deploy/image/", "3x"},
+		// health/up's Handler: its benchmark needs SQLite, so it lives in its tests' module.
+		{"health/up/uptest", ".", "20000x"},
+		{".", "./replicate/", "1x"},
 	} {
-		if err := run("go", "test", "-run=^$", "-bench=.", "-benchtime="+b.count, "-count=1", b.pkg); err != nil {
+		if err := runIn(b.dir, "go", "test", "-run=^$", "-bench=.", "-benchtime="+b.count, "-count=1", b.pkg); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func run(name string, args ...string) error {
-	fmt.Println(">", name, strings.Join(args, " "))
+func run(name string, args ...string) error { return runIn(".", name, args...) }
+
+// runIn runs a command in dir (a module's directory), its output to ours.
+func runIn(dir, name string, args ...string) error {
+	echo(dir, name, args)
 	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	return cmd.Run()
+}
+
+// echo prints the command about to run, naming its module when not the root.
+func echo(dir, name string, args []string) {
+	if dir == "." {
+		fmt.Println(">", name, strings.Join(args, " "))
+		return
+	}
+	fmt.Printf("> (in %s) %s %s\n", dir, name, strings.Join(args, " "))
 }

@@ -38,7 +38,7 @@
 // Replication reports its health: StartOptions.Logger receives
 // Litestream's log and the lease's events, Status has the last successful
 // sync, the last error, the positions and the lease, and Lag feeds
-// health.Replication in the app's /up handler.
+// up.Replication (package health/up) in the app's /up handler.
 //
 // Credentials are never values in this package's output: a Replica names
 // the secrets that hold them (LITESTREAM_ACCESS_KEY_ID and
@@ -53,6 +53,28 @@
 //
 // Embedded replication uses modernc.org/sqlite, as Litestream does; an
 // app that replicates in-process must open its database with that driver.
+//
+// # Checks, drills and recovery
+//
+// Backups are only real if a restore works, so the package checks them
+// at three cadences, each with one default:
+//
+//   - Daily, Verify: the replica's newest position must be younger than
+//     DefaultMaxAge (a day) and, with the live database's position read
+//     on its host (ReadLive), CompareLive must find it within
+//     DefaultMaxLag of the host's newest write.
+//   - Weekly, Drill: restore into a temporary place, CheckIntegrity, run
+//     the critical Queries, record RTO and the data at risk (MeasureRisk)
+//     in the drill log (AppendDrillLog, ReadDrillLog, PrintDrills).
+//     deploy.Session.DrillOnHost runs the same drill on a host, through
+//     the drill program (DrillPackage, DrillSpec).
+//   - Monthly, deploy.Session.DrillApp boots the whole app on a restored
+//     copy.
+//
+// CheckIntegrity is Slipway's one PRAGMA integrity_check: drills and
+// deploy.Session.Recover run it on what they restored before anything
+// trusts it, and ContinuationSeed gives a recovered database the
+// Litestream state that lets replication continue the replica.
 //
 // # Example
 //
@@ -70,7 +92,7 @@
 //		log.Fatal(err) // errors.Is(err, replicate.ErrLeaseHeld): another replicator runs
 //	}
 //	defer rep.Close(context.Background()) // ships the last changes, releases the lease
-//	up := health.NewHandler(health.SQLite(r.DB), health.Replication(rep, 0))
+//	health := up.NewHandler(up.SQLite(r.DB), up.Replication(rep, 0))
 //
 // A weekly drill from a Mage target restores into a temporary place and
 // checks it:
@@ -81,13 +103,13 @@
 //	})
 //	replicate.PrintDrills(os.Stdout, report)
 //
-// The daily check fails when nothing arrived for a day:
+// The daily check fails when nothing arrived for a day (DefaultMaxAge):
 //
-//	if _, err := replicate.Verify(ctx, r, 24*time.Hour); errors.Is(err, replicate.ErrStale) { ... }
+//	if _, err := replicate.Verify(ctx, r, 0); errors.Is(err, replicate.ErrStale) { ... } // 0: DefaultMaxAge
 //
 // and, with the database's live position read on its host
 // (deploy.Session.VerifyDatabases runs ReadLive there), when writes on
 // the host are not reaching the replica:
 //
-//	if _, err := replicate.CompareLive(freshness, live, time.Minute); errors.Is(err, replicate.ErrBehind) { ... }
+//	if _, err := replicate.CompareLive(freshness, live, 0); errors.Is(err, replicate.ErrBehind) { ... } // 0: DefaultMaxLag
 package replicate

@@ -16,7 +16,6 @@ import (
 
 	"github.com/benbjohnson/litestream"
 	"github.com/superfly/ltx"
-	_ "modernc.org/sqlite" // the driver Litestream itself uses
 )
 
 // Query is a critical read a drill runs on the restored database, with
@@ -108,7 +107,7 @@ func Drill(ctx context.Context, r Replica, opts DrillOptions) (DrillReport, erro
 		rep.Error = err.Error()
 	}
 	if opts.Log != "" {
-		if lerr := appendLog(opts.Log, rep); lerr != nil {
+		if lerr := AppendDrillLog(opts.Log, rep); lerr != nil {
 			err = errors.Join(err, lerr)
 		}
 	}
@@ -152,26 +151,22 @@ func drill(ctx context.Context, r Replica, opts DrillOptions, rep *DrillReport) 
 		}
 	}
 
+	if err := CheckIntegrity(ctx, out); err != nil {
+		ierr, ok := errors.AsType[*IntegrityError](err)
+		if !ok {
+			return fmt.Errorf("drill: %w", err)
+		}
+		// A restore that decoded but fails the check: name the replica
+		// object at fault, when one is.
+		rep.Integrity = ierr.Answer()
+		return fmt.Errorf("drill: integrity_check on the database restored from %s says %q, not ok: %w", r, rep.Integrity, diagnose(ctx, r, client, plan, ierr))
+	}
+	rep.Integrity = "ok"
 	db, err := sql.Open("sqlite", "file:"+out+"?mode=ro")
 	if err != nil {
 		return fmt.Errorf("drill: open restored %s: %w", out, err)
 	}
 	defer db.Close()
-	var problems []string
-	rows, err := db.QueryContext(ctx, "PRAGMA integrity_check")
-	if err != nil {
-		return fmt.Errorf("drill: integrity_check on restored %s: %w", out, err)
-	}
-	for rows.Next() {
-		var line string
-		rows.Scan(&line)
-		problems = append(problems, line)
-	}
-	rows.Close()
-	rep.Integrity = strings.Join(problems, "; ")
-	if rep.Integrity != "ok" {
-		return fmt.Errorf("drill: integrity_check on the database restored from %s says %q, not ok: %w", r, rep.Integrity, diagnose(ctx, r, client, plan, errors.New("integrity check failed")))
-	}
 	var failed []string
 	for _, q := range opts.Queries {
 		res := QueryResult{Name: q.Name}
@@ -216,11 +211,13 @@ func countRows(ctx context.Context, db *sql.DB, query string) (int64, error) {
 }
 
 // LTXHeaderSize is how many bytes of a transaction file a LiveState's
-// Header returns; WALHeaderSize how many of the WAL's WALHeader holds.
-const (
-	LTXHeaderSize = ltx.HeaderSize
-	WALHeaderSize = litestream.WALHeaderSize
-)
+// Header returns. It stays exported for whoever reads a primary's state
+// where this package cannot (deploy reads it over SSH with head -c).
+const LTXHeaderSize = ltx.HeaderSize
+
+// walHeaderSize is the size of a SQLite WAL file's header; LiveState.WAL
+// is asked for it, so callers need not know it.
+const walHeaderSize = litestream.WALHeaderSize
 
 // ErrReplicatorBehind means the primary's Litestream state is behind its
 // replica: the process replicating it started a history of its own, and
@@ -338,7 +335,7 @@ func MeasureRisk(live LiveState, replicated uint64, at time.Time) (Risk, error) 
 	if err != nil {
 		return risk, err
 	}
-	if live.WALSize > WALHeaderSize && live.WAL != nil {
+	if live.WALSize > walHeaderSize && live.WAL != nil {
 		if risk.PendingWAL, err = pendingWAL(live, last); err != nil {
 			return risk, err
 		}
@@ -367,12 +364,12 @@ func MeasureRisk(live LiveState, replicated uint64, at time.Time) (Risk, error) 
 // current salts) starts there, none when what follows is stale frames
 // of an earlier WAL generation.
 func pendingWAL(live LiveState, last ltx.Header) (int64, error) {
-	hdr, err := live.WAL(0, WALHeaderSize)
-	if err != nil || len(hdr) < WALHeaderSize {
+	hdr, err := live.WAL(0, walHeaderSize)
+	if err != nil || len(hdr) < walHeaderSize {
 		return 0, fmt.Errorf("read the WAL header: %v", orShort(err))
 	}
 	salt1, salt2 := binary.BigEndian.Uint32(hdr[16:]), binary.BigEndian.Uint32(hdr[20:])
-	end := int64(WALHeaderSize) // a WAL restarted since the last take: all of it is new
+	end := int64(walHeaderSize) // a WAL restarted since the last take: all of it is new
 	if salt1 == last.WALSalt1 && salt2 == last.WALSalt2 {
 		end = last.WALOffset + last.WALSize // the same WAL: what follows the last take
 	}
@@ -399,7 +396,7 @@ func orShort(err error) error {
 // LocalRisk measures the data at risk of the primary database at dbPath,
 // which this process can read.
 func LocalRisk(dbPath string, replicated uint64, at time.Time) (Risk, error) {
-	dir := filepath.Join(litestream.NewDB(dbPath).MetaPath(), "ltx", "0")
+	dir := TransactionsDir(dbPath)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return Risk{}, err
@@ -428,12 +425,15 @@ func readAt(file string, offset int64, n int) ([]byte, error) {
 	return b, err
 }
 
-// appendLog appends one JSON line to the drill log; O_APPEND keeps lines
-// whole when drills run at once.
-func appendLog(path string, rep DrillReport) error {
-	b, err := json.Marshal(rep)
+// AppendDrillLog appends report to the drill log at path as one JSON
+// line, creating the file and its directory when missing. Every kind of
+// drill writes the one log through it: Drill its DrillReport, and
+// deploy's host and whole-app drills theirs (an app drill's line has
+// "kind":"app"). O_APPEND keeps lines whole when drills run at once.
+func AppendDrillLog(path string, report any) error {
+	b, err := json.Marshal(report)
 	if err != nil {
-		return err
+		return fmt.Errorf("drill log %s: %w", path, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("drill log %s: %w", path, err)
@@ -446,7 +446,10 @@ func appendLog(path string, rep DrillReport) error {
 		f.Close()
 		return fmt.Errorf("drill log %s: %w", path, err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("drill log %s: %w", path, err)
+	}
+	return nil
 }
 
 // ReadDrillLog returns every report in a drill log, oldest first.

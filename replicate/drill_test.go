@@ -18,7 +18,7 @@ import (
 func ltxHeader(t *testing.T, tx ltx.TXID, at time.Time, salt uint32, end int64) []byte {
 	t.Helper()
 	h := ltx.Header{Version: ltx.Version, Flags: ltx.HeaderFlagNoChecksum, PageSize: 4096, Commit: 2, MinTXID: tx, MaxTXID: tx,
-		Timestamp: at.UnixMilli(), WALOffset: WALHeaderSize, WALSize: end - WALHeaderSize, WALSalt1: salt, WALSalt2: salt}
+		Timestamp: at.UnixMilli(), WALOffset: walHeaderSize, WALSize: end - walHeaderSize, WALSalt1: salt, WALSalt2: salt}
 	b, err := h.MarshalBinary()
 	require.NoError(t, err)
 	return b
@@ -28,7 +28,7 @@ func ltxHeader(t *testing.T, tx ltx.TXID, at time.Time, salt uint32, end int64) 
 // stale frames after them from an earlier generation.
 func wal(salt uint32, frames, stale int) []byte {
 	const frame = 4096 + 24
-	b := make([]byte, WALHeaderSize+(frames+stale)*frame)
+	b := make([]byte, walHeaderSize+(frames+stale)*frame)
 	binary.BigEndian.PutUint32(b[16:], salt)
 	binary.BigEndian.PutUint32(b[20:], salt)
 	for i := range frames + stale {
@@ -36,7 +36,7 @@ func wal(salt uint32, frames, stale int) []byte {
 		if i >= frames {
 			s = salt - 1
 		}
-		off := WALHeaderSize + i*frame
+		off := walHeaderSize + i*frame
 		binary.BigEndian.PutUint32(b[off+8:], s)
 		binary.BigEndian.PutUint32(b[off+12:], s)
 	}
@@ -53,9 +53,9 @@ func TestMeasureRisk(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	const frame = 4096 + 24
 	headers := map[string][]byte{
-		ltx.FormatFilename(6, 6): ltxHeader(t, 6, t0, 7, WALHeaderSize+2*frame),
-		ltx.FormatFilename(7, 7): ltxHeader(t, 7, t0.Add(time.Second), 7, WALHeaderSize+3*frame),
-		ltx.FormatFilename(8, 8): ltxHeader(t, 8, t0.Add(2*time.Second), 7, WALHeaderSize+4*frame),
+		ltx.FormatFilename(6, 6): ltxHeader(t, 6, t0, 7, walHeaderSize+2*frame),
+		ltx.FormatFilename(7, 7): ltxHeader(t, 7, t0.Add(time.Second), 7, walHeaderSize+3*frame),
+		ltx.FormatFilename(8, 8): ltxHeader(t, 8, t0.Add(2*time.Second), 7, walHeaderSize+4*frame),
 	}
 	var asked []string
 	live := LiveState{

@@ -40,8 +40,19 @@ func EnvPrefix(db string) string {
 			b[i] = '_'
 		}
 	}
-	return "SLIPWAY_REPLICA_" + string(b) + "_"
+	return envRoot + string(b) + "_"
 }
+
+// envRoot starts every EnvPrefix.
+const envRoot = "SLIPWAY_REPLICA_"
+
+// ReplicationEnvPrefixes start every env name that can turn replication
+// on in a process: embedded replication's (EnvPrefix, "SLIPWAY_REPLICA_")
+// and Litestream's own ("LITESTREAM_": LITESTREAM_BUCKET and the default
+// credential names). A process that must not replicate, such as a
+// drill's copy of the app, gets none of them. Each call returns a new
+// slice, so no caller can change what another sees.
+func ReplicationEnvPrefixes() []string { return []string{envRoot, "LITESTREAM_"} }
 
 // Env returns the replica as env for the process that replicates it
 // (an app that calls Start, say): clear holds its settings under

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,25 @@ func replicaFiles(t *testing.T, root string) map[string]string {
 		}
 		return nil
 	})
+	return files
+}
+
+// settledReplicaFiles is replicaFiles once the holder has stopped
+// writing its start-up files: its first snapshot (level 9) lands a
+// moment after Sync returns, and a "before" taken earlier would blame
+// the holder's snapshot on the refused replicator. It waits at most 5 s
+// for two reads 200 ms apart to agree.
+func settledReplicaFiles(t *testing.T, root string) map[string]string {
+	t.Helper()
+	files := replicaFiles(t, root)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		next := replicaFiles(t, root)
+		if maps.Equal(files, next) {
+			break
+		}
+		files = next
+	}
 	return files
 }
 
@@ -83,7 +103,7 @@ func TestLease(t *testing.T) {
 		other := r
 		other.DB = filepath.Join(dir, "b", "app.db")
 		newDB(t, other.DB, 5)
-		before := replicaFiles(t, root)
+		before := settledReplicaFiles(t, root)
 		start := time.Now()
 		_, err := replicate.StartWith(ctx, other, replicate.StartOptions{Owner: "replicator-B on web-2", LeaseWait: 1500 * time.Millisecond, Logger: quiet()})
 		require.ErrorIs(t, err, replicate.ErrLeaseHeld)

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/benbjohnson/litestream"
 	"github.com/superfly/ltx"
 )
 
@@ -57,7 +56,7 @@ func ReadLive(db string) (Live, error) {
 			l.Written = wal.ModTime().UTC()
 		}
 	}
-	dir := filepath.Join(litestream.NewDB(db).MetaPath(), "ltx", "0")
+	dir := TransactionsDir(db)
 	entries, err := os.ReadDir(dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return l, fmt.Errorf("live position of %s: %w", db, err)

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // Defaults for Replica and S3 fields left zero.
@@ -44,8 +45,6 @@ var (
 	ErrNoBackup = errors.New("replica holds no backup")
 	// ErrStale means the replica's newest position is older than allowed.
 	ErrStale = errors.New("replica is stale")
-	// ErrSecretMissing means a credential secret has no value.
-	ErrSecretMissing = errors.New("secret missing")
 	// ErrCABundle means AWS_CA_BUNDLE is set to CAs Litestream cannot use.
 	ErrCABundle = errors.New("AWS_CA_BUNDLE cannot be used by Litestream")
 )
@@ -105,25 +104,22 @@ type S3 struct {
 	// DefaultSecretAccessKeyVar. Only the names are ever rendered or
 	// printed.
 	AccessKeyIDVar, SecretAccessKeyVar string
-	// Secrets resolves the credentials by name; nil means the process
-	// environment. deploy.SecretSource satisfies it.
-	Secrets SecretSource
+	// Secrets looks up the credentials by name; nil means the process
+	// environment, where a variable set empty counts as missing.
+	Secrets secret.Source
 }
 
-// SecretSource resolves secret values by name.
-type SecretSource interface {
-	// Secret returns the value of name, or an error.
-	Secret(ctx context.Context, name string) (string, error)
-}
+// credentialEnv is secret.Env for S3 credentials: an empty key is never
+// what a replica means, so a variable set empty is missing, and the
+// error says so before Litestream's S3 client would fail less clearly.
+type credentialEnv struct{}
 
-type envSecrets struct{}
-
-func (envSecrets) Secret(_ context.Context, name string) (string, error) {
-	v, ok := os.LookupEnv(name)
-	if !ok || v == "" {
-		return "", fmt.Errorf("%w: set %s in the environment", ErrSecretMissing, name)
+func (credentialEnv) Secret(ctx context.Context, name string) (string, error) {
+	v, err := secret.Env{}.Secret(ctx, name)
+	if err == nil && v == "" {
+		return "", &secret.MissingError{Name: name, Where: "set empty in the environment"}
 	}
-	return v, nil
+	return v, err
 }
 
 func (r Replica) syncInterval() time.Duration { return orDefault(r.SyncInterval, DefaultSyncInterval) }
@@ -176,11 +172,11 @@ func (s S3) secretAccessKeyVar() string {
 	return DefaultSecretAccessKeyVar
 }
 
-func (s S3) secrets() SecretSource {
+func (s S3) secrets() secret.Source {
 	if s.Secrets != nil {
 		return s.Secrets
 	}
-	return envSecrets{}
+	return credentialEnv{}
 }
 
 // SecretNames lists the names of the secrets the replica needs, for a

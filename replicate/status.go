@@ -77,7 +77,7 @@ func (p *Replication) Status() Status {
 // Lag is how long committed changes have waited to reach the replica (0
 // when the replica holds every one Litestream has read), and why
 // replication fails when it does: a lost lease, a stop, or a sync error
-// newer than the last successful sync. health.Replication reads it.
+// newer than the last successful sync. health/up's Replication check reads it.
 func (p *Replication) Lag() (time.Duration, error) {
 	s := p.Status()
 	switch {

@@ -10,8 +10,17 @@ import (
 	"github.com/superfly/ltx"
 )
 
-// DefaultMaxAge is Verify's threshold when none is given: the posture
-// checks daily that new replica objects arrive.
+// DefaultMaxAge is how old a replica's newest position may be before
+// Verify fails with ErrStale when no limit is given; it is also the
+// default of deploy.Session.VerifyDatabases and `mage replica:verify`,
+// so the library and the daily target agree.
+//
+// It is a day, on purpose: the posture checks daily that new replica
+// objects arrive, and the age grows while an app is idle (Litestream
+// ships nothing without writes, and its compactions keep the last
+// write's time), so an hour failed every app that sleeps at night.
+// Writes that stop reaching the replica are caught far sooner by
+// CompareLive, which compares with the live database (DefaultMaxLag).
 const DefaultMaxAge = 24 * time.Hour
 
 // Position is a point in a replica's history: a transaction and when it

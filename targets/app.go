@@ -83,7 +83,7 @@ func (App) Drill(ctx context.Context, host, destination *string) error {
 	if err != nil {
 		return exit(err)
 	}
-	d := deploy.AppDrill{Smoke: cfg.Drills.Smoke, DropEnv: cfg.Drills.DropEnv, Log: cfg.Drills.log()} // the replica from App.Databases
+	d := deploy.AppDrillOptions{Smoke: cfg.Drills.Smoke, DropEnv: cfg.Drills.DropEnv, Log: cfg.Drills.log()} // the replica from App.Databases
 	if host != nil {
 		d.Host = *host
 	}

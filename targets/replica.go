@@ -15,10 +15,6 @@ import (
 // directory Mage runs in; Drills.Log changes it.
 const DefaultDrillLog = ".slipway/drills.jsonl"
 
-// DefaultMaxAge is how old the newest replicated change may be before
-// replica:verify fails.
-const DefaultMaxAge = time.Hour
-
 // configuredReplicas returns the replicas of the app's databases
 // (App.Databases) for destination, as this machine reaches them
 // (Replica.ForOperator): the replica targets run here. hostReplicas
@@ -60,9 +56,9 @@ func (d Drills) log() string {
 // Replica checks, drills and restores the app's SQLite replicas.
 type Replica mg.Namespace
 
-// Verify checks every replicated database against its live copy on its host: the replica must hold the host's writes within -maxlag (default 1m) and have a change within -maxage (default 1h): the daily check.
+// Verify checks every replicated database against its live copy on its host: the replica must hold the host's writes within -maxlag (default 1m) and have a change within -maxage (default replicate.DefaultMaxAge, 24h): the daily check.
 func (Replica) Verify(ctx context.Context, maxage, maxlag *time.Duration, destination *string) error {
-	limit, lag := DefaultMaxAge, replicate.DefaultMaxLag
+	limit, lag := replicate.DefaultMaxAge, replicate.DefaultMaxLag
 	if maxage != nil {
 		limit = *maxage
 	}

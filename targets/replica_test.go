@@ -13,6 +13,7 @@ import (
 	"github.com/slipwayhq/slipway/deploy"
 	"github.com/slipwayhq/slipway/internal/lab"
 	"github.com/slipwayhq/slipway/replicate"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 func TestReplicaTargetsReadTheAppsDatabases(t *testing.T) {
@@ -21,7 +22,7 @@ func TestReplicaTargetsReadTheAppsDatabases(t *testing.T) {
 		Image:   "ghcr.io/acme/hello",
 		Roles:   deploy.Roles{"web": {Servers: deploy.Hosts("203.0.113.10")}},
 		Volumes: []string{"hello-data:/data"},
-		Secrets: deploy.FileSecrets{Path: ".slipway/secrets"},
+		Secrets: secret.File{Path: ".slipway/secrets"},
 		Databases: []deploy.Database{{Path: "/data/hello.db", Replica: &replicate.Replica{S3: &replicate.S3{
 			Bucket: "hello-litestream", Endpoint: "http://10.0.0.1:9000", OperatorEndpoint: "http://127.0.0.1:9000"}}}},
 		Destinations: map[string]func(*deploy.App){"staging": nil},
@@ -63,7 +64,7 @@ func TestDeployRefusesAMissingBucket(t *testing.T) {
 		Image:   "ghcr.io/acme/hello",
 		Roles:   deploy.Roles{"web": {Servers: deploy.Hosts("203.0.113.10")}},
 		Volumes: []string{"modelbk-data:/data"},
-		Secrets: deploy.FileSecrets{Path: lab.SecretsFile(lab.Options{})},
+		Secrets: secret.File{Path: lab.SecretsFile(lab.Options{})},
 		Databases: []deploy.Database{{Path: "/data/app.db", Replica: &replicate.Replica{S3: &replicate.S3{
 			Bucket: "model-missing-bucket", Endpoint: "http://203.0.113.1:7070", OperatorEndpoint: s3.Endpoint}}}},
 		Hooks: deploy.Hooks{PreConnect: func(context.Context, deploy.HookContext) error { touched = true; return nil }},

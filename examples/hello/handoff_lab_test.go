@@ -27,6 +27,7 @@ import (
 	"github.com/slipwayhq/slipway/health"
 	"github.com/slipwayhq/slipway/internal/lab"
 	"github.com/slipwayhq/slipway/replicate"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // Ten deploys in a row of hello, which writes its replicated database on
@@ -201,7 +202,7 @@ func helloHandoffApp(t *testing.T, h lab.Host) (deploy.App, replicate.Replica) {
 	service := fmt.Sprintf("handoff%d", rand.Uint32()%100000)
 	bucket := s3.Bucket(t, service)
 	app, replica := deployment.Isolated(deployment.Lab(), service, bucket, s3.HostEndpoint(h),
-		deploy.FileSecrets{Path: lab.SecretsFile(lab.Options{})})
+		secret.File{Path: lab.SecretsFile(lab.Options{})})
 	app.Image = "slipway/hello-" + service // tags of its own: other tests deploy hello on this host too
 	if len(app.Databases) == 0 {
 		app.Databases = []deploy.Database{{Path: "/data/hello.db", Role: "web", Replica: &replica}}

@@ -1,7 +1,8 @@
 // Command hello is Slipway's example app: a Go web app that keeps its
 // data in SQLite, replicates it to S3 with the embedded Litestream
 // library, restores it on boot when the file is missing, serves /up from
-// health.Handler, and stops gracefully.
+// health/up's Handler, and stops gracefully. It imports of Slipway only
+// what an app needs (health/up and replicate), never the deploy SDK.
 //
 // It counts visits in the database at DATABASE_PATH (default
 // /data/hello.db) and answers GET / with its version (SLIPWAY_VERSION,
@@ -27,7 +28,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"github.com/slipwayhq/slipway/health"
+	"github.com/slipwayhq/slipway/health/up"
 	"github.com/slipwayhq/slipway/replicate"
 )
 
@@ -83,11 +84,11 @@ func run() error {
 		log.Printf("hello %s: replicating %s to %s", version, path, replica)
 	}
 
-	up := health.NewHandler(health.SQLite(path), health.Writable(filepath.Dir(path)))
-	defer up.Close()
+	health := up.NewHandler(up.SQLite(path), up.Writable(filepath.Dir(path)))
+	defer health.Close()
 
 	mux := http.NewServeMux()
-	mux.Handle("/up", up)
+	mux.Handle("/up", health)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		var n int64
 		err := db.QueryRowContext(r.Context(),

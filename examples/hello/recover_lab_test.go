@@ -27,6 +27,7 @@ import (
 	"github.com/slipwayhq/slipway/examples/hello/deployment"
 	"github.com/slipwayhq/slipway/internal/lab"
 	"github.com/slipwayhq/slipway/replicate"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // recoveryApp is hello under a service name, bucket and proxy host of its
@@ -38,7 +39,7 @@ func recoveryApp(t testing.TB) (deploy.App, replicate.Replica, lab.Host) {
 	service := fmt.Sprintf("hellorec%d", rand.Uint32()%100000)
 	bucket := s3.Bucket(t, service)
 	app, replica := deployment.Isolated(deployment.Lab(), service, bucket, s3.HostEndpoint(h),
-		deploy.FileSecrets{Path: lab.SecretsFile(lab.Options{})})
+		secret.File{Path: lab.SecretsFile(lab.Options{})})
 	t.Cleanup(func() { // after the containers have gone: the volume, with the copies recoveries kept
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -281,7 +282,7 @@ func TestWholeAppRecoveryDrill(t *testing.T) {
 	require.NoError(t, err)
 
 	log := filepath.Join(t.TempDir(), "drills.jsonl")
-	drill := deploy.AppDrill{ // the replica from App.Databases, dropped from the copy by default
+	drill := deploy.AppDrillOptions{ // the replica from App.Databases, dropped from the copy by default
 		Host:  h.Addr,
 		Smoke: []deploy.SmokeCheck{{Path: "/", Body: "visit #13"}, {Path: "/up"}},
 		Log:   log,

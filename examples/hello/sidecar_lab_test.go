@@ -109,8 +109,8 @@ func TestRecoverWithTheSidecarRunning(t *testing.T) {
 	// that takes the app down, and no second restore ran inside it (the
 	// replica held every write when the app stopped). The figures are
 	// printed side by side above; they are not asserted, being timings.
-	firstDown := slices.IndexFunc(rep.Plan.Steps, func(st deploy.RecoverStep) bool { return st.Name == "maintenance" })
-	restoreAt := slices.IndexFunc(rep.Plan.Steps, func(st deploy.RecoverStep) bool { return st.Name == "restore" })
+	firstDown := slices.IndexFunc(rep.Plan.Steps, func(st deploy.RecoveryStep) bool { return st.Name == "maintenance" })
+	restoreAt := slices.IndexFunc(rep.Plan.Steps, func(st deploy.RecoveryStep) bool { return st.Name == "restore" })
 	assert.Less(t, restoreAt, firstDown, "the restore comes before the maintenance window")
 	assert.False(t, rep.CaughtUp, "no restore ran inside the downtime")
 	t.Logf("downtime %s against the restore's %s: %.2fx", rep.Downtime.Round(time.Millisecond), rep.Restore.Round(time.Millisecond), rep.Downtime.Seconds()/rep.Restore.Seconds())

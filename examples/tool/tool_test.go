@@ -11,10 +11,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/slipwayhq/slipway/deploy"
 	"github.com/slipwayhq/slipway/examples/hello/deployment"
 	"github.com/slipwayhq/slipway/internal/lab"
 	"github.com/slipwayhq/slipway/replicate"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // The tool deploys, rolls back and drills a copy of hello in the lab,
@@ -28,7 +28,7 @@ func TestToolDeployRollbackDrill(t *testing.T) {
 	bucket := s3.Bucket(t, service)
 
 	app, replica := deployment.Isolated(deployment.Lab(), service, bucket, s3.HostEndpoint(h),
-		deploy.FileSecrets{Path: lab.SecretsFile(lab.Options{})})
+		secret.File{Path: lab.SecretsFile(lab.Options{})})
 	replicas := []replicate.Replica{replica}
 
 	get := func() string {

@@ -4,6 +4,7 @@ import (
 	"github.com/slipwayhq/slipway/deploy"
 	"github.com/slipwayhq/slipway/internal/lab"
 	"github.com/slipwayhq/slipway/replicate"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // Lab is hello on the local test lab's first host: the default target of
@@ -28,7 +29,7 @@ func Lab() deploy.App {
 			Endpoint:         s3.HostEndpoint(h),
 			OperatorEndpoint: s3.Endpoint,
 		}}
-		app.Secrets = deploy.Chain(deploy.FileSecrets{Path: lab.SecretsFile(opts)}, deploy.EnvSecrets{})
+		app.Secrets = secret.Chain{secret.File{Path: lab.SecretsFile(opts)}, secret.Env{}}
 	}
 	return app
 }
@@ -66,7 +67,7 @@ var SmokeChecks = []deploy.SmokeCheck{{Path: "/up"}, {Path: "/", Body: "hello fr
 // this machine reaches it: a copy for tests and previews that never
 // touches the real hello or its backups. endpoint is the S3 server as the
 // app's host reaches it, and must be reachable from this machine too.
-func Isolated(app deploy.App, service, bucket, endpoint string, secrets deploy.SecretSource) (deploy.App, replicate.Replica) {
+func Isolated(app deploy.App, service, bucket, endpoint string, secrets secret.Source) (deploy.App, replicate.Replica) {
 	app = app.Clone()
 	app.Service = service
 	app.Volumes = []string{service + "-data:/data"}

@@ -18,6 +18,7 @@ import (
 	"github.com/slipwayhq/slipway/examples/hello/deployment"
 	"github.com/slipwayhq/slipway/internal/lab"
 	"github.com/slipwayhq/slipway/replicate"
+	"github.com/slipwayhq/slipway/secret"
 )
 
 // One line of the declaration turns hello's replication over to a
@@ -32,7 +33,7 @@ func TestDeclaredSidecarReplicatesHello(t *testing.T) {
 	service := fmt.Sprintf("modelsc%d", rand.Uint32()%100000)
 	bucket := s3.Bucket(t, service)
 	app, replica := deployment.Isolated(deployment.Lab(), service, bucket, s3.HostEndpoint(h),
-		deploy.FileSecrets{Path: lab.SecretsFile(lab.Options{})})
+		secret.File{Path: lab.SecretsFile(lab.Options{})})
 	app.Databases[0].Replication = deploy.ReplicateSidecar
 	lab.CleanupService(t, l.Hosts, service)
 

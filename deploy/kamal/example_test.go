@@ -1,0 +1,47 @@
+package kamal_test
+
+import (
+	"fmt"
+
+	"github.com/slipwayhq/slipway/deploy/kamal"
+)
+
+// Load reads an existing Kamal project into an App, and reports
+// every key it could not carry over, by its path in deploy.yml.
+func ExampleLoad() {
+	app, report, err := kamal.Load("testdata/rails", "")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	web := app.Roles["web"]
+	fmt.Println(app.Service, app.Image, web.Servers[0].Host, web.Proxy.Hosts, web.Proxy.Health.Path)
+	fmt.Println("registry password from", app.Registry.PasswordSecret)
+	fmt.Print(report)
+	// Output:
+	// my-app ghcr.io/my-org/my_app 203.0.113.10 [app.example.com] /up
+	// registry password from KAMAL_REGISTRY_PASSWORD
+	// Kamal import of testdata/rails/config/deploy.yml
+	// 5 keys not supported:
+	//   aliases.console (testdata/rails/config/deploy.yml:43): Kamal CLI aliases have no Slipway equivalent; write a Mage target or a Go func
+	//   aliases.logs (testdata/rails/config/deploy.yml:44): Kamal CLI aliases have no Slipway equivalent; write a Mage target or a Go func
+	//   asset_path (testdata/rails/config/deploy.yml:52): asset bridging between releases is not supported; serve fingerprinted assets from a CDN or keep old ones in the image
+	//   builder.arch (testdata/rails/config/deploy.yml:56): Kamal's builder settings are not imported; set App.Build to an image.Dockerfile or image.Go
+	//   builder.cache (testdata/rails/config/deploy.yml:58): Kamal's builder settings are not imported; set App.Build to an image.Dockerfile or image.Go
+	// notes:
+	//   service "my_app" is "my-app": Slipway names are lower-case letters, digits and dashes
+	//   image is ghcr.io/my-org/my_app: Kamal pushes to registry.server/image
+	// secrets: DATABASE_URL KAMAL_REGISTRY_PASSWORD LITESTREAM_ACCESS_KEY_ID RAILS_MASTER_KEY SECRET_KEY_BASE from testdata/rails/.kamal/secrets
+	//   set by commands Slipway does not run (export them or add a secret.Command source): RAILS_MASTER_KEY
+	//   in no secrets file, read from the environment: LITESTREAM_SECRET_ACCESS_KEY
+}
+
+// A file over one of the import's limits is a *Error that names
+// the limit, the file and the line, returned in microseconds whatever
+// the file would expand to.
+func ExampleError() {
+	_, _, err := kamal.Load("testdata/laughs", "")
+	fmt.Println(err)
+	// Output:
+	// testdata/laughs/config/deploy.yml:12: aliases and "<<" merge keys expand to more than 200000 values (MaxValues); a Kamal config has a few hundred: write the values out, or share less
+}
