@@ -165,7 +165,7 @@ func detect(dir, pkg, service string) (scaffold, error) {
 		pkg = mains[0]
 	} else {
 		pkg = "./" + filepath.ToSlash(filepath.Clean(pkg))
-		if p, err := build.ImportDir(filepath.Join(dir, pkg), 0); err != nil || p.Name != "main" {
+		if !isMain(filepath.Join(dir, pkg)) {
 			return scaffold{}, refusef("-package %s: not a main package in %s", pkg, dir)
 		}
 	}
@@ -192,7 +192,7 @@ func detect(dir, pkg, service string) (scaffold, error) {
 // are package main, as "." and "./cmd/x".
 func mainPackages(dir string) ([]string, error) {
 	var mains []string
-	if p, err := build.ImportDir(dir, 0); err == nil && p.Name == "main" {
+	if isMain(dir) {
 		mains = append(mains, ".")
 	}
 	if len(mains) == 1 {
@@ -206,11 +206,18 @@ func mainPackages(dir string) ([]string, error) {
 		if !e.IsDir() {
 			continue
 		}
-		if p, err := build.ImportDir(filepath.Join(dir, "cmd", e.Name()), 0); err == nil && p.Name == "main" {
+		if isMain(filepath.Join(dir, "cmd", e.Name())) {
 			mains = append(mains, "./cmd/"+e.Name())
 		}
 	}
 	return mains, nil
+}
+
+// isMain reports whether dir holds a main package for this platform; a
+// directory with only tests named main holds none.
+func isMain(dir string) bool {
+	p, err := build.ImportDir(dir, 0)
+	return err == nil && p.Name == "main" && len(p.GoFiles) > 0
 }
 
 // modulePath is the path of go.mod's module line ("" when it has none).
