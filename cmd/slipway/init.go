@@ -125,16 +125,14 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 	if s.VersionUnknown {
 		fmt.Fprintf(stdout, "\n%s/go.mod requires %s %s, a placeholder: slipway init ran from a checkout.\n", deploymentDir, sdkModule, s.Version)
 	}
-	fmt.Fprintf(stdout, `
-Next, in %s/:
-  edit app.go: the servers (192.0.2.10 is a placeholder) and the registry
-  go test ./...                   # the plan test, no server needed
-  go run mage.go -l               # the deploy targets
-  go run mage.go deploy           # go build -o bin/mage mage.go keeps the exit codes
-`, deploymentDir)
+	fmt.Fprintf(stdout, "\nNext, in %s/:\n", deploymentDir)
+	fmt.Fprintf(stdout, "  edit app.go: the servers (192.0.2.10 is a placeholder) and the registry\n")
 	if !*tidy || code != 0 {
-		fmt.Fprintf(stdout, "  (first: go mod tidy)\n")
+		fmt.Fprintf(stdout, "  go mod tidy\n")
 	}
+	fmt.Fprintf(stdout, "  go test ./...                   # the plan test, no server needed\n")
+	fmt.Fprintf(stdout, "  go run mage.go -l               # the deploy targets\n")
+	fmt.Fprintf(stdout, "  go run mage.go deploy           # go build -o bin/mage mage.go keeps the exit codes\n")
 	return code
 }
 
