@@ -259,13 +259,19 @@ func serviceName(s string) string {
 // checkout it is placeholderVersion, and the second result is true.
 func sdkVersion() (string, bool) {
 	bi, ok := debug.ReadBuildInfo()
-	if !ok || bi.Main.Path != sdkModule {
+	if !ok {
 		return placeholderVersion, true
 	}
-	v := bi.Main.Version
-	// A checkout's build stamps "(devel)" or a pseudo-version with +dirty,
-	// neither of which a module proxy serves.
-	if v == "" || v == "(devel)" || strings.Contains(v, "+") {
+	return versionOf(bi.Main)
+}
+
+// versionOf is the version of Slipway to require, given the module the
+// program was built from.
+func versionOf(main debug.Module) (string, bool) {
+	v := main.Version
+	// A checkout's build stamps "(devel)", or a pseudo-version with
+	// +dirty, neither of which a module proxy serves.
+	if main.Path != sdkModule || v == "" || v == "(devel)" || strings.Contains(v, "+") {
 		return placeholderVersion, true
 	}
 	return v, false
@@ -279,13 +285,20 @@ func write(dir string, s scaffold) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	rendered := make([][]byte, len(files))
-	for i, f := range files {
+	for _, f := range files {
 		if _, err := os.Lstat(filepath.Join(dir, f.path)); err == nil {
 			return nil, refusef("%s exists: init writes over nothing (move it aside to start again)", f.path)
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
+	}
+	// A deployment/ that holds anything would lose it to the new module
+	// (a nested go.mod takes its directory out of the app's module).
+	if entries, err := os.ReadDir(filepath.Join(dir, deploymentDir)); err == nil && len(entries) > 0 {
+		return nil, refusef("%s/ exists and holds %s: init writes a new module there, which would take them out of the app's module", deploymentDir, entries[0].Name())
+	}
+	rendered := make([][]byte, len(files))
+	for i, f := range files {
 		var b bytes.Buffer
 		if err := tmpl.ExecuteTemplate(&b, filepath.Base(f.tmpl), s); err != nil {
 			return nil, fmt.Errorf("render %s: %w", f.path, err)

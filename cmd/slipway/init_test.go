@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -141,9 +142,17 @@ func TestInitRefuses(t *testing.T) {
 			before := tree(t, app)
 			code, _, stderr := initIn(app, "-tidy=false")
 			assert.Equal(t, exitInvalid, code, f.path)
-			assert.Contains(t, stderr, f.path+" exists")
+			assert.Contains(t, stderr, f.path+" exists", "it names the file")
 			assert.Equal(t, before, tree(t, app), "%s: nothing written, .gitignore included", f.path)
 		}
+	})
+	t.Run("to write into a deployment directory that holds anything", func(t *testing.T) {
+		app := newApp(t, "example.com/shop", map[string]string{"main.go": mainGo, "deployment/k8s.yaml": "kind: Pod\n"})
+		before := tree(t, app)
+		code, _, stderr := initIn(app, "-tidy=false")
+		assert.Equal(t, exitInvalid, code)
+		assert.Contains(t, stderr, "deployment/ exists and holds k8s.yaml")
+		assert.Equal(t, before, tree(t, app))
 	})
 	t.Run("outside a module", func(t *testing.T) {
 		dir := t.TempDir()
@@ -244,4 +253,23 @@ func TestIgnoreSecrets(t *testing.T) {
 		}
 		assert.Error(t, goGit("check-ignore", "-q", "deployment/app.go"), "the rest is not")
 	})
+}
+
+func TestVersionOf(t *testing.T) {
+	tests := []struct {
+		main        debug.Module
+		want        string
+		placeholder bool
+	}{
+		{debug.Module{Path: sdkModule, Version: "v0.4.1"}, "v0.4.1", false},
+		{debug.Module{Path: sdkModule, Version: "v0.4.2-0.20261201120000-abcdefabcdef"}, "v0.4.2-0.20261201120000-abcdefabcdef", false},
+		{debug.Module{Path: sdkModule, Version: "(devel)"}, placeholderVersion, true},
+		{debug.Module{Path: sdkModule, Version: "v0.4.2-0.20261201120000-abcdefabcdef+dirty"}, placeholderVersion, true},
+		{debug.Module{Path: "example.com/fork", Version: "v1.0.0"}, placeholderVersion, true},
+	}
+	for _, tt := range tests {
+		v, placeholder := versionOf(tt.main)
+		assert.Equal(t, tt.want, v, "%+v", tt.main)
+		assert.Equal(t, tt.placeholder, placeholder, "%+v", tt.main)
+	}
 }
