@@ -76,9 +76,12 @@ func TestInitScaffoldCompilesAndItsPlanTestPasses(t *testing.T) {
 	}
 	root, err := filepath.Abs("../..") // this repository: the SDK the scaffold requires
 	require.NoError(t, err)
-	// Offline: every module the scaffold needs is this repository's, in
-	// the warm module cache; -mod=mod lets go fill go.sum from it.
-	t.Setenv("GOFLAGS", "-mod=mod")
+	// Offline: every module the scaffold builds with is this repository's,
+	// in the warm module cache; -mod=mod lets go fill go.sum from it as it
+	// builds. init's own go mod tidy (-tidy) is left out: tidy also wants
+	// the modules of the SDK's dependencies' tests, which a cache warmed
+	// by builds need not hold.
+	t.Setenv("GOFLAGS", strings.TrimSpace(os.Getenv("GOFLAGS")+" -mod=mod"))
 	t.Setenv("GOPROXY", "off")
 	t.Setenv("GOWORK", "off")
 
@@ -86,7 +89,7 @@ func TestInitScaffoldCompilesAndItsPlanTestPasses(t *testing.T) {
 	appMod, err := os.ReadFile(filepath.Join(app, "go.mod"))
 	require.NoError(t, err)
 
-	code, stdout, stderr := initIn(app, "-replace", root)
+	code, stdout, stderr := initIn(app, "-replace", root, "-tidy=false")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	for _, f := range files {
 		assert.Contains(t, stdout, "wrote "+f.path)
@@ -110,7 +113,7 @@ func TestInitScaffoldCompilesAndItsPlanTestPasses(t *testing.T) {
 	}
 
 	before := tree(t, app)
-	code, stdout, stderr = initIn(app, "-replace", root)
+	code, stdout, stderr = initIn(app, "-replace", root, "-tidy=false")
 	assert.Equal(t, exitInvalid, code, "a second init refuses")
 	assert.Contains(t, stderr, "deployment/go.mod exists", "it names the file")
 	assert.Empty(t, stdout)

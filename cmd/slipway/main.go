@@ -15,7 +15,8 @@
 //	-dir DIR       the app's module root (default: the current directory)
 //	-service NAME  the service's name (default: from the main package)
 //	-package PKG   the main package to deploy, such as ./cmd/api (default: detected)
-//	-replace DIR   add replace directives to a local Slipway checkout (for Slipway's own tests)
+//	-replace DIR   add replace directives to a local Slipway checkout, for Slipway's own
+//	               tests (default: $SLIPWAY_INIT_REPLACE)
 //	-tidy=false    skip `go mod tidy` in deployment/
 //
 // Exit codes: 0 written, 2 refused (a file exists, or no main package or
