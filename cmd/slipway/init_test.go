@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"go/format"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -101,6 +102,13 @@ func TestInitScaffoldCompilesAndItsPlanTestPasses(t *testing.T) {
 	assert.Equal(t, string(appMod), string(after), "the app's own go.mod is untouched")
 
 	dep := filepath.Join(app, deploymentDir)
+	for name, src := range tree(t, dep) {
+		if strings.HasSuffix(name, ".go") {
+			formatted, err := format.Source([]byte(src))
+			require.NoError(t, err, name)
+			assert.Equal(t, string(formatted), src, "%s is gofmt'd", name)
+		}
+	}
 	goIn(t, dep, "vet", "-tags", "mage", "./...")
 	out := goIn(t, dep, "test", "-count=1", "./...")
 	assert.Contains(t, out, "ok  \texample.com/acme/shop/deployment")
