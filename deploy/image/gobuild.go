@@ -31,7 +31,9 @@ const (
 // and assembles an OCI image around it with go-containerregistry: no
 // Docker is needed on the operator's machine. The image's layers are the
 // base's, then Data (when set), then the binary, so a release that only
-// changes code sends only the binary's layer.
+// changes code sends only the binary's layer. The binary is the image's
+// entrypoint (at Binary) and Args are its command, so a role's Cmd
+// replaces Args, not the binary: Cmd ["work"] runs "/hello work".
 type Go struct {
 	// Package is the main package to build, as go build takes it, such
 	// as "./cmd/hello".
