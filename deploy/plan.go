@@ -202,6 +202,9 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 	if err := r.Validate(); err != nil {
 		return Plan{}, err
 	}
+	if err := state.Validate(a); err != nil {
+		return Plan{}, err // a hand-built state of the wrong shape would restart what runs
+	}
 	image := r.ImageRef(a)
 	p := Plan{Service: a.Service, Destination: a.Destination, Version: r.Version, Image: image, Wait: a.Boot.Wait,
 		Hooks: a.Hooks.names()}
@@ -413,7 +416,7 @@ func accessoryImage(a App, state State, host, name string) []Step {
 	acc := a.Accessories[name]
 	switch {
 	case acc.Build != nil || !state.hasImage(host, acc.Image) && a.accessoryPull(name):
-		return []Step{{Kind: StepDeliverImage, Host: host, Role: name, Image: acc.Image}}
+		return []Step{{Kind: StepDeliverImage, Host: host, Role: name, Image: acc.Image, ThroughRegistry: a.accessoryPull(name)}}
 	case !state.hasImage(host, acc.Image):
 		return []Step{{Kind: StepEnsureImage, Host: host, Role: name, Image: acc.Image}}
 	}

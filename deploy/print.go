@@ -196,11 +196,7 @@ func (st Step) describe() string {
 		}
 		return "deliver image " + st.Image + " over SSH (only the layers the host lacks)"
 	case StepBootAccessory:
-		s := fmt.Sprintf("boot accessory %s (%s)%s", st.Container, st.Image, envNote(st))
-		if len(st.Files) > 0 {
-			s += ", writing " + strings.Join(st.Files, ", ")
-		}
-		return s
+		return fmt.Sprintf("boot accessory %s (%s)%s", st.Container, st.Image, envNote(st))
 	case StepHandoffPause, StepHandoffStop, StepHandoffStart, StepHandoffProxy, StepHandoffGate, StepHandoffResume:
 		return st.describeHandoff()
 	}
@@ -221,6 +217,9 @@ func envNote(st Step) string {
 	}
 	if len(st.Volumes) > 0 {
 		parts = append(parts, "volumes "+strings.Join(st.Volumes, " "))
+	}
+	if len(st.Files) > 0 { // by path: the content may hold a credential
+		parts = append(parts, "files "+strings.Join(st.Files, " "))
 	}
 	if len(parts) == 0 {
 		return ""
