@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -50,7 +51,7 @@ func (s *Session) Runbook(ctx context.Context, w io.Writer, recovery *Recovery) 
 	} else {
 		fmt.Fprintf(&b, "2. Roll back from %s to %s: `mage rollback %s`. Its plan, as of now:\n\n", running, previous, previous)
 		plan, err := NewPlan(a, Release{Version: previous}, state)
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrNothingToDeploy) { // the empty plan says so itself
 			fmt.Fprintf(&b, "   (cannot plan it: %v)\n", err)
 		} else {
 			plan.Rollback = true
