@@ -101,5 +101,8 @@
 //	_, err = s.Deploy(ctx, deploy.Release{Version: "v42"})
 //
 // Unit-test what a deploy would do, with no server, by planning against a
-// State built by hand (see the Example for NewPlan).
+// State built by hand: State{} for hosts that run nothing, StateRunning for
+// hosts that run a release (see the Examples for NewPlan and StateRunning).
+// A plan for the release that already runs is empty, with
+// ErrNothingToDeploy.
 package deploy

@@ -180,7 +180,7 @@ func Plan(ctx context.Context, version, destination *string) error {
 		return exit(err)
 	}
 	p, err := deploy.NewPlan(s.App(), r, state)
-	if err != nil {
+	if err != nil && !errors.Is(err, deploy.ErrNothingToDeploy) { // the empty plan says so itself
 		return exit(err)
 	}
 	fmt.Fprint(output(), p)
