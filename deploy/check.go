@@ -349,7 +349,10 @@ func checkHost(ctx context.Context, s *Session, host string, r Release) []CheckR
 
 	if px := proxyOn(a, host); px != nil {
 		var c engine.Container
-		err := call(func(ctx context.Context) (err error) { c, err = h.engine.Inspect(ctx, proxy.DefaultContainer); return err })
+		err := call(func(ctx context.Context) (err error) {
+			c, err = h.engine.Inspect(ctx, proxy.DefaultContainer)
+			return err
+		})
 		switch {
 		case errors.Is(err, engine.ErrNotFound):
 			add("kamal-proxy", CheckOK, nil, "not running yet: the first deploy boots %s", px.image())
@@ -365,7 +368,10 @@ func checkHost(ctx context.Context, s *Session, host string, r Release) []CheckR
 	if host == a.PrimaryHost() {
 		var res ssh.Result
 		path := ".slipway/locks/" + ProxyService(a, "lock")
-		err := call(func(ctx context.Context) (err error) { res, err = h.ssh.Run(ctx, lockStatusScript(path), nil); return err })
+		err := call(func(ctx context.Context) (err error) {
+			res, err = h.ssh.Run(ctx, lockStatusScript(path), nil)
+			return err
+		})
 		switch info := parseLockStatus(res.Stdout); {
 		case err != nil:
 			failed("lock", fmt.Errorf("read the deploy lock: %w", err))
