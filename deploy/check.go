@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,8 +36,8 @@ type CheckOptions struct {
 	// Check). Without it, no host is dialled.
 	Online bool
 	// Options are the connection options of the online checks (connect
-	// timeout, parallelism); Output, Performer and the lock settings are
-	// not used.
+	// and call timeouts, parallelism); Output and Performer only reach
+	// the App's PreConnect hook, which runs before any host is dialled.
 	Options Options
 }
 
@@ -304,9 +305,24 @@ func checkSecrets(ctx context.Context, a App) ([]string, error) {
 
 // checkHosts dials every host of a and checks each one.
 func checkHosts(ctx context.Context, a App, r Release, opts Options) []CheckResult {
+	performer := opts.Performer
+	if performer == "" {
+		performer = defaultPerformer()
+	}
 	hosts := a.HostNames()
-	results := make([][]CheckResult, len(hosts))
 	s := &Session{app: a, opts: opts}
+	if h := a.Hooks.PreConnect; h != nil { // a VPN or a bastion to open, as for Connect
+		w := opts.Output
+		if w == nil {
+			w = os.Stdout
+		}
+		hc := HookContext{Service: a.Service, Destination: a.Destination, Version: r.Version, Performer: performer, Hosts: hosts, Output: w}
+		if err := h(ctx, hc); err != nil {
+			err = fmt.Errorf("pre-connect hook: %w", err)
+			return []CheckResult{{Name: "pre-connect", Status: CheckFailed, Detail: checkLine(err), Err: err}}
+		}
+	}
+	results := make([][]CheckResult, len(hosts))
 	_ = fanOut(opts.parallel(), len(hosts), func(i int) error {
 		results[i] = checkHost(ctx, s, hosts[i], r)
 		return nil
