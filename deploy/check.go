@@ -260,21 +260,16 @@ func Check(ctx context.Context, a App, opts CheckOptions) (CheckReport, error) {
 
 // checkSecrets resolves every secret a deploy of a (expanded) resolves,
 // each from its own source, and returns their names; the values are
-// dropped here. The error names every missing secret.
+// dropped here. The error names every missing secret (a
+// *secret.MissingListError for each source with missing ones).
 func checkSecrets(ctx context.Context, a App) ([]string, error) {
 	names := secretNames(a)
 	if a.Registry != nil && a.Registry.PasswordSecret != "" && !slices.Contains(names, a.Registry.PasswordSecret) {
 		names = append(names, a.Registry.PasswordSecret)
-		slices.Sort(names)
 	}
-	_, err := secret.Resolve(ctx, a.Secrets, names)
-	missing, _ := errors.AsType[*secret.MissingListError](err)
-	if err != nil && missing == nil {
-		return nil, err
-	}
-	all := &secret.MissingListError{}
-	if missing != nil {
-		all.Names, all.Reasons = missing.Names, missing.Reasons
+	var errs []error
+	if _, err := secret.Resolve(ctx, a.Secrets, names); err != nil {
+		errs = append(errs, err)
 	}
 	// A replica's credentials may come from a source of its own.
 	for _, rp := range a.Replicas() {
@@ -289,17 +284,14 @@ func checkSecrets(ctx context.Context, a App) ([]string, error) {
 				names = append(names, n)
 			}
 		}
-		_, err := secret.Resolve(ctx, src, own)
-		if m, isMissing := errors.AsType[*secret.MissingListError](err); isMissing {
-			all.Names, all.Reasons = append(all.Names, m.Names...), append(all.Reasons, m.Reasons...)
-		} else if err != nil {
-			return nil, err
+		if _, err := secret.Resolve(ctx, src, own); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	slices.Sort(names)
-	if len(all.Names) > 0 {
-		return nil, all
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
+	slices.Sort(names)
 	return names, nil
 }
 
