@@ -78,8 +78,8 @@ func (s CheckStatus) String() string {
 type CheckResult struct {
 	// Host is the host checked; "" for the checks of the configuration.
 	Host string
-	// Name is what was checked: "version", "destination", "config",
-	// "secrets", "plan"; on a host "ssh", "docker", "kamal-proxy",
+	// Name is what was checked: "version", "destination",
+	// "app" (its validation), "secrets", "plan"; on a host "ssh", "docker", "kamal-proxy",
 	// "lock", "disk", "delivery".
 	Name string
 	// Status is the verdict.
@@ -217,10 +217,10 @@ func Check(ctx context.Context, a App, opts CheckOptions) (CheckReport, error) {
 
 	expanded, err := app.expand()
 	if err != nil {
-		fail("config", checkLine(err), err, problemsOf(err)...)
+		fail("app", checkLine(err), err, problemsOf(err)...)
 		expanded = app
 	} else {
-		ok("config", fmt.Sprintf("%s: %s on %s", app.Service, checkCount(len(app.Roles), "role"), checkCount(len(app.HostNames()), "host")))
+		ok("app", fmt.Sprintf("%s: %s on %s", app.Service, checkCount(len(app.Roles), "role"), checkCount(len(app.HostNames()), "host")))
 	}
 
 	if names, err := checkSecrets(ctx, expanded); err != nil {
@@ -404,6 +404,9 @@ func checkHost(ctx context.Context, s *Session, host string, r Release) []CheckR
 	switch {
 	case a.Build != nil && a.Registry == nil:
 		add("delivery", CheckOK, nil, "registry-free over SSH: the engine answers through this connection")
+	case call(func(ctx context.Context) error { _, err := h.engine.ImageInspect(ctx, image); return err }) == nil:
+		// What the plan does too: an image the host holds is not pulled again.
+		add("delivery", CheckOK, nil, "%s is on the host already: nothing to pull", image)
 	default:
 		addr := registryAddr(image)
 		err := call(func(ctx context.Context) error {

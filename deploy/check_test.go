@@ -55,7 +55,7 @@ func TestCheckReportsEveryProblemAtOnce(t *testing.T) {
 		status[c.Name] = c.Status
 	}
 	assert.Equal(t, map[string]deploy.CheckStatus{
-		"version": deploy.CheckFailed, "destination": deploy.CheckFailed, "config": deploy.CheckOK,
+		"version": deploy.CheckFailed, "destination": deploy.CheckFailed, "app": deploy.CheckOK,
 		"secrets": deploy.CheckFailed, "plan": deploy.CheckSkipped,
 	}, status)
 	assert.True(t, rep.Invalid())
@@ -90,7 +90,7 @@ func TestCheckPassesAGoodConfigOffline(t *testing.T) {
 	assert.False(t, rep.Invalid())
 	assert.Equal(t, `config          version      ok   v1
 config          destination  ok   staging
-config          config       ok   chk: 2 roles on 3 hosts
+config          app          ok   chk: 2 roles on 3 hosts
 config          secrets      ok   2 secrets resolved: API_TOKEN, SECRET_KEY_BASE
 `, rep.String()[:len(rep.String())-len(rep.Checks[len(rep.Checks)-1].String())-1])
 	plan := rep.Checks[len(rep.Checks)-1]
