@@ -408,7 +408,7 @@ func checkHost(ctx context.Context, s *Session, host string, r Release) []CheckR
 		// What the plan does too: an image the host holds is not pulled again.
 		add("delivery", CheckOK, nil, "%s is on the host already: nothing to pull", image)
 	default:
-		addr := registryAddr(image)
+		addr := registryAddr(image, a.Registry != nil && a.Registry.Insecure)
 		err := call(func(ctx context.Context) error {
 			c, err := h.ssh.DialContext(ctx, "tcp", addr)
 			if err == nil {
@@ -444,14 +444,17 @@ func parseDF(out []byte) (free int64, dir string, err error) {
 
 // registryAddr is the host:port a host pulls ref from: the reference's
 // registry (a first component with a dot, a colon or "localhost"), or
-// Docker Hub's.
-func registryAddr(ref string) string {
+// Docker Hub's; without a port, HTTPS's, or HTTP's for an insecure one.
+func registryAddr(ref string, insecure bool) string {
 	first, _, found := strings.Cut(ref, "/")
 	if !found || !strings.ContainsAny(first, ".:") && first != "localhost" {
 		return "registry-1.docker.io:443"
 	}
 	if _, _, err := net.SplitHostPort(first); err == nil {
 		return first
+	}
+	if insecure {
+		return net.JoinHostPort(first, "80")
 	}
 	return net.JoinHostPort(first, "443")
 }
