@@ -73,3 +73,30 @@ func TestCheckOnlineNamesAnUnreachableHost(t *testing.T) {
 	}
 	assert.Equal(t, []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"}, ssh)
 }
+
+// An image from a registry: the host's route to it is checked from the
+// host, and the registry's password is resolved by name and shown nowhere.
+func TestCheckOnlineReachesTheRegistryFromTheHost(t *testing.T) {
+	app, l := labApp(t, 1)
+	reg := lab.RequireRegistry(t, l)
+	app.Image = reg.Addr + "/" + app.Service
+	app.Registry = &deploy.Registry{Username: reg.Username, PasswordSecret: "REGISTRY_PASSWORD", Insecure: true}
+	app.Secrets = mapSource(map[string]string{"REGISTRY_PASSWORD": reg.Password})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	rep, err := deploy.Check(ctx, app, deploy.CheckOptions{Version: "v1", Online: true})
+	t.Logf("report:\n%s", rep)
+	require.NoError(t, err)
+	assert.NotContains(t, rep.String(), reg.Password)
+	var delivery string
+	for _, c := range rep.Checks {
+		switch c.Name {
+		case "secrets":
+			assert.Equal(t, "1 secret resolved: REGISTRY_PASSWORD", c.Detail)
+		case "delivery":
+			delivery = c.Detail
+		}
+	}
+	assert.Equal(t, "pulls "+app.Image+":v1: the host reaches "+reg.Addr, delivery)
+}
