@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"slices"
@@ -223,7 +224,8 @@ func Check(ctx context.Context, a App, opts CheckOptions) (CheckReport, error) {
 		ok("app", fmt.Sprintf("%s: %s on %s", app.Service, checkCount(len(app.Roles), "role"), checkCount(len(app.HostNames()), "host")))
 	}
 
-	if names, err := checkSecrets(ctx, expanded); err != nil {
+	names, values, err := checkSecrets(ctx, expanded)
+	if err != nil {
 		fail("secrets", checkLine(err), err)
 	} else if len(names) == 0 {
 		ok("secrets", "none needed")
@@ -247,6 +249,18 @@ func Check(ctx context.Context, a App, opts CheckOptions) (CheckReport, error) {
 		}
 	}
 
+	// The values were resolved to be checked, not shown: a host's words
+	// could quote one. (The configuration's lines are made of names, and
+	// secret.Resolve redacts its sources' errors itself.)
+	for i, c := range rep.Checks {
+		if c.Host == "" {
+			continue
+		}
+		rep.Checks[i].Detail = values.Redact(c.Detail)
+		if c.Err != nil {
+			rep.Checks[i].Err = values.RedactError(c.Err)
+		}
+	}
 	failed := rep.Failed()
 	if len(failed) == 0 {
 		return rep, nil
@@ -260,16 +274,20 @@ func Check(ctx context.Context, a App, opts CheckOptions) (CheckReport, error) {
 
 // checkSecrets resolves every secret a deploy of a (expanded) resolves,
 // each from its own source, and returns their names; the values are
-// dropped here. The error names every missing secret (a
+// kept only to redact the report. The error names every missing secret (a
 // *secret.MissingListError for each source with missing ones).
-func checkSecrets(ctx context.Context, a App) ([]string, error) {
+func checkSecrets(ctx context.Context, a App) ([]string, secret.Values, error) {
 	names := secretNames(a)
 	if a.Registry != nil && a.Registry.PasswordSecret != "" && !slices.Contains(names, a.Registry.PasswordSecret) {
 		names = append(names, a.Registry.PasswordSecret)
 	}
 	var errs []error
-	if _, err := secret.Resolve(ctx, a.Secrets, names); err != nil {
+	values, err := secret.Resolve(ctx, a.Secrets, names)
+	if err != nil {
 		errs = append(errs, err)
+	}
+	if values == nil {
+		values = secret.Values{}
 	}
 	// A replica's credentials may come from a source of its own.
 	for _, rp := range a.Replicas() {
@@ -284,15 +302,17 @@ func checkSecrets(ctx context.Context, a App) ([]string, error) {
 				names = append(names, n)
 			}
 		}
-		if _, err := secret.Resolve(ctx, src, own); err != nil {
+		vs, err := secret.Resolve(ctx, src, own)
+		if err != nil {
 			errs = append(errs, err)
 		}
+		maps.Copy(values, vs)
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, nil, errors.Join(errs...)
 	}
 	slices.Sort(names)
-	return names, nil
+	return names, values, nil
 }
 
 // checkHosts dials every host of a and checks each one.

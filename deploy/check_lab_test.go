@@ -60,7 +60,7 @@ func TestCheckOnlineReportsEachHost(t *testing.T) {
 
 // A host that does not answer fails its own checks and only those.
 func TestCheckOnlineNamesAnUnreachableHost(t *testing.T) {
-	app := checkApp(map[string]string{"SECRET_KEY_BASE": "a", "API_TOKEN": "b"})
+	app := checkApp(map[string]string{"SECRET_KEY_BASE": "key-base-value", "API_TOKEN": "api-token-value"})
 	app.Hooks.PreConnect = nil
 	rep, err := deploy.Check(context.Background(), app, deploy.CheckOptions{Version: "v1", Online: true,
 		Options: deploy.Options{ConnectTimeout: 500 * time.Millisecond}})

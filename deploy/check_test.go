@@ -84,7 +84,7 @@ func fieldsOf(err error) []string {
 }
 
 func TestCheckPassesAGoodConfigOffline(t *testing.T) {
-	app := checkApp(map[string]string{"SECRET_KEY_BASE": "a", "API_TOKEN": "b"})
+	app := checkApp(map[string]string{"SECRET_KEY_BASE": "key-base-value", "API_TOKEN": "api-token-value"})
 	rep, err := deploy.Check(context.Background(), app, deploy.CheckOptions{Destination: "staging", Version: "v1"})
 	require.NoError(t, err, "%s", rep)
 	assert.False(t, rep.Invalid())
@@ -100,7 +100,7 @@ config          secrets      ok   2 secrets resolved: API_TOKEN, SECRET_KEY_BASE
 }
 
 func TestCheckReportsValidationProblemsWithTheirFields(t *testing.T) {
-	app := checkApp(map[string]string{"SECRET_KEY_BASE": "a", "API_TOKEN": "b"})
+	app := checkApp(map[string]string{"SECRET_KEY_BASE": "key-base-value", "API_TOKEN": "api-token-value"})
 	app.Service = "Not Valid"
 	app.Roles["web"] = deploy.Role{Servers: deploy.Hosts("192.0.2.1"), Proxy: &deploy.Proxy{AppPort: 70000}}
 	rep, err := deploy.Check(context.Background(), app, deploy.CheckOptions{Version: "v1", Online: true})
