@@ -82,10 +82,26 @@ func TestOperationsOnARunningRelease(t *testing.T) {
 		for _, h := range hosts {
 			get(t, h, vhost, "/tail-probe")
 		}
+		// The engine takes a container's output into its log a moment
+		// after the response is sent: read until every probe is there.
 		var w syncBuffer
-		require.NoError(t, s.Logs(ctx, deploy.LogOptions{Tail: 2}, &w))
+		var lines map[string][]string
+		var err error
+		require.Eventually(t, func() bool {
+			w = syncBuffer{}
+			if err = s.Logs(ctx, deploy.LogOptions{Tail: 2}, &w); err != nil {
+				return true
+			}
+			lines = byHost(w.String())
+			for _, h := range hosts {
+				if !strings.Contains(strings.Join(lines[h], "\n"), "GET /tail-probe") {
+					return false
+				}
+			}
+			return true
+		}, 10*time.Second, 200*time.Millisecond, "every host's probe reaches its log")
+		require.NoError(t, err)
 		t.Logf("\n%s", w.String())
-		lines := byHost(w.String())
 		require.Len(t, lines, 2)
 		for _, h := range hosts {
 			assert.Len(t, lines[h], 2, "the last 2 lines of %s", h)
