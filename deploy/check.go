@@ -173,7 +173,9 @@ func (e *CheckError) Unwrap() []error {
 // resolve (App.Secrets, the registry password, replicas' credentials:
 // by name, never printing a value) and the plan against an empty State.
 // A failed check does not stop the next: an unknown destination still
-// has its secrets resolved, for the base App.
+// has its secrets resolved, for the base App. Only the plan is skipped,
+// when the version, the destination or the App failed (a missing secret
+// does not stop it: a plan names secrets, it never holds them).
 //
 // With opts.Online, and a configuration that passed, it also dials every
 // host (at most Options.Parallel at once) and checks on each: SSH, the
@@ -224,6 +226,7 @@ func Check(ctx context.Context, a App, opts CheckOptions) (CheckReport, error) {
 		ok("app", fmt.Sprintf("%s: %s on %s", app.Service, checkCount(len(app.Roles), "role"), checkCount(len(app.HostNames()), "host")))
 	}
 
+	planable := len(problems) == 0 // a plan needs no secret values
 	names, values, err := checkSecrets(ctx, expanded)
 	if err != nil {
 		fail("secrets", checkLine(err), err)
@@ -233,8 +236,8 @@ func Check(ctx context.Context, a App, opts CheckOptions) (CheckReport, error) {
 		ok("secrets", fmt.Sprintf("%s resolved: %s", checkCount(len(names), "secret"), strings.Join(names, ", ")))
 	}
 
-	if len(problems) > 0 {
-		skip("plan", "needs a valid version and App")
+	if !planable {
+		skip("plan", "needs a valid version, destination and App")
 	} else if p, err := NewPlan(app, r, State{}); err != nil {
 		fail("plan", checkLine(err), err)
 	} else {

@@ -56,7 +56,7 @@ func TestCheckReportsEveryProblemAtOnce(t *testing.T) {
 	}
 	assert.Equal(t, map[string]deploy.CheckStatus{
 		"version": deploy.CheckFailed, "destination": deploy.CheckFailed, "app": deploy.CheckOK,
-		"secrets": deploy.CheckFailed, "plan": deploy.CheckSkipped,
+		"secrets": deploy.CheckFailed, "plan": deploy.CheckSkipped, // the version is bad
 	}, status)
 	assert.True(t, rep.Invalid())
 	assert.Len(t, rep.Failed(), 3)

@@ -30,6 +30,6 @@ func ExampleCheck() {
 	// config          destination  FAIL unknown destination "prod"; known destinations: staging
 	// config          app          ok   hello: 1 role on 1 host
 	// config          secrets      FAIL 1 secret missing: SECRET_KEY_BASE; SECRET_KEY_BASE: not in .slipway/secrets
-	// config          plan         skip needs a valid version and App
+	// config          plan         skip needs a valid version, destination and App
 	// bad config: true true
 }
