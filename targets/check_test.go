@@ -101,3 +101,15 @@ func mustDestination(t *testing.T, a deploy.App, name string) deploy.App {
 	require.NoError(t, err)
 	return d
 }
+
+// exec refuses what would expand on this machine before dialling: the
+// operator is told to single-quote it for the container's shell.
+func TestExecRefusesAnExpansionBeforeAnyHost(t *testing.T) {
+	dialled := false
+	targets.Use(targets.Config{App: offlineApp(&dialled, nil), Options: deploy.Options{Output: &syncWriter{}}})
+	t.Cleanup(func() { targets.Use(targets.Config{}) })
+	err := targets.Exec(context.Background(), "echo $HOME", nil, nil, nil, nil)
+	assert.Equal(t, targets.ExitInvalid, mg.ExitStatus(err), "%v", err)
+	assert.Contains(t, err.Error(), "$HOME would be expanded on this machine, not in the container: single-quote it")
+	assert.False(t, dialled)
+}
