@@ -137,6 +137,11 @@ type Server struct {
 	KeyFiles        []string
 	KnownHosts      string
 	TrustOnFirstUse bool
+	// ConnectTimeout bounds the TCP connect and the SSH handshake to this
+	// server (a bastion in Jump has its own). 0 means Options.ConnectTimeout
+	// when the session sets one, else ssh.DefaultConnectTimeout (10 s): a
+	// host behind a slow link or a far bastion may need more.
+	ConnectTimeout time.Duration
 }
 
 // Hosts makes servers from addresses with every other field at its default.

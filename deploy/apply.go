@@ -40,6 +40,8 @@ type StepResult struct {
 // every host's engine is checked against engine.MinimumVersion. A lock
 // that cannot be released at the end (its host stayed unreachable) is
 // reported in the error as a *StaleLockError with its holder and age.
+// When every host already runs r, Deploy says "nothing to deploy" and
+// returns a Report of the empty plan (see ErrNothingToDeploy), no error.
 func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) {
 	defer s.redactErr(&err)
 	if err := r.Validate(); err != nil {
@@ -61,6 +63,10 @@ func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) 
 		return nil, err
 	}
 	plan, err := NewPlan(s.app, r, state)
+	if errors.Is(err, ErrNothingToDeploy) {
+		s.out.linef("nothing to deploy: every host already runs %s %s", plan.Service, plan.Version)
+		return &Report{Plan: plan}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +74,9 @@ func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) 
 }
 
 // Rollback returns every host to version, a release still retained on
-// each of them, through the same health-gated path as a deploy.
+// each of them, through the same health-gated path as a deploy. When
+// every host already runs version, it says "nothing to roll back" and
+// succeeds, as Deploy does.
 func (s *Session) Rollback(ctx context.Context, version string) (_ *Report, err error) {
 	defer s.redactErr(&err)
 	r := Release{Version: version}
@@ -94,10 +102,14 @@ func (s *Session) Rollback(ctx context.Context, version string) (_ *Report, err 
 		return nil, err
 	}
 	plan, err := NewPlan(s.app, r, state)
+	plan.Rollback = true
+	if errors.Is(err, ErrNothingToDeploy) {
+		s.out.linef("nothing to roll back: every host already runs %s %s", plan.Service, plan.Version)
+		return &Report{Plan: plan}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	plan.Rollback = true
 	return s.Apply(ctx, plan)
 }
 
@@ -157,7 +169,7 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 	if p.Rollback {
 		verb = "Roll back"
 	}
-	s.out.linef("%s %s %s (%s) to %d hosts in %d batches", verb, p.Service, p.Version, p.Image, len(p.Hosts()), len(p.Batches))
+	s.out.linef("%s %s", verb, p.Summary())
 	audit := &auditLog{}
 	s.mu.Lock()
 	s.boots = map[string]*boot{}
@@ -196,7 +208,7 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 		}
 	}
 	for i, b := range p.Batches {
-		if i > 0 && p.Wait > 0 {
+		if p.WaitsBefore(i) { // none next to a batch that already runs the release
 			s.out.linef("waiting %s before batch %d", p.Wait, i+1)
 			select {
 			case <-ctx.Done():

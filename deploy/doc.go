@@ -21,6 +21,18 @@
 // needs them (ResolveSecrets), and the session redacts every value it
 // resolved from all it prints and returns.
 //
+// # Relative paths
+//
+// A relative secrets path — secret.File's Path (".slipway/secrets" by
+// default) and kamal.Secrets' Files — resolves against the project root:
+// the nearest directory holding a go.mod, walking up from the working
+// directory (secret.ProjectRoot). So a plan or secrets test run by go
+// test in a package directory reads the file `mage deploy` reads at the
+// root; kamal.Load stores its secrets files as absolute paths. The image
+// builders' directories (image.Go's Dir, image.Dockerfile's Context) are
+// taken from the working directory, as go build and docker build take
+// them; mage runs in the project root, where the two rules agree.
+//
 // # Databases, recovery and drills
 //
 // An App declares its SQLite databases (Databases), each with the
@@ -89,5 +101,8 @@
 //	_, err = s.Deploy(ctx, deploy.Release{Version: "v42"})
 //
 // Unit-test what a deploy would do, with no server, by planning against a
-// State built by hand (see the Example for NewPlan).
+// State built by hand: State{} for hosts that run nothing, StateRunning for
+// hosts that run a release (see the Examples for NewPlan and StateRunning).
+// A plan for the release that already runs is empty, with
+// ErrNothingToDeploy.
 package deploy

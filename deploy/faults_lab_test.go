@@ -118,6 +118,22 @@ func pauseAt(kind deploy.StepKind, host string) (func(deploy.Step), <-chan chan 
 	}, reached
 }
 
+// awaitStep waits for the deploy to reach the step pauseAt holds, and
+// fails the test when the deploy ends first (a fault test of another
+// step, or a host it could not reach) instead of waiting forever.
+func awaitStep(t *testing.T, reached <-chan chan struct{}, result <-chan deployResult) chan struct{} {
+	t.Helper()
+	select {
+	case done := <-reached:
+		return done
+	case res := <-result:
+		t.Fatalf("the deploy ended before it reached the step under test: %v", res.err)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the deploy did not reach the step under test in 2 minutes")
+	}
+	return nil
+}
+
 type deployResult struct {
 	err error
 	at  time.Time
@@ -190,7 +206,7 @@ func TestInterruptedDeployLeavesEveryHostServing(t *testing.T) {
 			hook, reached := pauseAt(tc.kind, hosts[1].Addr)
 			deploy.BeforeStep(s, hook)
 			result := deployAsync(dctx, s, "v2")
-			done := <-reached
+			done := awaitStep(t, reached, result)
 			close(done)
 			time.Sleep(tc.delay)
 			interruptedAt = time.Now()
@@ -231,7 +247,7 @@ func TestHungEngineFailsTheDeployWithinItsTimeout(t *testing.T) {
 	hook, reached := pauseAt(deploy.StepStart, hosts[1].Addr)
 	deploy.BeforeStep(s, hook)
 	result := deployAsync(ctx, s, "v2")
-	done := <-reached
+	done := awaitStep(t, reached, result)
 	resume := hosts[1].PauseEngine(t) // h8's dockerd stops answering
 	pausedAt := time.Now()
 	close(done)
@@ -294,7 +310,7 @@ func TestDroppedLinkIsCleanedUpOnceItIsBack(t *testing.T) {
 			hook, reached := pauseAt(deploy.StepProxyDeploy, h7.Addr)
 			deploy.BeforeStep(s, hook)
 			result := deployAsync(ctx, s, "v2")
-			done := <-reached
+			done := awaitStep(t, reached, result)
 			up := h7.LinkDown(t)
 			close(done)
 			time.Sleep(tc.down)
@@ -349,7 +365,7 @@ func TestUnreachableHostLeavesTheLockReportedStale(t *testing.T) {
 	hook, reached := pauseAt(deploy.StepProxyDeploy, h7.Addr)
 	deploy.BeforeStep(s, hook)
 	result := deployAsync(ctx, s, "v2")
-	done := <-reached
+	done := awaitStep(t, reached, result)
 	up := h7.LinkDown(t)
 	close(done)
 	res := <-result

@@ -94,7 +94,9 @@ func (s *Session) deliverImage(ctx context.Context, p Plan, d imageDelivery, rep
 			return fmt.Errorf("the plan builds %s but its Build is nil", st.Image)
 		}
 		start := time.Now()
-		built, err = d.builder.Build(ctx, platforms, s.out)
+		// The builder sees the session's redacting output, not the
+		// terminal behind it: say which it is, so a build shows a spinner.
+		built, err = d.builder.Build(ctx, platforms, terminalOutput{s.out, isTerminal(s.rawOutput())})
 		s.record(nil, stepLine{host: "(local)", role: st.Role, step: StepBuildImage.String(), detail: st.Image, start: start, err: err})
 		rep.Steps = append(rep.Steps, StepResult{Step: st, Start: start, Duration: time.Since(start), Err: err})
 		if err != nil {
@@ -108,11 +110,7 @@ func (s *Session) deliverImage(ctx context.Context, p Plan, d imageDelivery, rep
 	ref := d.deliver[0].Image
 
 	start := time.Now()
-	w := s.opts.Output
-	if w == nil {
-		w = os.Stdout
-	}
-	tty := isTerminal(w)
+	tty := isTerminal(s.rawOutput())
 	results, err := image.Deliver(ctx, built, ref, targets, image.Options{Registry: d.registry, Output: s.out, Terminal: &tty})
 	for i, st := range d.deliver {
 		var res image.Result
@@ -165,6 +163,24 @@ func (s *Session) registryLogin(ctx context.Context) (*image.Registry, error) {
 	s.out.redact(redact)
 	return reg, nil
 }
+
+// rawOutput is where the session's lines end up, past redaction.
+func (s *Session) rawOutput() io.Writer {
+	if s.opts.Output == nil {
+		return os.Stdout
+	}
+	return s.opts.Output
+}
+
+// terminalOutput is the session's output as an image.TerminalWriter.
+type terminalOutput struct {
+	io.Writer
+	tty bool
+}
+
+func (t terminalOutput) IsTerminal() bool { return t.tty }
+
+var _ image.TerminalWriter = terminalOutput{}
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)

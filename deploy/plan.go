@@ -99,6 +99,21 @@ type Step struct {
 	Old []string
 	// MaxPause is how long a StepHandoffPause lets each request wait.
 	MaxPause time.Duration
+	// Volumes are the volumes the step's new container mounts,
+	// "name:/path[:ro]": App.Volumes for a release or migration container,
+	// the accessory's own for StepBootAccessory. They are shown so the
+	// plan says what a deploy mounts; the executor mounts the same from
+	// the App.
+	Volumes []string
+	// Files are the paths a StepBootAccessory writes into the container
+	// before it starts (Accessory.Files), sorted. Only paths: a file's
+	// content may hold a credential and is never kept in the plan.
+	Files []string
+	// ThroughRegistry is set on the build and delivery steps of an image
+	// that goes through App.Registry: the build pushes it there and each
+	// host pulls it. Unset, a built image goes to each host over its SSH
+	// connection, only the layers the host lacks.
+	ThroughRegistry bool
 }
 
 // Batch is a set of hosts that boot at the same time, and their steps,
@@ -137,8 +152,14 @@ type Plan struct {
 	Batches []Batch
 	// Finish runs after every batch has booted.
 	Finish []Step
-	// Wait is the pause between batches.
+	// Wait is the pause between batches; it is skipped next to a batch
+	// that has nothing to do.
 	Wait time.Duration
+	// Hooks names the App's hooks the deploy calls, in the order it
+	// first calls them ("PreDeploy", "PreAppBoot", "PostAppBoot",
+	// "PostDeploy"). PreConnect is not among them: it runs when the
+	// Session connects, before any plan is made.
+	Hooks []string
 }
 
 // Hosts lists every host the plan touches, in boot order.
@@ -162,12 +183,17 @@ func (p Plan) Steps() []Step {
 	return append(steps, p.Finish...)
 }
 
-// ErrNothingToDeploy means every host already runs the release.
+// ErrNothingToDeploy means every host already runs the release: NewPlan
+// returns it with an empty plan (no step, no batch, no migration), whose
+// String says so. Session.Deploy and Session.Rollback report it as
+// "nothing to deploy" and succeed.
 var ErrNothingToDeploy = errors.New("every host already runs this release")
 
 // NewPlan makes the plan that takes the hosts from state to release. It
 // does no I/O. The app must be valid (see App.Validate) — NewPlan returns
-// the validation error otherwise.
+// the validation error otherwise. When state already runs the release
+// everywhere (see StateRunning), NewPlan returns the empty plan and
+// ErrNothingToDeploy.
 func NewPlan(a App, r Release, state State) (Plan, error) {
 	a, err := a.expand() // validated, with the sidecars and replica env its Databases imply
 	if err != nil {
@@ -176,8 +202,13 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 	if err := r.Validate(); err != nil {
 		return Plan{}, err
 	}
+	if err := state.Validate(a); err != nil {
+		return Plan{}, err // a hand-built state of the wrong shape would restart what runs
+	}
 	image := r.ImageRef(a)
-	p := Plan{Service: a.Service, Destination: a.Destination, Version: r.Version, Image: image, Wait: a.Boot.Wait}
+	p := Plan{Service: a.Service, Destination: a.Destination, Version: r.Version, Image: image, Wait: a.Boot.Wait,
+		Hooks: a.Hooks.names()}
+	viaRegistry := a.Registry != nil
 
 	for _, h := range a.HostNames() {
 		p.Prepare = append(p.Prepare, Step{Kind: StepEnsureNetwork, Host: h, Container: a.network()})
@@ -191,7 +222,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 		case a.Build != nil || a.Registry != nil && !state.hasImage(h, image):
 			// A build is delivered even where the tag exists: delivery
 			// sends nothing to a host that holds the same image ID.
-			p.Prepare = append(p.Prepare, Step{Kind: StepDeliverImage, Host: h, Image: image})
+			p.Prepare = append(p.Prepare, Step{Kind: StepDeliverImage, Host: h, Image: image, ThroughRegistry: viaRegistry})
 		case !state.hasImage(h, image):
 			p.Prepare = append(p.Prepare, Step{Kind: StepEnsureImage, Host: h, Image: image})
 		}
@@ -214,16 +245,17 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 			}
 			secrets := slices.Sorted(slices.Values(acc.Env.Secret))
 			p.Prepare = append(p.Prepare, Step{Kind: StepBootAccessory, Host: h, Role: name, Container: ctr,
-				Image: acc.Image, Cmd: acc.Cmd, Env: env, Secrets: secrets})
+				Image: acc.Image, Cmd: acc.Cmd, Env: env, Secrets: secrets,
+				Volumes: slices.Clone(acc.Volumes), Files: filePaths(acc.Files)})
 		}
 	}
 	var builds []Step
 	if a.Build != nil && delivers(p.Prepare, "") {
-		builds = append(builds, Step{Kind: StepBuildImage, Image: image})
+		builds = append(builds, Step{Kind: StepBuildImage, Image: image, ThroughRegistry: viaRegistry})
 	}
 	for _, name := range sortedKeys(a.Accessories) {
 		if acc := a.Accessories[name]; acc.Build != nil && delivers(p.Prepare, name) {
-			builds = append(builds, Step{Kind: StepBuildImage, Role: name, Image: acc.Image})
+			builds = append(builds, Step{Kind: StepBuildImage, Role: name, Image: acc.Image, ThroughRegistry: a.accessoryPull(name)})
 		}
 	}
 	p.Prepare = append(builds, p.Prepare...)
@@ -233,7 +265,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 		role := orDefault(m.Role, a.primaryRole())
 		env, secrets := a.envFor(role)
 		p.Migrate = &Step{Kind: StepMigrate, Host: a.PrimaryHost(), Role: role, Container: MigrateName(a, r.Version),
-			Image: image, Cmd: m.Cmd, Env: env, Secrets: secrets}
+			Image: image, Cmd: m.Cmd, Env: env, Secrets: secrets, Volumes: slices.Clone(a.Volumes)}
 	}
 
 	for _, group := range batches(a, hosts) {
@@ -253,7 +285,71 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 			}
 		}
 	}
+	if p.idle() {
+		// Nothing boots, so nothing is migrated, waited for or pruned:
+		// leftovers beyond Retain are prune's business, not a deploy's.
+		return Plan{Service: p.Service, Destination: p.Destination, Version: p.Version, Image: p.Image}, ErrNothingToDeploy
+	}
 	return p, nil
+}
+
+// idle reports whether the plan changes nothing that runs: no batch has
+// a step and Prepare only checks networks that exist wherever the
+// release runs.
+func (p Plan) idle() bool {
+	for _, b := range p.Batches {
+		if len(b.Steps) > 0 {
+			return false
+		}
+	}
+	for _, st := range p.Prepare {
+		if st.Kind != StepEnsureNetwork {
+			return false
+		}
+	}
+	return true
+}
+
+// WaitsBefore reports whether the executor pauses Plan.Wait before batch
+// i: only between two batches that each have steps, so hosts that
+// already run the release cost no waiting.
+func (p Plan) WaitsBefore(i int) bool {
+	if p.Wait <= 0 || i <= 0 || i >= len(p.Batches) || len(p.Batches[i].Steps) == 0 {
+		return false
+	}
+	for _, b := range p.Batches[:i] {
+		if len(b.Steps) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// filePaths lists the paths of an accessory's files, sorted; nil for none.
+func filePaths(files map[string]string) []string {
+	if len(files) == 0 {
+		return nil
+	}
+	return sortedKeys(files)
+}
+
+// names lists the hooks set that a deploy calls, in the order it calls them.
+func (h Hooks) names() []string {
+	var out []string
+	for _, hook := range []struct {
+		name string
+		set  bool
+	}{
+		{"PreDeploy", h.PreDeploy != nil},
+		{"PreAppBoot", h.PreAppBoot != nil},
+		{"PostAppBoot", h.PostAppBoot != nil},
+		{"PostDeploy", h.PostDeploy != nil},
+	} {
+		if hook.set {
+			out = append(out, hook.name)
+		}
+	}
+	return out
 }
 
 // batches groups hosts by the boot limit. With a limit, the primary host
@@ -293,6 +389,9 @@ func roleSteps(a App, version, image string, state State, host, role string) []S
 	env, secrets := a.envFor(role)
 	start := Step{Kind: StepStart, Host: host, Role: role, Container: name, Image: image,
 		Reuse: exists, Cmd: r.Cmd, Env: env, Secrets: secrets}
+	if !exists { // a retained container keeps the mounts it was made with
+		start.Volumes = slices.Clone(a.Volumes)
+	}
 	if a.handoffRole(role) && len(old) > 0 {
 		return handoffSteps(a, start, old)
 	}
@@ -317,7 +416,7 @@ func accessoryImage(a App, state State, host, name string) []Step {
 	acc := a.Accessories[name]
 	switch {
 	case acc.Build != nil || !state.hasImage(host, acc.Image) && a.accessoryPull(name):
-		return []Step{{Kind: StepDeliverImage, Host: host, Role: name, Image: acc.Image}}
+		return []Step{{Kind: StepDeliverImage, Host: host, Role: name, Image: acc.Image, ThroughRegistry: a.accessoryPull(name)}}
 	case !state.hasImage(host, acc.Image):
 		return []Step{{Kind: StepEnsureImage, Host: host, Role: name, Image: acc.Image}}
 	}

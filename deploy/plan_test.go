@@ -1,9 +1,11 @@
 package deploy_test
 
 import (
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipwayhq/slipway/deploy"
+	"github.com/slipwayhq/slipway/deploy/image"
 	"github.com/slipwayhq/slipway/health"
 )
 
@@ -165,9 +168,129 @@ func TestPlanNothingToDo(t *testing.T) {
 		Images:     []string{"hello:v2"},
 	}}}
 	plan, err := deploy.NewPlan(a, deploy.Release{Version: "v2"}, state)
+	require.ErrorIs(t, err, deploy.ErrNothingToDeploy, "a deploy of what runs does nothing")
+	assert.Empty(t, plan.Batches, "a deploy of what runs does nothing")
+	assert.Empty(t, plan.Steps())
+	assert.Equal(t, "Nothing to deploy: every host already runs hello v2, image hello:v2\n", plan.String())
+}
+
+func TestPlanOverItsOwnRelease(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*deploy.App)
+	}{
+		{"runs no migration", func(a *deploy.App) {}},
+		{"boots no accessory that runs", func(a *deploy.App) {
+			a.Accessories = map[string]deploy.Accessory{"cache": {Image: "redis:7", Roles: []string{"web"},
+				Volumes: []string{"cache:/data"}, Files: map[string]string{"/etc/cache.conf": "maxmemory 1gb"}}}
+		}},
+		{"delivers no build", func(a *deploy.App) { a.Build = image.Go{Package: "./cmd/hello"} }},
+		{"pulls nothing through the registry", func(a *deploy.App) {
+			a.Registry = &deploy.Registry{Username: "deploy", PasswordSecret: "REGISTRY_TOKEN"}
+		}},
+		{"for a destination", func(a *deploy.App) { a.Destination = "staging" }},
+		{"with hooks", func(a *deploy.App) {
+			a.Hooks = deploy.Hooks{PreDeploy: func(context.Context, deploy.HookContext) error { return nil }}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := helloApp()
+			tc.edit(&a)
+			plan, err := deploy.NewPlan(a, deploy.Release{Version: "v2"}, deploy.StateRunning(a, "v2"))
+			require.ErrorIs(t, err, deploy.ErrNothingToDeploy)
+			assert.Nil(t, plan.Migrate, "no migration")
+			assert.Empty(t, plan.Steps())
+			assert.Equal(t, "v2", plan.Version)
+		})
+	}
+}
+
+func TestPlanSkipsTheWaitNextToABatchThatRunsTheRelease(t *testing.T) {
+	a := helloApp()
+	a.Migrate = nil
+	state := deploy.StateRunning(a, "v2")
+	// The first batch's host runs v1 still: only it changes.
+	state.Hosts["203.0.113.10"] = deploy.StateRunning(a, "v1").Hosts["203.0.113.10"]
+	plan, err := deploy.NewPlan(a, deploy.Release{Version: "v2"}, state)
 	require.NoError(t, err)
-	require.Len(t, plan.Batches, 1)
-	assert.Empty(t, plan.Batches[0].Steps, "a deploy of what runs does nothing")
+	require.Len(t, plan.Batches, 3)
+	assert.NotEmpty(t, plan.Batches[0].Steps)
+	assert.Empty(t, plan.Batches[1].Steps)
+	assert.Empty(t, plan.Batches[2].Steps)
+	for i := range plan.Batches {
+		assert.False(t, plan.WaitsBefore(i), "no wait before batch %d", i+1)
+	}
+	assert.NotContains(t, plan.String(), "Wait ")
+	assert.Contains(t, plan.String(), "Batch 2 of 3 (203.0.113.11, 203.0.113.12):\n  already running v2\n")
+
+	fresh, err := deploy.NewPlan(a, deploy.Release{Version: "v2"}, deploy.State{})
+	require.NoError(t, err)
+	assert.Equal(t, []bool{false, true, true}, []bool{fresh.WaitsBefore(0), fresh.WaitsBefore(1), fresh.WaitsBefore(2)},
+		"a wait between batches that both boot")
+}
+
+func TestPlanPrintsEverythingADeployDoes(t *testing.T) {
+	nop := func(context.Context, deploy.HookContext) error { return nil }
+	a := deploy.App{
+		Service:  "shop",
+		Image:    "ghcr.io/acme/shop",
+		Build:    image.Go{Package: "./cmd/shop"},
+		Registry: &deploy.Registry{Username: "deploy", PasswordSecret: "REGISTRY_TOKEN"},
+		Roles: deploy.Roles{"web": {Servers: deploy.Hosts("203.0.113.10"),
+			Proxy: &deploy.Proxy{AppPort: 8080, Health: health.HTTP{Path: "/healthz"}}}},
+		Volumes: []string{"shop-data:/data"},
+		Hooks:   deploy.Hooks{PreDeploy: nop, PreAppBoot: nop, PostAppBoot: nop, PostDeploy: nop, PreConnect: nop},
+		Accessories: map[string]deploy.Accessory{
+			"cache": {Image: "ghcr.io/acme/cache:7", Roles: []string{"web"}, Volumes: []string{"cache:/data"},
+				Files: map[string]string{"/etc/cache.conf": "requirepass hunter2", "/etc/cache.d/extra.conf": ""}},
+			"sidecar": {Image: "acme/sidecar:1", Build: image.Go{Package: "./cmd/sidecar"}, Roles: []string{"web"}},
+		},
+	}
+	plan, err := deploy.NewPlan(a, deploy.Release{Version: "v1"}, deploy.State{})
+	require.NoError(t, err)
+	out := plan.String()
+	for _, want := range []string{
+		"to 1 host in 1 batch\n",
+		"volumes shop-data:/data",
+		"(volumes cache:/data; files /etc/cache.conf /etc/cache.d/extra.conf)",
+		"Hook PreDeploy\n",
+		"hook PreAppBoot\n",
+		"hook PostAppBoot\n",
+		"Hook PostDeploy\n",
+		"build image ghcr.io/acme/shop:v1 on this machine, push it to its registry for 1 host to pull",
+		"deliver image ghcr.io/acme/shop:v1: the host pulls it from its registry",
+		"deliver image ghcr.io/acme/cache:7: the host pulls it from its registry",
+		"build image acme/sidecar:1 on this machine, send it over SSH to 1 host",
+		"deliver image acme/sidecar:1 over SSH (only the layers the host lacks)",
+	} {
+		assert.Contains(t, out, want)
+	}
+	assert.NotContains(t, out, "hunter2", "an accessory file's content is never printed")
+	assert.NotContains(t, out, "PreConnect", "it runs on connecting, before any plan")
+	assert.NotContains(t, out, "1 hosts")
+	assert.NotContains(t, out, "1 batches")
+	golden(t, "plan_everything", out)
+
+	t.Run("accessories have a column of their own", func(t *testing.T) {
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, "boot accessory") {
+				fields := strings.Fields(line)
+				require.GreaterOrEqual(t, len(fields), 3, line)
+				assert.Contains(t, []string{"cache", "sidecar"}, fields[1], "the accessory's column follows the host: %s", line)
+				assert.Equal(t, "boot", fields[2], "the role column is empty: %s", line)
+			}
+			if strings.Contains(line, "start shop-web-v1") {
+				assert.Equal(t, columnOf(out, "boot accessory shop-cache"), columnOf(out, "start shop-web-v1"),
+					"a role's step lines up with an accessory's")
+			}
+		}
+	})
+}
+
+// columnOf is the column at which text starts on its line in out.
+func columnOf(out, text string) int {
+	i := strings.Index(out, text)
+	return i - strings.LastIndex(out[:i], "\n") - 1
 }
 
 func TestPlanBatches(t *testing.T) {

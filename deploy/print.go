@@ -2,13 +2,17 @@ package deploy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
 
 // String prints the plan as a dry run a person reads: every step, host by
-// host, in the order the executor runs them. The print is stable (golden
-// tests rely on it) and holds secret names, never their values.
+// host, in the order the executor runs them, with the hooks it calls and
+// its waits. Each step's line holds its host, its role and, when the plan
+// boots or delivers an accessory, the accessory in a column of its own.
+// The print is stable (golden tests rely on it) and holds secret names,
+// never their values, and accessory files by path, never their content.
 func (p Plan) String() string {
 	var b strings.Builder
 	verb := "Deploy"
@@ -19,34 +23,127 @@ func (p Plan) String() string {
 	if p.Destination != "" {
 		target += " (" + p.Destination + ")"
 	}
-	fmt.Fprintf(&b, "%s %s %s, image %s, to %d hosts in %d batches\n",
-		verb, target, p.Version, p.Image, len(p.Hosts()), len(p.Batches))
+	if len(p.Batches) == 0 && len(p.Steps()) == 0 {
+		fmt.Fprintf(&b, "Nothing to %s: every host already runs %s %s, image %s\n",
+			strings.ToLower(verb), target, p.Version, p.Image)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "%s %s %s, image %s, to %s\n", verb, target, p.Version, p.Image, p.reach())
+	accessories := p.accessoryWidth()
+	row := func(host, role, accessory, what string) {
+		line := fmt.Sprintf("  %-15s %-8s ", host, role)
+		if accessories > 0 {
+			line += fmt.Sprintf("%-*s ", accessories, accessory)
+		}
+		b.WriteString(line + what + "\n")
+	}
 	section := func(title string, steps []Step) {
 		if len(steps) == 0 {
 			return
 		}
 		fmt.Fprintf(&b, "%s:\n", title)
 		for _, st := range steps {
-			fmt.Fprintf(&b, "  %-15s %-8s %s\n", st.Host, st.Role, st.describe())
+			role, acc := st.Role, st.Accessory()
+			if acc != "" {
+				role = ""
+			}
+			what := st.describe()
+			if st.Kind == StepBuildImage {
+				what += p.deliveryNote(st.Role)
+			}
+			row(st.Host, role, acc, what)
 		}
+	}
+	hook := func(name string) {
+		if slices.Contains(p.Hooks, name) {
+			row("", "", "", "hook "+name)
+		}
+	}
+	if slices.Contains(p.Hooks, "PreDeploy") {
+		b.WriteString("Hook PreDeploy\n")
 	}
 	section("Prepare", p.Prepare)
 	if p.Migrate != nil {
 		section("Migrate", []Step{*p.Migrate})
 	}
 	for i, batch := range p.Batches {
-		if i > 0 && p.Wait > 0 {
+		if p.WaitsBefore(i) {
 			fmt.Fprintf(&b, "Wait %s\n", p.Wait)
 		}
 		title := fmt.Sprintf("Batch %d of %d (%s)", i+1, len(p.Batches), strings.Join(batch.Hosts, ", "))
+		fmt.Fprintf(&b, "%s:\n", title)
+		hook("PreAppBoot")
 		if len(batch.Steps) == 0 {
-			fmt.Fprintf(&b, "%s:\n  already running %s\n", title, p.Version)
-			continue
+			fmt.Fprintf(&b, "  already running %s\n", p.Version)
 		}
-		section(title, batch.Steps)
+		for _, st := range batch.Steps {
+			row(st.Host, st.Role, "", st.describe())
+		}
+		hook("PostAppBoot")
 	}
 	section("Finish", p.Finish)
+	if slices.Contains(p.Hooks, "PostDeploy") {
+		b.WriteString("Hook PostDeploy\n")
+	}
 	return b.String()
+}
+
+// Summary is the plan's first line without its verb: "hello v2
+// (ghcr.io/acme/hello:v2) to 1 host in 1 batch". The live output of a
+// deploy opens with it.
+func (p Plan) Summary() string {
+	return fmt.Sprintf("%s %s (%s) to %s", p.Service, p.Version, p.Image, p.reach())
+}
+
+// deliveryNote says where the image built for owner ("" for the app, else
+// an accessory) goes, and to how many hosts.
+func (p Plan) deliveryNote(owner string) string {
+	n, registry := 0, false
+	for _, st := range p.Prepare {
+		if st.Kind == StepDeliverImage && st.Role == owner {
+			n++
+			registry = registry || st.ThroughRegistry
+		}
+	}
+	if registry {
+		return ", push it to its registry for " + plural(n, "host", "hosts") + " to pull"
+	}
+	return ", send it over SSH to " + plural(n, "host", "hosts")
+}
+
+// reach says how many hosts the plan boots, in how many batches.
+func (p Plan) reach() string {
+	return plural(len(p.Hosts()), "host", "hosts") + " in " + plural(len(p.Batches), "batch", "batches")
+}
+
+// accessoryWidth is the width of the plan's accessory column: 0, no
+// column, when no step is an accessory's.
+func (p Plan) accessoryWidth() int {
+	w := 0
+	for _, st := range p.Steps() {
+		if a := st.Accessory(); a != "" {
+			w = max(w, len(a), len("accessory"))
+		}
+	}
+	return w
+}
+
+// Accessory names the accessory a step boots, builds or delivers the
+// image of; "" for the app's own steps.
+func (st Step) Accessory() string {
+	switch st.Kind {
+	case StepBootAccessory, StepBuildImage, StepDeliverImage, StepEnsureImage:
+		return st.Role // an image step of the app's own image has no Role
+	}
+	return ""
+}
+
+// plural counts n of a noun: "1 host", "2 hosts".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // describe says what one step does, in a few words.
@@ -94,7 +191,10 @@ func (st Step) describe() string {
 	case StepBuildImage:
 		return "build image " + st.Image + " on this machine"
 	case StepDeliverImage:
-		return "deliver image " + st.Image + " (only the layers the host lacks)"
+		if st.ThroughRegistry {
+			return "deliver image " + st.Image + ": the host pulls it from its registry"
+		}
+		return "deliver image " + st.Image + " over SSH (only the layers the host lacks)"
 	case StepBootAccessory:
 		return fmt.Sprintf("boot accessory %s (%s)%s", st.Container, st.Image, envNote(st))
 	case StepHandoffPause, StepHandoffStop, StepHandoffStart, StepHandoffProxy, StepHandoffGate, StepHandoffResume:
@@ -114,6 +214,12 @@ func envNote(st Step) string {
 	}
 	if len(st.Secrets) > 0 {
 		parts = append(parts, "secrets "+strings.Join(st.Secrets, " "))
+	}
+	if len(st.Volumes) > 0 {
+		parts = append(parts, "volumes "+strings.Join(st.Volumes, " "))
+	}
+	if len(st.Files) > 0 { // by path: the content may hold a credential
+		parts = append(parts, "files "+strings.Join(st.Files, " "))
 	}
 	if len(parts) == 0 {
 		return ""

@@ -73,13 +73,13 @@ func GitVersion(ctx context.Context, dir string) (string, error) {
 	}
 	if _, err := git(ctx, dir, "rev-parse", "--git-dir"); err != nil {
 		if strings.Contains(err.Error(), "not a git repository") {
-			return "", fmt.Errorf("git version of %s: not in a git repository; run git init and commit, or set Release.Version yourself", dir)
+			return "", fmt.Errorf("git version of %s: not in a git repository; run git init and commit, or give the version yourself (mage deploy -version=..., or Release.Version in Go)", dir)
 		}
 		return "", fmt.Errorf("git version of %s: %w", dir, err)
 	}
 	head, err := git(ctx, dir, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
 	if err != nil {
-		return "", fmt.Errorf("git version of %s: the repository has no commit yet; commit first, or set Release.Version yourself", dir)
+		return "", fmt.Errorf("git version of %s: the repository has no commit yet; commit first, or give the version yourself (mage deploy -version=..., or Release.Version in Go)", dir)
 	}
 	if len(head) < gitVersionLen {
 		return "", fmt.Errorf("git version of %s: unexpected commit hash %q", dir, head)

@@ -85,12 +85,12 @@ func TestGitVersionFailsClearly(t *testing.T) {
 		dir := t.TempDir()
 		t.Setenv("GIT_CEILING_DIRECTORIES", filepath.Dir(dir)) // even if the temp dir sits in a repository
 		_, err := GitVersion(t.Context(), dir)
-		require.EqualError(t, err, "git version of "+dir+": not in a git repository; run git init and commit, or set Release.Version yourself")
+		require.EqualError(t, err, "git version of "+dir+": not in a git repository; run git init and commit, or give the version yourself (mage deploy -version=..., or Release.Version in Go)")
 	})
 	t.Run("in a repository without a commit", func(t *testing.T) {
 		dir := gitRepo(t)
 		_, err := GitVersion(t.Context(), dir)
-		require.EqualError(t, err, "git version of "+dir+": the repository has no commit yet; commit first, or set Release.Version yourself")
+		require.EqualError(t, err, "git version of "+dir+": the repository has no commit yet; commit first, or give the version yourself (mage deploy -version=..., or Release.Version in Go)")
 	})
 	t.Run("in a directory that does not exist", func(t *testing.T) {
 		_, err := GitVersion(t.Context(), filepath.Join(t.TempDir(), "nope"))

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -50,7 +51,7 @@ func (s *Session) Runbook(ctx context.Context, w io.Writer, recovery *Recovery) 
 	} else {
 		fmt.Fprintf(&b, "2. Roll back from %s to %s: `mage rollback %s`. Its plan, as of now:\n\n", running, previous, previous)
 		plan, err := NewPlan(a, Release{Version: previous}, state)
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrNothingToDeploy) { // the empty plan says so itself
 			fmt.Fprintf(&b, "   (cannot plan it: %v)\n", err)
 		} else {
 			plan.Rollback = true
@@ -117,19 +118,51 @@ func (a App) healthCheckText() string {
 		if px == nil {
 			continue
 		}
-		p := orDefault(px.Health.Path, health.DefaultPath)
 		for _, srv := range a.Roles[role].Servers {
-			c := "`curl -s -o /dev/null -w '%{http_code}' "
-			if len(px.Hosts) > 0 {
-				c += "-H 'Host: " + px.Hosts[0] + "' "
-			}
-			checks = append(checks, c+"http://"+srv.Host+p+"` answers 200")
+			checks = append(checks, "`"+healthCurl(px, srv.Host)+"` answers 200")
 		}
 	}
 	if len(checks) == 0 {
 		return "every role's containers run (`mage details`)"
 	}
 	return strings.Join(checks, ", ")
+}
+
+// healthCurl is the command that asks kamal-proxy on host for the role's
+// health path as a visitor would: by its host name and, with TLS, over
+// HTTPS on the published port (plain HTTP would only get the redirect to
+// it), and on the published HTTP port otherwise.
+func healthCurl(px *Proxy, host string) string {
+	path := orDefault(px.Health.Path, health.DefaultPath)
+	c := "curl -s -o /dev/null -w '%{http_code}' "
+	if px.TLS && len(px.Hosts) > 0 {
+		name, port := px.Hosts[0], orDefault(px.HTTPSPort, 443)
+		addr := host
+		if strings.Contains(addr, ":") { // an IPv6 address, as curl's --resolve wants it
+			addr = "[" + addr + "]"
+		}
+		return fmt.Sprintf("%s--resolve %s:%d:%s https://%s%s%s", c, name, port, addr, name, portSuffix(port, 443), path)
+	}
+	if len(px.Hosts) > 0 {
+		c += "-H 'Host: " + px.Hosts[0] + "' "
+	}
+	return c + "http://" + hostPort(host, orDefault(px.HTTPPort, 80)) + path
+}
+
+// portSuffix is ":port" unless port is the scheme's default.
+func portSuffix(port, def int) string {
+	if port == def {
+		return ""
+	}
+	return fmt.Sprintf(":%d", port)
+}
+
+// hostPort joins host and port for a URL, leaving out port 80.
+func hostPort(host string, port int) string {
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return host + portSuffix(port, 80)
 }
 
 // replicatedDatabase reports whether the app declares a replicated database.

@@ -14,8 +14,9 @@ import (
 // names in App.Env and in every role's and accessory's Env (the
 // migration uses its role's env). It asks App.Secrets, or secret.Env
 // when that is nil, once per name, in name order. When any are missing
-// the error is a *secret.MissingListError naming all of them; no error
-// carries a value.
+// the error wraps a *secret.MissingListError naming all of them: test for
+// it with errors.As (or for secret.ErrMissing with errors.Is), not with a
+// type assertion, which may not see it. No error carries a value.
 func ResolveSecrets(ctx context.Context, a App) (secret.Values, error) {
 	return secret.Resolve(ctx, a.Secrets, secretNames(a))
 }

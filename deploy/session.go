@@ -69,7 +69,8 @@ type Options struct {
 	// DefaultReconnectWindow; negative means no reconnecting.
 	ReconnectWindow time.Duration
 	// ConnectTimeout and KeepAliveInterval override the SSH transport's
-	// (ssh.Config) for every host when set: a connection that misses a
+	// (ssh.Config) for every host when set (a Server's own ConnectTimeout
+	// wins over this one): a connection that misses a
 	// keepalive for KeepAliveInterval is closed, so a dropped link fails
 	// the deploy within about twice that.
 	ConnectTimeout    time.Duration
@@ -186,7 +187,7 @@ func dialHost(ctx context.Context, cfg ssh.Config, srv Server) (*hostConn, error
 func (s *Session) sshConfig(srv Server) ssh.Config {
 	cfg := sshConfig(srv)
 	if s.opts.ConnectTimeout > 0 {
-		cfg.ConnectTimeout = s.opts.ConnectTimeout
+		setConnectTimeout(&cfg, s.opts.ConnectTimeout)
 	}
 	if s.opts.KeepAliveInterval != 0 {
 		cfg.KeepAliveInterval = s.opts.KeepAliveInterval
@@ -198,12 +199,23 @@ func sshConfig(srv Server) ssh.Config {
 	cfg := ssh.Config{
 		Host: srv.Host, Port: srv.Port, User: srv.User,
 		KeyFiles: srv.KeyFiles, KnownHosts: srv.KnownHosts, TrustOnFirstUse: srv.TrustOnFirstUse,
+		ConnectTimeout: srv.ConnectTimeout,
 	}
 	if srv.Jump != nil {
 		j := sshConfig(*srv.Jump)
 		cfg.Jump = &j
 	}
 	return cfg
+}
+
+// setConnectTimeout gives d, the session's ConnectTimeout, to cfg and its
+// bastions wherever their Server left it zero: a server's own timeout wins.
+func setConnectTimeout(cfg *ssh.Config, d time.Duration) {
+	for c := cfg; c != nil; c = c.Jump {
+		if c.ConnectTimeout == 0 {
+			c.ConnectTimeout = d
+		}
+	}
 }
 
 // Close ends every host's connection.

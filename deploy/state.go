@@ -1,13 +1,19 @@
 package deploy
 
 import (
+	"fmt"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 )
 
 // State is what runs on an app's hosts, as observed before a plan is
-// made. Tests build one by hand to assert a plan without any server.
+// made. Tests build one by hand to assert a plan without any server:
+// start from State{} (nothing runs anywhere) or StateRunning (a release
+// runs everywhere) and change what the test is about; NewPlan rejects a
+// ProxyState.Services entry of the wrong shape (see State.Validate).
 type State struct {
 	// Hosts maps each host's address onto what runs there. A host that is
 	// missing is taken to run nothing of the app.
@@ -42,8 +48,115 @@ type Container struct {
 type ProxyState struct {
 	Running bool
 	Image   string
-	// Services maps each kamal-proxy service onto its current target.
+	// Services maps each kamal-proxy service onto the target it routes
+	// to, as `kamal-proxy list` shows them: the service is ProxyService
+	// of the app and role ("hello-web", "hello-web-staging"), the target
+	// is "container:port", as ProxyTarget makes it ("hello-web-v2:3000").
+	// A role whose service routes elsewhere, or nowhere, is booted again.
 	Services map[string]string
+}
+
+// StateRunning is the state of hosts that run version of a and nothing
+// else: on every role's servers that role's container, running; on every
+// host of a web role kamal-proxy, running and routing the role's service
+// to it (ProxyTarget); every accessory running on its hosts; and the
+// release's image on each of them. NewPlan of the same version against it
+// returns ErrNothingToDeploy. An App that does not validate gets the state
+// of its roles as they stand, without the sidecars its Databases imply.
+func StateRunning(a App, version string) State {
+	if x, err := a.expand(); err == nil {
+		a = x
+	}
+	img := Release{Version: version}.ImageRef(a)
+	s := State{Hosts: map[string]HostState{}}
+	for _, role := range a.roleNames() {
+		r := a.Roles[role]
+		for _, srv := range r.Servers {
+			hs := s.Hosts[srv.Host]
+			hs.Containers = append(hs.Containers, Container{Name: ContainerName(a, role, version), Role: role,
+				Destination: a.Destination, Version: version, Running: true})
+			hs.Images = appendNew(hs.Images, img)
+			if r.Proxy != nil {
+				if hs.Proxy == nil {
+					hs.Proxy = &ProxyState{Running: true, Image: r.Proxy.image(), Services: map[string]string{}}
+				}
+				hs.Proxy.Services[ProxyService(a, role)] = ProxyTarget(a, role, version)
+			}
+			s.Hosts[srv.Host] = hs
+		}
+	}
+	for _, name := range sortedKeys(a.Accessories) {
+		acc := a.Accessories[name]
+		for _, h := range a.accessoryHosts(name) {
+			hs := s.Hosts[h]
+			hs.Containers = append(hs.Containers, Container{Name: AccessoryName(a, name), Destination: a.Destination,
+				Accessory: name, Running: true})
+			hs.Images = appendNew(hs.Images, acc.Image)
+			s.Hosts[h] = hs
+		}
+	}
+	return s
+}
+
+// ProxyTarget is what kamal-proxy routes role's service to while version
+// runs: "container:port", such as "hello-web-v2:3000". It is the value
+// of ProxyState.Services for ProxyService(a, role).
+func ProxyTarget(a App, role, version string) string {
+	port := DefaultAppPort
+	if px := a.Roles[role].Proxy; px != nil {
+		port = px.appPort()
+	}
+	return fmt.Sprintf("%s:%d", ContainerName(a, role, version), port)
+}
+
+// Validate checks the ProxyState.Services entries of a's web roles on
+// their hosts, where a value of the wrong shape would make every plan
+// boot the role again: a target must be "container:port", and a service
+// is keyed by its ProxyService name, not by the role's. Entries of other
+// apps sharing the proxy are left alone.
+func (s State) Validate(a App) error {
+	var problems []string
+	for _, role := range a.roleNames() {
+		r := a.Roles[role]
+		if r.Proxy == nil {
+			continue
+		}
+		svc := ProxyService(a, role)
+		for _, srv := range r.Servers {
+			ps := s.Hosts[srv.Host].Proxy
+			if ps == nil {
+				continue
+			}
+			target, ok := ps.Services[svc]
+			if !ok && svc != role {
+				if _, byRole := ps.Services[role]; byRole {
+					problems = append(problems, fmt.Sprintf("hosts[%s].proxy.services is keyed by the role %q; key it by the kamal-proxy service %q (ProxyService)", srv.Host, role, svc))
+				}
+				continue
+			}
+			if ok && !isTarget(target) {
+				problems = append(problems, fmt.Sprintf("hosts[%s].proxy.services[%s]: %q is not \"container:port\" (ProxyTarget makes it, such as %q)", srv.Host, svc, target, ProxyTarget(a, role, "v1")))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("state: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// isTarget reports whether t is "name:port" with a port kamal-proxy accepts.
+func isTarget(t string) bool {
+	name, port, ok := strings.Cut(t, ":")
+	n, err := strconv.Atoi(port)
+	return ok && name != "" && err == nil && n > 0 && n <= 65535
+}
+
+func appendNew(list []string, v string) []string {
+	if slices.Contains(list, v) {
+		return list
+	}
+	return append(list, v)
 }
 
 // Containers lists the versions of role containers on host for the App's

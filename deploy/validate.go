@@ -285,6 +285,9 @@ func (v *validator) server(p string, s Server, depth int) {
 	if s.DockerSocket != "" && !strings.HasPrefix(s.DockerSocket, "/") {
 		v.addf(p+".dockerSocket", "must be an absolute path on the host, such as /var/run/docker.sock, got %q", s.DockerSocket)
 	}
+	if s.ConnectTimeout < 0 {
+		v.addf(p+".connectTimeout", "must not be negative (0 means the default), got %s", s.ConnectTimeout)
+	}
 	for i, f := range s.KeyFiles {
 		if f == "" {
 			v.add(indexPath(p+".keyFiles", i), "must not be empty")

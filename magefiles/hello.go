@@ -20,9 +20,15 @@ import (
 // Hello deploys examples/hello to the local lab (bringing it up first) and prints its URL and a curl line.
 func Hello(ctx context.Context) error {
 	start := time.Now()
-	if _, err := upLab(ctx, io.Discard); err != nil {
+	// On a fresh machine the lab takes minutes (packages, builds, hosts):
+	// every step prints a line as it starts and one with its duration.
+	fmt.Println("bringing the lab up (the first run installs packages and builds kamal-proxy, the S3 server and the test images)")
+	if _, err := upLab(ctx, os.Stdout); err != nil {
 		return err
 	}
+	labTime := time.Since(start)
+	fmt.Printf("lab ready in %s; deploying examples/hello\n\n", labTime.Round(100*time.Millisecond))
+	deployStart := time.Now()
 	app := deployment.Lab()
 	version, err := deploy.GitVersion(ctx, ".")
 	if err != nil {
@@ -41,8 +47,9 @@ func Hello(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("hello is deployed but %s does not answer: %w", url, err)
 	}
-	fmt.Printf("\nhello %s is live at %s (%s from nothing)\n  curl %s\n  -> %s\n", version, url,
-		time.Since(start).Round(100*time.Millisecond), url, strings.TrimSpace(body))
+	fmt.Printf("\nhello %s is live at %s (%s from nothing: lab %s, deploy %s)\n  curl %s\n  -> %s\n", version, url,
+		time.Since(start).Round(100*time.Millisecond), labTime.Round(100*time.Millisecond),
+		time.Since(deployStart).Round(100*time.Millisecond), url, strings.TrimSpace(body))
 	fmt.Println("Its database replicates to the lab's S3 server; try `cd examples/hello && go run mage.go -l`.")
 	return nil
 }

@@ -36,6 +36,15 @@
 //	log := values.Writer(os.Stderr) // every value becomes "[redacted]"
 //	defer log.Close()
 //
+// # Relative paths
+//
+// A relative File path resolves against the project root, not the working
+// directory: the nearest directory holding a go.mod, found by walking up
+// from the working directory (ProjectRoot; the working directory when no
+// go.mod is above it). In a repo whose magefile lives beside its go.mod,
+// `mage deploy` run at the root and a test run in any package directory
+// of that module read the same .slipway/secrets.
+//
 // # Dotenv files
 //
 // File, and deploy/kamal for Kamal's .kamal/secrets, read dotenv text with

@@ -93,3 +93,26 @@ func ExampleParseDotenv() {
 	// D line 6 quote '\x00' command true: "$(op read op://vault/d)"
 	// line 2: expected NAME=value
 }
+
+// A relative File path resolves against the project root, the nearest
+// directory with a go.mod above the working directory: a test running in
+// a package directory reads the file `mage deploy` reads at the root.
+func ExampleProjectPath() {
+	root, _ := os.MkdirTemp("", "project")
+	defer os.RemoveAll(root)
+	os.WriteFile(filepath.Join(root, "go.mod"), []byte("module example.com/app\n"), 0o644)
+	pkg := filepath.Join(root, "internal", "store")
+	os.MkdirAll(pkg, 0o755)
+
+	wd, _ := os.Getwd()
+	defer os.Chdir(wd)
+	os.Chdir(pkg) // as go test does for a package's tests
+
+	found, _ := secret.ProjectRoot()
+	rel, _ := filepath.Rel(found, secret.ProjectPath(secret.DefaultFile))
+	same, _ := filepath.EvalSymlinks(found)
+	want, _ := filepath.EvalSymlinks(root)
+	fmt.Println(same == want, rel)
+	// Output:
+	// true .slipway/secrets
+}

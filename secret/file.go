@@ -27,8 +27,11 @@ const DefaultFile = ".slipway/secrets"
 // variable is expanded and no command is run: an unquoted value that is
 // a "$(...)" or "`...`" command is an error (use Command).
 type File struct {
-	// Path is the file; "" means DefaultFile, relative to the working
-	// directory.
+	// Path is the file; "" means DefaultFile. A relative path resolves
+	// against the project root (see ProjectRoot: the nearest directory
+	// with a go.mod above the working directory), not the working
+	// directory, so a test in a package directory reads the file that
+	// `mage deploy` at the root reads.
 	Path string
 }
 
@@ -41,14 +44,14 @@ func (f File) path() string {
 	return f.Path
 }
 
-// String returns "secrets file <path>".
+// String returns "secrets file <path>", the path as configured.
 func (f File) String() string { return "secrets file " + f.path() }
 
 // Secret returns the value of name in the file. A missing file means
 // every secret is missing; a malformed file is an error naming the line,
 // never its content.
 func (f File) Secret(_ context.Context, name string) (string, error) {
-	p := f.path()
+	p := ProjectPath(f.path())
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", &MissingError{name, fmt.Sprintf(

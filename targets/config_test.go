@@ -38,7 +38,7 @@ func TestABadConfigFailsEveryTargetBeforeAnyHost(t *testing.T) {
 	ctx := context.Background()
 	for name, run := range map[string]func() error{
 		"deploy":         func() error { return targets.Deploy(ctx, ptr("v1"), nil) },
-		"plan":           func() error { return targets.Plan(ctx, ptr("v1"), nil) },
+		"plan":           func() error { return targets.Plan(ctx, ptr("v1"), nil, nil) },
 		"lock:status":    func() error { return targets.Lock{}.Status(ctx, nil) },
 		"replica:drill":  func() error { return targets.Replica{}.Drill(ctx, nil, nil, nil) },
 		"app:drill":      func() error { return targets.App{}.Drill(ctx, nil, nil) },
@@ -109,7 +109,16 @@ func TestABadVersionFailsBeforeAnyHost(t *testing.T) {
 	}, Options: deploy.Options{Output: io.Discard}})
 	t.Cleanup(func() { targets.Use(targets.Config{}) })
 
-	for name, target := range map[string]func(context.Context, *string, *string) error{"deploy": targets.Deploy, "plan": targets.Plan} {
+	for name, target := range map[string]func(context.Context, *string, *string) error{
+		"deploy": targets.Deploy,
+		"plan":   func(ctx context.Context, v, d *string) error { return targets.Plan(ctx, v, d, nil) },
+		"plan -offline": func(ctx context.Context, v, d *string) error {
+			return targets.Plan(ctx, v, d, ptr(true))
+		},
+		"check -online": func(ctx context.Context, v, d *string) error {
+			return targets.Check(ctx, v, d, ptr(true))
+		},
+	} {
 		err := target(context.Background(), ptr("bad/version"), nil)
 		assert.Equal(t, targets.ExitInvalid, mg.ExitStatus(err), "%s: %v", name, err)
 		assert.ErrorContains(t, err, `version: must be letters, digits, "_", "." and "-"`, name)

@@ -36,6 +36,6 @@ func TestUnknownDestinationExitsInvalid(t *testing.T) {
 	assert.Equal(t, targets.ExitInvalid, mg.ExitStatus(err), "%v", err)
 	assert.Equal(t, `unknown destination "prod"; known destinations: staging`, err.Error())
 
-	err = targets.Plan(context.Background(), ptr("v1"), ptr("prod"))
+	err = targets.Plan(context.Background(), ptr("v1"), ptr("prod"), nil)
 	assert.Equal(t, targets.ExitInvalid, mg.ExitStatus(err), "%v", err)
 }

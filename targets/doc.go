@@ -55,7 +55,11 @@
 // `mage rollback v41 -destination=staging`. Every target takes
 // -destination, which picks one of App.Destinations. The targets are:
 //
-//   - releases: deploy [-version], plan [-version], rollback VERSION
+//   - before deploying: check [-version -online], every problem of the
+//     config at once, offline (exit 2), and with -online each host's
+//     SSH, Docker, kamal-proxy, lock, disk and image delivery
+//   - releases: deploy [-version], plan [-version -offline], rollback
+//     VERSION; plan -offline plans against empty hosts, dialling none
 //   - what runs where: versions, details, logs [-tail -follow -role -host],
 //     exec CMD [-reuse -role -host], audit [-n], prune
 //   - the deploy lock: lock:status, lock:acquire [-message],
@@ -65,7 +69,13 @@
 //     app:drill [-host], runbook
 //   - incidents: app:maintenance [-message -role], app:live [-role]
 //
-// deploy and plan take the git commit of the directory Mage runs in as
+// exec's CMD is split into arguments as a POSIX shell splits words, with
+// quotes and backslashes, and nothing expanded on this machine: `mage
+// exec "sh -c 'echo $HOME'"` hands the $HOME to the container's shell,
+// and an unquoted $VAR, $(...), pipe or redirection is refused with
+// ExitInvalid, saying to single-quote it inside sh -c.
+//
+// deploy, check and plan take the git commit of the directory Mage runs in as
 // the version unless -version is given (with -dirty when the tree has
 // uncommitted changes).
 //

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slipwayhq/slipway/deploy"
 	"github.com/slipwayhq/slipway/replicate"
+	"github.com/slipwayhq/slipway/secret"
 	"github.com/slipwayhq/slipway/targets"
 )
 
@@ -68,4 +69,30 @@ func ExampleConfig_Validate() {
 	// drills.queries[0].sql: must not be empty: give a read-only statement such as SELECT id FROM orders LIMIT 1
 	// drills.queries[0].maxRows: is 1, below minRows 5: no row count could pass
 	// drills.smoke[0].path: must start with /, got "up"
+}
+
+// `mage check -version=v1 -destination=staging` before a first deploy:
+// one line per check, offline, and the exit code of a bad config when a
+// secret is missing (named, never shown).
+func ExampleCheck() {
+	targets.Use(targets.Config{App: deploy.App{
+		Service: "hello",
+		Image:   "ghcr.io/acme/hello",
+		Roles:   deploy.Roles{"web": {Servers: deploy.Hosts("203.0.113.10"), Proxy: &deploy.Proxy{AppPort: 3000}}},
+		Env:     deploy.Env{Secret: []string{"SECRET_KEY_BASE"}},
+		Secrets: secret.Func(func(_ context.Context, name string) (string, error) {
+			return "", &secret.MissingError{Name: name, Where: "not in .slipway/secrets"}
+		}),
+		Destinations: map[string]func(*deploy.App){"staging": nil},
+	}})
+	version, destination := "v1", "staging"
+	err := targets.Check(context.Background(), &version, &destination, nil)
+	fmt.Println("exit", mg.ExitStatus(err))
+	// Output:
+	// config          version      ok   v1
+	// config          destination  ok   staging
+	// config          app          ok   hello: 1 role on 1 host
+	// config          secrets      FAIL 1 secret missing: SECRET_KEY_BASE; SECRET_KEY_BASE: not in .slipway/secrets
+	// config          plan         ok   5 steps on 1 host in 1 batch, against an empty state
+	// exit 2
 }

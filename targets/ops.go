@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/slipwayhq/slipway/deploy"
 )
@@ -61,14 +60,18 @@ func Logs(ctx context.Context, tail *int, follow *bool, role, host, destination 
 	return exit(s.Logs(ctx, opts, output()))
 }
 
-// Exec runs a command in a one-off container of the current release, or in the running one with -reuse.
+// Exec runs a command in a one-off container of the current release, or in the running one with -reuse; quote its arguments as in a shell, nothing is expanded.
 func Exec(ctx context.Context, cmd string, reuse *bool, role, host, destination *string) error {
+	args, err := splitCommand(cmd) // before any host is dialled
+	if err != nil {
+		return exit(err)
+	}
 	s, err := connect(ctx, destination)
 	if err != nil {
 		return exit(err)
 	}
 	defer s.Close()
-	opts := deploy.ExecOptions{Cmd: strings.Fields(cmd)}
+	opts := deploy.ExecOptions{Cmd: args}
 	if reuse != nil {
 		opts.Reuse = *reuse
 	}

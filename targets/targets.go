@@ -164,11 +164,24 @@ func checkBuckets(ctx context.Context, destination *string) error {
 	return nil
 }
 
-// Plan prints what a deploy of the current commit (or -version) would do, changing nothing.
-func Plan(ctx context.Context, version, destination *string) error {
+// Plan prints what a deploy of the current commit (or -version) would do, changing nothing; -offline plans against empty hosts without connecting.
+func Plan(ctx context.Context, version, destination *string, offline *bool) error {
 	r, err := release(ctx, version)
 	if err != nil {
 		return exit(err)
+	}
+	if offline != nil && *offline {
+		// The plan of a first deploy: every host empty, none dialled.
+		a, err := app(destination)
+		if err != nil {
+			return exit(err)
+		}
+		p, err := deploy.NewPlan(a, r, deploy.State{})
+		if err != nil {
+			return exit(err)
+		}
+		fmt.Fprint(output(), p)
+		return nil
 	}
 	s, err := connectQuiet(ctx, destination)
 	if err != nil {
@@ -180,7 +193,7 @@ func Plan(ctx context.Context, version, destination *string) error {
 		return exit(err)
 	}
 	p, err := deploy.NewPlan(s.App(), r, state)
-	if err != nil {
+	if err != nil && !errors.Is(err, deploy.ErrNothingToDeploy) { // the empty plan says so itself
 		return exit(err)
 	}
 	fmt.Fprint(output(), p)

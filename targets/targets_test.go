@@ -82,7 +82,7 @@ func TestMageListsTheTargets(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	t.Logf("mage -l:\n%s", out)
-	for _, target := range []string{"deploy", "plan", "rollback", "versions", "details", "logs", "exec",
+	for _, target := range []string{"deploy", "check", "plan", "rollback", "versions", "details", "logs", "exec",
 		"lock:status", "lock:acquire", "lock:release", "prune", "audit"} {
 		assert.Regexp(t, `(?m)^  `+target+`\s+\S`, string(out), "lists %s with a description", target)
 	}

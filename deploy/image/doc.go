@@ -58,6 +58,21 @@
 // (BenchmarkProgressAddBytes): 30 GB/s or more, far above what an SSH
 // link carries, so the library costs a delivery nothing measurable.
 //
+// A build that can take a minute shows it runs: Go's go build and its
+// image assembly, and a Dockerfile build (with the builder's own lines),
+// each show a spinner with the elapsed time on a terminal, and a plain
+// line as they start otherwise; either way a line with the duration as
+// each ends, and a summary last:
+//
+//	go build ./cmd/hello for linux/amd64
+//	go build ./cmd/hello for linux/amd64: compiled in 41.20s
+//	image for linux/amd64 (scratch + binary /hello)
+//	image for linux/amd64 (scratch + binary /hello): assembled in 0.31s
+//	go build ./cmd/hello: 1 image in 41.51s (compiling 41.20s, assembling 0.31s)
+//
+// Build's out is a terminal when it is an *os.File on one or a
+// TerminalWriter that says so (deploy's redacting output does).
+//
 // deploy.App's Build and Registry fields make all this part of a deploy's
 // plan; this package is for custom tooling too.
 //

@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -88,17 +89,41 @@ func (d Dockerfile) Build(ctx context.Context, platforms []string, out io.Writer
 		}
 	}
 
+	if out == nil {
+		out = io.Discard
+	}
+	start := time.Now()
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeContext(pw, dir, file)) }()
+	// The builder's own lines stream above the spinner (or between the
+	// plain start and end lines), so a long RUN step is never silent.
+	ph := startPhase(out, "docker build "+filepath.Join(dir, file))
 	id, err := e.ImageBuild(ctx, pr, engine.BuildOptions{
 		Dockerfile: filepath.ToSlash(file), Args: d.Args, Target: d.Target, Labels: d.Labels,
-	}, out)
+	}, ph.output())
+	building := ph.end("built", err)
 	pr.Close()
 	if err != nil {
 		return nil, fmt.Errorf("docker build %s: %w", filepath.Join(dir, file), err)
 	}
 
 	// Read the image back, so that it is delivered like any other.
+	ph = startPhase(out, "read the image back from the engine")
+	built, err := readBack(ctx, e, id, own)
+	reading := ph.end("read", err)
+	if err != nil {
+		return nil, err
+	}
+	if out != io.Discard {
+		fmt.Fprintf(out, "docker build %s: 1 image in %s (building %s, reading back %s)\n",
+			filepath.Join(dir, file), seconds(time.Since(start)), seconds(building), seconds(reading))
+	}
+	return built, nil
+}
+
+// readBack saves the image id from e into a temporary archive and opens
+// it as the build's image for platform own.
+func readBack(ctx context.Context, e *engine.Engine, id, own string) (*Built, error) {
 	tmp, err := os.CreateTemp("", "slipway-docker-build-*.tar")
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -31,7 +32,9 @@ const (
 // and assembles an OCI image around it with go-containerregistry: no
 // Docker is needed on the operator's machine. The image's layers are the
 // base's, then Data (when set), then the binary, so a release that only
-// changes code sends only the binary's layer.
+// changes code sends only the binary's layer. The binary is the image's
+// entrypoint (at Binary) and Args are its command, so a role's Cmd
+// replaces Args, not the binary: Cmd ["work"] runs "/hello work".
 type Go struct {
 	// Package is the main package to build, as go build takes it, such
 	// as "./cmd/hello".
@@ -96,23 +99,55 @@ func (g Go) Build(ctx context.Context, platforms []string, out io.Writer) (*Buil
 		}
 	}
 	built := &Built{Images: map[string]v1.Image{}}
+	start := time.Now()
+	var compiling, assembling time.Duration
 	for _, p := range uniq(platforms) {
 		pl, err := platformOf(p)
 		if err != nil {
 			return nil, err
 		}
 		bin := filepath.Join(tmp, strings.ReplaceAll(p, "/", "-"))
-		fmt.Fprintf(out, "go build %s for %s\n", g.Package, p)
-		if err := g.compile(ctx, pl, bin); err != nil {
+		// A go build of a fresh module can take a minute (the first one
+		// downloads and compiles every dependency): the phase shows it runs.
+		ph := startPhase(out, fmt.Sprintf("go build %s for %s", g.Package, p))
+		err = g.compile(ctx, pl, bin)
+		compiling += ph.end("compiled", err)
+		if err != nil {
 			return nil, err
 		}
+		ph = startPhase(out, fmt.Sprintf("image for %s (%s)", p, g.layersText(data != nil)))
 		img, err := g.assemble(ctx, pl, data, bin)
+		assembling += ph.end("assembled", err)
 		if err != nil {
 			return nil, fmt.Errorf("go build %s: image for %s: %w", g.Package, p, err)
 		}
 		built.Images[p] = img
 	}
+	if out != io.Discard {
+		fmt.Fprintf(out, "go build %s: %s in %s (compiling %s, assembling %s)\n", g.Package,
+			plural(len(built.Images), "image", "images"), seconds(time.Since(start)), seconds(compiling), seconds(assembling))
+	}
 	return built, nil
+}
+
+// layersText names the layers an image gets on top of its base.
+func (g Go) layersText(data bool) string {
+	base := "scratch"
+	if g.Base != "" {
+		base = g.Base
+	}
+	if data {
+		return base + " + data + binary " + g.binary()
+	}
+	return base + " + binary " + g.binary()
+}
+
+// plural is "1 image" or "2 images".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 func (g Go) dataPath() string {

@@ -33,8 +33,12 @@ type progress struct {
 	bars []*bar
 }
 
-// isTerminal reports whether w is a terminal.
+// isTerminal reports whether w is a terminal: a TerminalWriter says so,
+// an *os.File is asked.
 func isTerminal(w io.Writer) bool {
+	if t, ok := w.(TerminalWriter); ok {
+		return t.IsTerminal()
+	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

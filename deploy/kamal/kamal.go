@@ -29,6 +29,10 @@ import (
 //
 // App.Secrets reads .kamal/secrets-common then .kamal/secrets (or
 // .kamal/secrets.<destination>), then the environment; see Secrets.
+// A relative path is taken from the working directory when Load is
+// called, like any file name, and App.Secrets keeps its files as
+// absolute paths, so that it reads the same files wherever it is used
+// later; the Report names them as they were given.
 // Import reads only the names in those files: no value is kept and no
 // "$(command)" is run. Kamal's aliased secrets (NAME:ALIAS) give the
 // container NAME with the value of the secret ALIAS.
@@ -1532,7 +1536,16 @@ func (k *kamalImport) secretsSource(a *deploy.App, cfg *kval) error {
 	}
 	k.report.SecretFiles = sum.read
 	k.report.SecretNames = sum.names
-	var src secret.Source = secret.Chain{Secrets{Files: files}, secret.Env{}}
+	// The source keeps absolute paths: it is read at deploy time, maybe
+	// from another directory (a test in a package directory), and must
+	// find the files this import read. The report keeps them as given.
+	abs := make([]string, len(files))
+	for i, f := range files {
+		if abs[i], err = filepath.Abs(f); err != nil {
+			return fmt.Errorf("read Kamal secrets: %w", err)
+		}
+	}
+	var src secret.Source = secret.Chain{Secrets{Files: abs}, secret.Env{}}
 	aliases := map[string]string{}
 	for name, al := range k.aliases {
 		if al.secret != name {

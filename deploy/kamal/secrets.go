@@ -32,7 +32,9 @@ import (
 // every lookup and no value is kept.
 type Secrets struct {
 	// Files are the secrets files in the order Kamal reads them; a file
-	// that does not exist is skipped.
+	// that does not exist is skipped. A relative path resolves against
+	// the project root (secret.ProjectRoot), as a secret.File's does;
+	// Load stores absolute paths.
 	Files []string
 }
 
@@ -43,12 +45,16 @@ func (k Secrets) String() string { return "Kamal secrets files " + strings.Join(
 
 // Secret returns the value of name from the last file that sets it.
 func (k Secrets) Secret(_ context.Context, name string) (string, error) {
-	entries, read, err := readKamalSecrets(k.Files)
+	files := make([]string, len(k.Files))
+	for i, f := range k.Files {
+		files[i] = secret.ProjectPath(f)
+	}
+	entries, read, err := readKamalSecrets(files)
 	if err != nil {
 		return "", err
 	}
 	if len(read) == 0 {
-		return "", &secret.MissingError{Name: name, Where: "no Kamal secrets file exists (" + strings.Join(k.Files, ", ") + ")"}
+		return "", &secret.MissingError{Name: name, Where: "no Kamal secrets file exists (" + strings.Join(files, ", ") + ")"}
 	}
 	values := map[string]string{}
 	why := map[string]string{}

@@ -84,7 +84,7 @@ func run(ctx context.Context, app deploy.App, replicas []replicate.Replica, args
 			return err
 		}
 		plan, err := deploy.NewPlan(app, deploy.Release{Version: v}, state)
-		if err != nil {
+		if err != nil && !errors.Is(err, deploy.ErrNothingToDeploy) { // the empty plan says so itself
 			return err
 		}
 		fmt.Print(plan)

@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -59,7 +60,9 @@ type Options struct {
 	Hosts int
 	// Dir holds every file of the lab; "" means $SLIPWAY_LAB_DIR or DefaultDir.
 	Dir string
-	// Log receives one line per step; nil discards them.
+	// Log receives one line per step, with its duration, and a line as
+	// each long step (a package install, a build, a host) starts; nil
+	// discards them.
 	Log io.Writer
 }
 
@@ -80,8 +83,14 @@ func (o Options) hosts() int {
 	return o.Hosts
 }
 
+// logMu keeps the lines of steps running at once (hosts, builds) whole
+// when Log is not safe for concurrent writes.
+var logMu sync.Mutex
+
 func (o Options) logf(format string, args ...any) {
 	if o.Log != nil {
+		logMu.Lock()
+		defer logMu.Unlock()
 		fmt.Fprintf(o.Log, "lab: "+format+"\n", args...)
 	}
 }

@@ -104,17 +104,19 @@ func StartS3(ctx context.Context, opts Options) (*S3, error) {
 	pidfile := filepath.Join(sdir, "versitygw.pid")
 	if pidAlive(pidfile) && st.Port != 0 && sameSet(st.Hosts, hosts) {
 		s := st.s3(sdir)
+		opts.logf("s3: versitygw already on %s", s.Endpoint)
 		return s, writeSecrets(dir, s)
 	}
 	stopPid(readPid(pidfile), 5*time.Second)
 
 	bin := filepath.Join(dir, "bin", "versitygw")
 	if _, err := os.Stat(bin); err != nil {
-		start := time.Now()
-		if err := buildModuleBinary(ctx, versityModule, versityVersion, "./cmd/versitygw", bin, nil); err != nil {
+		st := opts.begin("build the S3 server, versitygw " + versityVersion + " (from the Go module proxy)")
+		err := buildModuleBinary(ctx, versityModule, versityVersion, "./cmd/versitygw", bin, nil)
+		st.end("built", err)
+		if err != nil {
 			return nil, err
 		}
-		opts.logf("built versitygw %s in %s", versityVersion, since(start))
 	}
 	if st.ID == "" {
 		st.ID, st.Secret = "slw"+randomHex(8), randomHex(20)

@@ -32,9 +32,12 @@ func Up(ctx context.Context, opts Options) (*Lab, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("lab: bringing the lab up needs root (network namespaces, dockerd, sshd)")
 	}
-	if err := ensurePackages(ctx, opts); err != nil {
+	pkgStart := time.Now()
+	installed, err := ensurePackages(ctx, opts)
+	if err != nil {
 		return nil, err
 	}
+	packages := time.Since(pkgStart)
 	dir := opts.dir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
@@ -61,10 +64,13 @@ func Up(ctx context.Context, opts Options) (*Lab, error) {
 	}
 
 	var images map[string]string
+	var building time.Duration
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
+		start := time.Now()
 		var err error
 		images, err = buildImages(gctx, opts, dir)
+		building = time.Since(start)
 		return err
 	})
 	for i, h := range l.Hosts {
@@ -81,11 +87,25 @@ func Up(ctx context.Context, opts Options) (*Lab, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	opts.logf("up: %d hosts in %s (dir %s)", len(l.Hosts), since(start), dir)
+	opts.logf("up: %d hosts in %s (%s; dir %s)", len(l.Hosts), since(start), upSummary(installed, packages, building), dir)
 	return l, nil
 }
 
-func ensurePackages(ctx context.Context, opts Options) error {
+// upSummary is where Up's time went, for its last line: the package
+// install (when there was one) and the image builds, which run while the
+// hosts start.
+func upSummary(installed bool, packages, building time.Duration) string {
+	round := func(d time.Duration) string { return d.Round(10 * time.Millisecond).String() }
+	s := "images built in " + round(building) + " beside the hosts"
+	if installed {
+		s = "packages installed in " + round(packages) + ", " + s
+	}
+	return s
+}
+
+// ensurePackages installs the Packages whose programs are missing, and
+// reports whether it installed any.
+func ensurePackages(ctx context.Context, opts Options) (bool, error) {
 	var missing []string
 	for bin, pkg := range map[string]string{"dockerd": "docker.io", "sshd": "openssh-server", "ip": "iproute2"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -95,20 +115,23 @@ func ensurePackages(ctx context.Context, opts Options) error {
 		}
 	}
 	if len(missing) == 0 {
-		return nil
+		return false, nil
 	}
 	start := time.Now()
-	opts.logf("installing %s", strings.Join(missing, " "))
+	opts.logf("installing %s (Debian packages the lab runs on)", strings.Join(missing, " "))
 	env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 	for _, args := range [][]string{{"update", "-qq"}, append([]string{"install", "-y", "-qq"}, Packages...)} {
+		st := opts.begin("apt-get " + strings.Join(args, " "))
 		cmd := exec.CommandContext(ctx, "apt-get", args...)
 		cmd.Env = env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("lab: apt-get %s: %w\n%s", args[0], err, lastLines(out, 20))
+		out, err := cmd.CombinedOutput()
+		st.end("done", err)
+		if err != nil {
+			return false, fmt.Errorf("lab: apt-get %s: %w\n%s", args[0], err, lastLines(out, 20))
 		}
 	}
 	opts.logf("installed %s in %s", strings.Join(missing, " "), since(start))
-	return nil
+	return true, nil
 }
 
 // lockDir serialises Up and Down across processes (go test runs packages
@@ -200,6 +223,7 @@ func startHost(ctx context.Context, opts Options, l *Lab, i int, h Host) error {
 		opts.logf("%s %s: already up", h.Name, h.Addr)
 		return nil
 	}
+	opts.logf("%s %s: starting namespace, sshd and dockerd ...", h.Name, h.Addr)
 	start := time.Now()
 	stopHost(opts, i, h.dir) // clear what is left of a broken host
 	ns, veth := netns(i), "slw"+h.Name[1:]
@@ -371,14 +395,21 @@ func buildImages(ctx context.Context, opts Options, dir string) (map[string]stri
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return buildModuleBinary(gctx, proxyModule, proxyVersion, "./cmd/kamal-proxy", filepath.Join(bin, "kamal-proxy"), nil)
+		st := opts.begin("build kamal-proxy " + proxyVersion + " (from the Go module proxy)")
+		err := buildModuleBinary(gctx, proxyModule, proxyVersion, "./cmd/kamal-proxy", filepath.Join(bin, "kamal-proxy"), nil)
+		st.end("built", err)
+		return err
 	})
 	g.Go(func() error {
-		return goBuild(gctx, "", filepath.Join(bin, "testapp"), "github.com/slipwayhq/slipway/internal/lab/testapp")
+		st := opts.begin("build the test app")
+		err := goBuild(gctx, "", filepath.Join(bin, "testapp"), "github.com/slipwayhq/slipway/internal/lab/testapp")
+		st.end("built", err)
+		return err
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	images := opts.begin("assemble the kamal-proxy and test app images")
 
 	proxy, err := scratchImage([]file{
 		{Path: "/usr/local/bin/kamal-proxy", Mode: 0o755, Src: filepath.Join(bin, "kamal-proxy")},
@@ -396,7 +427,7 @@ func buildImages(ctx context.Context, opts Options, dir string) (map[string]stri
 	if err != nil {
 		return nil, fmt.Errorf("lab: kamal-proxy image: %w", err)
 	}
-	images := map[string]v1.Image{ProxyImage: proxy}
+	imgs := map[string]v1.Image{ProxyImage: proxy}
 	for _, v := range TestAppVersions {
 		img, err := scratchImage([]file{
 			{Path: "/testapp", Mode: 0o755, Src: filepath.Join(bin, "testapp")},
@@ -410,11 +441,11 @@ func buildImages(ctx context.Context, opts Options, dir string) (map[string]stri
 		if err != nil {
 			return nil, fmt.Errorf("lab: test app image: %w", err)
 		}
-		images[TestAppImage+":"+v] = img
+		imgs[TestAppImage+":"+v] = img
 	}
 
 	ids := map[string]string{}
-	for tag, img := range images {
+	for tag, img := range imgs {
 		id, err := img.ConfigName()
 		if err != nil {
 			return nil, err
@@ -425,13 +456,16 @@ func buildImages(ctx context.Context, opts Options, dir string) (map[string]stri
 	if err != nil {
 		return nil, err
 	}
-	if err := writeArchive(f, images); err != nil {
+	if err := writeArchive(f, imgs); err != nil {
 		f.Close()
+		images.end("", err)
 		return nil, fmt.Errorf("lab: write images: %w", err)
 	}
 	if err := f.Close(); err != nil {
+		images.end("", err)
 		return nil, err
 	}
+	images.end(fmt.Sprintf("%d images written", len(imgs)), nil)
 	opts.logf("built kamal-proxy %s and the test app images in %s", proxyVersion, since(start))
 	return ids, nil
 }

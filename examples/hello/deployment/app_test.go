@@ -59,6 +59,25 @@ func TestDeployToOneHost(t *testing.T) {
 	checkPlan(t, replicated())
 }
 
+// A state built with deploy.StateRunning is one line: a redeploy of what
+// runs does nothing, and the next release replaces it.
+func TestRedeployOfWhatRunsDoesNothing(t *testing.T) {
+	app := replicated()
+	plan, err := deploy.NewPlan(app, deploy.Release{Version: "v2"}, deploy.StateRunning(app, "v2"))
+	require.ErrorIs(t, err, deploy.ErrNothingToDeploy)
+	assert.Empty(t, plan.Steps(), "no migration, no batch, no wait")
+
+	next, err := deploy.NewPlan(app, deploy.Release{Version: "v3"}, deploy.StateRunning(app, "v2"))
+	require.NoError(t, err)
+	out := next.String()
+	assert.Contains(t, out, "to 1 host in 1 batch\n")
+	assert.Contains(t, out, "stop hello-web-v2")
+	assert.Contains(t, out, "start hello-web-v3")
+	for _, v := range app.Volumes {
+		assert.Contains(t, out, v, "the plan shows the volumes the container mounts")
+	}
+}
+
 // hello keeps its data in SQLite on the host, so three web servers would
 // be three different databases: validation refuses it before any host is
 // touched, and says what to do.
