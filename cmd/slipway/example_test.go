@@ -35,6 +35,7 @@ func Example_init() {
 	//   edit app.go: the servers (192.0.2.10 is a placeholder) and the registry
 	//   go mod tidy
 	//   go test ./...                   # the plan test, no server needed
+	//   go run mage.go plan -offline    # what a deploy would do, no server needed
 	//   go run mage.go -l               # the deploy targets
 	//   go run mage.go deploy           # go build -o bin/mage mage.go keeps the exit codes
 }

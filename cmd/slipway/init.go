@@ -131,6 +131,7 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  go mod tidy\n")
 	}
 	fmt.Fprintf(stdout, "  go test ./...                   # the plan test, no server needed\n")
+	fmt.Fprintf(stdout, "  go run mage.go plan -offline    # what a deploy would do, no server needed\n")
 	fmt.Fprintf(stdout, "  go run mage.go -l               # the deploy targets\n")
 	fmt.Fprintf(stdout, "  go run mage.go deploy           # go build -o bin/mage mage.go keeps the exit codes\n")
 	return code
