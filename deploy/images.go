@@ -124,7 +124,7 @@ func (s *Session) deliverImage(ctx context.Context, p Plan, d imageDelivery, rep
 		case d.registry != nil && res.ImageID != "":
 			detail += fmt.Sprintf(" (pulled %d layers)", res.Layers)
 		case res.ImageID != "":
-			detail += " (sent " + humanize.Bytes(uint64(max(res.Bytes, 0))) + ")"
+			detail += " (sent " + humanize.IBytes(uint64(max(res.Bytes, 0))) + ")"
 		}
 		stepErr := err
 		if res.ImageID != "" && err != nil {
