@@ -223,7 +223,7 @@ func Check(ctx context.Context, a App, opts CheckOptions) (CheckReport, error) {
 		fail("app", checkLine(err), err, problemsOf(err)...)
 		expanded = app
 	} else {
-		ok("app", fmt.Sprintf("%s: %s on %s", app.Service, checkCount(len(app.Roles), "role"), checkCount(len(app.HostNames()), "host")))
+		ok("app", fmt.Sprintf("%s: %s on %s", app.Service, plural(len(app.Roles), "role", "roles"), plural(len(app.HostNames()), "host", "hosts")))
 	}
 
 	planable := len(problems) == 0 // a plan needs no secret values
@@ -233,7 +233,7 @@ func Check(ctx context.Context, a App, opts CheckOptions) (CheckReport, error) {
 	} else if len(names) == 0 {
 		ok("secrets", "none needed")
 	} else {
-		ok("secrets", fmt.Sprintf("%s resolved: %s", checkCount(len(names), "secret"), strings.Join(names, ", ")))
+		ok("secrets", fmt.Sprintf("%s resolved: %s", plural(len(names), "secret", "secrets"), strings.Join(names, ", ")))
 	}
 
 	if !planable {
@@ -241,7 +241,7 @@ func Check(ctx context.Context, a App, opts CheckOptions) (CheckReport, error) {
 	} else if p, err := NewPlan(app, r, State{}); err != nil {
 		fail("plan", checkLine(err), err)
 	} else {
-		ok("plan", fmt.Sprintf("%s on %s in %s, against an empty state", checkCount(len(p.Steps()), "step"), checkCount(len(p.Hosts()), "host"), checkCount(len(p.Batches), "batch")))
+		ok("plan", fmt.Sprintf("%s on %s in %s, against an empty state", plural(len(p.Steps()), "step", "steps"), plural(len(p.Hosts()), "host", "hosts"), plural(len(p.Batches), "batch", "batches")))
 	}
 
 	if opts.Online {
@@ -484,8 +484,8 @@ func registryAddr(ref string, insecure bool) string {
 
 // imageTag is the tag of ref ("v0.9.2" of "basecamp/kamal-proxy:v0.9.2"), or ref.
 func imageTag(ref string) string {
-	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
-		return ref[i+1:]
+	if _, tag, ok := splitTag(ref); ok {
+		return tag
 	}
 	return ref
 }
@@ -506,15 +506,4 @@ func checkLine(err error) string {
 		lines[i] = strings.TrimSpace(lines[i])
 	}
 	return strings.Join(lines, "; ")
-}
-
-// checkCount is "1 host", "2 hosts", "1 batch", "2 batches".
-func checkCount(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	if strings.HasSuffix(noun, "ch") || strings.HasSuffix(noun, "s") {
-		return strconv.Itoa(n) + " " + noun + "es"
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
 }

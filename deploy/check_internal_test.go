@@ -39,7 +39,7 @@ func TestImageTag(t *testing.T) {
 	assert.Equal(t, "localhost:5000/kamal-proxy", imageTag("localhost:5000/kamal-proxy"))
 }
 
-func TestCheckCount(t *testing.T) {
+func TestPlural(t *testing.T) {
 	assert.Equal(t, []string{"1 host", "2 hosts", "1 batch", "3 batches", "0 secrets"},
-		[]string{checkCount(1, "host"), checkCount(2, "host"), checkCount(1, "batch"), checkCount(3, "batch"), checkCount(0, "secret")})
+		[]string{plural(1, "host", "hosts"), plural(2, "host", "hosts"), plural(1, "batch", "batches"), plural(3, "batch", "batches"), plural(0, "secret", "secrets")})
 }
