@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"go/format"
 	"io/fs"
 	"os"
@@ -92,6 +94,25 @@ func TestInitScaffoldCompilesAndItsPlanTestPasses(t *testing.T) {
 
 	code, stdout, stderr := initIn(app, "-replace", root, "-tidy=false")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	// Without tidy and without a proxy, go can load only what the SDK's own
+	// build loaded: its requirements at its versions (go.mod) and their
+	// hashes (go.sum), which a fresh machine's cache holds and nothing
+	// older. Tidy would write the same into a user's scaffold.
+	var sdk struct {
+		Require []struct{ Path, Version string }
+	}
+	require.NoError(t, json.Unmarshal([]byte(goIn(t, root, "mod", "edit", "-json")), &sdk))
+	edit := []string{"mod", "edit"}
+	for _, r := range sdk.Require {
+		edit = append(edit, "-require="+r.Path+"@"+r.Version)
+	}
+	goIn(t, filepath.Join(app, "deployment"), edit...)
+	sums, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	require.NoError(t, err)
+	f, err := os.OpenFile(filepath.Join(app, "deployment", "go.sum"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	require.NoError(t, err)
+	_, err = f.Write(sums)
+	require.NoError(t, errors.Join(err, f.Close()))
 	for _, f := range files {
 		assert.Contains(t, stdout, "wrote "+f.path)
 	}
