@@ -19,6 +19,9 @@ const accessoryLogLines = 50
 // AccessoryDetails is one accessory container on a host, such as the
 // Litestream sidecar: its state and the latest error it logged.
 type AccessoryDetails struct {
+	// Host is the host the container is on, when the details are not
+	// already under a HostDetails (Session.AccessoryDetails sets it).
+	Host      string
 	Name      string // the accessory's key in App.Accessories
 	Container string
 	Image     string
@@ -113,4 +116,85 @@ func writeAccessories(b *strings.Builder, d Details) {
 			}
 		}
 	}
+}
+
+// problem says in a few words why the accessory is failing; "" when it
+// is not.
+func (a AccessoryDetails) problem() string {
+	switch {
+	case a.State == engine.StateUnknown:
+		return "missing"
+	case a.State != engine.StateRunning:
+		return fmt.Sprintf("%s (exit %d)", a.State, a.ExitCode)
+	case a.LastError != "":
+		return "logs errors: " + a.LastError
+	case a.Restarts > 0:
+		return fmt.Sprintf("restarted %d times", a.Restarts)
+	}
+	return ""
+}
+
+// accessoryHealth reads, after a deploy, every accessory on the hosts the
+// plan touched: a sidecar that failed to boot, keeps restarting or logs
+// errors shows in the summary instead of an "ok". A host that cannot be
+// read is left out, with a warning.
+func (s *Session) accessoryHealth(ctx context.Context, p Plan) []AccessoryDetails {
+	if len(s.app.Accessories) == 0 {
+		return nil
+	}
+	var hosts []string
+	for _, st := range p.Steps() {
+		if st.Host != "" && !slices.Contains(hosts, st.Host) {
+			hosts = append(hosts, st.Host)
+		}
+	}
+	per := make([][]AccessoryDetails, len(hosts))
+	s.onHosts(hosts, func(i int, h *hostConn) error {
+		all, err := s.hostAccessories(ctx, h)
+		if err != nil {
+			s.out.linef("%-15s warning: accessories not read: %v", h.name, s.Redact(err.Error()))
+		}
+		for _, ad := range all {
+			ad.Host = h.name
+			per[i] = append(per[i], ad)
+		}
+		return nil
+	})
+	return slices.Concat(per...)
+}
+
+// ErrAccessoryFailing means an accessory is missing, stopped, restarting
+// or logging errors after a deploy, as AccessoryDetails.Failing says.
+var ErrAccessoryFailing = errors.New("accessory failing")
+
+// failingAccessories reports the accessories whose failure matters: a
+// database's replication sidecar that does not run or logs errors means
+// the database is not replicated, which a deploy must not call done; any
+// other failing accessory is a warning line.
+func (s *Session) failingAccessories(found []AccessoryDetails) error {
+	var errs []error
+	for _, ad := range found {
+		why := ad.problem()
+		if why == "" {
+			continue
+		}
+		if s.replicates(ad.Name) && (ad.State != engine.StateRunning || ad.LastError != "") {
+			errs = append(errs, fmt.Errorf("%w: %s %s on %s: %s: its database is NOT being replicated (accessory:logs %s, accessory:reboot %s)",
+				ErrAccessoryFailing, ad.Name, ad.Container, ad.Host, why, ad.Name, ad.Name))
+			continue
+		}
+		s.out.linef("%-15s warning: accessory %s is failing: %s (accessory:logs %s)", ad.Host, ad.Name, why, ad.Name)
+	}
+	return errors.Join(errs...)
+}
+
+// replicates reports whether accessory name is the Litestream sidecar of
+// a Database (sidecar replication).
+func (s *Session) replicates(name string) bool {
+	for _, d := range s.app.Databases {
+		if d.Replication == ReplicateSidecar && d.Replica != nil && SidecarAccessoryName(d.role(s.app)) == name {
+			return true
+		}
+	}
+	return false
 }

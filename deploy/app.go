@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 
@@ -237,7 +238,11 @@ type HookContext struct {
 
 // Accessory is a long-lived container beside the app, on the hosts of the
 // roles it names (or its own Servers). Unlike roles it is not replaced by
-// each deploy: it boots when missing, and keeps running.
+// each deploy: it boots when missing, and keeps running while what
+// defines it (image, command, env, secrets, volumes, ports, files,
+// labels, options: its Fingerprint, in the container's LabelFingerprint)
+// stays the same. When that changes, a deploy reboots it, or only
+// reports it (see Drift).
 type Accessory struct {
 	Image string
 	// Build, when set, makes Image (a full reference, tag included) from
@@ -245,9 +250,14 @@ type Accessory struct {
 	// a host needs the accessory booted, delivered over SSH like the
 	// app's image, or through App.Registry when Image is in the same
 	// registry as App.Image. Without Build, a host that lacks Image pulls
-	// it through App.Registry when it is that registry's, and must hold
-	// it otherwise.
+	// it: with Registry's login when set, with App.Registry's when it is
+	// that registry's, and anonymously from any other registry (the
+	// app's login is never offered to another registry).
 	Build image.Builder
+	// Registry is the login to the registry Image names, when that is
+	// not App.Registry's; nil pulls from it anonymously. With Build, the
+	// built image is pushed there and each host pulls it.
+	Registry *Registry
 	// Roles puts the accessory on every host of these roles.
 	Roles []string
 	// Servers puts the accessory on these hosts too.
@@ -264,6 +274,36 @@ type Accessory struct {
 	Files   map[string]string
 	Labels  map[string]string
 	Options ContainerOptions
+	// Drift says what a deploy does when the running container differs
+	// from this declaration; the zero value, DriftReboot, reboots it.
+	Drift Drift
+}
+
+// Drift is what a deploy does with an accessory whose running container
+// no longer matches its declaration.
+type Drift int
+
+// The choices for Accessory.Drift.
+const (
+	// DriftReboot replaces the container in the deploy: the old one is
+	// stopped (a Litestream sidecar syncs and lets go of its lease),
+	// then the new one starts. The plan says why ("image changed").
+	DriftReboot Drift = iota
+	// DriftReport leaves the running container as it is: the plan says
+	// it drifted and why, and `accessory:reboot NAME` applies it when
+	// the operator chooses.
+	DriftReport
+)
+
+// String returns "reboot" or "report".
+func (d Drift) String() string {
+	switch d {
+	case DriftReboot:
+		return "reboot"
+	case DriftReport:
+		return "report"
+	}
+	return fmt.Sprintf("Drift(%d)", int(d))
 }
 
 // Registry is the login to the registry an App's Image names. The engine

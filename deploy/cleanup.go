@@ -83,6 +83,8 @@ func (s *Session) stepBudget(st Step) time.Duration {
 		}
 	case StepBootProxy:
 		return proxyBootWait + call
+	case StepRebootAccessory: // stop the old one, start and settle the new one
+		return DefaultStopTimeout + settleTime + 2*call
 	case StepHandoffPause, StepHandoffStop, StepHandoffStart, StepHandoffProxy, StepHandoffGate, StepHandoffResume:
 		return s.handoffBudget(st, call)
 	}

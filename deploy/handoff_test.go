@@ -197,8 +197,8 @@ func TestPlanAccessoryImages(t *testing.T) {
 		{"a build is built once and delivered", true, false, img, false, false, []string{"build-image", "deliver-image"}},
 		{"a build is delivered even where the tag exists", true, false, img, true, false, []string{"build-image", "deliver-image"}},
 		{"an image in the app's registry is pulled with its login", false, true, img, false, false, []string{"deliver-image"}},
-		{"an image in another registry is only checked, never sent the login", false, true, "docker.io/library/redis:7", false, false, []string{"ensure-image"}},
-		{"an image with no build or registry must be on the host", false, false, img, false, false, []string{"ensure-image"}},
+		{"an image in another registry is pulled anonymously, never sent the login", false, true, "docker.io/library/redis:7", false, false, []string{"deliver-image (anonymous)"}},
+		{"an image with no build or registry is pulled anonymously", false, false, img, false, false, []string{"deliver-image (anonymous)"}},
 		{"an image on the host needs nothing", false, true, img, true, false, nil},
 		{"a running accessory needs no image", true, true, img, false, true, nil},
 	}
@@ -227,7 +227,12 @@ func TestPlanAccessoryImages(t *testing.T) {
 			var got []string
 			for _, st := range plan.Prepare {
 				if st.Role == "cache" && st.Kind != deploy.StepBootAccessory {
-					got = append(got, st.Kind.String())
+					kind := st.Kind.String()
+					if st.Anonymous {
+						kind += " (anonymous)"
+						assert.True(t, st.ThroughRegistry, "an anonymous delivery is a pull")
+					}
+					got = append(got, kind)
 					assert.Equal(t, tc.image, st.Image)
 					if st.Kind == deploy.StepBuildImage {
 						assert.Empty(t, st.Host, "built once, on this machine")

@@ -3,6 +3,7 @@ package deploy
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -39,6 +40,8 @@ const (
 	StepHandoffProxy  // point the paused service at the new container once it is healthy
 	StepHandoffGate   // wait for the new container of a role without a proxy to be healthy
 	StepHandoffResume // send the held requests on to the new container
+
+	StepRebootAccessory // replace an accessory whose container no longer matches its declaration
 )
 
 var stepNames = map[StepKind]string{
@@ -60,6 +63,8 @@ var stepNames = map[StepKind]string{
 	StepHandoffProxy:  "handoff-proxy",
 	StepHandoffGate:   "handoff-gate",
 	StepHandoffResume: "handoff-resume",
+
+	StepRebootAccessory: "reboot-accessory",
 }
 
 // String returns the step's name as audit lines record it ("start", "proxy-deploy", ...).
@@ -114,6 +119,17 @@ type Step struct {
 	// host pulls it. Unset, a built image goes to each host over its SSH
 	// connection, only the layers the host lacks.
 	ThroughRegistry bool
+	// Anonymous is set on the delivery of an accessory's image from a
+	// registry other than App.Registry's: the host pulls it without a
+	// login, since the app's is never offered to another registry.
+	Anonymous bool
+	// Fingerprint is what a StepBootAccessory's or
+	// StepRebootAccessory's container is made with (its
+	// LabelFingerprint; see AccessoryFingerprint).
+	Fingerprint Fingerprint
+	// Changes say why a StepRebootAccessory replaces the running
+	// container: "image changed", "env LOG_LEVEL changed", ...
+	Changes []string
 }
 
 // Batch is a set of hosts that boot at the same time, and their steps,
@@ -160,6 +176,11 @@ type Plan struct {
 	// "PostDeploy"). PreConnect is not among them: it runs when the
 	// Session connects, before any plan is made.
 	Hooks []string
+	// Drifted are the accessories whose running container no longer
+	// matches its declaration but whose Accessory.Drift is DriftReport:
+	// a StepRebootAccessory each, with its Changes, that the plan prints
+	// and the executor does not run (`accessory:reboot NAME` does).
+	Drifted []Step
 }
 
 // Hosts lists every host the plan touches, in boot order.
@@ -226,28 +247,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 		case !state.hasImage(h, image):
 			p.Prepare = append(p.Prepare, Step{Kind: StepEnsureImage, Host: h, Image: image})
 		}
-		for _, name := range sortedKeys(a.Accessories) {
-			if !slices.Contains(a.accessoryHosts(name), h) {
-				continue
-			}
-			acc := a.Accessories[name]
-			ctr := AccessoryName(a, name)
-			c, exists := state.container(h, ctr)
-			if exists && c.Running {
-				continue
-			}
-			if !exists {
-				p.Prepare = append(p.Prepare, accessoryImage(a, state, h, name)...)
-			}
-			env := map[string]string{}
-			for k, v := range acc.Env.Clear {
-				env[k] = v
-			}
-			secrets := slices.Sorted(slices.Values(acc.Env.Secret))
-			p.Prepare = append(p.Prepare, Step{Kind: StepBootAccessory, Host: h, Role: name, Container: ctr,
-				Image: acc.Image, Cmd: acc.Cmd, Env: env, Secrets: secrets,
-				Volumes: slices.Clone(acc.Volumes), Files: filePaths(acc.Files)})
-		}
+		p.Prepare, p.Drifted = accessorySteps(a, state, h, p.Prepare, p.Drifted)
 	}
 	var builds []Step
 	if a.Build != nil && delivers(p.Prepare, "") {
@@ -255,7 +255,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 	}
 	for _, name := range sortedKeys(a.Accessories) {
 		if acc := a.Accessories[name]; acc.Build != nil && delivers(p.Prepare, name) {
-			builds = append(builds, Step{Kind: StepBuildImage, Role: name, Image: acc.Image, ThroughRegistry: a.accessoryPull(name)})
+			builds = append(builds, Step{Kind: StepBuildImage, Role: name, Image: acc.Image, ThroughRegistry: acc.Registry != nil || a.accessoryPull(name)})
 		}
 	}
 	p.Prepare = append(builds, p.Prepare...)
@@ -288,7 +288,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 	if p.idle() {
 		// Nothing boots, so nothing is migrated, waited for or pruned:
 		// leftovers beyond Retain are prune's business, not a deploy's.
-		return Plan{Service: p.Service, Destination: p.Destination, Version: p.Version, Image: p.Image}, ErrNothingToDeploy
+		return Plan{Service: p.Service, Destination: p.Destination, Version: p.Version, Image: p.Image, Drifted: p.Drifted}, ErrNothingToDeploy
 	}
 	return p, nil
 }
@@ -408,17 +408,65 @@ func roleSteps(a App, version, image string, state State, host, role string) []S
 	return steps
 }
 
+// accessorySteps appends to prepare what host needs for the app's
+// accessories: for each one missing, its image and its boot; for each
+// one stopped, a start (or, when it drifted, a reboot); for each one
+// running with another fingerprint than its declaration's, its image
+// and a reboot with the reasons, or, with DriftReport, an entry in
+// drifted. One that runs as declared needs nothing.
+func accessorySteps(a App, state State, host string, prepare, drifted []Step) ([]Step, []Step) {
+	for _, name := range sortedKeys(a.Accessories) {
+		if !slices.Contains(a.accessoryHosts(name), host) {
+			continue
+		}
+		acc := a.Accessories[name]
+		st := Step{Kind: StepBootAccessory, Host: host, Role: name, Container: AccessoryName(a, name),
+			Image: acc.Image, Cmd: acc.Cmd, Env: maps.Clone(acc.Env.Clear), Secrets: slices.Sorted(slices.Values(acc.Env.Secret)),
+			Volumes: slices.Clone(acc.Volumes), Files: filePaths(acc.Files),
+			Fingerprint: AccessoryFingerprint(a, name, nil)}
+		if st.Env == nil {
+			st.Env = map[string]string{}
+		}
+		c, exists := state.container(host, st.Container)
+		if exists {
+			st.Changes = st.Fingerprint.Changes(c.Fingerprint)
+		}
+		switch {
+		case !exists:
+		case len(st.Changes) == 0 && c.Running:
+			continue // runs as declared
+		case len(st.Changes) == 0: // stopped as declared: started again
+			prepare = append(prepare, st)
+			continue
+		case acc.Drift == DriftReport:
+			st.Kind = StepRebootAccessory
+			drifted = append(drifted, st)
+			if !c.Running { // stopped: started again as it was, not rebooted
+				st.Kind, st.Changes = StepBootAccessory, nil
+				prepare = append(prepare, st)
+			}
+			continue
+		default:
+			st.Kind = StepRebootAccessory
+		}
+		prepare = append(prepare, accessoryImage(a, state, host, name)...)
+		prepare = append(prepare, st)
+	}
+	return prepare, drifted
+}
+
 // accessoryImage is what puts accessory name's image on host, where its
-// container is to be created: a delivery of its build, a pull through
-// the app's registry when the image is that registry's, or else a check
-// that the host holds it.
+// container is to be created: a delivery of its build, or a pull (with
+// the app's registry login when the image is that registry's,
+// anonymously otherwise) when the host lacks it.
 func accessoryImage(a App, state State, host, name string) []Step {
 	acc := a.Accessories[name]
+	login := acc.Registry != nil || a.accessoryPull(name)
 	switch {
-	case acc.Build != nil || !state.hasImage(host, acc.Image) && a.accessoryPull(name):
-		return []Step{{Kind: StepDeliverImage, Host: host, Role: name, Image: acc.Image, ThroughRegistry: a.accessoryPull(name)}}
+	case acc.Build != nil:
+		return []Step{{Kind: StepDeliverImage, Host: host, Role: name, Image: acc.Image, ThroughRegistry: login}}
 	case !state.hasImage(host, acc.Image):
-		return []Step{{Kind: StepEnsureImage, Host: host, Role: name, Image: acc.Image}}
+		return []Step{{Kind: StepDeliverImage, Host: host, Role: name, Image: acc.Image, ThroughRegistry: true, Anonymous: !login}}
 	}
 	return nil
 }

@@ -42,6 +42,10 @@ type Container struct {
 	Accessory string
 	Running   bool
 	Created   time.Time
+	// Fingerprint is what the container was made with (its
+	// LabelFingerprint); nil for a container made before Slipway
+	// fingerprinted containers, which a plan takes as it is.
+	Fingerprint Fingerprint
 }
 
 // ProxyState is a host's kamal-proxy.
@@ -60,7 +64,8 @@ type ProxyState struct {
 // else: on every role's servers that role's container, running; on every
 // host of a web role kamal-proxy, running and routing the role's service
 // to it (ProxyTarget); every accessory running on its hosts; and the
-// release's image on each of them. NewPlan of the same version against it
+// release's image on each of them, each accessory made as it is declared
+// (AccessoryFingerprint). NewPlan of the same version against it
 // returns ErrNothingToDeploy. An App that does not validate gets the state
 // of its roles as they stand, without the sidecars its Databases imply.
 func StateRunning(a App, version string) State {
@@ -90,7 +95,7 @@ func StateRunning(a App, version string) State {
 		for _, h := range a.accessoryHosts(name) {
 			hs := s.Hosts[h]
 			hs.Containers = append(hs.Containers, Container{Name: AccessoryName(a, name), Destination: a.Destination,
-				Accessory: name, Running: true})
+				Accessory: name, Running: true, Fingerprint: AccessoryFingerprint(a, name, nil)})
 			hs.Images = appendNew(hs.Images, acc.Image)
 			s.Hosts[h] = hs
 		}

@@ -651,6 +651,9 @@ func (v *validator) accessory(p, name string, acc Accessory, a App, roles []stri
 	v.env(p+".env", acc.Env, nil, "")
 	v.volumes(p+".volumes", acc.Volumes)
 	v.labels(p+".labels", acc.Labels)
+	if acc.Drift != DriftReboot && acc.Drift != DriftReport {
+		v.addf(p+".drift", "must be DriftReboot or DriftReport, got %v", acc.Drift)
+	}
 }
 
 // databaseNameRe is a database's Name: it names the database in output
