@@ -71,6 +71,9 @@ func (s *Session) buildAndDeliver(ctx context.Context, p Plan, rep *Report, audi
 			}
 		}
 		if err := s.deliverImage(ctx, p, d, rep, audit); err != nil {
+			if slices.ContainsFunc(d.deliver, func(st Step) bool { return st.Anonymous }) {
+				return nil, fmt.Errorf("%w\n(pulled anonymously: a registry that wants a login needs accessories.%s.registry)", err, owner)
+			}
 			return nil, err
 		}
 	}
