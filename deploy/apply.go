@@ -242,7 +242,7 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 			return rep, fmt.Errorf("post-deploy hook: %w", err)
 		}
 	}
-	accessories := s.accessoryHealth(ctx, p)
+	accessories := s.accessoryHealth(ctx, rep)
 	s.summary(rep, accessories...)
 	if err := s.failingAccessories(accessories); err != nil {
 		return rep, fmt.Errorf("%s %s is live, but: %w", p.Service, p.Version, err)
@@ -646,8 +646,8 @@ func (s *Session) summary(rep *Report, health ...AccessoryDetails) {
 		return rw
 	}
 	for _, r := range rep.Steps {
-		if r.Step.Role == "" || r.Step.Kind == StepMigrate || r.Step.Kind == StepPrune {
-			continue
+		if r.Step.Role == "" || r.Step.Host == "" || r.Step.Kind == StepMigrate || r.Step.Kind == StepPrune {
+			continue // a build on this machine has a line of its own
 		}
 		rw := add(key{r.Step.Host, r.Step.Role})
 		rw.dur += r.Duration
