@@ -139,6 +139,10 @@ func cloneAccessories(accs map[string]Accessory) map[string]Accessory {
 	c := make(map[string]Accessory, len(accs))
 	for name, acc := range accs {
 		acc.Build = cloneBuilder(acc.Build)
+		if acc.Registry != nil {
+			r := *acc.Registry
+			acc.Registry = &r
+		}
 		acc.Roles = slices.Clone(acc.Roles)
 		acc.Servers = cloneServers(acc.Servers)
 		acc.Cmd = slices.Clone(acc.Cmd)
