@@ -99,6 +99,17 @@ func TestAccessoryDrift(t *testing.T) {
 		assert.Contains(t, plan.String(), "deliver image ghcr.io/acme/cache:8: the host pulls it from its registry, anonymously")
 	})
 
+	t.Run("an image the host lists by its full name is not pulled again", func(t *testing.T) {
+		a := cacheApp()
+		setCache(&a, func(c *deploy.Accessory) { c.Image = "redis" })
+		state := deploy.State{Hosts: map[string]deploy.HostState{host: {Images: []string{"docker.io/library/redis:latest"}}}}
+		plan, err := deploy.NewPlan(a, deploy.Release{Version: "v1"}, state)
+		require.NoError(t, err)
+		for _, st := range plan.Prepare {
+			assert.False(t, st.Role == "cache" && st.Kind == deploy.StepDeliverImage, "no pull of redis:\n%s", plan)
+		}
+	})
+
 	t.Run("Drift: report leaves it running and says why in the plan", func(t *testing.T) {
 		state := deploy.StateRunning(cacheApp(), "v1")
 		a := cacheApp()

@@ -84,6 +84,15 @@ func (s *Session) rebootAccessory(ctx context.Context, e *engine.Engine, st Step
 	return nil
 }
 
+// noteDrifted says which accessories the plan leaves running though they
+// drifted (Accessory.Drift: DriftReport), and why.
+func (s *Session) noteDrifted(p Plan) {
+	for _, st := range p.Drifted {
+		s.out.linef("%-15s %-8s drifted, not rebooted (Drift: report): %s; accessory:reboot %s applies it",
+			st.Host, st.Role, strings.Join(st.Changes, ", "), st.Role)
+	}
+}
+
 // settle waits settleTime for a new container to keep running, unrestarted.
 func settle(ctx context.Context, e *engine.Engine, name string) error {
 	deadline := time.Now().Add(settleTime)

@@ -65,6 +65,7 @@ func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) 
 	plan, err := NewPlan(s.app, r, state)
 	if errors.Is(err, ErrNothingToDeploy) {
 		s.out.linef("nothing to deploy: every host already runs %s %s", plan.Service, plan.Version)
+		s.noteDrifted(plan)
 		return &Report{Plan: plan}, nil
 	}
 	if err != nil {
@@ -170,6 +171,7 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 		verb = "Roll back"
 	}
 	s.out.linef("%s %s", verb, p.Summary())
+	s.noteDrifted(p)
 	audit := &auditLog{}
 	s.mu.Lock()
 	s.boots = map[string]*boot{}

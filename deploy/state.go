@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	ref "github.com/google/go-containerregistry/pkg/name"
 )
 
 // State is what runs on an app's hosts, as observed before a plan is
@@ -186,6 +188,23 @@ func (s State) container(host, name string) (Container, bool) {
 	return Container{}, false
 }
 
-func (s State) hasImage(host, ref string) bool {
-	return slices.Contains(s.Hosts[host].Images, ref)
+// hasImage reports whether host holds ref, however either names it:
+// "redis" is "docker.io/library/redis:latest" as the engine lists it.
+func (s State) hasImage(host, r string) bool {
+	images := s.Hosts[host].Images
+	if slices.Contains(images, r) {
+		return true
+	}
+	want := normalRef(r)
+	return want != "" && slices.ContainsFunc(images, func(have string) bool { return normalRef(have) == want })
+}
+
+// normalRef is an image reference in full, registry and tag included;
+// "" when it does not parse.
+func normalRef(r string) string {
+	n, err := ref.ParseReference(r)
+	if err != nil {
+		return ""
+	}
+	return n.Name()
 }
