@@ -21,6 +21,7 @@ func validApp() App {
 				Servers: Hosts("10.0.0.1", "10.0.0.2"),
 				Proxy: &Proxy{
 					Hosts: []string{"hello.example.com"}, AppPort: 3000, TLS: true,
+					TLSCertificate: "HELLO_TLS_CERT", TLSPrivateKey: "HELLO_TLS_KEY",
 					Health: health.HTTP{Path: "/up", Interval: time.Second},
 				},
 				Options: ContainerOptions{Memory: 512 << 20, Restart: "on-failure:3", ExtraHosts: []string{"db:10.0.0.9"}},
@@ -167,8 +168,12 @@ func TestValidateReportsTheFieldOfEachProblem(t *testing.T) {
 			`roles.web.proxy.responseTimeout: must not be negative; 0 means the default, got -1s`},
 		{"proxy host with a scheme", func(a *App) { a.Roles["web"].Proxy.Hosts[0] = "https://hello.example.com" },
 			`roles.web.proxy.hosts[0]: must be a host name such as "app.example.com" or "*.example.com", without scheme, port or path, got "https://hello.example.com"`},
-		{"TLS without hosts", func(a *App) { a.Roles["web"].Proxy.Hosts = nil },
+		{"TLS without hosts", func(a *App) {
+			a.Roles["web"].Proxy.Hosts, a.Roles["web"].Proxy.TLSCertificate, a.Roles["web"].Proxy.TLSPrivateKey = nil, "", ""
+		},
 			`roles.web.proxy.tls: automatic HTTPS needs at least one host name in hosts`},
+		{"a custom certificate without hosts", func(a *App) { a.Roles["web"].Proxy.Hosts = nil },
+			`roles.web.proxy.hosts: a custom certificate needs the host names it is for in hosts`},
 		{"proxy health path", func(a *App) { a.Roles["web"].Proxy.Health.Path = "up" },
 			`roles.web.proxy.health.path: must start with "/", got "up"`},
 		{"proxy ports clash", func(a *App) { a.Roles["web"].Proxy.HTTPPort = 443 },
@@ -179,11 +184,12 @@ func TestValidateReportsTheFieldOfEachProblem(t *testing.T) {
 			`roles.web.health: a role behind the proxy is gated by proxy.health; remove health or the proxy`},
 		{"two proxied roles on one server without hosts", func(a *App) {
 			a.Roles["web"].Proxy.TLS, a.Roles["web"].Proxy.Hosts = false, nil
+			a.Roles["web"].Proxy.TLSCertificate, a.Roles["web"].Proxy.TLSPrivateKey = "", ""
 			a.Roles["api"] = Role{Servers: Hosts("10.0.0.2"), Proxy: &Proxy{}}
-		}, `roles.web.proxy.hosts: roles api and web share the proxy on 10.0.0.2, so each needs hosts of its own; set distinct hosts on both`},
+		}, `roles.web.proxy.hosts: roles api and web share the proxy on 10.0.0.2, so each needs hosts of its own; set distinct hosts on both, or distinct pathPrefix`},
 		{"two proxied roles on one server with the same host", func(a *App) {
 			a.Roles["api"] = Role{Servers: Hosts("10.0.0.1"), Proxy: &Proxy{Hosts: []string{"HELLO.example.com"}}}
-		}, `roles.web.proxy.hosts: "hello.example.com" is also routed to role api on 10.0.0.1; roles sharing a proxy need distinct hosts`},
+		}, `roles.web.proxy.hosts: "hello.example.com" is also routed to role api on 10.0.0.1; roles sharing a proxy need distinct hosts, or distinct pathPrefix`},
 		{"two proxied roles on one server with different proxy images", func(a *App) {
 			a.Roles["api"] = Role{Servers: Hosts("10.0.0.1"), Proxy: &Proxy{Hosts: []string{"api.example.com"}, Image: "kamal-proxy:dev"}}
 		}, `roles.web.proxy.image: "basecamp/kamal-proxy:v0.9.2" differs from role api's "kamal-proxy:dev" on 10.0.0.1; roles on one server share one kamal-proxy`},
