@@ -50,6 +50,9 @@ func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) 
 	if _, err := s.resolveSecrets(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.checkCertificates(); err != nil {
+		return nil, err
+	}
 	if err := s.CheckEngines(ctx); err != nil {
 		return nil, err
 	}
@@ -84,6 +87,9 @@ func (s *Session) Rollback(ctx context.Context, version string) (_ *Report, err 
 		return nil, err
 	}
 	if _, err := s.resolveSecrets(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.checkCertificates(); err != nil {
 		return nil, err
 	}
 	if err := s.CheckEngines(ctx); err != nil {
@@ -157,6 +163,9 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 	defer s.redactErr(&err)
 	start := time.Now()
 	if _, err := s.resolveSecrets(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.checkCertificates(); err != nil {
 		return nil, err
 	}
 	for _, h := range p.Hosts() {

@@ -491,7 +491,7 @@ func proxyDeploy(a App, role, name string) *proxy.Service {
 	}
 	if px.TLSCertificate != "" {
 		svc.TLS = true
-		svc.TLSCertificatePath, svc.TLSPrivateKeyPath = proxy.CertPaths(svc.Name)
+		svc.TLSCertificatePath, svc.TLSPrivateKeyPath = proxy.CertPaths(svc.Name, name)
 	}
 	if px.PathPrefix != "" {
 		svc.PathPrefixes = []string{px.PathPrefix}

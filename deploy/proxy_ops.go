@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -412,6 +413,46 @@ func (s *Session) writeProxyCert(ctx context.Context, e *engine.Engine, role str
 		return fmt.Errorf("write the certificate of %s into %s: %w", svc.Name, proxy.DefaultContainer, err)
 	}
 	return nil
+}
+
+// checkCertificates checks each role's custom certificate (resolved
+// secrets) before any host is touched: the key must match the
+// certificate, which must cover every one of the role's hosts and not
+// have expired. Its problems name the field; none holds a byte of the key.
+func (s *Session) checkCertificates() error {
+	secrets := s.secretsOrNil()
+	var v validator
+	for _, role := range s.app.roleNames() {
+		px := s.app.Roles[role].Proxy
+		if px == nil || px.TLSCertificate == "" || px.TLSPrivateKey == "" {
+			continue
+		}
+		p := keyPath("roles", role) + ".proxy"
+		pair, err := tls.X509KeyPair([]byte(secrets[px.TLSCertificate]), []byte(secrets[px.TLSPrivateKey]))
+		if err != nil {
+			v.addf(p+".tlsPrivateKey", "secrets %s and %s are not a PEM certificate and its private key (%v); check that the key is the certificate's",
+				px.TLSCertificate, px.TLSPrivateKey, err)
+			continue
+		}
+		leaf := pair.Leaf
+		if leaf == nil {
+			if leaf, err = x509.ParseCertificate(pair.Certificate[0]); err != nil {
+				v.addf(p+".tlsCertificate", "secret %s does not hold an X.509 certificate: %v", px.TLSCertificate, err)
+				continue
+			}
+		}
+		if time.Now().After(leaf.NotAfter) {
+			v.addf(p+".tlsCertificate", "the certificate in secret %s expired on %s; renew it", px.TLSCertificate, leaf.NotAfter.UTC().Format(time.DateOnly))
+		}
+		for i, h := range px.Hosts {
+			// A wildcard host is covered by a wildcard certificate.
+			if leaf.VerifyHostname(strings.Replace(h, "*", "slipway-check", 1)) != nil {
+				v.addf(indexPath(p+".hosts", i), "%q is not covered by the certificate in secret %s (it is for %s)",
+					h, px.TLSCertificate, strings.Join(leaf.DNSNames, ", "))
+			}
+		}
+	}
+	return v.err()
 }
 
 // ProxyRebootOptions choose the hosts Session.RebootProxy reboots.

@@ -48,6 +48,7 @@ package proxy
 import (
 	"context"
 	"fmt"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -160,12 +161,14 @@ func (s Service) Args() []string {
 	return args
 }
 
-// CertPaths are where a service's custom certificate and key live inside
-// the proxy container: in ConfigVolume, beside kamal-proxy's routes, so
-// that a restarted or rebooted proxy restores the route with its
-// certificate. One directory per service.
-func CertPaths(service string) (cert, key string) {
-	dir := CertDir + "/" + service
+// CertPaths are where the custom certificate and key of a service's
+// route to target (a container name) live inside the proxy container: in
+// ConfigVolume, beside kamal-proxy's routes, so that a restarted or
+// rebooted proxy restores the route with its certificate. Each target
+// has its own, so a deploy whose certificate kamal-proxy refuses leaves
+// the files of the route that keeps serving as they were.
+func CertPaths(service, target string) (cert, key string) {
+	dir := path.Join(CertDir, service, target)
 	return dir + "/cert.pem", dir + "/key.pem"
 }
 
