@@ -18,7 +18,10 @@ import (
 	"github.com/slipwayhq/slipway/deploy/engine"
 	"github.com/slipwayhq/slipway/deploy/proxy"
 	"github.com/slipwayhq/slipway/internal/lab"
+	"github.com/slipwayhq/slipway/targets"
 )
+
+func ptrTo[T any](v T) *T { return &v }
 
 // proxyTestTag is the second tag of the lab's kamal-proxy image the
 // reboot test moves to: the same build under a new name, as a security
@@ -102,18 +105,17 @@ func TestProxyImageChangeRebootsTheProxyHostByHost(t *testing.T) {
 			}
 		}
 	})
-	t.Cleanup(func() {
+	t.Cleanup(func() { // through the proxy:reboot target, with the App as it was
 		cctx, ccancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer ccancel()
-		back, err := deploy.Connect(cctx, a, deploy.Options{Output: &out, Performer: "tester"})
-		if err != nil {
-			t.Errorf("put the lab's proxy image back: %v", err)
-			return
+		var back syncBuffer
+		targets.Use(targets.Config{App: a, Options: deploy.Options{Output: &back, Performer: "tester"}})
+		defer targets.Use(targets.Config{})
+		if err := (targets.Proxy{}).Reboot(cctx, nil, nil); err != nil {
+			t.Errorf("put the lab's proxy image back: %v\n%s", err, back.String())
 		}
-		defer back.Close()
-		if _, err := back.RebootProxy(cctx, deploy.ProxyRebootOptions{}); err != nil {
-			t.Errorf("put the lab's proxy image back: %v\n%s", err, out.String())
-		}
+		t.Logf("proxy:reboot back to %s:\n%s", lab.ProxyImage, back.String())
+		assert.Regexp(t, hosts[0].Addr+` +rebooted: no new connection for \d+\.\d\ds, \d+ routes? kept`, back.String())
 	})
 
 	moved := a.Clone()
@@ -188,6 +190,15 @@ func TestProxyImageChangeRebootsTheProxyHostByHost(t *testing.T) {
 
 	var logs syncBuffer
 	require.NoError(t, s2.ProxyLogs(ctx, deploy.ProxyLogOptions{Since: done[0].Start}, &logs))
+	var tail syncBuffer
+	targets.Use(targets.Config{App: moved, Options: deploy.Options{Output: &tail}})
+	require.NoError(t, (targets.Proxy{}).Logs(ctx, ptrTo(5), nil, ptrTo(hosts[1].Addr), nil))
+	targets.Use(targets.Config{})
+	lines := strings.Split(strings.TrimSpace(tail.String()), "\n")
+	assert.Len(t, lines, 5, "proxy:logs -tail=5 -host=%s", hosts[1].Addr)
+	for _, line := range lines {
+		assert.True(t, strings.HasPrefix(line, hosts[1].Addr), "only %s: %q", hosts[1].Addr, line)
+	}
 	for _, h := range hosts {
 		started := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(h.Addr) + `\s+kamal-proxy\s+\| .*"msg":"Server started"`)
 		assert.True(t, started.MatchString(logs.String()), "the new proxy's own lines on %s, prefixed by its host", h.Name)

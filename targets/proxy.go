@@ -25,7 +25,11 @@ func (Proxy) Reboot(ctx context.Context, host, destination *string) error {
 	}
 	done, err := s.RebootProxy(ctx, opts)
 	for _, r := range done {
-		fmt.Fprintf(output(), "%-15s rebooted: no new connection for %.2fs, %d routes kept\n", r.Host, r.Dark.Seconds(), len(r.Routes))
+		routes := fmt.Sprintf("%d routes", len(r.Routes))
+		if len(r.Routes) == 1 {
+			routes = "1 route"
+		}
+		fmt.Fprintf(output(), "%-15s rebooted: no new connection for %.2fs, %s kept\n", r.Host, r.Dark.Seconds(), routes)
 	}
 	return exit(err)
 }
