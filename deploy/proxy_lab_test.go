@@ -212,3 +212,44 @@ func TestProxyImageChangeRebootsTheProxyHostByHost(t *testing.T) {
 		assert.True(t, slices.ContainsFunc(d.Routes, func(r proxy.Route) bool { return r.Service == deploy.ProxyService(a, "web") }))
 	}
 }
+
+// TestProxyRebootThatFailsStartsTheOldProxyAgain reboots h7's proxy into
+// an image that holds no kamal-proxy (the test app's): the new container
+// never answers on kamal-proxy's socket, so the reboot fails, the old
+// proxy is started again under its own name with its routes, and nothing
+// of the attempt is left behind.
+func TestProxyRebootThatFailsStartsTheOldProxyAgain(t *testing.T) {
+	l := lab.Require(t, lab.SuiteHosts)
+	h := l.FaultHost(t, "h7")
+	service := fmt.Sprintf("proxy-back%d", rand.Uint32()%100_000)
+	a := testApp(service, []lab.Host{h})
+	lab.CleanupService(t, []lab.Host{h}, service)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out syncBuffer
+	_, err := connect(t, a, &out).Deploy(ctx, deploy.Release{Version: "v1"})
+	require.NoError(t, err, out.String())
+	before, err := h.Engine(t).Inspect(ctx, proxy.DefaultContainer)
+	require.NoError(t, err)
+
+	broken := a.Clone()
+	broken.Roles["web"].Proxy.Image = lab.TestAppImage + ":v1"
+	_, err = connect(t, broken, &out).RebootProxy(ctx, deploy.ProxyRebootOptions{})
+	require.Error(t, err)
+	t.Logf("the failure: %v", err)
+	assert.Contains(t, err.Error(), "the new proxy did not answer")
+	assert.Contains(t, err.Error(), "the old proxy was started again")
+
+	after, err := h.Engine(t).Inspect(ctx, proxy.DefaultContainer)
+	require.NoError(t, err)
+	assert.Equal(t, before.ID, after.ID, "the old proxy, under its own name")
+	assert.True(t, after.Running())
+	assert.Equal(t, deploy.ProxyTarget(a, "web", "v1"), route(t, ctx, a, h).Target, "its routes kept")
+	cs, err := h.Engine(t).List(ctx, engine.ListOptions{All: true})
+	require.NoError(t, err)
+	for _, c := range cs {
+		assert.False(t, strings.HasPrefix(c.Name, "kamal-proxy-"), "%s left behind", c.Name)
+	}
+	ld := startLoad([]string{h.Addr}, service+".test", 2, 200, 10*time.Second)
+	assert.Empty(t, failures(ld.finish()), "the old proxy serves")
+}
