@@ -264,3 +264,48 @@ func hostVolumePath(t *testing.T, h lab.Host, inContainer string) string {
 	require.True(t, ok, "%s is not in the config volume", inContainer)
 	return filepath.Join(mp, rel)
 }
+
+// TestTwoRolesShareAHostNameByPathPrefix routes one host name to two
+// roles on one lab host: the root path to web, /api to api, whose
+// prefix is cut before the app sees the request.
+func TestTwoRolesShareAHostNameByPathPrefix(t *testing.T) {
+	l := lab.Require(t, 6)
+	h := l.Hosts[5]
+	service := fmt.Sprintf("proxy-paths%d", mrand.Uint32()%100_000)
+	name := service + ".test"
+	a := testApp(service, []lab.Host{h})
+	web := a.Roles["web"]
+	api := web
+	apiProxy := *web.Proxy
+	apiProxy.PathPrefix = "/api"
+	api.Proxy = &apiProxy
+	api.Env = deploy.Env{Clear: map[string]string{"APP_VERSION": "api"}}
+	a.Roles["api"] = api
+	require.NoError(t, a.Validate())
+	lab.CleanupService(t, []lab.Host{h}, service)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out syncBuffer
+	_, err := connect(t, a, &out).Deploy(ctx, deploy.Release{Version: "v1"})
+	require.NoError(t, err, out.String())
+	plan, err := deploy.NewPlan(a, deploy.Release{Version: "v1"}, deploy.State{})
+	require.NoError(t, err)
+	assert.Contains(t, plan.String(), "proxy "+deploy.ProxyService(a, "api")+" -> "+deploy.ContainerName(a, "api", "v1")+":3000")
+	assert.Contains(t, plan.String(), "for "+name+" under /api")
+
+	get := func(path string) string {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, "http://"+h.Addr+path, nil)
+		require.NoError(t, err)
+		req.Host = name
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", path, body)
+		return strings.TrimSpace(string(body))
+	}
+	assert.Equal(t, "v1", get("/"), "the root path is web's")
+	assert.Equal(t, "api", get("/api/"), "/api is api's, its prefix cut")
+}
