@@ -304,8 +304,8 @@ func lostRoutes(before, after []proxy.Route) []string {
 // to a target that answers: a request through the host's published port
 // (dialled from the host, over its SSH connection) with the route's host
 // name and path gets an answer that is not the proxy's own 502, 503 or
-// 504. A route of this app asks its role's health path and needs a 2xx
-// or 3xx. Routes with TLS are asked over HTTPS without checking the
+// 504. A route of this app asks its role's health path (below its path
+// prefix, which kamal-proxy cuts) and needs a 2xx or 3xx. Routes with TLS are asked over HTTPS without checking the
 // certificate: the gate asks whether the target answers, not who the
 // proxy is.
 func (s *Session) proxyGate(ctx context.Context, h *hostConn, b proxy.Boot, routes []proxy.Route) error {
@@ -344,10 +344,11 @@ func (s *Session) proxyGate(ctx context.Context, h *hostConn, b proxy.Boot, rout
 			url = "https://" + net.JoinHostPort(addr, strconv.Itoa(orDefault(b.HTTPSPort, 443)))
 		}
 		px, mine := own[r.Service]
-		if mine {
-			path = strings.TrimSuffix(path, "/") + orDefault(px.Health.WithDefaults().Path, "/up")
+		strict := false
+		if mine && (px.StripPathPrefix == nil || *px.StripPathPrefix) { // the app sees its health path as it set it
+			path, strict = strings.TrimSuffix(path, "/")+orDefault(px.Health.WithDefaults().Path, "/up"), true
 		}
-		if err := askRoute(ctx, client, url+path, host, r.TLS, mine); err != nil {
+		if err := askRoute(ctx, client, url+path, host, r.TLS, strict); err != nil {
 			failed = append(failed, fmt.Sprintf("%s (%s): %v", r.Service, r.Target, err))
 		}
 	}
