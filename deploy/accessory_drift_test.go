@@ -72,7 +72,7 @@ func TestAccessoryDrift(t *testing.T) {
 			}
 			require.NoError(t, err)
 			require.Len(t, reboots, 1, "one reboot:\n%s", plan)
-			assert.Equal(t, tc.want, reboots[0].Changes)
+			assert.Equal(t, tc.want, reboots[0].Reasons)
 			assert.Equal(t, "cache", reboots[0].Role)
 			assert.Equal(t, deploy.AccessoryName(a, "cache"), reboots[0].Container)
 			assert.Contains(t, plan.String(), "reboot accessory hello-cache (")
@@ -117,7 +117,7 @@ func TestAccessoryDrift(t *testing.T) {
 		plan, err := deploy.NewPlan(a, deploy.Release{Version: "v1"}, state)
 		require.ErrorIs(t, err, deploy.ErrNothingToDeploy, "nothing runs: the drift is only reported")
 		require.Len(t, plan.Drifted, 1)
-		assert.Equal(t, []string{"image changed"}, plan.Drifted[0].Changes)
+		assert.Equal(t, []string{"image changed"}, plan.Drifted[0].Reasons)
 		assert.Contains(t, plan.String(), "Drifted, not rebooted (Drift: report")
 		assert.Contains(t, plan.String(), "hello-cache: image changed")
 	})

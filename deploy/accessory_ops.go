@@ -89,7 +89,7 @@ func (s *Session) rebootAccessory(ctx context.Context, e *engine.Engine, st Step
 func (s *Session) noteDrifted(p Plan) {
 	for _, st := range p.Drifted {
 		s.out.linef("%-15s %-8s drifted, not rebooted (Drift: report): %s; accessory:reboot %s applies it",
-			st.Host, st.Role, strings.Join(st.Changes, ", "), st.Role)
+			st.Host, st.Role, strings.Join(st.Reasons, ", "), st.Role)
 	}
 }
 

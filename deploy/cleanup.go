@@ -85,6 +85,8 @@ func (s *Session) stepBudget(st Step) time.Duration {
 		return proxyBootWait + call
 	case StepRebootAccessory: // stop the old one, start and settle the new one
 		return DefaultStopTimeout + settleTime + 2*call
+	case StepRebootProxy: // the old one's stop, the new one's socket, then its gate
+		return proxyStopTimeout + 2*proxyBootWait + 2*call
 	case StepHandoffPause, StepHandoffStop, StepHandoffStart, StepHandoffProxy, StepHandoffGate, StepHandoffResume:
 		return s.handoffBudget(st, call)
 	}

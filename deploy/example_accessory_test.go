@@ -30,7 +30,7 @@ func ExampleAccessoryFingerprint() {
 	plan, _ := deploy.NewPlan(app, deploy.Release{Version: "v1"}, state)
 	for _, st := range plan.Prepare {
 		if st.Kind == deploy.StepRebootAccessory {
-			fmt.Println(st.Kind, st.Container+":", strings.Join(st.Changes, ", "))
+			fmt.Println(st.Kind, st.Container+":", strings.Join(st.Reasons, ", "))
 		}
 	}
 

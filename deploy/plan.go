@@ -41,29 +41,35 @@ const (
 	StepHandoffGate   // wait for the new container of a role without a proxy to be healthy
 	StepHandoffResume // send the held requests on to the new container
 
+	// StepRebootProxy replaces a host's running kamal-proxy whose image,
+	// ports or run options differ from the App's (see Step.Reasons),
+	// keeping its routes; a deploy reboots one host at a time, before the
+	// host's other steps in its batch.
+	StepRebootProxy
+
 	StepRebootAccessory // replace an accessory whose container no longer matches its declaration
 )
 
 var stepNames = map[StepKind]string{
-	StepEnsureNetwork: "ensure-network",
-	StepBootProxy:     "boot-proxy",
-	StepEnsureImage:   "ensure-image",
-	StepMigrate:       "migrate",
-	StepStart:         "start",
-	StepProxyDeploy:   "proxy-deploy",
-	StepGate:          "gate",
-	StepStopOld:       "stop-old",
-	StepPrune:         "prune",
-	StepBootAccessory: "boot-accessory",
-	StepBuildImage:    "build-image",
-	StepDeliverImage:  "deliver-image",
-	StepHandoffPause:  "handoff-pause",
-	StepHandoffStop:   "handoff-stop",
-	StepHandoffStart:  "handoff-start",
-	StepHandoffProxy:  "handoff-proxy",
-	StepHandoffGate:   "handoff-gate",
-	StepHandoffResume: "handoff-resume",
-
+	StepEnsureNetwork:   "ensure-network",
+	StepBootProxy:       "boot-proxy",
+	StepEnsureImage:     "ensure-image",
+	StepMigrate:         "migrate",
+	StepStart:           "start",
+	StepProxyDeploy:     "proxy-deploy",
+	StepGate:            "gate",
+	StepStopOld:         "stop-old",
+	StepPrune:           "prune",
+	StepBootAccessory:   "boot-accessory",
+	StepBuildImage:      "build-image",
+	StepDeliverImage:    "deliver-image",
+	StepHandoffPause:    "handoff-pause",
+	StepHandoffStop:     "handoff-stop",
+	StepHandoffStart:    "handoff-start",
+	StepHandoffProxy:    "handoff-proxy",
+	StepHandoffGate:     "handoff-gate",
+	StepHandoffResume:   "handoff-resume",
+	StepRebootProxy:     "reboot-proxy",
 	StepRebootAccessory: "reboot-accessory",
 }
 
@@ -114,6 +120,10 @@ type Step struct {
 	// before it starts (Accessory.Files), sorted. Only paths: a file's
 	// content may hold a credential and is never kept in the plan.
 	Files []string
+	// Reasons say why a StepRebootProxy replaces the running proxy, or a
+	// StepRebootAccessory the running accessory: "image changed",
+	// "http-port changed", "env LOG_LEVEL changed", ...
+	Reasons []string
 	// ThroughRegistry is set on the build and delivery steps of an image
 	// that goes through App.Registry: the build pushes it there and each
 	// host pulls it. Unset, a built image goes to each host over its SSH
@@ -127,9 +137,6 @@ type Step struct {
 	// StepRebootAccessory's container is made with (its
 	// LabelFingerprint; see AccessoryFingerprint).
 	Fingerprint Fingerprint
-	// Changes say why a StepRebootAccessory replaces the running
-	// container: "image changed", "env LOG_LEVEL changed", ...
-	Changes []string
 }
 
 // Batch is a set of hosts that boot at the same time, and their steps,
@@ -178,7 +185,7 @@ type Plan struct {
 	Hooks []string
 	// Drifted are the accessories whose running container no longer
 	// matches its declaration but whose Accessory.Drift is DriftReport:
-	// a StepRebootAccessory each, with its Changes, that the plan prints
+	// a StepRebootAccessory each, with its Reasons, that the plan prints
 	// and the executor does not run (`accessory:reboot NAME` does).
 	Drifted []Step
 }
@@ -230,12 +237,15 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 	p := Plan{Service: a.Service, Destination: a.Destination, Version: r.Version, Image: image, Wait: a.Boot.Wait,
 		Hooks: a.Hooks.names()}
 	viaRegistry := a.Registry != nil
+	reboots := map[string]Step{} // by host, applied first in the host's batch
 
 	for _, h := range a.HostNames() {
 		p.Prepare = append(p.Prepare, Step{Kind: StepEnsureNetwork, Host: h, Container: a.network()})
-		if px := proxyOn(a, h); px != nil {
+		if b, ok := proxyBoot(a, h); ok {
 			if ps := state.Hosts[h].Proxy; ps == nil || !ps.Running {
-				p.Prepare = append(p.Prepare, Step{Kind: StepBootProxy, Host: h, Container: proxy.DefaultContainer, Image: px.image()})
+				p.Prepare = append(p.Prepare, Step{Kind: StepBootProxy, Host: h, Container: proxy.DefaultContainer, Image: b.Spec().Image})
+			} else if why := proxyDrift(b, ps); len(why) > 0 {
+				reboots[h] = Step{Kind: StepRebootProxy, Host: h, Container: proxy.DefaultContainer, Image: b.Spec().Image, Reasons: why}
 			}
 		}
 		switch {
@@ -271,6 +281,9 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 	for _, group := range batches(a, hosts) {
 		b := Batch{Hosts: group}
 		for _, h := range group {
+			if st, ok := reboots[h]; ok {
+				b.Steps = append(b.Steps, st)
+			}
 			for _, role := range a.rolesOn(h) {
 				b.Steps = append(b.Steps, roleSteps(a, r.Version, image, state, h, role)...)
 			}
@@ -429,20 +442,20 @@ func accessorySteps(a App, state State, host string, prepare, drifted []Step) ([
 		}
 		c, exists := state.container(host, st.Container)
 		if exists {
-			st.Changes = st.Fingerprint.Changes(c.Fingerprint)
+			st.Reasons = st.Fingerprint.Changes(c.Fingerprint)
 		}
 		switch {
 		case !exists:
-		case len(st.Changes) == 0 && c.Running:
+		case len(st.Reasons) == 0 && c.Running:
 			continue // runs as declared
-		case len(st.Changes) == 0: // stopped as declared: started again
+		case len(st.Reasons) == 0: // stopped as declared: started again
 			prepare = append(prepare, st)
 			continue
 		case acc.Drift == DriftReport:
 			st.Kind = StepRebootAccessory
 			drifted = append(drifted, st)
 			if !c.Running { // stopped: started again as it was, not rebooted
-				st.Kind, st.Changes = StepBootAccessory, nil
+				st.Kind, st.Reasons = StepBootAccessory, nil
 				prepare = append(prepare, st)
 			}
 			continue
@@ -504,7 +517,7 @@ func proxyPointsAt(a App, state State, host, role, name string) bool {
 func proxyDeploy(a App, role, name string) *proxy.Service {
 	px := a.Roles[role].Proxy
 	gate := px.Health.WithDefaults()
-	return &proxy.Service{
+	svc := &proxy.Service{
 		Name:            ProxyService(a, role),
 		Target:          fmt.Sprintf("%s:%d", name, px.appPort()),
 		Hosts:           px.Hosts,
@@ -517,7 +530,18 @@ func proxyDeploy(a App, role, name string) *proxy.Service {
 		ResponseTimeout: px.ResponseTimeout,
 		BufferRequests:  px.BufferRequests,
 		BufferResponses: px.BufferResponses,
+		TLSRedirect:     px.SSLRedirect,
+		ForwardHeaders:  px.ForwardHeaders,
+		StripPathPrefix: px.StripPathPrefix,
 	}
+	if px.TLSCertificate != "" {
+		svc.TLS = true
+		svc.TLSCertificatePath, svc.TLSPrivateKeyPath = proxy.CertPaths(svc.Name, name)
+	}
+	if px.PathPrefix != "" {
+		svc.PathPrefixes = []string{px.PathPrefix}
+	}
+	return svc
 }
 
 // pruned lists the role's containers on host that fall beyond the

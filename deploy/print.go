@@ -98,7 +98,7 @@ func (p Plan) writeDrifted(b *strings.Builder) {
 	}
 	b.WriteString("Drifted, not rebooted (Drift: report; accessory:reboot NAME applies it):\n")
 	for _, st := range p.Drifted {
-		fmt.Fprintf(b, "  %-15s %s %s: %s\n", st.Host, st.Role, st.Container, strings.Join(st.Changes, ", "))
+		fmt.Fprintf(b, "  %-15s %s %s: %s\n", st.Host, st.Role, st.Container, strings.Join(st.Reasons, ", "))
 	}
 }
 
@@ -167,6 +167,8 @@ func (st Step) describe() string {
 		return "ensure network " + st.Container
 	case StepBootProxy:
 		return "boot kamal-proxy " + st.Image
+	case StepRebootProxy:
+		return "reboot kamal-proxy " + st.Image + " (" + strings.Join(st.Reasons, ", ") + "), routes kept; new connections are refused for about a second"
 	case StepEnsureImage:
 		return "ensure image " + st.Image
 	case StepMigrate:
@@ -189,8 +191,23 @@ func (st Step) describe() string {
 		if len(px.Hosts) > 0 {
 			s += " for " + strings.Join(px.Hosts, ", ")
 		}
+		if len(px.PathPrefixes) > 0 {
+			s += " under " + strings.Join(px.PathPrefixes, ", ")
+			if px.StripPathPrefix != nil && !*px.StripPathPrefix {
+				s += " (prefix kept)"
+			}
+		}
 		if px.TLS {
 			s += " with TLS"
+			if px.TLSCertificatePath != "" {
+				s += " (custom certificate)"
+			}
+			if px.TLSRedirect != nil && !*px.TLSRedirect {
+				s += ", plain HTTP served too"
+			}
+		}
+		if px.ForwardHeaders != nil {
+			s += map[bool]string{true: ", X-Forwarded headers passed on", false: ", X-Forwarded headers replaced"}[*px.ForwardHeaders]
 		}
 		return s
 	case StepGate:
@@ -216,7 +233,7 @@ func (st Step) describe() string {
 		return fmt.Sprintf("boot accessory %s (%s)%s", st.Container, st.Image, envNote(st))
 	case StepRebootAccessory:
 		return fmt.Sprintf("reboot accessory %s (%s): %s; stop the old one, then start it anew%s",
-			st.Container, st.Image, strings.Join(st.Changes, ", "), envNote(st))
+			st.Container, st.Image, strings.Join(st.Reasons, ", "), envNote(st))
 	case StepHandoffPause, StepHandoffStop, StepHandoffStart, StepHandoffProxy, StepHandoffGate, StepHandoffResume:
 		return st.describeHandoff()
 	}
