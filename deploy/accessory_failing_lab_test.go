@@ -23,6 +23,9 @@ import (
 func TestADeployWhoseSidecarCannotReplicateFails(t *testing.T) {
 	l := lab.Require(t, 1)
 	service := fmt.Sprintf("accessory-%d", rand.Uint32()%1_000_000)
+	// Registered before CleanupService, so it runs after the containers
+	// that mount the volume are gone.
+	t.Cleanup(func() { removeVolume(l.Hosts[0], service+"-data") })
 	lab.CleanupService(t, l.Hosts[:1], service)
 	a := testApp(service, l.Hosts[:1])
 	h := l.Hosts[0]
@@ -31,9 +34,7 @@ func TestADeployWhoseSidecarCannotReplicateFails(t *testing.T) {
 	defer cancel()
 	t.Setenv(replicate.DefaultAccessKeyIDVar, "AKIAFAILING")
 	t.Setenv(replicate.DefaultSecretAccessKeyVar, "failing-secret-9d2c")
-	e := h.Engine(t)
 	volume := service + "-data"
-	t.Cleanup(func() { e.VolumeRemove(context.Background(), volume, true) })
 	// A closed port on the host's own gateway: nothing answers there.
 	r := replicate.Replica{DB: "/data/app.db", S3: &replicate.S3{Bucket: "nowhere", Endpoint: "http://" + lab.RegistryAddr[:len(lab.RegistryAddr)-len(":5000")] + ":1"}}
 	a.Volumes = []string{volume + ":/data"}

@@ -28,6 +28,9 @@ func TestAccessoryLifecycle(t *testing.T) {
 	l := lab.Require(t, 1)
 	reg := lab.RequireRegistry(t, l)
 	service := fmt.Sprintf("accessory-%d", rand.Uint32()%1_000_000)
+	// Registered before CleanupService, so it runs after the containers
+	// that mount the volume are gone.
+	t.Cleanup(func() { removeVolume(l.Hosts[0], service+"-cache") })
 	lab.CleanupService(t, l.Hosts[:1], service)
 	a := testApp(service, l.Hosts[:1])
 	h := l.Hosts[0]
@@ -37,7 +40,6 @@ func TestAccessoryLifecycle(t *testing.T) {
 	ref := reg.Addr + "/" + service + "/cache:r1"
 	t.Cleanup(func() { removeImages(t, l, reg.Addr+"/"+service+"/cache") })
 	volume := service + "-cache"
-	t.Cleanup(func() { e.VolumeRemove(context.Background(), volume, true) })
 	t.Setenv("CACHE_REGISTRY_PASSWORD", reg.Password)
 	t.Setenv("CACHE_TOKEN", "tok-5e1f-accessory")
 	cache := deploy.Accessory{
@@ -160,4 +162,17 @@ func TestAccessoryLifecycle(t *testing.T) {
 	assert.NotContains(t, out.String(), "tok-5e1f-accessory")
 	assert.NotContains(t, out.String(), reg.Password)
 	t.Logf("session output:\n%s", out.String())
+}
+
+// removeVolume removes a test's volume from h, once nothing mounts it.
+func removeVolume(h lab.Host, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, e, err := h.Connect(ctx)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	defer e.Close()
+	e.VolumeRemove(ctx, name, true)
 }

@@ -31,6 +31,9 @@ import (
 func TestSidecarImageChangeRebootsItAndLosesNoWrite(t *testing.T) {
 	l := lab.Require(t, 1)
 	service := fmt.Sprintf("accessory-%d", rand.Uint32()%1_000_000) // this helper's prefix
+	// Registered before CleanupService, so it runs after the containers
+	// that mount the volume are gone.
+	t.Cleanup(func() { removeVolume(l.Hosts[0], service+"-data") })
 	lab.CleanupService(t, l.Hosts[:1], service)
 	a := testApp(service, l.Hosts[:1])
 	h := l.Hosts[0]
@@ -52,7 +55,6 @@ func TestSidecarImageChangeRebootsItAndLosesNoWrite(t *testing.T) {
 
 	volume := a.Service + "-data"
 	require.NoError(t, e.VolumeEnsure(ctx, volume, map[string]string{"slipway.service": a.Service}))
-	t.Cleanup(func() { e.VolumeRemove(context.Background(), volume, true) })
 	dir, err := e.VolumeMountpoint(ctx, volume)
 	require.NoError(t, err)
 	r := replicate.Replica{DB: "/data/app.db", S3: &replicate.S3{Bucket: s3.Bucket(t, "accessory-reboot"), Endpoint: s3.HostEndpoint(h)}}
