@@ -110,9 +110,12 @@ func (s *Session) ExecInteractive(ctx context.Context, opts ExecOptions, in io.R
 		if err := h.engine.Start(ctx, spec.Name); err != nil {
 			return res, err
 		}
-		// The engine applies the created size only once the terminal exists.
-		_ = tty.Resize(ctx, local.size())
 	}
+	// Engines before API 1.42 ignore the size given at creation, and
+	// newer ones apply a container's only once it runs: set it again
+	// before the first output is shown, so the command's first answer
+	// already sees it.
+	sizeAtStart(ctx, tty, local.size())
 
 	restore, err := local.makeRaw()
 	if err != nil {
@@ -151,6 +154,22 @@ func (s *Session) ExecInteractive(ctx context.Context, opts ExecOptions, in io.R
 	return res, nil
 }
 
+// sizeAtStart sets the terminal's size of a command that has just
+// started, trying again for a moment while the engine reports the
+// process as not yet running, as the docker CLI does.
+func sizeAtStart(ctx context.Context, tty *engine.TTY, size engine.Size) {
+	for try := 1; try <= 10; try++ {
+		if tty.Resize(ctx, size) == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Duration(try) * 10 * time.Millisecond):
+		}
+	}
+}
+
 // localTerminal is this side of an interactive exec: its input, and the
 // terminal behind it, if any.
 type localTerminal struct {
@@ -162,12 +181,31 @@ type localTerminal struct {
 
 func newLocalTerminal(in io.Reader, out io.Writer) *localTerminal {
 	l := &localTerminal{in: in}
-	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		l.fd, l.isTT, l.has = int(f.Fd()), true, true
-	} else if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		l.fd, l.has = int(f.Fd()), true
+	if fd, ok := terminalFD(in); ok {
+		l.fd, l.isTT, l.has = fd, true, true
+	} else if fd, ok := terminalFD(out); ok {
+		l.fd, l.has = fd, true
 	}
 	return l
+}
+
+// terminalFD returns the descriptor of v when it is a terminal. It reads
+// it through SyscallConn rather than Fd, which would make the file
+// blocking and so its reads impossible to interrupt.
+func terminalFD(v any) (int, bool) {
+	f, ok := v.(*os.File)
+	if !ok {
+		return 0, false
+	}
+	raw, err := f.SyscallConn()
+	if err != nil {
+		return 0, false
+	}
+	fd := -1
+	if raw.Control(func(d uintptr) { fd = int(d) }) != nil || fd < 0 {
+		return 0, false
+	}
+	return fd, term.IsTerminal(fd)
 }
 
 // size is the local terminal's size; zero when there is none.

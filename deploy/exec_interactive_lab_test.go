@@ -59,6 +59,18 @@ func newScreen(t *testing.T, rows, cols uint16) *screen {
 	return s
 }
 
+// state is the terminal settings of the session's end, read without
+// making it blocking (as Fd would).
+func (s *screen) state() *term.State {
+	s.t.Helper()
+	raw, err := s.tty.SyscallConn()
+	require.NoError(s.t, err)
+	var st *term.State
+	require.NoError(s.t, raw.Control(func(fd uintptr) { st, err = term.GetState(int(fd)) }))
+	require.NoError(s.t, err)
+	return st
+}
+
 func (s *screen) typeLine(line string) {
 	s.t.Helper()
 	_, err := s.ptmx.Write([]byte(line + "\r"))
@@ -123,8 +135,7 @@ func TestExecInteractive(t *testing.T) {
 			var lines syncBuffer
 			s := connect(t, a, &lines)
 			sc := newScreen(t, 30, 100)
-			before, err := term.GetState(int(sc.tty.Fd()))
-			require.NoError(t, err)
+			before := sc.state()
 			cmd := []string{"sh"} // the image's entrypoint is /testapp
 			if reuse {
 				cmd = []string{"/testapp", "sh"}
@@ -140,8 +151,7 @@ func TestExecInteractive(t *testing.T) {
 			}()
 
 			sc.expect("testapp$ ")
-			during, err := term.GetState(int(sc.tty.Fd()))
-			require.NoError(t, err)
+			during := sc.state()
 			assert.NotEqual(t, before, during, "the local terminal is in raw mode during the session")
 
 			sc.typeLine("echo hello console")
@@ -159,7 +169,7 @@ func TestExecInteractive(t *testing.T) {
 				sc.expect("testapp$ ")
 			}
 
-			_, err = sc.ptmx.Write([]byte("echo never ran\x03"))
+			_, err := sc.ptmx.Write([]byte("echo never ran\x03"))
 			require.NoError(t, err)
 			sc.expect("interrupted")
 			sc.expect("testapp$ ")
@@ -186,8 +196,7 @@ func TestExecInteractive(t *testing.T) {
 				assert.Contains(t, got.res.Container, service+"-web-"+version+"-exec-")
 			}
 
-			after, err := term.GetState(int(sc.tty.Fd()))
-			require.NoError(t, err)
+			after := sc.state()
 			assert.Equal(t, before, after, "the local terminal is restored")
 			assert.NotContains(t, sc.out.String(), "\nnever ran", "Ctrl-C dropped the unfinished line")
 			assert.NotContains(t, sc.out.String(), value)
