@@ -27,7 +27,8 @@ const ttyFlushDelay = 20 * time.Millisecond
 // `docker run -it --rm` (otherwise, in a one-off container of its image,
 // with the role's env and the app's network and volumes) would: opts.Host,
 // or the role's first host. in is the command's input and out receives
-// what its terminal shows, secret values redacted.
+// what its terminal shows, secret values redacted (nil means os.Stdin and
+// os.Stdout); the result holds no output.
 //
 // When in is a terminal (an *os.File such as os.Stdin), it is put in raw
 // mode for the session and restored after, so that every key reaches the
@@ -65,6 +66,12 @@ func (s *Session) ExecInteractive(ctx context.Context, opts ExecOptions, in io.R
 	}
 	if _, err := s.resolveSecrets(ctx); err != nil {
 		return ExecResult{}, err
+	}
+	if in == nil {
+		in = os.Stdin
+	}
+	if out == nil {
+		out = os.Stdout
 	}
 	h := s.hosts[host]
 	start := time.Now()
