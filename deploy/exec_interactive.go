@@ -300,8 +300,9 @@ type flushingWriter struct {
 	w     io.WriteCloser
 	delay time.Duration
 
-	mu    sync.Mutex
-	timer *time.Timer
+	mu     sync.Mutex
+	timer  *time.Timer
+	closed bool
 }
 
 func newFlushingWriter(w io.WriteCloser, delay time.Duration) *flushingWriter {
@@ -313,19 +314,29 @@ func (f *flushingWriter) Write(p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.timer == nil {
-		f.timer = time.AfterFunc(f.delay, func() { _ = f.w.Close() })
+		f.timer = time.AfterFunc(f.delay, f.flush)
 	} else {
 		f.timer.Reset(f.delay)
 	}
 	return n, err
 }
 
+func (f *flushingWriter) flush() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.closed {
+		_ = f.w.Close()
+	}
+}
+
 // Close passes on what is held back; it does not close the writer below.
+// Nothing is written after it returns.
 func (f *flushingWriter) Close() error {
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
 	if f.timer != nil {
 		f.timer.Stop()
 	}
-	f.mu.Unlock()
 	return f.w.Close()
 }
