@@ -120,6 +120,16 @@ func TestExecInteractive(t *testing.T) {
 	_, err := connect(t, a, &deployOut).Deploy(ctx, deploy.Release{Version: version})
 	require.NoError(t, err, deployOut.String())
 	e := hosts[0].Engine(t)
+	// A test that fails mid-session leaves its one-off container running:
+	// they carry LabelExec, not the service label CleanupService looks for.
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cs, _ := e.List(cctx, engine.ListOptions{All: true, Labels: map[string]string{deploy.LabelExec: service}})
+		for _, c := range cs {
+			e.Remove(cctx, c.ID, true)
+		}
+	})
 	oneOffs := func() []engine.Container {
 		cs, err := e.List(ctx, engine.ListOptions{All: true, Labels: map[string]string{deploy.LabelExec: service}})
 		require.NoError(t, err)
