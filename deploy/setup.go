@@ -139,8 +139,10 @@ func NewSetupPlan(a App, checks []HostCheck) (SetupPlan, error) {
 		if !ready || !c.Network {
 			hs.Steps = append(hs.Steps, Step{Kind: StepEnsureNetwork, Host: h, Container: a.network()})
 		}
-		if px := proxyOn(a, h); px != nil && (!ready || !c.Proxy) {
-			hs.Steps = append(hs.Steps, Step{Kind: StepBootProxy, Host: h, Container: proxy.DefaultContainer, Image: px.image()})
+		// A running proxy that differs from the App is left to the next
+		// deploy or proxy:reboot, which roll it host by host.
+		if b, ok := proxyBoot(a, h); ok && (!ready || !c.Proxy) {
+			hs.Steps = append(hs.Steps, Step{Kind: StepBootProxy, Host: h, Container: proxy.DefaultContainer, Image: b.Spec().Image})
 		}
 		p.Hosts = append(p.Hosts, hs)
 	}
