@@ -195,9 +195,14 @@ type Env struct {
 	Secret []string
 }
 
-// Boot paces a rolling deploy.
+// Boot paces a rolling deploy. Whatever the limit, the primary host
+// (the primary role's first server) boots alone in the first batch: the
+// other roles and hosts boot only once the primary role's first container
+// is healthy, and a failure there stops the deploy with every other host
+// untouched, as Kamal holds other roles behind its primary role.
 type Boot struct {
-	// Limit is how many hosts boot at once; 0 means all of them.
+	// Limit is how many of the other hosts boot at once, after the
+	// primary host; 0 means all of them.
 	Limit int
 	// LimitPercent, when set instead of Limit, is a share of the hosts (1-100).
 	LimitPercent int

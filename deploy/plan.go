@@ -352,18 +352,26 @@ func (h Hooks) names() []string {
 	return out
 }
 
-// batches groups hosts by the boot limit. With a limit, the primary host
-// boots alone first, so that nothing else boots if it fails.
+// batches groups hosts by the boot limit. The primary host boots alone
+// first whatever the limit, as Kamal's barrier does: the other roles and
+// hosts boot only once the primary role's first container is healthy,
+// so a release whose web role fails its gate never reaches a worker.
+// The rest boot Limit (or LimitPercent) at a time, all at once when no
+// limit is set.
 func batches(a App, hosts []string) [][]string {
+	if len(hosts) <= 1 {
+		return [][]string{hosts}
+	}
 	limit := a.Boot.Limit
 	if a.Boot.LimitPercent > 0 {
 		limit = max(1, len(hosts)*a.Boot.LimitPercent/100)
 	}
-	if limit <= 0 || limit >= len(hosts) && limit > 1 {
-		return [][]string{hosts}
+	rest := hosts[1:]
+	if limit <= 0 {
+		limit = len(rest)
 	}
 	groups := [][]string{hosts[:1]}
-	for rest := hosts[1:]; len(rest) > 0; {
+	for len(rest) > 0 {
 		n := min(limit, len(rest))
 		groups = append(groups, rest[:n])
 		rest = rest[n:]

@@ -70,7 +70,11 @@ func (p Plan) String() string {
 		if p.WaitsBefore(i) {
 			fmt.Fprintf(&b, "Wait %s\n", p.Wait)
 		}
-		title := fmt.Sprintf("Batch %d of %d (%s)", i+1, len(p.Batches), strings.Join(batch.Hosts, ", "))
+		hosts := strings.Join(batch.Hosts, ", ")
+		if i == 0 && len(p.Batches) > 1 {
+			hosts += ", primary: the others boot once it is healthy" // see Boot
+		}
+		title := fmt.Sprintf("Batch %d of %d (%s)", i+1, len(p.Batches), hosts)
 		fmt.Fprintf(&b, "%s:\n", title)
 		hook("PreAppBoot")
 		if len(batch.Steps) == 0 {
