@@ -56,6 +56,10 @@ type App struct {
 	Volumes []string
 	// Labels are added to every container.
 	Labels map[string]string
+	// Logging is the log driver and options of every container of the
+	// app (roles, migrations, accessories); the zero value is Kamal's
+	// default, json-file capped at 10 MB (see Logging).
+	Logging Logging
 	// Boot says how many hosts boot at once and how long to wait between batches.
 	Boot Boot
 	// Retain is how many stopped containers per role and host are kept
@@ -102,6 +106,13 @@ type Role struct {
 	Labels map[string]string
 	// Options are engine options for this role's containers.
 	Options ContainerOptions
+	// Logging is set over App.Logging for this role's containers.
+	Logging Logging
+	// StopTimeout is how long a stop of this role's containers (the
+	// old release's, a handoff's, a cleanup's) waits for the app to
+	// exit after SIGTERM before the engine kills it; the engine uses it
+	// for any stop of the container too. 0 means DefaultStopTimeout.
+	StopTimeout time.Duration
 	// Proxy puts the role behind kamal-proxy: it makes it a web role.
 	Proxy *Proxy
 	// Health gates a role without a proxy; nil means the container must
@@ -269,6 +280,11 @@ type Accessory struct {
 	Files   map[string]string
 	Labels  map[string]string
 	Options ContainerOptions
+	// Logging is set over App.Logging for the accessory's container.
+	Logging Logging
+	// StopTimeout is how long a stop of the accessory waits for it to
+	// exit before the engine kills it; 0 means DefaultStopTimeout.
+	StopTimeout time.Duration
 }
 
 // Registry is the login to the registry an App's Image names. The engine

@@ -76,7 +76,7 @@ func (s *Session) stepBudget(st Step) time.Duration {
 		}
 		return settleTime + call
 	case StepStopOld:
-		return time.Duration(len(st.Old))*DefaultStopTimeout + call
+		return time.Duration(len(st.Old))*s.app.stopTimeout(st.Role) + call
 	case StepMigrate:
 		if s.app.Migrate != nil {
 			return orDefault(s.app.Migrate.Timeout, DefaultMigrateTimeout) + call
@@ -286,7 +286,7 @@ func (s *Session) settleBoot(ctx context.Context, h *hostConn, b boot) (string, 
 	}
 	budget := s.opts.callTimeout()
 	if b.origin == bootRestarted {
-		stop := DefaultStopTimeout
+		stop := s.app.stopTimeout(b.role)
 		if dl, ok := ctx.Deadline(); ok {
 			stop = min(stop, time.Until(dl)/2)
 		}

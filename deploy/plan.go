@@ -109,6 +109,12 @@ type Step struct {
 	// before it starts (Accessory.Files), sorted. Only paths: a file's
 	// content may hold a credential and is never kept in the plan.
 	Files []string
+	// Logging is the log driver and options of the step's new container
+	// (a start, a migration, an accessory's boot) when they are not the
+	// default (DefaultLogDriver capped at DefaultLogMaxSize), so the plan
+	// shows them; nil otherwise. The executor gives the container the
+	// same, from the App.
+	Logging *Logging
 	// ThroughRegistry is set on the build and delivery steps of an image
 	// that goes through App.Registry: the build pushes it there and each
 	// host pulls it. Unset, a built image goes to each host over its SSH
@@ -246,7 +252,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 			secrets := slices.Sorted(slices.Values(acc.Env.Secret))
 			p.Prepare = append(p.Prepare, Step{Kind: StepBootAccessory, Host: h, Role: name, Container: ctr,
 				Image: acc.Image, Cmd: acc.Cmd, Env: env, Secrets: secrets,
-				Volumes: slices.Clone(acc.Volumes), Files: filePaths(acc.Files)})
+				Volumes: slices.Clone(acc.Volumes), Files: filePaths(acc.Files), Logging: a.loggingNote(name)})
 		}
 	}
 	var builds []Step
@@ -265,7 +271,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 		role := orDefault(m.Role, a.primaryRole())
 		env, secrets := a.envFor(role)
 		p.Migrate = &Step{Kind: StepMigrate, Host: a.PrimaryHost(), Role: role, Container: MigrateName(a, r.Version),
-			Image: image, Cmd: m.Cmd, Env: env, Secrets: secrets, Volumes: slices.Clone(a.Volumes)}
+			Image: image, Cmd: m.Cmd, Env: env, Secrets: secrets, Volumes: slices.Clone(a.Volumes), Logging: a.loggingNote(role)}
 	}
 
 	for _, group := range batches(a, hosts) {
@@ -397,8 +403,9 @@ func roleSteps(a App, version, image string, state State, host, role string) []S
 	env, secrets := a.envFor(role)
 	start := Step{Kind: StepStart, Host: host, Role: role, Container: name, Image: image,
 		Reuse: exists, Cmd: r.Cmd, Env: env, Secrets: secrets}
-	if !exists { // a retained container keeps the mounts it was made with
+	if !exists { // a retained container keeps the mounts and logging it was made with
 		start.Volumes = slices.Clone(a.Volumes)
+		start.Logging = a.loggingNote(role)
 	}
 	if a.handoffRole(role) && len(old) > 0 {
 		return handoffSteps(a, start, old)

@@ -225,6 +225,9 @@ func envNote(st Step) string {
 	if len(st.Files) > 0 { // by path: the content may hold a credential
 		parts = append(parts, "files "+strings.Join(st.Files, " "))
 	}
+	if st.Logging != nil { // only when not the default
+		parts = append(parts, "logging "+st.Logging.String())
+	}
 	if len(parts) == 0 {
 		return ""
 	}

@@ -21,7 +21,8 @@
 //
 // "testapp version" prints the version, "testapp getenv NAME" a variable,
 // "testapp sleep D" sleeps and "testapp fail" exits 2 (logging LEAK_ENV's
-// variable first).
+// variable first). "testapp logs SIZE" writes SIZE bytes of log lines to
+// stdout ("50MB"), then serves.
 package main
 
 import (
@@ -53,6 +54,8 @@ func main() {
 			d, _ := time.ParseDuration(os.Args[2])
 			time.Sleep(d)
 			return
+		case "logs":
+			writeLogs(os.Args[2]) // then serve, as below
 		case "fail":
 			if name := os.Getenv("LEAK_ENV"); name != "" {
 				fmt.Fprintf(os.Stderr, "config %s=%s\n", name, os.Getenv(name))
