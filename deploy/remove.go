@@ -77,8 +77,8 @@ type HostRemoval struct {
 	Proxy     bool
 	ProxyKept string
 	// Images are the references removed: the tags of App.Image's
-	// repository and the accessories' images that no remaining container
-	// uses.
+	// repository and the accessories' images, but for a tag a remaining
+	// container was made from and the last tag of an image in use.
 	Images []string
 	// Network is the app's network, removed when no remaining container
 	// is attached to it; "" when it stays, and NetworkKept says why.
@@ -151,9 +151,14 @@ func hostRemoval(a App, host string, inv HostInventory) HostRemoval {
 		}
 	}
 
-	used := map[string]bool{}
+	// A tag goes unless a remaining container was made from it (another
+	// destination's, say), or its image is in use and it is the image's
+	// last tag, which the engine would refuse to remove. Untagging an
+	// image that keeps other tags frees nothing another container needs.
+	used, made := map[string]bool{}, map[string]bool{}
 	for _, c := range rest {
 		used[c.ImageID] = true
+		made[familiarName(c.Image)] = true
 	}
 	repo := familiarName(a.Image)
 	var accImages []string
@@ -163,14 +168,13 @@ func hostRemoval(a App, host string, inv HostInventory) HostRemoval {
 		}
 	}
 	for _, img := range inv.Images {
-		if used[img.ID] {
-			continue
-		}
 		for _, ref := range img.Tags {
 			r, _, _ := splitTag(familiarName(ref))
-			if r == repo || slices.Contains(accImages, familiarName(ref)) {
-				hr.Images = append(hr.Images, ref)
+			ours := r == repo || slices.Contains(accImages, familiarName(ref))
+			if !ours || made[familiarName(ref)] || used[img.ID] && len(img.Tags) == 1 {
+				continue
 			}
+			hr.Images = append(hr.Images, ref)
 		}
 	}
 	slices.Sort(hr.Images)
@@ -253,8 +257,8 @@ func (r Removal) String() string {
 // Remove takes the app off its hosts: for the session's destination
 // only, on every host, its kamal-proxy routes, every container (each
 // role's, every version, accessories, migration and exec leftovers),
-// the tags of App.Image's repository and the accessories' images no
-// other container uses, its network when nothing else is attached,
+// the tags of App.Image's repository and the accessories' images (but
+// those another container was made from, see HostRemoval.Images), its network when nothing else is attached,
 // kamal-proxy itself when no other app's route remains, and last the
 // deploy lock. Volumes are never removed: they hold the databases.
 //

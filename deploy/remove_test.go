@@ -31,20 +31,23 @@ func TestRemovePlan(t *testing.T) {
 	web := func(version string) map[string]string {
 		return map[string]string{deploy.LabelService: "hello", deploy.LabelRole: "web", deploy.LabelVersion: version}
 	}
+	staging := ctr("hello-web-staging-v1", "sha256:b", map[string]string{deploy.LabelService: "hello", deploy.LabelRole: "web", deploy.LabelDestination: "staging"})
+	staging.Image = "ghcr.io/acme/hello:v1" // made from v1, since retagged: v1 and v2 are one image now
 	shared := deploy.HostInventory{ // the first host: another app and another destination share it
 		Containers: []engine.Container{
 			ctr("hello-web-v2", "sha256:b", web("v2")),
 			ctr("hello-web-v1", "sha256:a2", web("v1")),
+			ctr("shop-worker", "sha256:f", map[string]string{deploy.LabelService: "shop", deploy.LabelRole: "worker"}),
 			ctr("hello-cache", "sha256:c", map[string]string{deploy.LabelService: "hello", deploy.LabelAccessory: "cache"}),
 			ctr("hello-migrate-v3", "sha256:b", map[string]string{deploy.LabelMigrate: "hello", deploy.LabelVersion: "v3"}),
-			ctr("hello-web-staging-v1", "sha256:a", map[string]string{deploy.LabelService: "hello", deploy.LabelRole: "web", deploy.LabelDestination: "staging"}),
+			staging,
 			ctr("shop-web-v1", "sha256:d", map[string]string{deploy.LabelService: "shop", deploy.LabelRole: "web"}),
 			ctr("kamal-proxy", "sha256:e", nil),
 		},
 		Images: []engine.Image{
-			{ID: "sha256:a", Tags: []string{"ghcr.io/acme/hello:v1"}},
-			{ID: "sha256:a2", Tags: []string{"ghcr.io/acme/hello:v1-old"}},
-			{ID: "sha256:b", Tags: []string{"ghcr.io/acme/hello:v2", "ghcr.io/acme/hello:v3"}},
+			{ID: "sha256:a2", Tags: []string{"ghcr.io/acme/hello:v0"}},
+			{ID: "sha256:b", Tags: []string{"ghcr.io/acme/hello:v1", "ghcr.io/acme/hello:v2", "ghcr.io/acme/hello:v3"}},
+			{ID: "sha256:f", Tags: []string{"ghcr.io/acme/hello:v9"}},
 			{ID: "sha256:c", Tags: []string{"valkey/valkey:8"}},
 			{ID: "sha256:d", Tags: []string{"ghcr.io/acme/shop:v1"}},
 			{ID: "sha256:e", Tags: []string{"basecamp/kamal-proxy:v0.9.2"}},
@@ -71,10 +74,10 @@ func TestRemovePlan(t *testing.T) {
 			"every version, the accessory and a migration leftover")
 		assert.False(t, h.Proxy, "kamal-proxy stays for the other routes")
 		assert.Equal(t, "other apps' routes remain: hello-web-staging, shop-web", h.ProxyKept)
-		assert.Equal(t, []string{"ghcr.io/acme/hello:v1-old", "ghcr.io/acme/hello:v2", "ghcr.io/acme/hello:v3", "valkey/valkey:8"}, h.Images,
-			"hello:v1 stays: the staging container runs it; shop's and kamal-proxy's are not the app's")
+		assert.Equal(t, []string{"ghcr.io/acme/hello:v0", "ghcr.io/acme/hello:v2", "ghcr.io/acme/hello:v3", "valkey/valkey:8"}, h.Images,
+			"hello:v1 stays: the staging container was made from it; v9 is the last tag of an image another app runs; shop's and kamal-proxy's are not the app's")
 		assert.Empty(t, h.Network)
-		assert.Equal(t, "other containers are attached: hello-web-staging-v1, kamal-proxy, shop-web-v1", h.NetworkKept)
+		assert.Equal(t, "other containers are attached: hello-web-staging-v1, kamal-proxy, shop-web-v1, shop-worker", h.NetworkKept)
 		assert.Equal(t, []string{"cache-data", "hello-data"}, h.Volumes, "volumes are listed as kept")
 	})
 	t.Run("a host of this app alone loses kamal-proxy and the network too", func(t *testing.T) {
