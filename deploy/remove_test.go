@@ -33,7 +33,7 @@ func TestRemovePlan(t *testing.T) {
 	}
 	staging := ctr("hello-web-staging-v1", "sha256:b", map[string]string{deploy.LabelService: "hello", deploy.LabelRole: "web", deploy.LabelDestination: "staging"})
 	staging.Image = "ghcr.io/acme/hello:v1" // made from v1, since retagged: v1 and v2 are one image now
-	shared := deploy.HostInventory{ // the first host: another app and another destination share it
+	shared := deploy.HostInventory{         // the first host: another app and another destination share it
 		Containers: []engine.Container{
 			ctr("hello-web-v2", "sha256:b", web("v2")),
 			ctr("hello-web-v1", "sha256:a2", web("v1")),
