@@ -84,3 +84,46 @@ func TestLogsStayUnderTheirCap(t *testing.T) {
 		})
 	}
 }
+
+// A role's StopTimeout is what the engine waits before it kills the
+// role's containers: the test app's "ignore-term" mode ignores SIGTERM,
+// so stop-old must end it with SIGKILL after the role's 2s instead of
+// DefaultStopTimeout's 30s.
+func TestStopOldWaitsTheRolesStopTimeout(t *testing.T) {
+	a, l := labApp(t, 1)
+	a.Service = "limits-stop" + strings.TrimPrefix(a.Service, "t")
+	h := l.Hosts[0]
+	lab.CleanupService(t, l.Hosts[:1], a.Service)
+	a.Roles = deploy.Roles{"worker": {
+		Servers:     a.Roles["web"].Servers,
+		Cmd:         []string{"ignore-term"},
+		StopTimeout: 2 * time.Second,
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out syncBuffer
+	s := connect(t, a, &out)
+	image := lab.RequireTestAppSource(t, l.Hosts[:1]) // the test app with its ignore-term mode
+	_, err := s.Deploy(ctx, deploy.Release{Version: "v1", Image: image})
+	require.NoError(t, err, out.String())
+	rep, err := s.Deploy(ctx, deploy.Release{Version: "v2", Image: image})
+	require.NoError(t, err, out.String())
+
+	e := h.Engine(t)
+	old, err := e.Inspect(ctx, deploy.ContainerName(a, "worker", "v1"))
+	require.NoError(t, err)
+	assert.Equal(t, 137, old.ExitCode, "the engine killed what ignored SIGTERM")
+	var stopOld time.Duration
+	for _, st := range rep.Steps {
+		if st.Step.Kind == deploy.StepStopOld {
+			stopOld = st.Duration
+		}
+	}
+	// The engine keeps the timeout with the container, for any stop of it.
+	cur, err := e.Inspect(ctx, deploy.ContainerName(a, "worker", "v2"))
+	require.NoError(t, err)
+	res, err := h.Dial(t).Run(ctx, "grep -o '\"StopTimeout\":[0-9]*' "+ssh.Quote(strings.TrimSuffix(cur.LogPath, cur.ID+"-json.log")+"config.v2.json"), nil)
+	require.NoError(t, err)
+	assert.Equal(t, `"StopTimeout":2`, strings.TrimSpace(string(res.Stdout)))
+	t.Logf("stop-old of a container that ignores SIGTERM took %s with StopTimeout 2s (exit %d)", stopOld.Round(time.Millisecond), old.ExitCode)
+}

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // writeLogs is "testapp logs SIZE": before serving, the app writes SIZE
@@ -54,4 +57,15 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("size %q: want a count of bytes such as 50MB or 1MiB", s)
 	}
 	return n * mult, nil
+}
+
+// ignoreTerm is "testapp ignore-term": the app ignores SIGTERM, as a
+// process that installs no handler does when it is PID 1, and sleeps
+// until the engine kills it at the end of its stop timeout.
+func ignoreTerm() {
+	signal.Ignore(syscall.SIGTERM)
+	log.Printf("testapp: ignoring SIGTERM")
+	for {
+		time.Sleep(time.Hour)
+	}
 }
