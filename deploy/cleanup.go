@@ -361,7 +361,7 @@ func (s *Session) reconnect(ctx context.Context, h *hostConn) error {
 	start := time.Now()
 	wait := 250 * time.Millisecond
 	for tries := 1; ; tries++ {
-		fresh, err := dialHost(ctx, s.sshConfig(srv), srv)
+		fresh, err := s.dialHost(ctx, srv)
 		if err == nil {
 			h.engine.Close()
 			h.ssh.Close()
