@@ -589,7 +589,7 @@ func (s *Session) migrate(ctx context.Context, e *engine.Engine, p Plan, st Step
 	ctx, cancel := context.WithTimeout(ctx, orDefault(s.app.Migrate.Timeout, DefaultMigrateTimeout))
 	defer cancel()
 	spec := s.containerSpec(p, st)
-	spec.Labels = map[string]string{"slipway.migrate": s.app.Service, LabelVersion: p.Version}
+	spec.Labels = map[string]string{LabelMigrate: s.app.Service, LabelVersion: p.Version}
 	if s.app.Destination != "" {
 		spec.Labels[LabelDestination] = s.app.Destination
 	}
