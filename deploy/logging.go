@@ -123,13 +123,10 @@ func (a App) stopTimeout(name string) time.Duration {
 	return DefaultStopTimeout
 }
 
-var (
-	// logDriverRe is a log driver's name: a built-in one ("json-file")
-	// or a plugin's ("grafana/loki:latest").
-	logDriverRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*(:[A-Za-z0-9_.-]+)?$`)
-	// logSizeRe is a size as the engine reads max-size: "10m", "512k", "1g", "2MB".
-	logSizeRe = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?[kKmMgG]?[iI]?[bB]?$`)
-)
+// logDriverRe is a log driver's name: a built-in one ("json-file") or a
+// plugin's ("grafana/loki:latest"). A max-size is checked with logSizeRe
+// (validate.go), as Proxy.LogMaxSize is.
+var logDriverRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*(:[A-Za-z0-9_.-]+)?$`)
 
 // logging checks a Logging at p.
 func (v *validator) logging(p string, l Logging) {
@@ -149,7 +146,7 @@ func (v *validator) logging(p string, l Logging) {
 		case strings.ContainsFunc(val, func(c rune) bool { return c < ' ' || c == 0x7f }):
 			v.add(f, "must not hold control characters")
 		case k == "max-size" && !logSizeRe.MatchString(val):
-			v.addf(f, `must be a size such as "10m", "512k" or "1g", got %q`, val)
+			v.addf(f, `must be a size such as "10m", "500k" or "1g", got %q`, val)
 		case k == "max-file":
 			if n, err := strconv.Atoi(val); err != nil || n < 1 {
 				v.addf(f, `must be a whole number of files, at least 1, such as "3", got %q`, val)
