@@ -42,7 +42,9 @@ type HostInventory struct {
 	// Proxy is set when the host has a kamal-proxy container.
 	Proxy bool
 	// Routes maps each kamal-proxy service onto its target
-	// ("container:port"), every app's.
+	// ("container:port"), every app's; nil when kamal-proxy is missing or
+	// stopped (its routes cannot be read then, so it is kept while other
+	// apps run on the host).
 	Routes map[string]string
 }
 
@@ -142,7 +144,18 @@ func hostRemoval(a App, host string, inv HostInventory) HostRemoval {
 			others = append(others, svc)
 		}
 	}
-	if inv.Proxy {
+	var apps []string // other Slipway apps' containers on the host
+	for _, c := range rest {
+		if c.Labels[LabelService] != "" {
+			apps = append(apps, c.Name)
+		}
+	}
+	switch {
+	case !inv.Proxy:
+	case inv.Routes == nil && len(apps) > 0:
+		// A stopped kamal-proxy lists no routes: keep it for the other apps.
+		hr.ProxyKept = "it is stopped, so its routes cannot be read, and other apps run here: " + strings.Join(apps, ", ")
+	default:
 		if len(others) == 0 {
 			hr.Proxy = true
 			rest = slices.DeleteFunc(rest, func(c engine.Container) bool { return c.Name == proxy.DefaultContainer })

@@ -88,6 +88,15 @@ func TestRemovePlan(t *testing.T) {
 		assert.Equal(t, []string{"ghcr.io/acme/hello:v2"}, h.Images)
 		assert.Equal(t, "slipway", h.Network)
 	})
+	t.Run("a stopped kamal-proxy stays while other apps run on the host", func(t *testing.T) {
+		stopped := shared
+		stopped.Routes = nil
+		r, err := deploy.RemovePlan(removeApp(), map[string]deploy.HostInventory{"203.0.113.10": stopped})
+		require.NoError(t, err)
+		assert.False(t, r.Hosts[0].Proxy)
+		assert.Contains(t, r.Hosts[0].ProxyKept, "it is stopped, so its routes cannot be read, and other apps run here: ")
+		assert.Contains(t, r.Hosts[0].ProxyKept, "shop-web-v1")
+	})
 	t.Run("prints what goes and what stays", func(t *testing.T) {
 		out := r.String()
 		t.Logf("\n%s", out)
