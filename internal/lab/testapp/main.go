@@ -21,9 +21,10 @@
 //
 // "testapp version" prints the version, "testapp getenv NAME" a variable,
 // "testapp sleep D" sleeps and "testapp fail" exits 2 (logging LEAK_ENV's
-// variable first). "testapp logs SIZE" writes SIZE bytes of log lines to
-// stdout ("50MB"), then serves; "testapp ignore-term" ignores SIGTERM
-// and sleeps until it is killed.
+// variable first). "testapp sh" is a line-based shell for interactive
+// exec tests (see sh.go). "testapp logs SIZE" writes SIZE bytes of log
+// lines to stdout ("50MB"), then serves; "testapp ignore-term" ignores
+// SIGTERM and sleeps until it is killed.
 package main
 
 import (
@@ -59,6 +60,8 @@ func main() {
 			writeLogs(os.Args[2]) // then serve, as below
 		case "ignore-term":
 			ignoreTerm()
+		case "sh":
+			os.Exit(shell())
 		case "fail":
 			if name := os.Getenv("LEAK_ENV"); name != "" {
 				fmt.Fprintf(os.Stderr, "config %s=%s\n", name, os.Getenv(name))
