@@ -31,6 +31,12 @@ func AccessoryFingerprint(a App, name string, secrets SecretDigests) Fingerprint
 		"init":        nilIfZero(acc.Options.Init),
 		"network":     a.network(),
 	}
+	if l := a.loggingNote(name); l != nil { // the default adds no part
+		parts["logging"] = *l
+	}
+	if acc.StopTimeout > 0 {
+		parts["stop-timeout"] = acc.StopTimeout
+	}
 	for k, v := range acc.Env.Clear {
 		parts["env."+k] = v
 	}

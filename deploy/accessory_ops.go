@@ -36,7 +36,7 @@ func (s *Session) rebootAccessory(ctx context.Context, e *engine.Engine, st Step
 		return err
 	}
 	if found {
-		if err := e.Stop(ctx, st.Container, DefaultStopTimeout); err != nil && !errors.Is(err, engine.ErrNotFound) {
+		if err := e.Stop(ctx, st.Container, s.app.stopTimeout(st.Role)); err != nil && !errors.Is(err, engine.ErrNotFound) {
 			return fmt.Errorf("stop %s: %w", st.Container, err)
 		}
 		if err := e.Rename(ctx, st.Container, aside); err != nil {
@@ -52,10 +52,10 @@ func (s *Session) rebootAccessory(ctx context.Context, e *engine.Engine, st Step
 		err = settle(ctx, e, st.Container)
 	}
 	if err != nil {
-		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultStopTimeout+s.opts.callTimeout())
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.app.stopTimeout(st.Role)+s.opts.callTimeout())
 		defer cancel()
 		lines, _ := e.Tail(bctx, st.Container, 20)
-		e.Stop(bctx, st.Container, DefaultStopTimeout) // gracefully: a sidecar lets go of a lease it took
+		e.Stop(bctx, st.Container, s.app.stopTimeout(st.Role)) // gracefully: a sidecar lets go of a lease it took
 		e.Remove(bctx, st.Container, true)
 		back := "; there was no old container"
 		if found {
@@ -137,7 +137,7 @@ func (s *Session) onAccessory(ctx context.Context, name, what string, fn func(ct
 	return s.onHosts(hosts, func(i int, h *hostConn) error {
 		start := time.Now()
 		var detail string
-		err := s.call(ctx, h.name, what+" "+name, DefaultStopTimeout+settleTime+2*s.opts.callTimeout(), func(ctx context.Context) error {
+		err := s.call(ctx, h.name, what+" "+name, s.app.stopTimeout(name)+settleTime+2*s.opts.callTimeout(), func(ctx context.Context) error {
 			var err error
 			detail, err = fn(ctx, h)
 			return err
@@ -254,7 +254,7 @@ func (s *Session) AccessoryStop(ctx context.Context, name string) (err error) {
 	return s.withLock(ctx, "accessory stop "+name, func() error {
 		return s.onAccessory(ctx, name, "stop", func(ctx context.Context, h *hostConn) (string, error) {
 			ctr := AccessoryName(s.app, name)
-			err := h.engine.Stop(ctx, ctr, DefaultStopTimeout)
+			err := h.engine.Stop(ctx, ctr, s.app.stopTimeout(name))
 			if errors.Is(err, engine.ErrNotFound) {
 				return ctr + " (not booted)", nil
 			}
@@ -293,7 +293,7 @@ func (s *Session) AccessoryRemove(ctx context.Context, name string) (err error) 
 	err = s.withLock(ctx, "accessory remove "+name, func() error {
 		return s.onAccessory(ctx, name, "remove", func(ctx context.Context, h *hostConn) (string, error) {
 			ctr := AccessoryName(s.app, name)
-			if err := h.engine.Stop(ctx, ctr, DefaultStopTimeout); errors.Is(err, engine.ErrNotFound) {
+			if err := h.engine.Stop(ctx, ctr, s.app.stopTimeout(name)); errors.Is(err, engine.ErrNotFound) {
 				return ctr + " (not booted)", nil
 			} else if err != nil {
 				return ctr, err

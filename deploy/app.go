@@ -57,6 +57,10 @@ type App struct {
 	Volumes []string
 	// Labels are added to every container.
 	Labels map[string]string
+	// Logging is the log driver and options of every container of the
+	// app (roles, migrations, accessories); the zero value is Kamal's
+	// default, json-file capped at 10 MB (see Logging).
+	Logging Logging
 	// Boot says how many hosts boot at once and how long to wait between batches.
 	Boot Boot
 	// Retain is how many stopped containers per role and host are kept
@@ -103,6 +107,13 @@ type Role struct {
 	Labels map[string]string
 	// Options are engine options for this role's containers.
 	Options ContainerOptions
+	// Logging is set over App.Logging for this role's containers.
+	Logging Logging
+	// StopTimeout is how long a stop of this role's containers (the
+	// old release's, a handoff's, a cleanup's) waits for the app to
+	// exit after SIGTERM before the engine kills it; the engine uses it
+	// for any stop of the container too. 0 means DefaultStopTimeout.
+	StopTimeout time.Duration
 	// Proxy puts the role behind kamal-proxy: it makes it a web role.
 	Proxy *Proxy
 	// Health gates a role without a proxy; nil means the container must
@@ -246,9 +257,14 @@ type Env struct {
 	Secret []string
 }
 
-// Boot paces a rolling deploy.
+// Boot paces a rolling deploy. Whatever the limit, the primary host
+// (the primary role's first server) boots alone in the first batch: the
+// other roles and hosts boot only once the primary role's first container
+// is healthy, and a failure there stops the deploy with every other host
+// untouched, as Kamal holds other roles behind its primary role.
 type Boot struct {
-	// Limit is how many hosts boot at once; 0 means all of them.
+	// Limit is how many of the other hosts boot at once, after the
+	// primary host; 0 means all of them.
 	Limit int
 	// LimitPercent, when set instead of Limit, is a share of the hosts (1-100).
 	LimitPercent int
@@ -327,6 +343,11 @@ type Accessory struct {
 	// Drift says what a deploy does when the running container differs
 	// from this declaration; the zero value, DriftReboot, reboots it.
 	Drift Drift
+	// Logging is set over App.Logging for the accessory's container.
+	Logging Logging
+	// StopTimeout is how long a stop of the accessory waits for it to
+	// exit before the engine kills it; 0 means DefaultStopTimeout.
+	StopTimeout time.Duration
 }
 
 // Drift is what a deploy does with an accessory whose running container

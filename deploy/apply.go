@@ -427,7 +427,7 @@ func (s *Session) apply(ctx context.Context, p Plan, st Step) error {
 		return s.gate(ctx, h, st)
 	case StepStopOld:
 		for _, name := range st.Old {
-			if err := e.Stop(ctx, name, DefaultStopTimeout); err != nil && !errors.Is(err, engine.ErrNotFound) {
+			if err := e.Stop(ctx, name, s.app.stopTimeout(st.Role)); err != nil && !errors.Is(err, engine.ErrNotFound) {
 				return err
 			}
 		}
@@ -494,20 +494,24 @@ func (s *Session) containerSpec(p Plan, st Step) engine.ContainerSpec {
 	for _, k := range st.Secrets {
 		env = append(env, k+"="+secrets[k])
 	}
+	logging := s.app.logging(st.Role) // a role's, or an accessory's
 	return engine.ContainerSpec{
-		Name:       st.Container,
-		Image:      st.Image,
-		Cmd:        st.Cmd,
-		Env:        env,
-		Labels:     s.app.labelsFor(st.Role, p.Version),
-		Network:    s.app.network(),
-		Volumes:    s.app.Volumes,
-		Restart:    orDefault(r.Options.Restart, "unless-stopped"),
-		User:       r.Options.User,
-		Memory:     r.Options.Memory,
-		CPUs:       r.Options.CPUs,
-		ExtraHosts: r.Options.ExtraHosts,
-		Init:       r.Options.Init,
+		Name:        st.Container,
+		Image:       st.Image,
+		Cmd:         st.Cmd,
+		Env:         env,
+		Labels:      s.app.labelsFor(st.Role, p.Version),
+		Network:     s.app.network(),
+		Volumes:     s.app.Volumes,
+		Restart:     orDefault(r.Options.Restart, "unless-stopped"),
+		User:        r.Options.User,
+		Memory:      r.Options.Memory,
+		CPUs:        r.Options.CPUs,
+		ExtraHosts:  r.Options.ExtraHosts,
+		Init:        r.Options.Init,
+		LogDriver:   logging.Driver,
+		LogOptions:  logging.Options,
+		StopTimeout: s.app.stopTimeout(st.Role),
 	}
 }
 
@@ -613,7 +617,7 @@ func (s *Session) migrate(ctx context.Context, e *engine.Engine, p Plan, st Step
 	ctx, cancel := context.WithTimeout(ctx, orDefault(s.app.Migrate.Timeout, DefaultMigrateTimeout))
 	defer cancel()
 	spec := s.containerSpec(p, st)
-	spec.Labels = map[string]string{"slipway.migrate": s.app.Service, LabelVersion: p.Version}
+	spec.Labels = map[string]string{LabelMigrate: s.app.Service, LabelVersion: p.Version}
 	if s.app.Destination != "" {
 		spec.Labels[LabelDestination] = s.app.Destination
 	}

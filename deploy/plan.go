@@ -120,6 +120,12 @@ type Step struct {
 	// before it starts (Accessory.Files), sorted. Only paths: a file's
 	// content may hold a credential and is never kept in the plan.
 	Files []string
+	// Logging is the log driver and options of the step's new container
+	// (a start, a migration, an accessory's boot) when they are not the
+	// default (DefaultLogDriver capped at DefaultLogMaxSize), so the plan
+	// shows them; nil otherwise. The executor gives the container the
+	// same, from the App.
+	Logging *Logging
 	// Reasons say why a StepRebootProxy replaces the running proxy, or a
 	// StepRebootAccessory the running accessory: "image changed",
 	// "http-port changed", "env LOG_LEVEL changed", ...
@@ -275,7 +281,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 		role := orDefault(m.Role, a.primaryRole())
 		env, secrets := a.envFor(role)
 		p.Migrate = &Step{Kind: StepMigrate, Host: a.PrimaryHost(), Role: role, Container: MigrateName(a, r.Version),
-			Image: image, Cmd: m.Cmd, Env: env, Secrets: secrets, Volumes: slices.Clone(a.Volumes)}
+			Image: image, Cmd: m.Cmd, Env: env, Secrets: secrets, Volumes: slices.Clone(a.Volumes), Logging: a.loggingNote(role)}
 	}
 
 	for _, group := range batches(a, hosts) {
@@ -365,18 +371,26 @@ func (h Hooks) names() []string {
 	return out
 }
 
-// batches groups hosts by the boot limit. With a limit, the primary host
-// boots alone first, so that nothing else boots if it fails.
+// batches groups hosts by the boot limit. The primary host boots alone
+// first whatever the limit, as Kamal's barrier does: the other roles and
+// hosts boot only once the primary role's first container is healthy,
+// so a release whose web role fails its gate never reaches a worker.
+// The rest boot Limit (or LimitPercent) at a time, all at once when no
+// limit is set.
 func batches(a App, hosts []string) [][]string {
+	if len(hosts) <= 1 {
+		return [][]string{hosts}
+	}
 	limit := a.Boot.Limit
 	if a.Boot.LimitPercent > 0 {
 		limit = max(1, len(hosts)*a.Boot.LimitPercent/100)
 	}
-	if limit <= 0 || limit >= len(hosts) && limit > 1 {
-		return [][]string{hosts}
+	rest := hosts[1:]
+	if limit <= 0 {
+		limit = len(rest)
 	}
 	groups := [][]string{hosts[:1]}
-	for rest := hosts[1:]; len(rest) > 0; {
+	for len(rest) > 0 {
 		n := min(limit, len(rest))
 		groups = append(groups, rest[:n])
 		rest = rest[n:]
@@ -402,8 +416,9 @@ func roleSteps(a App, version, image string, state State, host, role string) []S
 	env, secrets := a.envFor(role)
 	start := Step{Kind: StepStart, Host: host, Role: role, Container: name, Image: image,
 		Reuse: exists, Cmd: r.Cmd, Env: env, Secrets: secrets}
-	if !exists { // a retained container keeps the mounts it was made with
+	if !exists { // a retained container keeps the mounts and logging it was made with
 		start.Volumes = slices.Clone(a.Volumes)
+		start.Logging = a.loggingNote(role)
 	}
 	if a.handoffRole(role) && len(old) > 0 {
 		return handoffSteps(a, start, old)
@@ -435,7 +450,7 @@ func accessorySteps(a App, state State, host string, prepare, drifted []Step) ([
 		acc := a.Accessories[name]
 		st := Step{Kind: StepBootAccessory, Host: host, Role: name, Container: AccessoryName(a, name),
 			Image: acc.Image, Cmd: acc.Cmd, Env: maps.Clone(acc.Env.Clear), Secrets: slices.Sorted(slices.Values(acc.Env.Secret)),
-			Volumes: slices.Clone(acc.Volumes), Files: filePaths(acc.Files),
+			Volumes: slices.Clone(acc.Volumes), Files: filePaths(acc.Files), Logging: a.loggingNote(name),
 			Fingerprint: AccessoryFingerprint(a, name, nil)}
 		if st.Env == nil {
 			st.Env = map[string]string{}

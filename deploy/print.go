@@ -71,7 +71,11 @@ func (p Plan) String() string {
 		if p.WaitsBefore(i) {
 			fmt.Fprintf(&b, "Wait %s\n", p.Wait)
 		}
-		title := fmt.Sprintf("Batch %d of %d (%s)", i+1, len(p.Batches), strings.Join(batch.Hosts, ", "))
+		hosts := strings.Join(batch.Hosts, ", ")
+		if i == 0 && len(p.Batches) > 1 {
+			hosts += ", primary: the others boot once it is healthy" // see Boot
+		}
+		title := fmt.Sprintf("Batch %d of %d (%s)", i+1, len(p.Batches), hosts)
 		fmt.Fprintf(&b, "%s:\n", title)
 		hook("PreAppBoot")
 		if len(batch.Steps) == 0 {
@@ -257,6 +261,9 @@ func envNote(st Step) string {
 	}
 	if len(st.Files) > 0 { // by path: the content may hold a credential
 		parts = append(parts, "files "+strings.Join(st.Files, " "))
+	}
+	if st.Logging != nil { // only when not the default
+		parts = append(parts, "logging "+st.Logging.String())
 	}
 	if len(parts) == 0 {
 		return ""
