@@ -58,13 +58,18 @@ func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) 
 	}
 	defer s.watchCancel(ctx)()
 	defer func() { err = s.releaseAfter(ctx, err) }()
+	start := time.Now()
 	state, err := s.observe(ctx, false)
 	if err != nil {
+		return nil, err
+	}
+	if r.Secrets, err = s.Digests(ctx); err != nil {
 		return nil, err
 	}
 	plan, err := NewPlan(s.app, r, state)
 	if errors.Is(err, ErrNothingToDeploy) {
 		s.out.linef("nothing to deploy: every host already runs %s %s", plan.Service, plan.Version)
+		s.auditNothing(ctx, plan, "nothing-to-deploy", start)
 		return &Report{Plan: plan}, nil
 	}
 	if err != nil {
@@ -94,6 +99,7 @@ func (s *Session) Rollback(ctx context.Context, version string) (_ *Report, err 
 	}
 	defer s.watchCancel(ctx)()
 	defer func() { err = s.releaseAfter(ctx, err) }()
+	start := time.Now()
 	state, err := s.observe(ctx, false)
 	if err != nil {
 		return nil, err
@@ -101,10 +107,14 @@ func (s *Session) Rollback(ctx context.Context, version string) (_ *Report, err 
 	if err := retainedEverywhere(s.app, state, version); err != nil {
 		return nil, err
 	}
+	if r.Secrets, err = s.Digests(ctx); err != nil {
+		return nil, err
+	}
 	plan, err := NewPlan(s.app, r, state)
 	plan.Rollback = true
 	if errors.Is(err, ErrNothingToDeploy) {
 		s.out.linef("nothing to roll back: every host already runs %s %s", plan.Service, plan.Version)
+		s.auditNothing(ctx, plan, "nothing-to-roll-back", start)
 		return &Report{Plan: plan}, nil
 	}
 	if err != nil {
@@ -453,27 +463,41 @@ func (s *Session) bootProxy(ctx context.Context, e *engine.Engine, st Step) erro
 	}
 }
 
-// containerSpec is the engine's view of a step's container, secrets included.
+// containerSpec is the engine's view of a step's container, secrets
+// included: specOf's, with the secrets' values added to its env and the
+// step's Fingerprint as its LabelFingerprint.
 func (s *Session) containerSpec(p Plan, st Step) engine.ContainerSpec {
-	r := s.app.Roles[st.Role]
-	env := make([]string, 0, len(st.Env)+len(st.Secrets))
+	spec := specOf(s.app, p.Version, st)
+	secrets := s.secretsOrNil()
+	for _, k := range st.Secrets {
+		spec.Env = append(spec.Env, k+"="+secrets[k])
+	}
+	if st.Fingerprint != nil {
+		spec.Labels[LabelFingerprint] = st.Fingerprint.Label()
+	}
+	return spec
+}
+
+// specOf is the engine's view of a step's container without any secret
+// value. It is pure: the planner hashes it into the step's Fingerprint
+// (see fingerprintOf) and the executor creates the container from it, so
+// a field added here is both applied and compared.
+func specOf(a App, version string, st Step) engine.ContainerSpec {
+	r := a.Roles[st.Role]
+	env := make([]string, 0, len(st.Env)+2+len(st.Secrets))
 	for _, k := range sortedKeys(st.Env) {
 		env = append(env, k+"="+st.Env[k])
 	}
 	// Like Kamal's KAMAL_VERSION: the app can report what it runs.
-	env = append(env, "SLIPWAY_VERSION="+p.Version, "SLIPWAY_CONTAINER="+st.Container)
-	secrets := s.secretsOrNil()
-	for _, k := range st.Secrets {
-		env = append(env, k+"="+secrets[k])
-	}
+	env = append(env, envVersion+"="+version, envContainer+"="+st.Container)
 	return engine.ContainerSpec{
 		Name:       st.Container,
 		Image:      st.Image,
 		Cmd:        st.Cmd,
 		Env:        env,
-		Labels:     s.app.labelsFor(st.Role, p.Version),
-		Network:    s.app.network(),
-		Volumes:    s.app.Volumes,
+		Labels:     a.labelsFor(st.Role, version),
+		Network:    a.network(),
+		Volumes:    a.Volumes,
 		Restart:    orDefault(r.Options.Restart, "unless-stopped"),
 		User:       r.Options.User,
 		Memory:     r.Options.Memory,
@@ -500,6 +524,11 @@ func (s *Session) start(ctx context.Context, e *engine.Engine, p Plan, st Step) 
 		return e.Start(ctx, st.Container)
 	}
 	s.noteBoot(st, bootMade) // before Create: an interrupted create may still make it
+	if st.Aside != "" {
+		if err := s.setAside(ctx, s.hosts[st.Host], st); err != nil {
+			return err
+		}
+	}
 	if _, err := e.Create(ctx, s.containerSpec(p, st)); err != nil {
 		return err
 	}

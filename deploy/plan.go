@@ -97,6 +97,21 @@ type Step struct {
 	// and on a handoff's steps the containers it stops and, should the
 	// new one fail, starts again.
 	Old []string
+	// Fingerprint is what defines the container a StepStart (or
+	// StepHandoffStart) makes; the executor labels the container with it
+	// (LabelFingerprint) so that the next plan can compare.
+	Fingerprint Fingerprint
+	// Changes say why a start step replaces a container of the same name
+	// ("env LOG_LEVEL changed", "secret SECRET_KEY_BASE rotated", "image
+	// changed"); nil when it makes or starts one as it is.
+	Changes []string
+	// Aside is set on a start step that replaces a container of the same
+	// name (see Changes): the executor renames that container to Aside
+	// (AsideName) before it makes the new one, after pointing kamal-proxy
+	// at it by its ID so that no request finds the name missing. The old
+	// container is then stopped and retained under Aside like any older
+	// version, and renamed back should the new one fail.
+	Aside string
 	// MaxPause is how long a StepHandoffPause lets each request wait.
 	MaxPause time.Duration
 	// Volumes are the volumes the step's new container mounts,
@@ -155,6 +170,11 @@ type Plan struct {
 	// Wait is the pause between batches; it is skipped next to a batch
 	// that has nothing to do.
 	Wait time.Duration
+	// Uncompared names the secrets whose values the plan could not
+	// compare with those of the containers that run (Release.Secrets
+	// holds no digest of them, as in an offline plan), when containers
+	// to compare with run: a rotation of one of them goes unseen.
+	Uncompared []string
 	// Hooks names the App's hooks the deploy calls, in the order it
 	// first calls them ("PreDeploy", "PreAppBoot", "PostAppBoot",
 	// "PostDeploy"). PreConnect is not among them: it runs when the
@@ -272,7 +292,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 		b := Batch{Hosts: group}
 		for _, h := range group {
 			for _, role := range a.rolesOn(h) {
-				b.Steps = append(b.Steps, roleSteps(a, r.Version, image, state, h, role)...)
+				b.Steps = append(b.Steps, roleSteps(a, r, image, state, h, role)...)
 			}
 		}
 		p.Batches = append(p.Batches, b)
@@ -285,10 +305,12 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 			}
 		}
 	}
+	p.Uncompared = uncompared(a, r, state)
 	if p.idle() {
 		// Nothing boots, so nothing is migrated, waited for or pruned:
 		// leftovers beyond Retain are prune's business, not a deploy's.
-		return Plan{Service: p.Service, Destination: p.Destination, Version: p.Version, Image: p.Image}, ErrNothingToDeploy
+		return Plan{Service: p.Service, Destination: p.Destination, Version: p.Version, Image: p.Image,
+			Uncompared: p.Uncompared}, ErrNothingToDeploy
 	}
 	return p, nil
 }
@@ -371,25 +393,47 @@ func batches(a App, hosts []string) [][]string {
 	return groups
 }
 
-// roleSteps boots role's release container on host and retires the old one.
-func roleSteps(a App, version, image string, state State, host, role string) []Step {
+// roleSteps boots role's release container on host and retires the old
+// one. The container of the release that runs already is compared with
+// the one the release makes now (see Step.Fingerprint): when they differ
+// it is replaced through the same gated path as a new version, renamed
+// aside first so that its name is free (see Step.Aside); a retained
+// stopped one that differs is replaced too, not started again. One with
+// no fingerprint, made by a Slipway that did not fingerprint containers,
+// is taken as it is, so an upgrade of Slipway restarts nothing.
+func roleSteps(a App, rel Release, image string, state State, host, role string) []Step {
+	version := rel.Version
 	name := ContainerName(a, role, version)
 	r := a.Roles[role]
 	existing, exists := state.container(host, name)
+
+	env, secrets := a.envFor(role)
+	start := Step{Kind: StepStart, Host: host, Role: role, Container: name, Image: image,
+		Reuse: exists, Cmd: r.Cmd, Env: env, Secrets: secrets}
+	start.Fingerprint = stepFingerprint(a, version, start, rel.Secrets)
+	if exists {
+		start.Changes = start.Fingerprint.Changes(existing.Fingerprint)
+		if state.imageChanged(host, image, existing) && !slices.Contains(start.Changes, "image changed") {
+			start.Changes = append([]string{"image changed"}, start.Changes...)
+		}
+	}
+	replace := exists && len(start.Changes) > 0
 	var old []string
+	if replace {
+		start.Reuse, start.Aside = false, AsideName(name, existing.ID)
+		if existing.Running {
+			old = append(old, start.Aside)
+		}
+	}
 	for _, c := range state.Containers(a, host, role) {
 		if c.Running && c.Name != name {
 			old = append(old, c.Name)
 		}
 	}
-	if exists && existing.Running && len(old) == 0 && proxyPointsAt(a, state, host, role, name) {
-		return nil // already serving this release
+	if exists && !replace && existing.Running && len(old) == 0 && proxyPointsAt(a, state, host, role, name) {
+		return nil // already serving this release, as the release defines it
 	}
-
-	env, secrets := a.envFor(role)
-	start := Step{Kind: StepStart, Host: host, Role: role, Container: name, Image: image,
-		Reuse: exists, Cmd: r.Cmd, Env: env, Secrets: secrets}
-	if !exists { // a retained container keeps the mounts it was made with
+	if !start.Reuse { // a retained container keeps the mounts it was made with
 		start.Volumes = slices.Clone(a.Volumes)
 	}
 	if a.handoffRole(role) && len(old) > 0 {

@@ -26,6 +26,7 @@ func (p Plan) String() string {
 	if len(p.Batches) == 0 && len(p.Steps()) == 0 {
 		fmt.Fprintf(&b, "Nothing to %s: every host already runs %s %s, image %s\n",
 			strings.ToLower(verb), target, p.Version, p.Image)
+		b.WriteString(p.uncomparedNote())
 		return b.String()
 	}
 	fmt.Fprintf(&b, "%s %s %s, image %s, to %s\n", verb, target, p.Version, p.Image, p.reach())
@@ -85,7 +86,17 @@ func (p Plan) String() string {
 	if slices.Contains(p.Hooks, "PostDeploy") {
 		b.WriteString("Hook PostDeploy\n")
 	}
+	b.WriteString(p.uncomparedNote())
 	return b.String()
+}
+
+// uncomparedNote says which secrets' values the plan could not compare
+// with the running containers' (see Plan.Uncompared); "" when none.
+func (p Plan) uncomparedNote() string {
+	if len(p.Uncompared) == 0 {
+		return ""
+	}
+	return "Secret values not compared (no digest key, as in an offline plan): " + strings.Join(p.Uncompared, ", ") + "\n"
 }
 
 // Summary is the plan's first line without its verb: "hello v2
@@ -159,6 +170,9 @@ func (st Step) describe() string {
 		return fmt.Sprintf("run %s: %s%s", st.Container, quoteArgs(st.Cmd), envNote(st))
 	case StepStart:
 		verb := "start " + st.Container
+		if len(st.Changes) > 0 {
+			verb = fmt.Sprintf("replace %s (%s)", st.Container, strings.Join(st.Changes, ", "))
+		}
 		if st.Reuse {
 			verb = "start retained " + st.Container
 		} else if len(st.Cmd) > 0 {

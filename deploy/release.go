@@ -24,6 +24,12 @@ type Release struct {
 	// "ghcr.io/acme/hello:v42" or one with a digest; "" means the App's
 	// Image tagged with Version.
 	Image string
+	// Secrets are the keyed digests of the app's secret values (see
+	// DigestSecrets), which the plan compares with the containers' to
+	// replace those whose secrets were rotated. Session.Deploy and
+	// Session.Rollback fill it with the app's key; a plan test sets it by
+	// hand to simulate a rotation. A secret it lacks is not compared.
+	Secrets SecretDigests
 }
 
 // ImageRef returns the image reference the release runs: r.Image, or

@@ -30,6 +30,11 @@ type HostState struct {
 	Proxy *ProxyState
 	// Images are the image references the host's engine holds.
 	Images []string
+	// ImageIDs maps each of Images onto the ID of the image it names
+	// now ("sha256:..."), where known: a container whose ImageID is not
+	// its tag's is replaced ("image changed"), as after a rebuild under
+	// the same tag.
+	ImageIDs map[string]string
 }
 
 // Container is one of the app's containers on a host.
@@ -42,6 +47,14 @@ type Container struct {
 	Accessory string
 	Running   bool
 	Created   time.Time
+	// ID is the engine's ID of the container.
+	ID string
+	// ImageID is the ID of the image the container runs ("sha256:...").
+	ImageID string
+	// Fingerprint is what the container was made with (its
+	// LabelFingerprint); nil for a container made before Slipway
+	// fingerprinted containers, which a plan takes as it is.
+	Fingerprint Fingerprint
 }
 
 // ProxyState is a host's kamal-proxy.
@@ -179,6 +192,13 @@ func (s State) container(host, name string) (Container, bool) {
 		}
 	}
 	return Container{}, false
+}
+
+// imageChanged reports whether c runs another image than the one ref
+// names on host now; false when either ID is unknown.
+func (s State) imageChanged(host, ref string, c Container) bool {
+	id := s.Hosts[host].ImageIDs[ref]
+	return id != "" && c.ImageID != "" && id != c.ImageID
 }
 
 func (s State) hasImage(host, ref string) bool {

@@ -192,6 +192,9 @@ func Plan(ctx context.Context, version, destination *string, offline *bool) erro
 	if err != nil {
 		return exit(err)
 	}
+	if r.Secrets, err = s.Digests(ctx); err != nil { // read only: with no key yet, the plan says secrets were not compared
+		return exit(err)
+	}
 	p, err := deploy.NewPlan(s.App(), r, state)
 	if err != nil && !errors.Is(err, deploy.ErrNothingToDeploy) { // the empty plan says so itself
 		return exit(err)
