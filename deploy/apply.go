@@ -405,7 +405,15 @@ func (s *Session) apply(ctx context.Context, p Plan, st Step) error {
 	case StepStart:
 		return s.start(ctx, e, p, st)
 	case StepProxyDeploy:
-		if err := proxy.Deploy(ctx, e, proxy.DefaultContainer, *st.Proxy); err != nil {
+		svc := *st.Proxy
+		if st.Aside != "" {
+			c, err := e.Inspect(ctx, st.Container)
+			if err != nil {
+				return s.failBoot(ctx, h, st, err)
+			}
+			svc.Target = byID(c.ID, svc.Target)
+		}
+		if err := proxy.Deploy(ctx, e, proxy.DefaultContainer, svc); err != nil {
 			return s.failBoot(ctx, h, st, err)
 		}
 		return nil
@@ -529,9 +537,11 @@ func (s *Session) start(ctx context.Context, e *engine.Engine, p Plan, st Step) 
 			return err
 		}
 	}
-	if _, err := e.Create(ctx, s.containerSpec(p, st)); err != nil {
+	id, err := e.Create(ctx, s.containerSpec(p, st))
+	if err != nil {
 		return err
 	}
+	s.noteMade(st, id)
 	return e.Start(ctx, st.Container)
 }
 

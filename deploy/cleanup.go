@@ -161,6 +161,9 @@ type boot struct {
 	// ID once it has been renamed: a failed boot renames it back (see
 	// putBack).
 	aside, asideID string
+	// id is the engine's ID of the container this deploy made; kamal-proxy
+	// may route to it by ID (see Step.Aside).
+	id string
 }
 
 func bootKey(host, container string) string { return host + "/" + container }
@@ -278,6 +281,11 @@ func (s *Session) settleBoot(ctx context.Context, h *hostConn, b boot) (string, 
 	}
 	if px := s.app.Roles[b.role].Proxy; px != nil {
 		target := fmt.Sprintf("%s:%d", b.container, px.appPort())
+		if b.aside != "" && b.id != "" { // a replacement is switched to by its ID
+			if routed, err := s.routes(ctx, h, b.role, byID(b.id, target)); err != nil || routed {
+				return s.kept(b, routed, err)
+			}
+		}
 		if !b.switchAt.IsZero() && !b.switchEnded {
 			if routed, err := s.routes(ctx, h, b.role, target); err != nil || routed {
 				return s.kept(b, routed, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/slipwayhq/slipway/deploy/engine"
 	"github.com/slipwayhq/slipway/deploy/proxy"
@@ -121,4 +122,19 @@ func (s *Session) putBack(ctx context.Context, h *hostConn, b boot) (string, err
 		return "renamed " + b.aside + " back to " + b.container, err
 	}
 	return "renamed " + b.aside + " back to " + b.container + " (the container it replaced serves again)", nil
+}
+
+// byID is target ("name:port") with the container's short ID for its name.
+func byID(id, target string) string {
+	_, port, _ := strings.Cut(target, ":")
+	return shortID(id) + ":" + port
+}
+
+// noteMade records the ID of the container st made.
+func (s *Session) noteMade(st Step, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.boots[bootKey(st.Host, st.Container)]; ok {
+		b.id = id
+	}
 }

@@ -110,7 +110,9 @@ type Step struct {
 	// (AsideName) before it makes the new one, after pointing kamal-proxy
 	// at it by its ID so that no request finds the name missing. The old
 	// container is then stopped and retained under Aside like any older
-	// version, and renamed back should the new one fail.
+	// version, and renamed back should the new one fail. On the
+	// replacement's gated StepProxyDeploy it makes the executor target
+	// the new container by its ID, not its name (see roleSteps).
 	Aside string
 	// MaxPause is how long a StepHandoffPause lets each request wait.
 	MaxPause time.Duration
@@ -441,13 +443,21 @@ func roleSteps(a App, rel Release, image string, state State, host, role string)
 	}
 	steps := []Step{start}
 	if r.Proxy != nil {
+		// A replacement is switched to by its ID: the engine's DNS may
+		// still give its name to the old container, renamed aside, until
+		// that one stops (seen with Docker 20.10). Once it has, the
+		// service is pointed at the name, as for any release.
 		steps = append(steps, Step{Kind: StepProxyDeploy, Host: host, Role: role, Container: name,
-			Proxy: proxyDeploy(a, role, name)})
+			Proxy: proxyDeploy(a, role, name), Aside: start.Aside})
 	} else {
 		steps = append(steps, Step{Kind: StepGate, Host: host, Role: role, Container: name, Gate: r.Health})
 	}
 	if len(old) > 0 {
 		steps = append(steps, Step{Kind: StepStopOld, Host: host, Role: role, Old: old})
+	}
+	if r.Proxy != nil && start.Aside != "" {
+		steps = append(steps, Step{Kind: StepProxyDeploy, Host: host, Role: role, Container: name,
+			Proxy: proxyDeploy(a, role, name)})
 	}
 	return steps
 }

@@ -184,8 +184,12 @@ func (st Step) describe() string {
 		return verb + envNote(st)
 	case StepProxyDeploy:
 		px := st.Proxy
+		target := px.Target
+		if st.Aside != "" {
+			target += " by its container ID"
+		}
 		s := fmt.Sprintf("proxy %s -> %s once %s passes (every %s, timeout %s, deploy timeout %s, drain %s)",
-			px.Name, px.Target, px.HealthPath, dur(px.HealthInterval), dur(px.HealthTimeout), dur(px.DeployTimeout), dur(px.DrainTimeout))
+			px.Name, target, px.HealthPath, dur(px.HealthInterval), dur(px.HealthTimeout), dur(px.DeployTimeout), dur(px.DrainTimeout))
 		if len(px.Hosts) > 0 {
 			s += " for " + strings.Join(px.Hosts, ", ")
 		}
