@@ -226,7 +226,9 @@ func TestFingerprintReplacesWhatChanged(t *testing.T) {
 				assert.NotContains(t, text, leak)
 			}
 		}
-		assert.True(t, slices.ContainsFunc(seen, func(s string) bool { return strings.Contains(s, "replace "+webName+" (secret SECRET_KEY_BASE rotated)") }),
+		assert.True(t, slices.ContainsFunc(seen, func(s string) bool {
+			return strings.Contains(s, "replace "+webName+" (secret SECRET_KEY_BASE rotated)")
+		}),
 			"the plan says why it replaces")
 	})
 }
