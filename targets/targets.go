@@ -82,7 +82,7 @@ func connectWith(ctx context.Context, destination *string, edit func(*deploy.Opt
 }
 
 // release is the release for the -version flag, or the git commit of the
-// working directory (with -dirty when it has uncommitted changes).
+// working directory (with -dirty-<hash of the changes> when it has uncommitted changes).
 // A -version that could never deploy is refused here, before any host is
 // dialled (issue 15: it used to surface as every host's dial error).
 func release(ctx context.Context, version *string) (deploy.Release, error) {
