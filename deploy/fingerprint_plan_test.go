@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
@@ -152,4 +153,23 @@ func TestPlanReplacesWhatChanged(t *testing.T) {
 
 func TestAsideName(t *testing.T) {
 	assert.Equal(t, "hello-web-v1-replaced-3f2a1b9c", deploy.AsideName("hello-web-v1", "3f2a1b9cdeadbeef"))
+}
+
+func TestPlanReplacesAWriterByHandoff(t *testing.T) {
+	a := writerApp()
+	a.Roles = maps.Clone(a.Roles)
+	delete(a.Roles, "jobs")
+	rel := deploy.Release{Version: "v1"}
+	state := deployedState(t, a, rel)
+	a.Env.Clear["LOG_LEVEL"] = "debug"
+	p, err := deploy.NewPlan(a, rel, state)
+	require.NoError(t, err)
+	steps := p.Batches[0].StepsOn("203.0.113.10")
+	assert.Equal(t, []string{"handoff-pause", "handoff-stop", "handoff-start", "handoff-proxy", "handoff-resume"}, kinds(steps),
+		"one writer at a time: the old one stops before the new one starts")
+	stop, start := steps[1], steps[2]
+	assert.Equal(t, "hello-web-v1-replaced-3f2a1b9c", stop.Aside, "the old one gives up its name as it stops")
+	assert.Equal(t, []string{"hello-web-v1-replaced-3f2a1b9c"}, stop.Old)
+	assert.Equal(t, []string{"env LOG_LEVEL added"}, start.Changes)
+	assert.False(t, start.Reuse)
 }

@@ -192,8 +192,12 @@ func Plan(ctx context.Context, version, destination *string, offline *bool) erro
 	if err != nil {
 		return exit(err)
 	}
-	if r.Secrets, err = s.Digests(ctx); err != nil { // read only: with no key yet, the plan says secrets were not compared
-		return exit(err)
+	// Read only: with no key yet, or secrets that cannot be resolved from
+	// here, the plan says their values were not compared.
+	if d, err := s.Digests(ctx); err == nil {
+		r.Secrets = d
+	} else {
+		fmt.Fprintf(output(), "note: secret values were not compared: %v\n", err)
 	}
 	p, err := deploy.NewPlan(s.App(), r, state)
 	if err != nil && !errors.Is(err, deploy.ErrNothingToDeploy) { // the empty plan says so itself
