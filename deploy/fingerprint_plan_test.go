@@ -85,10 +85,10 @@ func TestPlanReplacesWhatChanged(t *testing.T) {
 			"203.0.113.12 web hello-web-v1 (memory changed)",
 		}, replaced(p))
 		steps := p.Batches[0].StepsOn("203.0.113.10")
-		require.Len(t, steps, 3)
-		assert.Equal(t, []deploy.StepKind{deploy.StepStart, deploy.StepProxyDeploy, deploy.StepStopOld},
-			[]deploy.StepKind{steps[0].Kind, steps[1].Kind, steps[2].Kind})
+		assert.Equal(t, []string{"start", "proxy-deploy", "stop-old", "proxy-deploy"}, kinds(steps))
 		assert.Equal(t, "hello-web-v1-replaced-3f2a1b9c", steps[0].Aside)
+		assert.NotEmpty(t, steps[1].Aside, "the gated switch goes to the new container by its ID")
+		assert.Empty(t, steps[3].Aside, "then, the old one stopped, to its name")
 		assert.False(t, steps[0].Reuse, "a container that differs is made again, not started")
 		assert.Equal(t, []string{"hello-web-v1-replaced-3f2a1b9c"}, steps[2].Old, "the old one is stopped under its aside name")
 	})
