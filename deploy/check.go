@@ -326,6 +326,7 @@ func checkHosts(ctx context.Context, a App, r Release, opts Options) []CheckResu
 	}
 	hosts := a.HostNames()
 	s := &Session{app: a, opts: opts}
+	defer s.bastions.Close()
 	if h := a.Hooks.PreConnect; h != nil { // a VPN or a bastion to open, as for Connect
 		w := opts.Output
 		if w == nil {
@@ -356,7 +357,7 @@ func checkHost(ctx context.Context, s *Session, host string, r Release) []CheckR
 	failed := func(name string, err error) { add(name, CheckFailed, err, "%s", checkLine(err)) }
 
 	start := time.Now()
-	h, err := dialHost(ctx, s.sshConfig(a.server(host)), a.server(host))
+	h, err := s.dialHost(ctx, a.server(host))
 	if err != nil {
 		failed("ssh", err)
 		add("docker", CheckSkipped, nil, "no SSH connection")

@@ -87,6 +87,8 @@ func (s *Session) stepBudget(st Step) time.Duration {
 		}
 	case StepBootProxy:
 		return proxyBootWait + call
+	case StepRebootProxy: // the old one's stop, the new one's socket, then its gate
+		return proxyStopTimeout + 2*proxyBootWait + 2*call
 	case StepHandoffPause, StepHandoffStop, StepHandoffStart, StepHandoffProxy, StepHandoffGate, StepHandoffResume:
 		return s.handoffBudget(st, call)
 	}
@@ -388,7 +390,7 @@ func (s *Session) reconnect(ctx context.Context, h *hostConn) error {
 	start := time.Now()
 	wait := 250 * time.Millisecond
 	for tries := 1; ; tries++ {
-		fresh, err := dialHost(ctx, s.sshConfig(srv), srv)
+		fresh, err := s.dialHost(ctx, srv)
 		if err == nil {
 			h.engine.Close()
 			h.ssh.Close()

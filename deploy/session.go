@@ -100,12 +100,14 @@ type Session struct {
 	out       *printer
 	performer string
 	hosts     map[string]*hostConn
+	bastions  ssh.Bastions // one connection per Jump host, shared by the servers behind it
 
 	mu      sync.Mutex
 	secrets secret.Values
-	held    *LockInfo        // the deploy lock this session holds; nil when none
-	key     []byte           // the app's fingerprint key, read with the lock (see fingerprintKey)
-	boots   map[string]*boot // what this Apply's start steps found, by host and container
+	held    *LockInfo              // the deploy lock this session holds; nil when none
+	key     []byte                 // the app's fingerprint key, read with the lock (see fingerprintKey)
+	boots   map[string]*boot       // what this Apply's start steps found, by host and container
+	reboots map[string]ProxyReboot // what the proxy reboots did, by host
 
 	watching    int          // operations watching their context (see watchCancel)
 	cancelledAt atomic.Int64 // unix nanoseconds when the running operation's context ended
@@ -147,7 +149,7 @@ func Connect(ctx context.Context, a App, opts Options) (*Session, error) {
 	err = fanOut(opts.parallel(), len(hosts), func(i int) error {
 		h := hosts[i]
 		start := time.Now()
-		c, err := dialHost(ctx, s.sshConfig(a.server(h)), a.server(h))
+		c, err := s.dialHost(ctx, a.server(h))
 		if err != nil {
 			return err
 		}
@@ -167,8 +169,10 @@ func Connect(ctx context.Context, a App, opts Options) (*Session, error) {
 	return s, nil
 }
 
-func dialHost(ctx context.Context, cfg ssh.Config, srv Server) (*hostConn, error) {
-	c, err := ssh.Dial(ctx, cfg)
+// dialHost connects to srv with the session's transport settings, through
+// the session's shared connection to its bastion when it has a Jump.
+func (s *Session) dialHost(ctx context.Context, srv Server) (*hostConn, error) {
+	c, err := s.bastions.Dial(ctx, s.sshConfig(srv))
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +230,7 @@ func (s *Session) Close() error {
 		h.engine.Close()
 		h.ssh.Close()
 	}
+	s.bastions.Close() // after the hosts: their connections run through it
 	return nil
 }
 

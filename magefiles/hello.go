@@ -23,7 +23,7 @@ func Hello(ctx context.Context) error {
 	// On a fresh machine the lab takes minutes (packages, builds, hosts):
 	// every step prints a line as it starts and one with its duration.
 	fmt.Println("bringing the lab up (the first run installs packages and builds kamal-proxy, the S3 server and the test images)")
-	if _, err := upLab(ctx, os.Stdout); err != nil {
+	if _, err := upLab(ctx, os.Stdout, 0); err != nil {
 		return err
 	}
 	labTime := time.Since(start)
@@ -55,8 +55,8 @@ func Hello(ctx context.Context) error {
 }
 
 // upLab brings the lab's hosts and its S3 server up, with hello's bucket.
-func upLab(ctx context.Context, log io.Writer) (*lab.Lab, error) {
-	l, err := lab.Up(ctx, lab.Options{Log: log})
+func upLab(ctx context.Context, log io.Writer, hosts int) (*lab.Lab, error) {
+	l, err := lab.Up(ctx, lab.Options{Log: log, Hosts: hosts})
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/magefile/mage/mg"
 
 	"github.com/slipwayhq/slipway/internal/lab"
@@ -26,17 +27,26 @@ import (
 // Lab brings the test lab up and down.
 type Lab mg.Namespace
 
-// Up starts the lab's hosts (network namespaces with sshd and dockerd) and its S3 server, installing missing packages as root.
-func (Lab) Up(ctx context.Context) error {
+// Up starts the lab's hosts (network namespaces with sshd and dockerd) and its S3 server, installing missing packages as root; -hosts=N makes N hosts (default 3, at most 30; a lab never shrinks) and the memory they hold is printed.
+func (Lab) Up(ctx context.Context, hosts *int) error {
 	start := time.Now()
-	l, err := upLab(ctx, os.Stdout)
+	n := 0
+	if hosts != nil {
+		n = *hosts
+	}
+	if n < 0 || n > lab.MaxHosts {
+		return fmt.Errorf("lab:up -hosts=%d: give 1 to %d", n, lab.MaxHosts)
+	}
+	l, err := upLab(ctx, os.Stdout, n)
 	if err != nil {
 		return err
 	}
 	for _, h := range l.Hosts {
 		fmt.Printf("  %s  ssh -i %s -o UserKnownHostsFile=%s root@%s\n", h.Name, l.KeyFile, l.KnownHosts, h.Addr)
 	}
-	fmt.Printf("lab:up took %s\n", time.Since(start).Round(10*time.Millisecond))
+	m := l.Memory()
+	fmt.Printf("lab:up took %s; %d hosts hold %s in %d processes (%s a host)\n", time.Since(start).Round(10*time.Millisecond),
+		len(l.Hosts), humanize.IBytes(m.PSS), m.Processes, humanize.IBytes(m.PerHost(len(l.Hosts))))
 	return nil
 }
 

@@ -34,6 +34,12 @@ type Client struct {
 // in. It fails within Config.ConnectTimeout with an error that names the
 // host and says what to check.
 func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	return dial(ctx, cfg, nil)
+}
+
+// dial is Dial; with bastions set, the jump host's connection is taken
+// from (and left to) them instead of being dialled for this client alone.
+func dial(ctx context.Context, cfg Config, bastions *Bastions) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -57,15 +63,25 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.connectTimeout())
 	defer cancel()
 
-	var jump *Client
+	var jump *Client // owned: closed with this client
 	var raw net.Conn
-	if cfg.Jump != nil {
+	switch {
+	case cfg.Jump != nil && bastions != nil:
+		shared, err := bastions.get(ctx, *cfg.Jump)
+		if err != nil {
+			return nil, fmt.Errorf("connect to %s through jump host: %w", dest, err)
+		}
+		raw, err = shared.DialContext(ctx, "tcp", cfg.Addr())
+		if err != nil {
+			return nil, fmt.Errorf("connect to %s: %w", dest, explainDial(ctx, cfg, err))
+		}
+	case cfg.Jump != nil:
 		jump, err = Dial(ctx, *cfg.Jump)
 		if err != nil {
 			return nil, fmt.Errorf("connect to %s through jump host: %w", dest, err)
 		}
 		raw, err = jump.DialContext(ctx, "tcp", cfg.Addr())
-	} else {
+	default:
 		var d net.Dialer
 		raw, err = d.DialContext(ctx, "tcp", cfg.Addr())
 	}

@@ -10,6 +10,12 @@
 // ProxyJump does. A failed dial names the host and says what to check:
 // the address, the key offered, the login refused.
 //
+// Dial connects to a host's bastion for that host alone. Many servers
+// behind one bastion share a connection to it through Bastions, as
+// OpenSSH's ControlMaster does: one handshake and one host-key check for
+// the bastion, however many hosts a deploy reaches through it (a Session
+// does this for the servers of an App).
+//
 // Host keys are checked against known_hosts and the check is strict by
 // default: an unknown or changed key is refused with a *HostKeyError that
 // matches ErrUnknownHost or ErrHostKeyChanged and prints its fingerprint

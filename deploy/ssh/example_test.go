@@ -43,6 +43,22 @@ func ExampleConfig_jump() {
 	// Output: root@10.0.0.5:22 via ops@bastion.example.com:22
 }
 
+// Reach many servers through one connection to their bastion.
+func ExampleBastions() {
+	ctx := context.Background()
+	bastion := &ssh.Config{Host: "bastion.example.com", User: "ops"}
+	var bastions ssh.Bastions
+	defer bastions.Close() // after the hosts: their connections run through it
+	for _, host := range []string{"10.0.0.5", "10.0.0.6", "10.0.0.7"} {
+		c, err := bastions.Dial(ctx, ssh.Config{Host: host, Jump: bastion})
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer c.Close()
+	}
+	fmt.Println(bastions.Open(), "connection to the bastion")
+}
+
 // Write a file on the host; it appears whole or not at all.
 func ExampleClient_Upload() {
 	ctx := context.Background()

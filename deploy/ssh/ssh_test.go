@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -269,5 +271,81 @@ func TestCommandTimeout(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "still here\n", string(res.Stdout))
 		assert.True(t, c.Alive())
+	})
+}
+
+func TestBastionsShareOneConnection(t *testing.T) {
+	h := lab.Require(t, 1).Hosts[0]
+	cfg := h.SSHConfig()
+	jump := h.SSHConfig()
+	cfg.Jump = &jump // the lab's hosts only route to themselves, so jump through h1 to h1
+	ctx := ctxFor(t, time.Minute)
+
+	var b ssh.Bastions
+	const hosts = 6
+	clients := make([]*ssh.Client, hosts)
+	errs := make(chan error, hosts)
+	for i := range clients {
+		go func() {
+			c, err := b.Dial(ctx, cfg)
+			clients[i] = c
+			errs <- err
+		}()
+	}
+	for range hosts {
+		require.NoError(t, <-errs)
+	}
+	t.Cleanup(func() {
+		for _, c := range clients {
+			c.Close()
+		}
+		b.Close()
+	})
+	assert.Equal(t, 1, b.Open())
+
+	// Counted by the kernel: this process's TCP connections to the
+	// bastion's sshd (other tests share the lab host, so its sshd's count
+	// would include theirs), and the bastion's channels to the hosts,
+	// which are its sshd's connections from its own address.
+	ours := func() int {
+		out, err := exec.Command("ss", "-Htnp", "state", "established", "dst", h.Addr+":22").Output()
+		require.NoError(t, err)
+		return strings.Count(string(out), fmt.Sprintf("pid=%d,", os.Getpid()))
+	}
+	assert.Equal(t, 1, ours(), "one connection to the bastion for %d hosts", hosts)
+	res, err := clients[0].Run(ctx, "ss -Htn state established '( sport = :22 )' | grep -c ' "+h.Addr+":' || true", nil)
+	require.NoError(t, err)
+	through, err := strconv.Atoi(strings.TrimSpace(string(res.Stdout)))
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, through, hosts, "the hosts' connections come out of the bastion")
+
+	t.Run("a closed host leaves the bastion to the others", func(t *testing.T) {
+		require.NoError(t, clients[hosts-1].Close())
+		res, err := clients[1].Run(ctx, "echo still", nil)
+		require.NoError(t, err)
+		assert.Equal(t, "still\n", string(res.Stdout))
+		assert.Equal(t, 1, b.Open())
+	})
+	t.Run("a bastion that refuses is dialled once for every host waiting on it", func(t *testing.T) {
+		bad := h.SSHConfig()
+		bad.KnownHosts = filepath.Join(t.TempDir(), "known_hosts") // empty: the bastion's key is unknown
+		require.NoError(t, os.WriteFile(bad.KnownHosts, nil, 0o600))
+		behind := h.SSHConfig()
+		behind.Jump = &bad
+		var refused ssh.Bastions
+		defer refused.Close()
+		var first *ssh.HostKeyError
+		for i := range 3 {
+			c, err := refused.Dial(ctx, behind)
+			require.Nil(t, c)
+			require.ErrorIs(t, err, ssh.ErrUnknownHost)
+			var hk *ssh.HostKeyError
+			require.ErrorAs(t, err, &hk)
+			if i == 0 {
+				first = hk
+			}
+			assert.Same(t, first, hk, "the hosts share the bastion's one failed attempt")
+		}
+		assert.Equal(t, 0, refused.Open())
 	})
 }

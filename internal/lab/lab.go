@@ -36,7 +36,11 @@ import (
 // Defaults for Options fields left zero.
 const (
 	DefaultHosts = 3
-	DefaultDir   = "/tmp/slipway-lab"
+	// MaxHosts is the largest lab Up makes: a host costs about 130 MB
+	// (dockerd and containerd) plus its containers, and 30 of them fit
+	// a 2-core, 24 GiB machine beside the tests.
+	MaxHosts   = 30
+	DefaultDir = "/tmp/slipway-lab"
 )
 
 // Image tags every lab host's engine holds after Up.

@@ -88,3 +88,19 @@ func testAppTags() []string {
 	}
 	return tags
 }
+
+func TestMemoryCountsEveryHostsDaemons(t *testing.T) {
+	l := lab.Require(t, 1)
+	m := l.Memory()
+	// Each host runs at least dockerd, containerd and sshd, and dockerd
+	// alone holds more than 10 MiB.
+	assert.GreaterOrEqual(t, m.Processes, 3*len(l.Hosts))
+	assert.Greater(t, m.PerHost(len(l.Hosts)), uint64(10<<20))
+	assert.Less(t, m.PerHost(len(l.Hosts)), uint64(2<<30), "a host holds far less than 2 GiB: something else was counted")
+}
+
+func TestUpRefusesMoreThanMaxHosts(t *testing.T) {
+	_, err := lab.Up(context.Background(), lab.Options{Dir: t.TempDir(), Hosts: lab.MaxHosts + 1})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "at most MaxHosts (30)")
+}

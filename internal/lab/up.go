@@ -29,6 +29,9 @@ var Packages = []string{"docker.io", "openssh-server", "iproute2"}
 // and images a host already holds are not loaded again.
 func Up(ctx context.Context, opts Options) (*Lab, error) {
 	start := time.Now()
+	if opts.Hosts > MaxHosts {
+		return nil, fmt.Errorf("lab: %d hosts asked for; the lab makes at most MaxHosts (%d)", opts.Hosts, MaxHosts)
+	}
 	if os.Geteuid() != 0 {
 		return nil, errors.New("lab: bringing the lab up needs root (network namespaces, dockerd, sshd)")
 	}
@@ -66,6 +69,7 @@ func Up(ctx context.Context, opts Options) (*Lab, error) {
 	var images map[string]string
 	var building time.Duration
 	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(hostStarts + 1) // and the image builds
 	g.Go(func() error {
 		start := time.Now()
 		var err error
@@ -81,6 +85,7 @@ func Up(ctx context.Context, opts Options) (*Lab, error) {
 	}
 
 	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(hostStarts)
 	for _, h := range l.Hosts {
 		g.Go(func() error { return readyHost(gctx, opts, h, filepath.Join(dir, "images.tar"), images) })
 	}
@@ -90,6 +95,10 @@ func Up(ctx context.Context, opts Options) (*Lab, error) {
 	opts.logf("up: %d hosts in %s (%s; dir %s)", len(l.Hosts), since(start), upSummary(installed, packages, building), dir)
 	return l, nil
 }
+
+// hostStarts is how many hosts Up starts at once: thirty dockerds
+// starting together on two cores would each take long enough to look hung.
+const hostStarts = 8
 
 // upSummary is where Up's time went, for its last line: the package
 // install (when there was one) and the image builds, which run while the
@@ -394,6 +403,7 @@ func buildImages(ctx context.Context, opts Options, dir string) (map[string]stri
 		return nil, err
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(hostStarts + 1) // and the image builds
 	g.Go(func() error {
 		st := opts.begin("build kamal-proxy " + proxyVersion + " (from the Go module proxy)")
 		err := buildModuleBinary(gctx, proxyModule, proxyVersion, "./cmd/kamal-proxy", filepath.Join(bin, "kamal-proxy"), nil)
