@@ -238,3 +238,73 @@ func withRoles(a deploy.App) deploy.App {
 	a.Roles = maps.Clone(a.Roles)
 	return a
 }
+
+// A role that writes a database is replaced by handoff, one writer at a
+// time, when its env changes; a replacement that fails its gate leaves
+// the old container serving under its own name, routed to by it. No
+// request fails either way: the paused service holds them.
+func TestFingerprintReplacesAWriterByHandoff(t *testing.T) {
+	a, h := handoffApp(t)
+	a.Service = "fingerprint-" + a.Service
+	lab.CleanupService(t, []lab.Host{h}, a.Service)
+	a.Volumes = []string{a.Service + "-data:/data"}
+	w := a.Roles["web"]
+	w.Proxy.Hosts = []string{a.Service + ".test"}
+	w.Env = deploy.Env{Clear: map[string]string{"LOG_LEVEL": "info"}}
+	a.Roles["web"] = w
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if c, e, err := h.Connect(ctx); err == nil {
+			e.VolumeRemove(ctx, a.Service+"-data", true)
+			e.Close()
+			c.Close()
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	var out syncBuffer
+	_, err := connect(t, a, &out).Deploy(ctx, deploy.Release{Version: "v1"})
+	require.NoError(t, err, out.String())
+	name := deploy.ContainerName(a, "web", "v1")
+	idOf := func() string {
+		c, err := h.Engine(t).Inspect(ctx, name)
+		require.NoError(t, err)
+		return c.ID
+	}
+	before := idOf()
+
+	ld := startLoadWait([]string{h.Addr}, a.Service+".test", 4, 200_000, 3*time.Minute, heldFor(a))
+	changed := withRoles(a)
+	r := changed.Roles["web"]
+	r.Env.Clear = map[string]string{"LOG_LEVEL": "debug"}
+	changed.Roles["web"] = r
+	rep, err := connect(t, changed, &out).Deploy(ctx, deploy.Release{Version: "v1"})
+	require.NoError(t, err, out.String())
+	var starts []deploy.Step
+	for _, st := range rep.Plan.Steps() {
+		if st.Kind == deploy.StepHandoffStart {
+			starts = append(starts, st)
+		}
+	}
+	require.Len(t, starts, 1, "the writer is replaced by handoff")
+	assert.Equal(t, []string{"env LOG_LEVEL changed"}, starts[0].Changes)
+	replaced := idOf()
+	assert.NotEqual(t, before, replaced)
+	assert.Equal(t, name+":3000", route(t, ctx, a, h).Target)
+
+	failing := withRoles(changed)
+	r = failing.Roles["web"]
+	r.Env.Clear = map[string]string{"LOG_LEVEL": "debug", "UP_FAIL": "1"}
+	failing.Roles["web"] = r
+	_, err = connect(t, failing, &out).Deploy(ctx, deploy.Release{Version: "v1"})
+	require.ErrorIs(t, err, deploy.ErrGateFailed, out.String())
+	assert.Equal(t, replaced, idOf(), "the container that served serves again, under its own name")
+	assert.Equal(t, name+":3000", route(t, ctx, a, h).Target, "and kamal-proxy routes to it by that name")
+
+	hits := ld.finish()
+	t.Logf("load through kamal-proxy on %s during a handoff replacement and a failed one: %d requests, %d failed", h.Addr, len(hits), len(failures(hits)))
+	require.NotEmpty(t, hits)
+	require.Less(t, len(hits), 200_000, "the load ran until the last deploy was over")
+	assert.Empty(t, failures(hits))
+}
