@@ -25,7 +25,8 @@ import (
 // YAML file works; its destination overlay sits beside it). With a
 // destination, config/deploy.<destination>.yml is deep-merged over the
 // base as Kamal does (maps merge key by key, anything else is replaced)
-// and App.Destination is set.
+// and App.Destination is set. Without one, the base alone is read; to
+// read the base with every destination, use LoadAll.
 //
 // App.Secrets reads .kamal/secrets-common then .kamal/secrets (or
 // .kamal/secrets.<destination>), then the environment; see Secrets.
@@ -38,57 +39,186 @@ import (
 // container NAME with the value of the secret ALIAS.
 //
 // Behaviour follows Kamal where Slipway's defaults differ: kamal-proxy
-// buffers requests and responses unless buffering says otherwise, and
-// the primary role is behind the proxy unless it says proxy: false.
-// Names Slipway cannot take as they are ("my_app") become lower-case
-// with dashes ("my-app"), with a note.
+// buffers requests and responses unless buffering says otherwise, the
+// primary role is behind the proxy unless it says proxy: false, and
+// without a builder key (or with only builder.arch) the App builds the
+// project's Dockerfile. Names Slipway cannot take as they are
+// ("my_app") become lower-case with dashes ("my-app"), with a note.
+//
+// ERB is rendered before the YAML is read, as Kamal does: the ENV idioms
+// configs use (ENV["X"], ENV.fetch("X"), ENV.fetch("X", "default"),
+// ENV.fetch("X") { "default" }, ENV["X"] || "default") are evaluated
+// from the environment (see Importer.LookupEnv), and the report lists
+// the names read. Nothing else is run: a statement (<% %>) is dropped,
+// keeping a conditional's first branch, and other output (<%= %>) is
+// left out with its key reported by file and line, so that ERB never
+// stops an import.
 //
 // The report lists every key not carried over, by its YAML path, with a
 // reason. Keys starting with "x-" are ignored, as Kamal does; YAML
-// anchors, aliases and "<<" merge keys are followed. ERB ("<%= %>") is
-// not evaluated: a value holding it is reported. Malformed YAML, a value
-// of the wrong type anywhere (a known key is never dropped for its type),
-// and a file over a limit (MaxFileSize, MaxNodes, MaxValues, MaxDepth)
-// are a *Error naming the file and line; the limits bound the time and
-// memory an import takes. When the App is not valid (an image Slipway
-// cannot take, a host that is not a host name, ...) Load returns it and
-// the report with deploy.App.Validate's *deploy.ValidationError, whose
-// fields are the App's.
+// anchors, aliases and "<<" merge keys are followed. Malformed YAML, a
+// value of the wrong type anywhere (a known key is never dropped for its
+// type), and a file over a limit (MaxFileSize, MaxNodes, MaxValues,
+// MaxDepth) are a *Error naming the file and line; the limits bound the
+// time and memory an import takes. When the App is not valid (an image
+// Slipway cannot take, a host that is not a host name, ...) Load returns
+// it and the report with deploy.App.Validate's *deploy.ValidationError,
+// whose fields are the App's; when an environment variable the ERB reads
+// is not set, that error is wrapped in an *EnvError that names it.
 func Load(path, destination string) (deploy.App, *Report, error) {
+	return Importer{}.Load(path, destination)
+}
+
+// LoadAll reads a Kamal project with every destination it has an
+// overlay for (config/deploy.<destination>.yml beside the config):
+// the App is the base, and App.Destinations holds one overlay per
+// destination, which makes the App Load(path, destination) reads, so
+// that App.ForDestination(name) is the App Kamal deploys with -d name.
+//
+// A base that is complete only with a destination (require_destination,
+// or hosts and proxy hosts set only in the overlays) imports: each
+// destination is validated as it deploys, by ForDestination and
+// Validate, and their problems are returned at once, each field prefixed
+// with "destinations.<name>."; the base is validated alone only when it
+// has no destination. The report covers the base and every overlay,
+// each key once.
+func LoadAll(path string) (deploy.App, *Report, error) {
+	return Importer{}.LoadAll(path)
+}
+
+// Importer reads Kamal configs with settings other than the defaults.
+// Its zero value is what Load and LoadAll use.
+type Importer struct {
+	// LookupEnv gives the ERB's ENV its values; nil means os.LookupEnv.
+	LookupEnv LookupEnv
+}
+
+func (im Importer) lookup() LookupEnv {
+	if im.LookupEnv != nil {
+		return im.LookupEnv
+	}
+	return osLookupEnv
+}
+
+// Load is the package's Load with the Importer's settings.
+func (im Importer) Load(path, destination string) (deploy.App, *Report, error) {
 	file, root, err := kamalConfigFile(path)
 	if err != nil {
 		return deploy.App{}, nil, err
 	}
-	report := &Report{Files: []string{file}}
-	cfg, err := loadKamalFile(file)
+	app, report, err := im.load(file, root, destination, false)
 	if err != nil {
 		return deploy.App{}, nil, err
 	}
+	return app, report, report.envError(app.Validate())
+}
+
+// LoadAll is the package's LoadAll with the Importer's settings.
+func (im Importer) LoadAll(path string) (deploy.App, *Report, error) {
+	file, root, err := kamalConfigFile(path)
+	if err != nil {
+		return deploy.App{}, nil, err
+	}
+	dests := kamalDestinations(file)
+	base, report, err := im.load(file, root, "", len(dests) > 0)
+	if err != nil {
+		return deploy.App{}, nil, err
+	}
+	if len(dests) == 0 {
+		return base, report, report.envError(base.Validate())
+	}
+	report.Destinations = dests
+	base.Destinations = map[string]func(*deploy.App){}
+	var problems []deploy.Problem
+	var other error
+	for _, d := range dests {
+		app, r, err := im.load(file, root, d, false)
+		if err != nil {
+			return deploy.App{}, nil, err
+		}
+		report.merge(r)
+		base.Destinations[d] = overlayWith(app)
+	}
+	if err := base.Validate(); err != nil {
+		// Only the base's own checks that do not depend on its servers
+		// are kept: those of the destination names and their replicas.
+		if ve, ok := errors.AsType[*deploy.ValidationError](err); ok {
+			for _, p := range ve.Problems {
+				if strings.HasPrefix(p.Field, "destinations") {
+					problems = append(problems, p)
+				}
+			}
+		}
+	}
+	for _, d := range dests {
+		app, err := base.ForDestination(d)
+		if err == nil {
+			err = app.Validate()
+		}
+		if ve, ok := errors.AsType[*deploy.ValidationError](err); ok {
+			for _, p := range ve.Problems {
+				p.Field = "destinations." + d + "." + p.Field
+				problems = append(problems, p)
+			}
+		} else if err != nil && other == nil {
+			other = fmt.Errorf("destination %s: %w", d, err)
+		}
+	}
+	report.sortKeys()
+	if other != nil {
+		return base, report, other
+	}
+	if len(problems) > 0 {
+		return base, report, report.envError(&deploy.ValidationError{Problems: problems})
+	}
+	return base, report, nil
+}
+
+// overlayWith is a destination overlay that makes the App the one the
+// destination imports as, keeping the base's destinations.
+func overlayWith(dest deploy.App) func(*deploy.App) {
+	return func(a *deploy.App) {
+		c := dest.Clone()
+		c.Destinations = a.Destinations
+		*a = c
+	}
+}
+
+// load imports file (and the destination's overlay) into an App and a
+// report, without validating it. withDestinations says the base is read
+// for LoadAll: require_destination is then met.
+func (im Importer) load(file, root, destination string, withDestinations bool) (deploy.App, *Report, error) {
+	report := &Report{Files: []string{file}}
+	lookup := im.lookup()
+	erb := map[string][]erbExpr{}
+	emptied := map[string][]int{}
+	cfg, res, err := loadKamalFile(file, lookup)
+	if err != nil {
+		return deploy.App{}, nil, err
+	}
+	report.addERB(file, res)
+	erb[file], emptied[file] = res.exprs, res.emptied
 	if destination != "" {
 		overlay := strings.TrimSuffix(file, filepath.Ext(file)) + "." + destination + filepath.Ext(file)
-		over, err := loadKamalFile(overlay)
+		over, res, err := loadKamalFile(overlay, lookup)
 		if errors.Is(err, fs.ErrNotExist) {
 			return deploy.App{}, nil, fmt.Errorf("destination %s: %s does not exist; known destinations: %s", destination, overlay, orNone(kamalDestinations(file)))
 		}
 		if err != nil {
 			return deploy.App{}, nil, err
 		}
+		report.addERB(overlay, res)
+		erb[overlay], emptied[overlay] = res.exprs, res.emptied
 		cfg = mergeKamal(cfg, over)
 		report.Files = append(report.Files, overlay)
 	}
-	k := &kamalImport{report: report, root: root, destination: destination}
+	k := &kamalImport{report: report, root: root, destination: destination, erb: erb, emptied: emptied, withDestinations: withDestinations}
 	app, err := k.app(cfg, file)
 	if err != nil {
 		return deploy.App{}, nil, err
 	}
-	// Keys come out in file order, whichever part of the import found them.
-	slices.SortStableFunc(report.Unsupported, func(x, y Key) int {
-		if d := slices.Index(report.Files, x.File) - slices.Index(report.Files, y.File); d != 0 {
-			return d
-		}
-		return x.Line - y.Line
-	})
-	return app, report, app.Validate()
+	report.sortKeys()
+	return app, report, nil
 }
 
 func orNone(s []string) string {
@@ -140,6 +270,11 @@ type kamalImport struct {
 	report      *Report
 	root        string
 	destination string
+	erb         map[string][]erbExpr // file -> the ERB output not evaluated, by marker number
+	emptied     map[string][]int     // file -> lines where an unset variable left nothing
+	// withDestinations says the base is read with its destinations
+	// (LoadAll), which meet require_destination.
+	withDestinations bool
 
 	ssh      sshDefaults
 	tags     map[string][]string   // host -> tags
@@ -199,9 +334,16 @@ func (k *kamalImport) fields(v *kval, path string, handle func(key string, val *
 		}
 		p := keyPath(path, key)
 		val := v.vals[i]
-		if s := erbIn(val); s {
-			k.unsupported(val, p, "holds ERB (<% %>), which Slipway does not evaluate; write the value, or set it in Go")
+		if reason, ok := k.erbText(v.file, key); ok {
+			k.unsupported(val, p, reason)
 			continue
+		}
+		if reason, ok := k.erbIn(val); ok {
+			k.unsupported(val, p, reason)
+			continue
+		}
+		if k.emptiedByERB(val) {
+			continue // an unset variable: the report names it
 		}
 		ok, err := handle(key, val, p)
 		if err != nil {
@@ -212,11 +354,6 @@ func (k *kamalImport) fields(v *kval, path string, handle func(key string, val *
 		}
 	}
 	return nil
-}
-
-// erbIn reports whether a scalar holds ERB.
-func erbIn(v *kval) bool {
-	return v != nil && v.kind == yaml.ScalarNode && strings.Contains(v.text, "<%")
 }
 
 // str reads a scalar as text.
@@ -272,8 +409,11 @@ func (k *kamalImport) strList(v *kval, path string, single bool) ([]string, erro
 	}
 	out := make([]string, 0, len(v.items))
 	for i, item := range v.items {
-		if erbIn(item) {
-			k.unsupported(item, indexPath(path, i), "holds ERB (<% %>), which Slipway does not evaluate; write the value, or set it in Go")
+		if reason, ok := k.erbIn(item); ok {
+			k.unsupported(item, indexPath(path, i), reason)
+			continue
+		}
+		if k.emptiedByERB(item) {
 			continue
 		}
 		s, err := k.str(item, indexPath(path, i))
@@ -296,8 +436,12 @@ func (k *kamalImport) strMap(v *kval, path string) (map[string]string, error) {
 	m := make(map[string]string, len(v.keys))
 	for i, key := range v.keys {
 		val := v.vals[i]
-		if erbIn(val) {
-			k.unsupported(val, keyPath(path, key), "holds ERB (<% %>), which Slipway does not evaluate; write the value, or set it in Go")
+		if reason, ok := k.erbText(v.file, key); ok {
+			k.unsupported(val, keyPath(path, key), reason)
+			continue
+		}
+		if reason, ok := k.erbIn(val); ok {
+			k.unsupported(val, keyPath(path, key), reason)
 			continue
 		}
 		if val.isNull() {
@@ -332,9 +476,9 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 	if v := cfg.get("require_destination"); v != nil {
 		if req, err := k.boolean(v, "require_destination"); err != nil {
 			return deploy.App{}, err
-		} else if req && k.destination == "" {
+		} else if req && k.destination == "" && !k.withDestinations {
 			return deploy.App{}, &Error{File: file, Line: cfg.get("require_destination").line, Path: "require_destination",
-				Message: "the config requires a destination; pass one of: " + orNone(kamalDestinations(file))}
+				Message: "the config requires a destination; pass one of: " + orNone(kamalDestinations(file)) + ", or read them all with LoadAll"}
 		}
 	}
 
@@ -352,10 +496,12 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 	}
 	registry := cfg.get("registry")
 	var registryServer string
-	if s := registry.get("server"); s != nil && !erbIn(s) {
-		var err error
-		if registryServer, err = k.str(s, "registry.server"); err != nil {
-			return deploy.App{}, err
+	if s := registry.get("server"); s != nil {
+		if _, erb := k.erbIn(s); !erb {
+			var err error
+			if registryServer, err = k.str(s, "registry.server"); err != nil {
+				return deploy.App{}, err
+			}
 		}
 	}
 	allowEmpty := false
@@ -463,7 +609,7 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 	if err := k.applyTags(&a); err != nil {
 		return deploy.App{}, err
 	}
-	if v := cfg.get("accessories"); v != nil && !erbIn(v) {
+	if v := cfg.get("accessories"); v != nil {
 		if a.Accessories, err = k.accessories(v, "accessories", &a); err != nil {
 			return deploy.App{}, err
 		}
@@ -472,9 +618,9 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 		return deploy.App{}, err
 	}
 	k.hooksNote(cfg)
-	if k.destination == "" {
+	if k.destination == "" && !k.withDestinations {
 		if d := kamalDestinations(file); len(d) > 0 {
-			k.note("destinations %s have overlays; import one with kamal.Load(path, %q)", strings.Join(d, ", "), d[0])
+			k.note("destinations %s have overlays; import one with kamal.Load(path, %q), or all with kamal.LoadAll(path)", strings.Join(d, ", "), d[0])
 		}
 	}
 	return a, nil
@@ -725,8 +871,18 @@ func (k *kamalImport) hosts(v *kval, path, role string) ([]deploy.Server, error)
 		if v.kind == yaml.ScalarNode {
 			p = path
 		}
-		if erbIn(item) {
-			k.unsupported(item, p, "holds ERB (<% %>), which Slipway does not evaluate; write the host")
+		if reason, ok := k.erbIn(item); ok {
+			k.unsupported(item, p, reason)
+			continue
+		}
+		if item.kind == yaml.MappingNode && len(item.keys) == 1 {
+			if reason, ok := k.erbText(item.file, item.keys[0]); ok {
+				k.unsupported(item, p, reason)
+				continue
+			}
+		}
+		if k.emptiedByERB(item) {
+			out = append(out, k.server("")) // validation names the variable
 			continue
 		}
 		var host string
