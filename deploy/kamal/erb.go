@@ -43,6 +43,7 @@ type erbResult struct {
 	statements []int     // lines of <% %> statements, dropped
 	branches   []int     // lines of conditionals, of which the first branch is kept
 	emptied    []int     // lines where an unset variable output nothing
+	whole      bool      // the whole file is output Slipway did not evaluate
 	exprs      []erbExpr // <%= %> output not evaluated, by marker number
 }
 

@@ -257,9 +257,15 @@ func kamalDestinations(file string) []string {
 	var names []string
 	for _, m := range matches {
 		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), base+"."), ext)
-		if name != "" && !strings.Contains(name, ".") {
-			names = append(names, name)
+		if name == "" || strings.Contains(name, ".") {
+			continue
 		}
+		// deploy.X.yml with deploy.X.<dest>.yml beside it is a config
+		// of its own (kamal -c config/deploy.X.yml), not a destination.
+		if own, _ := filepath.Glob(filepath.Join(filepath.Dir(file), base+"."+name+".*"+ext)); len(own) > 0 {
+			continue
+		}
+		names = append(names, name)
 	}
 	slices.Sort(names)
 	return names
@@ -555,16 +561,17 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 			a.Boot, err = k.boot(v, p)
 		case "accessories":
 			// read after the roles, whose hosts they may use
-		case "builder", "logging", "sshkit", "output":
+		case "builder":
+			a.Build, err = k.builder(v, p)
+		case "logging", "sshkit", "output":
 			reason := map[string]string{
-				"builder": "Kamal's builder settings are not imported; set App.Build to an image.Dockerfile or image.Go",
 				"logging": "container logging options are not supported; the engine's default log driver is used",
 				"sshkit":  "SSHKit settings have no Slipway equivalent; the ssh transport has its own defaults",
 				"output":  "Kamal's output loggers are not supported; Slipway writes one line per host and step to Options.Output",
 			}[key]
 			k.eachKey(v, p, reason)
 		case "aliases":
-			k.eachKey(v, p, "Kamal CLI aliases have no Slipway equivalent; write a Mage target or a Go func")
+			k.aliasNotes(v, p)
 		case "hooks_path":
 			if _, err = k.str(v, p); err == nil {
 				k.unsupported(v, p, "Kamal hook scripts are not run; port them to App.Hooks (Go funcs)")
@@ -594,6 +601,12 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 		return deploy.App{}, err
 	}
 
+	k.envOverrides(&a)
+	if !cfg.has("builder") {
+		if a.Build, err = k.builder(nil, "builder"); err != nil {
+			return deploy.App{}, err
+		}
+	}
 	if err := k.proxy(&a, proxyCfg, cfg, primary); err != nil {
 		return deploy.App{}, err
 	}
@@ -624,6 +637,128 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 		}
 	}
 	return a, nil
+}
+
+// envOverrides carries over Kamal's merge of a role's env over the
+// top-level one, where a role's clear value replaces a top-level secret
+// of the same name (or a role's secret a clear value): Slipway keeps a
+// name clear or secret for the whole app, so the top-level entry moves
+// down into the other roles.
+func (k *kamalImport) envOverrides(a *deploy.App) {
+	names := slices.Sorted(maps.Keys(a.Roles))
+	overriding := func(has func(deploy.Env) bool) (over, others []string) {
+		for _, n := range names {
+			if has(a.Roles[n].Env) {
+				over = append(over, n)
+			} else {
+				others = append(others, n)
+			}
+		}
+		return over, others
+	}
+	for _, name := range slices.Clone(a.Env.Secret) {
+		over, others := overriding(func(e deploy.Env) bool { _, ok := e.Clear[name]; return ok })
+		if len(over) == 0 {
+			continue
+		}
+		a.Env.Secret = slices.DeleteFunc(a.Env.Secret, func(s string) bool { return s == name })
+		for _, n := range others {
+			r := a.Roles[n]
+			if !slices.Contains(r.Env.Secret, name) {
+				r.Env.Secret = append(slices.Clone(r.Env.Secret), name)
+			}
+			a.Roles[n] = r
+		}
+		k.note("env.secret %s is replaced by a clear value in role %s, as Kamal merges a role's env; Slipway lists the secret in the other roles' env instead (%s)", name, strings.Join(over, ", "), orNone(others))
+	}
+	for _, name := range slices.Sorted(maps.Keys(a.Env.Clear)) {
+		over, others := overriding(func(e deploy.Env) bool { return slices.Contains(e.Secret, name) })
+		if len(over) == 0 {
+			continue
+		}
+		value := a.Env.Clear[name]
+		delete(a.Env.Clear, name)
+		if len(a.Env.Clear) == 0 {
+			a.Env.Clear = nil
+		}
+		for _, n := range others {
+			r := a.Roles[n]
+			if _, ok := r.Env.Clear[name]; !ok {
+				r.Env.Clear = maps.Clone(r.Env.Clear)
+				if r.Env.Clear == nil {
+					r.Env.Clear = map[string]string{}
+				}
+				r.Env.Clear[name] = value
+			}
+			a.Roles[n] = r
+		}
+		k.note("env.clear %s is replaced by a secret in role %s, as Kamal merges a role's env; Slipway sets the clear value in the other roles' env instead (%s)", name, strings.Join(over, ", "), orNone(others))
+	}
+}
+
+// aliasNotes lists Kamal's CLI aliases as not needed: a Mage target, or
+// one of the ready targets, does what each did.
+func (k *kamalImport) aliasNotes(v *kval, path string) {
+	if v.isNull() || v.kind != yaml.MappingNode {
+		k.notNeeded(v, path, "Kamal CLI aliases are shell shortcuts; in Slipway write a Mage target (a Go func in magefiles/)")
+		return
+	}
+	for i, key := range v.keys {
+		if strings.HasPrefix(key, "x-") {
+			continue
+		}
+		val := v.vals[i]
+		k.notNeeded(val, keyPath(path, key), "a Kamal CLI shortcut; "+aliasTarget(val.text))
+	}
+}
+
+// aliasTarget says which Mage target does what a Kamal alias does.
+func aliasTarget(alias string) string {
+	words, _ := splitShellWords(alias)
+	if len(words) >= 2 && words[0] == "app" {
+		var rest []string
+		reuse, interactive := false, false
+		for _, w := range words[2:] {
+			switch w {
+			case "--reuse":
+				reuse = true
+			case "-i", "--interactive":
+				interactive = true
+			case "-f", "--follow":
+			default:
+				rest = append(rest, w)
+			}
+		}
+		switch words[1] {
+		case "exec":
+			cmd := "mage exec "
+			if reuse {
+				cmd += "-reuse "
+			}
+			cmd += strconv.Quote(strings.Join(rest, " "))
+			if interactive {
+				cmd += " (output only: it has no terminal; for a console, ssh to the host and docker exec -it)"
+			}
+			return "the ready targets' " + cmd + " does it, or a Mage target of your own calling Session.Exec"
+		case "logs":
+			return "the ready targets' mage logs does it (-follow to follow), or a Mage target calling Session.Logs"
+		case "details":
+			return "the ready targets' mage details does it"
+		}
+	}
+	if len(words) >= 1 && words[0] == "details" {
+		return "the ready targets' mage details does it"
+	}
+	return "write it as a Mage target (a Go func in magefiles/) that calls the SDK"
+}
+
+// notNeeded records what Slipway needs no equivalent of.
+func (k *kamalImport) notNeeded(v *kval, path, reason string) {
+	key := Key{Path: path, Reason: reason}
+	if v != nil {
+		key.File, key.Line = v.file, v.line
+	}
+	k.report.NotNeeded = append(k.report.NotNeeded, key)
 }
 
 // eachKey reports every key under a map (or the value itself when it is
@@ -659,7 +794,9 @@ func (k *kamalImport) image(v *kval, path, ref, server string) string {
 	return ref
 }
 
-// volumes keeps named volumes; a host path cannot be expressed.
+// volumes keeps named volumes, and mounts a host directory as a named
+// volume of its own, with a note: Slipway mounts named volumes only. A
+// host file cannot be a volume, so it is reported.
 func (k *kamalImport) volumes(v *kval, path string) ([]string, error) {
 	vols, err := k.strList(v, path, false)
 	if err != nil {
@@ -667,18 +804,101 @@ func (k *kamalImport) volumes(v *kval, path string) ([]string, error) {
 	}
 	var out []string
 	for i, vol := range vols {
+		p := indexPath(path, i)
+		item := v.items[i]
 		src, rest, _ := strings.Cut(vol, ":")
-		_, opts, _ := strings.Cut(rest, ":")
+		target, opts, _ := strings.Cut(rest, ":")
 		switch {
-		case strings.ContainsAny(src, "/~") || strings.HasPrefix(src, "."):
-			k.unsupported(v.items[i], indexPath(path, i), "mounts a host path; Slipway mounts named volumes only (\"name:/path\"): use a volume, or copy the files into it")
 		case opts != "" && opts != "ro" && opts != "rw":
-			k.unsupported(v.items[i], indexPath(path, i), fmt.Sprintf("mount options %q are not supported; only ro and rw are", opts))
+			k.unsupported(item, p, fmt.Sprintf("mount options %q are not supported; only ro and rw are", opts))
+		case strings.ContainsAny(src, "/~") || strings.HasPrefix(src, "."):
+			if mounted, ok := k.hostPath(item, p, src, target, opts, "a host path"); ok {
+				out = append(out, mounted)
+			}
 		default:
 			out = append(out, vol)
 		}
 	}
 	return out, nil
+}
+
+// directories reads an accessory's directories, host directories Kamal
+// makes (a relative one under <service>-<accessory>/ in the login's
+// home) and mounts: each becomes a named volume, with a note.
+func (k *kamalImport) directories(v *kval, path, service, accessory string) ([]string, error) {
+	dirs, err := k.strList(v, path, false)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i, dir := range dirs {
+		p := indexPath(path, i)
+		src, rest, _ := strings.Cut(dir, ":")
+		target, opts, _ := strings.Cut(rest, ":")
+		if !strings.HasPrefix(target, "/") || opts != "" && opts != "ro" && opts != "rw" {
+			k.unsupported(v.items[i], p, fmt.Sprintf("want \"dir:/path/in/container\", got %q", dir))
+			continue
+		}
+		host := src
+		if !strings.HasPrefix(src, "/") && !strings.HasPrefix(src, "~") {
+			host = "~/" + service + "-" + accessory + "/" + src
+		}
+		name := volumeName(service + "-" + accessory + "-" + strings.Trim(src, "/.~"))
+		if strings.HasPrefix(src, "/") {
+			name = volumeName(src)
+		}
+		mounted := name + ":" + target
+		if opts != "" {
+			mounted += ":" + opts
+		}
+		k.note("%s (%s:%d): the host directory %s is the named volume %s, which starts empty: copy the data in before the first deploy (docker run --rm -v %s:/from -v %s:/to busybox cp -a /from/. /to/)",
+			p, v.items[i].file, v.items[i].line, host, name, host, name)
+		out = append(out, mounted)
+	}
+	return out, nil
+}
+
+// hostPath mounts a host directory as a named volume named after it,
+// with a note; a file (a name with an extension) is reported instead.
+func (k *kamalImport) hostPath(item *kval, p, src, target, opts, what string) (string, bool) {
+	if !strings.HasPrefix(target, "/") {
+		k.unsupported(item, p, fmt.Sprintf("want \"host/path:/path/in/container\", got %q", item.text))
+		return "", false
+	}
+	if ext := filepath.Ext(filepath.Base(target)); ext != "" && ext != filepath.Base(target) {
+		k.unsupported(item, p, fmt.Sprintf("mounts the host file %s; Slipway mounts named volumes only: bake the file into the image, or give an accessory Files", src))
+		return "", false
+	}
+	name := volumeName(src)
+	mounted := name + ":" + target
+	if opts != "" {
+		mounted += ":" + opts
+	}
+	k.note("%s (%s:%d): %s %s is the named volume %s, which starts empty: copy the data in before the first deploy (docker run --rm -v %s:/from -v %s:/to busybox cp -a /from/. /to/)",
+		p, item.file, item.line, what, src, name, src, name)
+	return mounted, true
+}
+
+// volumeName makes a volume name of a host path: "/var/lib/app" is
+// "var-lib-app".
+func volumeName(p string) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(p) {
+		switch {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-':
+			b.WriteRune(c)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	n := strings.Trim(b.String(), "-._")
+	for strings.Contains(n, "--") {
+		n = strings.ReplaceAll(n, "--", "-")
+	}
+	if n == "" {
+		n = "data"
+	}
+	return n
 }
 
 // registry reads the registry login into App.Registry. The server is
@@ -1034,6 +1254,8 @@ func (k *kamalImport) options(v *kval, path string) (deploy.ContainerOptions, er
 				o.Memory, err = parseMemory(s)
 				if err != nil {
 					err = &Error{File: val.file, Line: val.line, Path: p, Message: err.Error()}
+				} else if !plainMemoryRe.MatchString(s) {
+					k.note("%s %s is %d bytes (ContainerOptions.Memory), as Docker reads it", p, s, o.Memory)
 				}
 			}
 		case "cpus":
@@ -1063,32 +1285,32 @@ func (k *kamalImport) options(v *kval, path string) (deploy.ContainerOptions, er
 	return o, err
 }
 
-// parseMemory reads Docker's memory sizes: "512m", "2g", "1073741824".
+// parseMemory reads Docker's memory sizes as docker run does: a number,
+// then an optional unit k, m, g, t or p (any case), an optional "i" and
+// an optional "b": "512m", "2g", "500MiB", "2Gb", "1073741824". The
+// units are powers of 1024, as Docker's are.
 func parseMemory(s string) (int64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimSuffix(t, "b")
-	mult := int64(1)
-	if t != "" {
-		switch t[len(t)-1] {
-		case 'k':
-			mult = 1 << 10
-		case 'm':
-			mult = 1 << 20
-		case 'g':
-			mult = 1 << 30
-		case 't':
-			mult = 1 << 40
-		}
-		if mult > 1 {
-			t = t[:len(t)-1]
-		}
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f < 0 {
+	m := memoryRe.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
 		return 0, fmt.Errorf("must be a memory size such as \"512m\" or \"2g\", got %q", s)
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, fmt.Errorf("must be a memory size such as \"512m\" or \"2g\", got %q", s)
+	}
+	mult := int64(1)
+	if m[2] != "" {
+		mult = 1 << (10 * (strings.Index("kmgtp", strings.ToLower(m[2])) + 1))
 	}
 	return int64(f * float64(mult)), nil
 }
+
+// plainMemoryRe is a size Slipway would write the same: bytes, or a
+// number with one of k, m, g.
+var plainMemoryRe = regexp.MustCompile(`^\d+[kmg]?$`)
+
+// memoryRe is Docker's memory size syntax (go-units' RAMInBytes).
+var memoryRe = regexp.MustCompile(`^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$`)
 
 // env reads Kamal's env: a map of clear values, or clear/secret (and at
 // the top, tags).
@@ -1149,6 +1371,10 @@ func (k *kamalImport) secretList(v *kval, path string) ([]string, error) {
 			secret = name
 		}
 		k.secrets = append(k.secrets, secret)
+		if slices.Contains(names, name) {
+			k.note("%s lists %s twice; Slipway lists it once", path, name)
+			continue
+		}
 		if prev, ok := k.aliases[name]; ok && prev.secret != secret {
 			k.unsupported(v.items[i], p, fmt.Sprintf("%s is the secret %s here but %s at %s; Slipway gives an env name one secret for the whole app, so %s is left out here: rename one of them",
 				name, secret, prev.secret, prev.path, name))
@@ -1571,17 +1797,17 @@ func (k *kamalImport) applyTags(a *deploy.App) error {
 func (k *kamalImport) accessories(v *kval, path string, a *deploy.App) (map[string]deploy.Accessory, error) {
 	out := map[string]deploy.Accessory{}
 	err := k.fields(v, path, func(name string, av *kval, p string) (bool, error) {
-		acc, err := k.accessory(av, p, a)
+		acc, err := k.accessory(av, p, k.slipwayName("accessory", name), a)
 		if err != nil {
 			return true, err
 		}
-		out[k.slipwayName("accessory", name)] = acc
+		out[k.roleName(name)] = acc
 		return true, nil
 	})
 	return out, err
 }
 
-func (k *kamalImport) accessory(v *kval, path string, a *deploy.App) (deploy.Accessory, error) {
+func (k *kamalImport) accessory(v *kval, path, name string, a *deploy.App) (deploy.Accessory, error) {
 	var acc deploy.Accessory
 	added := map[string]bool{}
 	addHosts := func(hosts []string) {
@@ -1634,7 +1860,10 @@ func (k *kamalImport) accessory(v *kval, path string, a *deploy.App) (deploy.Acc
 		case "env":
 			acc.Env, err = k.env(val, p, false)
 		case "volumes":
-			acc.Volumes, err = k.volumes(val, p)
+			var vols []string
+			if vols, err = k.volumes(val, p); err == nil {
+				acc.Volumes = append(acc.Volumes, vols...)
+			}
 		case "port":
 			var s string
 			if s, err = k.str(val, p); err == nil {
@@ -1655,7 +1884,10 @@ func (k *kamalImport) accessory(v *kval, path string, a *deploy.App) (deploy.Acc
 		case "files":
 			acc.Files, err = k.accessoryFiles(val, p)
 		case "directories":
-			k.unsupported(val, p, "directories on the host are not supported; use a named volume")
+			var dirs []string
+			if dirs, err = k.directories(val, p, a.Service, name); err == nil {
+				acc.Volumes = append(acc.Volumes, dirs...)
+			}
 		case "service":
 			k.unsupported(val, p, "accessory containers are named after the app and the accessory; a custom service name is not supported")
 		case "network":
@@ -1692,6 +1924,9 @@ func (k *kamalImport) secretsSource(a *deploy.App, cfg *kval) error {
 	}
 	k.report.SecretFiles = sum.read
 	k.report.SecretNames = sum.names
+	if len(sum.skipped) > 0 {
+		k.note("secrets files: %s %s no NAME=value (shell lines); Kamal's dotenv skips them, and so does Slipway, which runs no shell", strings.Join(sum.skipped, ", "), plural(len(sum.skipped), "is", "are"))
+	}
 	// The source keeps absolute paths: it is read at deploy time, maybe
 	// from another directory (a test in a package directory), and must
 	// find the files this import read. The report keeps them as given.

@@ -184,6 +184,14 @@ func (r *Report) addERB(file string, res erbResult) {
 		r.NotNeeded = append(r.NotNeeded, Key{Path: "<% %>", File: file, Line: line,
 			Reason: "an ERB statement runs Ruby while Kamal reads the file; Slipway runs none: set what it loads (a dotenv file, say) in the environment, or write it in Go"})
 	}
+	if res.whole {
+		line := 1
+		if len(res.exprs) > 0 {
+			line = res.exprs[len(res.exprs)-1].line
+		}
+		r.Unsupported = append(r.Unsupported, Key{Path: "(the whole file)", File: file, Line: line,
+			Reason: "the file is the output of an ERB expression Slipway does not evaluate (another file rendered, say), so nothing in it is imported: write its keys out"})
+	}
 	for _, line := range res.branches {
 		r.Unsupported = append(r.Unsupported, Key{Path: "<% if %>", File: file, Line: line,
 			Reason: "an ERB conditional is not evaluated: its first branch is imported and the others left out; check that branch is the one you deploy"})

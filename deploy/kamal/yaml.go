@@ -151,6 +151,12 @@ func loadKamalFile(file string, lookup LookupEnv) (*kval, erbResult, error) {
 	if err != nil {
 		return nil, res, err
 	}
+	if v.kind == yaml.ScalarNode && erbMarkerRe.MatchString(v.text) {
+		// The whole file is the output of ERB Slipway does not evaluate
+		// (a file rendering another, say): it imports as empty.
+		res.whole = true
+		return &kval{kind: yaml.MappingNode, file: file, line: 1, size: 1, height: 1}, res, nil
+	}
 	if v.kind != yaml.MappingNode {
 		return nil, res, &Error{File: file, Line: v.line, Message: "the config must be a map of keys such as service, image and servers, got " + v.describe()}
 	}
