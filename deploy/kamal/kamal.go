@@ -731,23 +731,22 @@ func aliasTarget(alias string) string {
 		}
 		switch words[1] {
 		case "exec":
-			cmd := "mage exec "
+			cmd := "mage exec " + strconv.Quote(strings.Join(rest, " "))
 			if reuse {
-				cmd += "-reuse "
+				cmd += " -reuse"
 			}
-			cmd += strconv.Quote(strings.Join(rest, " "))
 			if interactive {
-				cmd += " (output only: it has no terminal; for a console, ssh to the host and docker exec -it)"
+				cmd += " (output only, no terminal: for a console, ssh to the host and docker exec -it)"
 			}
-			return "the ready targets' " + cmd + " does it, or a Mage target of your own calling Session.Exec"
+			return "the ready targets do it: " + cmd + "; or write a Mage target calling Session.Exec"
 		case "logs":
-			return "the ready targets' mage logs does it (-follow to follow), or a Mage target calling Session.Logs"
+			return "the ready targets do it: mage logs -follow; or write a Mage target calling Session.Logs"
 		case "details":
-			return "the ready targets' mage details does it"
+			return "the ready targets do it: mage details"
 		}
 	}
 	if len(words) >= 1 && words[0] == "details" {
-		return "the ready targets' mage details does it"
+		return "the ready targets do it: mage details"
 	}
 	return "write it as a Mage target (a Go func in magefiles/) that calls the SDK"
 }

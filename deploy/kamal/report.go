@@ -168,8 +168,8 @@ type EnvError struct {
 
 // Error names the variables, then the App's problems.
 func (e *EnvError) Error() string {
-	return fmt.Sprintf("the config's ERB reads %s, which %s not set, so the values %s fill are empty: set %s and import again\n%v",
-		strings.Join(e.Names, ", "), plural(len(e.Names), "is", "are"), plural(len(e.Names), "it", "they"), plural(len(e.Names), "it", "them"), e.Err)
+	return fmt.Sprintf("ERB in the config reads ENV %s, not set here, so the fields that take %s are empty: set %s and import again\n%v",
+		strings.Join(e.Names, ", "), plural(len(e.Names), "it", "them"), plural(len(e.Names), "it", "them"), e.Err)
 }
 
 // Unwrap returns the validation error.
