@@ -50,8 +50,8 @@ func TestLoad(t *testing.T) {
 		check func(t *testing.T, app deploy.App, r *kamal.Report)
 	}{
 		{
-			name: "reads the Rails default config of deployment-posture.md",
-			path: func(*testing.T) string { return "testdata/rails" },
+			name:  "reads the Rails default config of deployment-posture.md",
+			path:  func(*testing.T) string { return "testdata/rails" },
 			paths: []string{"asset_path", "builder.cache"},
 			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, "my-app", app.Service)
