@@ -36,15 +36,22 @@ type erbExpr struct {
 	code string // the Ruby code; never printed, as it may hold a secret
 }
 
+// erbBlock is an ERB conditional or loop, which Slipway does not run.
+type erbBlock struct {
+	line int
+	word string // the keyword that opens it: if, unless, case, begin, ...; "" for a block call
+	kind string
+}
+
 // erbResult is what rendering one file learnt: names only, never values.
 type erbResult struct {
-	read       []string  // ENV names read, in order, repeated as read
-	missing    []string  // names read with no value and no default
-	statements []int     // lines of <% %> statements, dropped
-	branches   []int     // lines of conditionals, of which the first branch is kept
-	emptied    []int     // lines where an unset variable output nothing
-	whole      bool      // the whole file is output Slipway did not evaluate
-	exprs      []erbExpr // <%= %> output not evaluated, by marker number
+	read       []string   // ENV names read, in order, repeated as read
+	missing    []string   // names read with no value and no default
+	statements []int      // lines of <% %> statements, dropped
+	blocks     []erbBlock // conditionals and loops, imported as their first branch or body
+	emptied    []int      // lines where an unset variable output nothing
+	whole      bool       // the whole file is output Slipway did not evaluate
+	exprs      []erbExpr  // <%= %> output not evaluated, by marker number
 }
 
 // The idioms evaluated, each a whole <%= %> expression:
@@ -123,9 +130,17 @@ func renderERB(text string, lookup LookupEnv) (string, erbResult) {
 			switch {
 			case erbOpensRe.MatchString(code) && !erbClosesRe.MatchString(code):
 				blocks = append(blocks, false)
-				if word == "if" || word == "unless" || word == "case" {
-					res.branches = append(res.branches, line)
+				kind := "a loop: its body is imported once"
+				if !erbKeywordRe.MatchString(word) {
+					word = "do"
 				}
+				switch word {
+				case "if", "unless", "case":
+					kind = "a conditional: its first branch is imported and the others left out"
+				case "begin":
+					kind = "a begin block: its body is imported and its rescue left out"
+				}
+				res.blocks = append(res.blocks, erbBlock{line: line, word: word, kind: kind})
 			case word == "else" || word == "elsif" || word == "when" || word == "rescue" || word == "ensure":
 				if len(blocks) > 0 {
 					blocks[len(blocks)-1] = true
@@ -134,8 +149,9 @@ func renderERB(text string, lookup LookupEnv) (string, erbResult) {
 				if len(blocks) > 0 {
 					blocks = blocks[:len(blocks)-1]
 				}
+			default:
+				res.statements = append(res.statements, line)
 			}
-			res.statements = append(res.statements, line)
 		}
 		// Keep the tag's own lines, so that lines after it keep their
 		// numbers.
@@ -145,6 +161,9 @@ func renderERB(text string, lookup LookupEnv) (string, erbResult) {
 	}
 	return b.String(), res
 }
+
+// erbKeywordRe is a keyword that opens a block.
+var erbKeywordRe = regexp.MustCompile(`^(if|unless|case|while|until|for|begin)$`)
 
 // erbOpensRe finds a statement that opens a block: a conditional or a
 // loop; erbClosesRe one that closes it on the same line too.

@@ -128,6 +128,9 @@ func (im Importer) LoadAll(path string) (deploy.App, *Report, error) {
 		return base, report, report.envError(base.Validate())
 	}
 	report.Destinations = dests
+	// What the destinations read from the environment or run is theirs:
+	// the base alone is not what deploys.
+	report.EnvSecrets, report.CommandSecrets = nil, nil
 	base.Destinations = map[string]func(*deploy.App){}
 	var problems []deploy.Problem
 	var other error
@@ -508,6 +511,9 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 			if registryServer, err = k.str(s, "registry.server"); err != nil {
 				return deploy.App{}, err
 			}
+			if isLocalRegistry(registryServer) {
+				registryServer = "" // the image is delivered over SSH
+			}
 		}
 	}
 	allowEmpty := false
@@ -716,31 +722,53 @@ func (k *kamalImport) aliasNotes(v *kval, path string) {
 func aliasTarget(alias string) string {
 	words, _ := splitShellWords(alias)
 	if len(words) >= 2 && words[0] == "app" {
-		var rest []string
+		var rest, flags []string
 		reuse, interactive := false, false
-		for _, w := range words[2:] {
-			switch w {
+		for i := 2; i < len(words); i++ {
+			switch w := words[i]; w {
 			case "--reuse":
 				reuse = true
 			case "-i", "--interactive":
 				interactive = true
-			case "-f", "--follow":
+			case "-r", "--roles":
+				if i+1 < len(words) {
+					i++
+					flags = append(flags, "-role "+words[i])
+				}
+			case "-h", "--hosts":
+				if i+1 < len(words) {
+					i++
+					flags = append(flags, "-host "+words[i])
+				}
+			case "-d", "--destination":
+				if i+1 < len(words) {
+					i++
+					flags = append(flags, "-destination "+words[i])
+				}
+			case "-e", "--env", "-c", "--config-file", "-n", "--lines", "--since", "-g", "--grep", "--version":
+				i++ // a value Mage's targets have no flag for
 			default:
-				rest = append(rest, w)
+				if !strings.HasPrefix(w, "-") {
+					rest = append(rest, w)
+				}
 			}
+		}
+		if reuse {
+			flags = append(flags, "-reuse")
+		}
+		extra := ""
+		if len(flags) > 0 {
+			extra = " " + strings.Join(flags, " ")
 		}
 		switch words[1] {
 		case "exec":
-			cmd := "mage exec " + strconv.Quote(strings.Join(rest, " "))
-			if reuse {
-				cmd += " -reuse"
-			}
+			cmd := "mage exec " + strconv.Quote(strings.Join(rest, " ")) + extra
 			if interactive {
 				cmd += " (output only, no terminal: for a console, ssh to the host and docker exec -it)"
 			}
 			return "the ready targets do it: " + cmd + "; or write a Mage target calling Session.Exec"
 		case "logs":
-			return "the ready targets do it: mage logs -follow; or write a Mage target calling Session.Logs"
+			return "the ready targets do it: mage logs -follow" + strings.ReplaceAll(extra, " -reuse", "") + "; or write a Mage target calling Session.Logs"
 		case "details":
 			return "the ready targets do it: mage details"
 		}
@@ -904,13 +932,15 @@ func volumeName(p string) string {
 // already part of App.Image, as Kamal names the repository it pushes.
 func (k *kamalImport) registry(a *deploy.App, v *kval, path string) error {
 	r := &deploy.Registry{}
+	local := false
 	err := k.fields(v, path, func(key string, val *kval, p string) (bool, error) {
 		var err error
 		switch key {
 		case "server":
 			var server string
-			if server, err = k.str(val, p); err == nil && strings.HasPrefix(server, "localhost") {
-				k.unsupported(val, p, "Kamal runs a local registry for localhost servers; Slipway does not: leave App.Registry nil to deliver the image over SSH")
+			if server, err = k.str(val, p); err == nil && isLocalRegistry(server) {
+				local = true
+				k.note("%s %s: Kamal's local registry carries the image to the hosts over SSH; Slipway delivers it over SSH with no registry (App.Registry is nil)", p, server)
 			}
 		case "username":
 			if val.kind == yaml.SequenceNode {
@@ -939,10 +969,17 @@ func (k *kamalImport) registry(a *deploy.App, v *kval, path string) error {
 	if err != nil {
 		return err
 	}
-	if *r != (deploy.Registry{}) {
+	if *r != (deploy.Registry{}) && !local {
 		a.Registry = r
 	}
 	return nil
+}
+
+// isLocalRegistry reports whether a registry server is Kamal's local
+// one ("localhost:5555"), which it reaches through an SSH tunnel.
+func isLocalRegistry(server string) bool {
+	host, _, _ := strings.Cut(server, ":")
+	return host == "localhost" || host == "127.0.0.1"
 }
 
 func (k *kamalImport) sshConfig(v *kval) error {

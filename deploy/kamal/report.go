@@ -192,9 +192,9 @@ func (r *Report) addERB(file string, res erbResult) {
 		r.Unsupported = append(r.Unsupported, Key{Path: "(the whole file)", File: file, Line: line,
 			Reason: "the file is the output of an ERB expression Slipway does not evaluate (another file rendered, say), so nothing in it is imported: write its keys out"})
 	}
-	for _, line := range res.branches {
-		r.Unsupported = append(r.Unsupported, Key{Path: "<% if %>", File: file, Line: line,
-			Reason: "an ERB conditional is not evaluated: its first branch is imported and the others left out; check that branch is the one you deploy"})
+	for _, b := range res.blocks {
+		r.Unsupported = append(r.Unsupported, Key{Path: "<% " + b.word + " %>", File: file, Line: b.line,
+			Reason: "an ERB block is not run; it is " + b.kind + "; check that is what you deploy, and write it out"})
 	}
 }
 
