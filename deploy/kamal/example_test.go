@@ -47,3 +47,45 @@ func ExampleError() {
 	// Output:
 	// testdata/laughs/config/deploy.yml:12: aliases and "<<" merge keys expand to more than 200000 values (MaxValues); a Kamal config has a few hundred: write the values out, or share less
 }
+
+// LoadAll reads a project with every destination: a base that is
+// complete only with one imports, and ForDestination gives the App
+// each destination deploys.
+func ExampleLoadAll() {
+	app, report, err := kamal.LoadAll("testdata/corpus/destinations-required")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("destinations:", report.Destinations)
+	for _, name := range report.Destinations {
+		d, _ := app.ForDestination(name)
+		web := d.Roles["web"]
+		fmt.Println(name, len(web.Servers), "web hosts behind", web.Proxy.Hosts)
+	}
+	// Output:
+	// destinations: [production staging]
+	// production 2 web hosts behind [tickets.example.com]
+	// staging 1 web hosts behind [staging.tickets.example.com]
+}
+
+// An Importer evaluates the config's ERB with the environment it is
+// given, here a map: the report names the variables read, never their
+// values.
+func ExampleImporter() {
+	env := map[string]string{"IDIOM_SERVICE": "idioms", "IDIOM_WEB_HOST": "10.1.0.1", "IDIOM_GREETING": "hi"}
+	im := kamal.Importer{LookupEnv: func(name string) (string, bool) {
+		v, ok := env[name]
+		return v, ok
+	}}
+	app, report, err := im.Load("testdata/corpus/erb-idioms", "")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(app.Service, app.Image, app.Roles["web"].Servers[0].Host, app.Roles["jobs"].Cmd)
+	fmt.Println("read:", report.EnvRead)
+	// Output:
+	// idioms acme/idioms 10.1.0.1 [bin/jobs --queues default,mailers]
+	// read: [IDIOM_DOMAIN IDIOM_GREETING IDIOM_IMAGE IDIOM_JOB_HOST IDIOM_MEMORY IDIOM_QUEUES IDIOM_SERVICE IDIOM_WEB_HOST IDIOM_WEB_HOST_2]
+}
