@@ -309,3 +309,28 @@ func TestReleaseValidate(t *testing.T) {
 		require.NoError(t, Release{Version: strings.Repeat("a", 128), Image: "ghcr.io/acme/hello@sha256:00"}.Validate())
 	})
 }
+
+// What Docker takes and Kamal configs write is valid: an empty argument
+// after the program (redis-server --save ""), and an accessory's env
+// name that is no shell name (Elasticsearch's discovery.type). A role's
+// env names stay shell names.
+func TestValidateAcceptsWhatDockerTakes(t *testing.T) {
+	a := validApp()
+	jobs := a.Roles["jobs"]
+	jobs.Cmd = []string{"/hello", "work", "--queue", ""}
+	a.Roles["jobs"] = jobs
+	a.Accessories = map[string]Accessory{"search": {
+		Image: "elasticsearch:8", Roles: []string{"web"},
+		Cmd: []string{"eswrapper", ""},
+		Env: Env{Clear: map[string]string{"discovery.type": "single-node", "--http-addr": "0.0.0.0:7700"}},
+	}}
+	require.NoError(t, a.Validate())
+
+	a.Accessories["search"] = Accessory{Image: "elasticsearch:8", Roles: []string{"web"}, Env: Env{Clear: map[string]string{"a=b": "x"}}}
+	jobs.Env.Clear = map[string]string{"discovery.type": "x"}
+	a.Roles["jobs"] = jobs
+	assert.Equal(t, []string{
+		`roles.jobs.env.clear["discovery.type"]: must be a name of letters, digits and "_", not starting with a digit, got "discovery.type"`,
+		`accessories.search.env.clear["a=b"]: must be a name without "=" or spaces, got "a=b"`,
+	}, problems(t, a.Validate()))
+}
