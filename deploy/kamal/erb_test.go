@@ -85,3 +85,19 @@ func TestParseMemoryReadsWhatDockerReads(t *testing.T) {
 		assert.Error(t, err, in)
 	}
 }
+
+// Whatever the ERB, rendering ends, and keeps every line where it was.
+func FuzzRenderERB(f *testing.F) {
+	for _, s := range []string{
+		"a: <%= ENV['X'] %>", "<% if x %>\na: 1\n<% else %>\na: 2\n<% end %>", "<%", "%>", "<%%", "<%= %>",
+		"<% end %><% end %>", "<%= ENV.fetch(\"X\") { \"d\" } %>", "<%#\n%>", "a\r\nb<% x\r\n%>",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got, _ := renderERB(in, func(string) (string, bool) { return "", false })
+		if strings.Count(got, "\n") != strings.Count(in, "\n") {
+			t.Fatalf("%q rendered %q: lines moved", in, got)
+		}
+	})
+}
