@@ -135,10 +135,10 @@ var corpus = []corpusCase{
 			assert.Equal(t, []string{"tickets.example.com"}, prod.Roles["web"].Proxy.Hosts)
 			assert.Equal(t, deploy.Boot{Limit: 1, Wait: 5 * time.Second}, prod.Boot)
 			assert.Equal(t, &deploy.Proxy{
-				Hosts: []string{"tickets.example.com"}, AppPort: 3000, TLS: true,
+				Hosts: []string{"tickets.example.com"}, AppPort: 3000,
 				Health:         health.HTTP{Path: "/up", Interval: 3 * time.Second},
 				BufferRequests: true, BufferResponses: true,
-			}, prod.Roles["web"].Proxy, "the base's proxy settings under the destination's host")
+			}, prod.Roles["web"].Proxy, "the base's proxy settings under the destination's")
 			staging, err := app.ForDestination("staging")
 			require.NoError(t, err)
 			assert.Equal(t, "staging", staging.Env.Clear["RAILS_ENV"])
