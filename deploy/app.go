@@ -139,6 +139,11 @@ type Server struct {
 	User string // "" means root
 	// Labels tag the server, for a platform team's own selection.
 	Labels map[string]string
+	// Env is merged over App.Env and the role's Env for this host's
+	// containers of the role (as Kamal's env tags give a host env of its
+	// own): a clear value here replaces theirs, and its secrets are
+	// added. Only a role's servers take it.
+	Env Env
 	// DockerSocket is the engine's socket on the host; "" means
 	// /var/run/docker.sock.
 	DockerSocket string

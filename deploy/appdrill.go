@@ -139,9 +139,11 @@ func (a App) replicaEnv(r replicate.Replica) []string {
 
 // drillCopyEnv is the env of a drill's copy of role: the role's own,
 // without the replica's credentials, the env of embedded replication
-// (replicate.ReplicationEnvPrefixes) and the names in drop.
+// (replicate.ReplicationEnvPrefixes) and the names in drop. The role's
+// env is the primary host's, whose container the drill takes the
+// release from.
 func (a App) drillCopyEnv(role string, r replicate.Replica, drop []string) (map[string]string, []string) {
-	env, secrets := a.envFor(role)
+	env, secrets := a.envFor(role, a.PrimaryHost())
 	names := a.replicaEnv(r)
 	prefixes := replicate.ReplicationEnvPrefixes()
 	gone := func(n string) bool {

@@ -248,6 +248,7 @@ func cloneServers(servers []Server) []Server {
 // (a deeper chain is a cycle, which Validate reports).
 func (s Server) clone(depth int) Server {
 	s.Labels = maps.Clone(s.Labels)
+	s.Env = s.Env.clone()
 	s.KeyFiles = slices.Clone(s.KeyFiles)
 	if s.Jump != nil && depth < maxJumpDepth {
 		j := s.Jump.clone(depth + 1)

@@ -166,7 +166,7 @@ func (s *Session) execIn(ctx context.Context, h *hostConn, c engine.Container, c
 
 func (s *Session) execOneOff(ctx context.Context, h *hostConn, c engine.Container, role string, cmd []string, sink *lineSink, res *ExecResult) error {
 	e := h.engine
-	spec := s.oneOffSpec(c, role, cmd)
+	spec := s.oneOffSpec(c, h.name, role, cmd)
 	name := spec.Name
 	res.Container = name
 	if _, err := e.Create(ctx, spec); err != nil {
@@ -208,12 +208,13 @@ func (s *Session) execOneOff(ctx context.Context, h *hostConn, c engine.Containe
 }
 
 // oneOffSpec is the one-off container that runs cmd as of the running
-// container c of role: its image, the role's env (secrets resolved), the
-// app's network and volumes, labelled as Exec's and never restarted.
-func (s *Session) oneOffSpec(c engine.Container, role string, cmd []string) engine.ContainerSpec {
+// container c of role on host: its image, the role's env on that host
+// (secrets resolved), the app's network and volumes, labelled as Exec's
+// and never restarted.
+func (s *Session) oneOffSpec(c engine.Container, host, role string, cmd []string) engine.ContainerSpec {
 	version := c.Labels[LabelVersion]
 	name := fmt.Sprintf("%s-exec-%08x", ContainerName(s.app, role, version), rand.Uint32())
-	env, secrets := s.app.envFor(role)
+	env, secrets := s.app.envFor(role, host)
 	// The image by ID: the code the running container runs, even if its tag has moved since.
 	image := orDefault(c.ImageID, c.Image)
 	spec := s.containerSpec(Plan{Version: version},

@@ -97,7 +97,7 @@ func (s *Session) ExecInteractive(ctx context.Context, opts ExecOptions, in io.R
 		}
 		defer tty.Close()
 	} else {
-		spec := s.oneOffSpec(cur, role, opts.Cmd)
+		spec := s.oneOffSpec(cur, h.name, role, opts.Cmd)
 		res.Container = spec.Name
 		if _, err := h.engine.CreateTTY(ctx, spec, local.size()); err != nil {
 			return res, err

@@ -119,10 +119,12 @@ func uncompared(a App, r Release, state State) []string {
 	}
 	var out []string
 	for _, role := range a.roleNames() {
-		_, secrets := a.envFor(role)
-		for _, n := range secrets {
-			if _, ok := r.Secrets[n]; !ok && !slices.Contains(out, n) {
-				out = append(out, n)
+		for _, s := range a.Roles[role].Servers {
+			_, secrets := a.envFor(role, s.Host)
+			for _, n := range secrets {
+				if _, ok := r.Secrets[n]; !ok && !slices.Contains(out, n) {
+					out = append(out, n)
+				}
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -298,20 +299,27 @@ func orDefault[T comparable](v, def T) T {
 	return v
 }
 
-// envFor merges the app's and the role's env: clear values, and the
-// sorted secret names.
-func (a App) envFor(role string) (clear map[string]string, secrets []string) {
+// envFor merges the app's, the role's and, on host, its server's env
+// (Server.Env): clear values, each level over the one before, and the
+// secret names of all three, sorted. host "" leaves the server's out.
+func (a App) envFor(role, host string) (clear map[string]string, secrets []string) {
 	clear = map[string]string{}
-	for k, v := range a.Env.Clear {
-		clear[k] = v
-	}
 	r := a.Roles[role]
-	for k, v := range r.Env.Clear {
-		clear[k] = v
+	levels := []Env{a.Env, r.Env}
+	if host != "" {
+		for _, s := range r.Servers {
+			if s.Host == host {
+				levels = append(levels, s.Env)
+				break
+			}
+		}
 	}
-	for _, s := range append(append([]string{}, a.Env.Secret...), r.Env.Secret...) {
-		if !slices.Contains(secrets, s) {
-			secrets = append(secrets, s)
+	for _, e := range levels {
+		maps.Copy(clear, e.Clear)
+		for _, s := range e.Secret {
+			if !slices.Contains(secrets, s) {
+				secrets = append(secrets, s)
+			}
 		}
 	}
 	sort.Strings(secrets)

@@ -296,7 +296,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 
 	if m := a.Migrate; m != nil {
 		role := orDefault(m.Role, a.primaryRole())
-		env, secrets := a.envFor(role)
+		env, secrets := a.envFor(role, a.PrimaryHost()) // the migration runs there
 		p.Migrate = &Step{Kind: StepMigrate, Host: a.PrimaryHost(), Role: role, Container: MigrateName(a, r.Version),
 			Image: image, Cmd: m.Cmd, Env: env, Secrets: secrets, Volumes: slices.Clone(a.Volumes), Logging: a.loggingNote(role)}
 	}
@@ -431,7 +431,7 @@ func roleSteps(a App, rel Release, image string, state State, host, role string)
 	r := a.Roles[role]
 	existing, exists := state.container(host, name)
 
-	env, secrets := a.envFor(role)
+	env, secrets := a.envFor(role, host)
 	start := Step{Kind: StepStart, Host: host, Role: role, Container: name, Image: image,
 		Reuse: exists, Cmd: r.Cmd, Env: env, Secrets: secrets}
 	start.Fingerprint = stepFingerprint(a, version, start, rel.Secrets).With(proxyParts(a, role, rel.Secrets))

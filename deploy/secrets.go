@@ -26,6 +26,9 @@ func secretNames(a App) []string {
 	names := slices.Clone(a.Env.Secret)
 	for _, r := range a.Roles {
 		names = append(names, r.Env.Secret...)
+		for _, s := range r.Servers {
+			names = append(names, s.Env.Secret...)
+		}
 		if px := r.Proxy; px != nil {
 			names = append(names, px.TLSCertificate, px.TLSPrivateKey)
 		}

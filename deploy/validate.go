@@ -162,7 +162,7 @@ func (v *validator) app(a App) {
 			v.addf("primaryRole", "no role %q; known roles: %s", a.PrimaryRole, strings.Join(roles, ", "))
 		}
 	}
-	v.env("env", a.Env, nil, "")
+	v.env("env", a.Env)
 	v.volumes("volumes", a.Volumes)
 	v.labels("labels", a.Labels)
 	v.logging("logging", a.Logging)
@@ -249,6 +249,7 @@ func (v *validator) role(a App, p string, r Role) {
 	for i, s := range r.Servers {
 		sp := indexPath(p+".servers", i)
 		v.server(sp, s, 0)
+		v.env(sp+".env", s.Env, envLevel{"env", a.Env}, envLevel{p + ".env", r.Env})
 		if s.Host == "" {
 			continue
 		}
@@ -259,7 +260,7 @@ func (v *validator) role(a App, p string, r Role) {
 		}
 	}
 	v.args(p+".cmd", r.Cmd)
-	v.env(p+".env", r.Env, &a.Env, "env")
+	v.env(p+".env", r.Env, envLevel{"env", a.Env})
 	v.labels(p+".labels", r.Labels)
 	v.options(p+".options", r.Options)
 	v.logging(p+".logging", r.Logging)
@@ -327,9 +328,16 @@ func (v *validator) args(p string, cmd []string) {
 	}
 }
 
-// env checks an Env at p; outer is the App's Env when p is a role's, so
-// that a name is not clear at one level and secret at the other.
-func (v *validator) env(p string, e Env, outer *Env, outerPath string) {
+// envLevel is an Env an inner one is merged over, and its field path.
+type envLevel struct {
+	path string
+	env  Env
+}
+
+// env checks an Env at p; outers are the Envs it is merged over (the
+// App's for a role's, the App's and the role's for a server's), so that
+// a name is clear at one level and secret at another is caught.
+func (v *validator) env(p string, e Env, outers ...envLevel) {
 	for _, k := range sortedKeys(e.Clear) {
 		f := keyPath(p+".clear", k)
 		switch {
@@ -341,8 +349,10 @@ func (v *validator) env(p string, e Env, outer *Env, outerPath string) {
 		if slices.Contains(e.Secret, k) {
 			v.addf(f, "%q is also in %s.secret; a name is either clear or secret", k, p)
 		}
-		if outer != nil && slices.Contains(outer.Secret, k) {
-			v.addf(f, "%q is also in %s.secret; a name is either clear or secret", k, outerPath)
+		for _, o := range outers {
+			if slices.Contains(o.env.Secret, k) {
+				v.addf(f, "%q is also in %s.secret; a name is either clear or secret", k, o.path)
+			}
 		}
 	}
 	first := map[string]int{}
@@ -360,9 +370,9 @@ func (v *validator) env(p string, e Env, outer *Env, outerPath string) {
 			continue
 		}
 		first[k] = i
-		if outer != nil {
-			if _, ok := outer.Clear[k]; ok {
-				v.addf(f, "%q is also in %s.clear; a name is either clear or secret", k, outerPath)
+		for _, o := range outers {
+			if _, ok := o.env.Clear[k]; ok {
+				v.addf(f, "%q is also in %s.clear; a name is either clear or secret", k, o.path)
 			}
 		}
 	}
@@ -721,7 +731,11 @@ func (v *validator) accessory(p, name string, acc Accessory, a App, roles []stri
 		}
 	}
 	for i, s := range acc.Servers {
-		v.server(indexPath(p+".servers", i), s, 0)
+		sp := indexPath(p+".servers", i)
+		v.server(sp, s, 0)
+		if len(s.Env.Clear) > 0 || len(s.Env.Secret) > 0 {
+			v.addf(sp+".env", "an accessory's server takes no env of its own; set %s.env", p)
+		}
 	}
 	v.args(p+".cmd", acc.Cmd)
 	for _, f := range sortedKeys(acc.Files) {
@@ -730,7 +744,7 @@ func (v *validator) accessory(p, name string, acc Accessory, a App, roles []stri
 		}
 	}
 	v.envNames = accessoryEnvNameRe
-	v.env(p+".env", acc.Env, nil, "")
+	v.env(p+".env", acc.Env)
 	v.envNames = nil
 	v.volumes(p+".volumes", acc.Volumes)
 	v.labels(p+".labels", acc.Labels)
