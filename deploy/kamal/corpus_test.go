@@ -210,14 +210,11 @@ var corpus = []corpusCase{
 	{
 		dir:          "kamal-docs",
 		destinations: []string{"production"},
-		// What is left: settings the converge issue adds (logging,
-		// readiness_delay, stop_timeout, forward_headers, ssl_redirect),
-		// per-host env tags, and Kamal's own machinery.
+		// What is left: readiness_delay and Kamal's own machinery.
 		unsupported: []string{
-			"servers.web.hosts[1]", "asset_path", "hooks_path", "hooks_output", "error_pages_path",
-			"minimum_version", "readiness_delay", "stop_timeout", "run_directory",
-			"proxy.forward_headers", "proxy.ssl_redirect", "sshkit.max_concurrent_starts",
-			"logging.driver", "logging.options", "output.file",
+			"asset_path", "hooks_path", "hooks_output", "error_pages_path",
+			"minimum_version", "readiness_delay", "run_directory",
+			"sshkit.max_concurrent_starts", "output.file",
 		},
 		notNeeded: []string{"aliases.uname", "aliases.tail"},
 		check: func(t *testing.T, app deploy.App, r *kamal.Report) {
@@ -230,6 +227,9 @@ var corpus = []corpusCase{
 			assert.Equal(t, []string{"srv-orbit-uploads:/app/uploads:ro"}, prod.Volumes)
 			web := prod.Roles["web"]
 			assert.Equal(t, deploy.Server{Host: "10.8.0.10", User: "deploy", Port: 2222, KeyFiles: web.Servers[0].KeyFiles}, web.Servers[0])
+			assert.Equal(t, deploy.Env{Clear: map[string]string{"FEATURE_FLAGS": "all"}}, web.Servers[1].Env, "the canary tag's env is its host's own")
+			assert.Equal(t, deploy.Logging{Driver: "json-file", Options: map[string]string{"max-size": "100m"}}, prod.Logging)
+			assert.Equal(t, 30*time.Second, web.StopTimeout)
 			assert.Nil(t, web.Proxy, "Kamal puts the primary role behind the proxy, here workers")
 			workers := prod.Roles["workers"]
 			assert.Equal(t, 20*time.Second, workers.Proxy.DeployTimeout)
@@ -237,6 +237,8 @@ var corpus = []corpusCase{
 			assert.Equal(t, 30*time.Second, workers.Proxy.ResponseTimeout)
 			assert.Equal(t, 4000, workers.Proxy.AppPort)
 			assert.False(t, workers.Proxy.BufferResponses)
+			assert.Equal(t, deploy.Bool(false), workers.Proxy.SSLRedirect)
+			assert.Equal(t, deploy.Bool(true), workers.Proxy.ForwardHeaders)
 			assert.Equal(t, []string{"workers"}, prod.Accessories["cache"].Roles)
 			assert.Equal(t, image.Dockerfile{Context: "testdata/corpus/kamal-docs"}, prod.Build)
 			assert.Contains(t, r.NotNeeded[0].Reason, `mage exec "uname -a" -role web`)

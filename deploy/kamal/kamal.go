@@ -523,7 +523,7 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 			return deploy.App{}, err
 		}
 	}
-	var deployTimeout, drainTimeout *kval
+	var deployTimeout, drainTimeout, stopTimeout *kval
 	var proxyCfg *kval
 
 	err := k.fields(cfg, "", func(key string, v *kval, p string) (bool, error) {
@@ -569,10 +569,11 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 			// read after the roles, whose hosts they may use
 		case "builder":
 			a.Build, err = k.builder(v, p)
-		case "logging", "sshkit", "output":
+		case "logging":
+			a.Logging, err = k.logging(v, p)
+		case "sshkit", "output":
 			reason := map[string]string{
-				"logging": "the import does not read logging; set App.Logging or Role.Logging in Go (the default is json-file capped at max-size=10m, as Kamal's)",
-				"sshkit":  "SSHKit settings have no Slipway equivalent; the ssh transport has its own defaults",
+				"sshkit": "SSHKit settings have no Slipway equivalent; the ssh transport has its own defaults",
 				"output":  "Kamal's output loggers are not supported; Slipway writes one line per host and step to Options.Output",
 			}[key]
 			k.eachKey(v, p, reason)
@@ -587,7 +588,7 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 		case "minimum_version":
 			k.unsupported(v, p, "a minimum Kamal version means nothing to Slipway; pin the Slipway module version in go.mod")
 		case "stop_timeout":
-			k.unsupported(v, p, fmt.Sprintf("the import does not read the stop timeout; set Role.StopTimeout in Go (0 means DefaultStopTimeout, %s)", deploy.DefaultStopTimeout))
+			stopTimeout = v
 		case "readiness_delay":
 			k.unsupported(v, p, "roles without the proxy are gated by Role.Health or a short settle time; set Role.Health")
 		case "run_directory":
@@ -616,7 +617,7 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 	if err := k.proxy(&a, proxyCfg, cfg, primary); err != nil {
 		return deploy.App{}, err
 	}
-	if err := k.timeouts(&a, deployTimeout, drainTimeout); err != nil {
+	if err := k.timeouts(&a, deployTimeout, drainTimeout, stopTimeout); err != nil {
 		return deploy.App{}, err
 	}
 	if v := cfg.get("primary_role"); v != nil {
@@ -1188,9 +1189,9 @@ func (k *kamalImport) role(v *kval, path, name string) (deploy.Role, error) {
 		case "proxy":
 			// read by proxy
 		case "logging":
-			k.eachKey(val, p, "the import does not read logging; set App.Logging or Role.Logging in Go (the default is json-file capped at max-size=10m, as Kamal's)")
+			r.Logging, err = k.logging(val, p)
 		case "stop_timeout":
-			k.unsupported(val, p, fmt.Sprintf("the import does not read the stop timeout; set Role.StopTimeout in Go (0 means DefaultStopTimeout, %s)", deploy.DefaultStopTimeout))
+			r.StopTimeout, err = k.seconds(val, p)
 		case "asset_path":
 			k.unsupported(val, p, "asset bridging between releases is not supported")
 		default:
@@ -1466,6 +1467,10 @@ func (k *kamalImport) proxy(a *deploy.App, root, cfg *kval, primary string) erro
 			continue
 		}
 		px := spec.proxy()
+		if named(spec.cert) != named(spec.key) {
+			at := cmp.Or(rv, root)
+			k.unsupported(at, p, "a custom certificate needs both ssl.certificate_pem and ssl.private_key_pem (Kamal ignores one alone); automatic HTTPS is used")
+		}
 		r.Proxy = &px
 		a.Roles[slip] = r
 		k.proxied = true
@@ -1484,6 +1489,11 @@ type kamalProxy struct {
 	bufRequests, bufReplies *bool
 	httpPort, httpsPort     *int
 	image                   *string
+	cert, key               *string // secret names
+	sslRedirect             *bool
+	forwardHeaders          *bool
+	pathPrefix              *string
+	stripPrefix             *bool
 }
 
 // over returns s with o's settings over it.
@@ -1518,6 +1528,14 @@ func (s kamalProxy) over(o kamalProxy) kamalProxy {
 	if o.image != nil {
 		s.image = o.image
 	}
+	pickS := func(a, b *string) *string {
+		if b != nil {
+			return b
+		}
+		return a
+	}
+	s.cert, s.key, s.pathPrefix = pickS(s.cert, o.cert), pickS(s.key, o.key), pickS(s.pathPrefix, o.pathPrefix)
+	s.sslRedirect, s.forwardHeaders, s.stripPrefix = pickB(s.sslRedirect, o.sslRedirect), pickB(s.forwardHeaders, o.forwardHeaders), pickB(s.stripPrefix, o.stripPrefix)
 	return s
 }
 
@@ -1557,6 +1575,13 @@ func (s kamalProxy) proxy() deploy.Proxy {
 	if s.image != nil {
 		px.Image = *s.image
 	}
+	if named(s.cert) && named(s.key) {
+		px.TLSCertificate, px.TLSPrivateKey = *s.cert, *s.key
+	}
+	if s.pathPrefix != nil {
+		px.PathPrefix = *s.pathPrefix
+	}
+	px.SSLRedirect, px.ForwardHeaders, px.StripPathPrefix = s.sslRedirect, s.forwardHeaders, s.stripPrefix
 	return px
 }
 
@@ -1598,10 +1623,45 @@ func (k *kamalImport) proxySpec(v *kval, path string) (kamalProxy, error) {
 			s.appPort, err = intp(val, p)
 		case "ssl":
 			if val.kind == yaml.MappingNode {
-				k.unsupported(val, p, "custom certificates are not supported yet; only automatic HTTPS (ssl: true)")
+				// Kamal 2.5's custom certificate: the names of two secrets.
+				on := true
+				s.tls = &on
+				err = k.fields(val, p, func(ck string, cv *kval, cp string) (bool, error) {
+					var err error
+					switch ck {
+					case "certificate_pem":
+						s.cert, err = k.secretName(cv, cp)
+					case "private_key_pem":
+						s.key, err = k.secretName(cv, cp)
+					default:
+						return false, nil
+					}
+					return true, err
+				})
 			} else {
 				s.tls, err = boolp(val, p)
+				// ssl: true or false replaces a certificate set below, as
+				// Kamal's deep merge replaces the map.
+				none := ""
+				if s.cert == nil {
+					s.cert = &none
+				}
+				if s.key == nil {
+					s.key = &none
+				}
 			}
+		case "certificate_pem":
+			s.cert, err = k.secretName(val, p) // Kamal 2.4 wrote it beside ssl
+		case "private_key_pem":
+			s.key, err = k.secretName(val, p)
+		case "ssl_redirect":
+			s.sslRedirect, err = boolp(val, p)
+		case "forward_headers":
+			s.forwardHeaders, err = boolp(val, p)
+		case "path_prefix":
+			s.pathPrefix, err = strp(val, p)
+		case "strip_path_prefix":
+			s.stripPrefix, err = boolp(val, p)
 		case "healthcheck":
 			err = k.fields(val, p, func(hk string, hv *kval, hp string) (bool, error) {
 				var err error
@@ -1636,8 +1696,10 @@ func (k *kamalImport) proxySpec(v *kval, path string) (kamalProxy, error) {
 			})
 		case "run":
 			err = k.proxyRun(&s, val, p)
-		case "ssl_redirect", "forward_headers", "path_prefix", "path_prefixes", "strip_path_prefix", "logging":
-			k.unsupported(val, p, "this kamal-proxy setting is not supported yet; Proxy has hosts, app port, TLS, health, response timeout and buffering")
+		case "path_prefixes":
+			k.unsupported(val, p, "Proxy has one PathPrefix; give each prefix a role of its own")
+		case "logging":
+			k.unsupported(val, p, "kamal-proxy's request log headers are not configurable; its defaults apply")
 		default:
 			return false, nil
 		}
@@ -1655,6 +1717,40 @@ func (k *kamalImport) proxySpec(v *kval, path string) (kamalProxy, error) {
 		}
 	}
 	return s, nil
+}
+
+// logging reads Kamal's logging: the driver and its options (--log-driver
+// and --log-opt), which Slipway merges as Kamal does, a role's over the
+// root's.
+func (k *kamalImport) logging(v *kval, path string) (deploy.Logging, error) {
+	var l deploy.Logging
+	err := k.fields(v, path, func(key string, val *kval, p string) (bool, error) {
+		var err error
+		switch key {
+		case "driver":
+			l.Driver, err = k.str(val, p)
+		case "options":
+			l.Options, err = k.strMap(val, p)
+		default:
+			return false, nil
+		}
+		return true, err
+	})
+	return l, err
+}
+
+// named reports whether a secret name is set and not emptied by ssl.
+func named(name *string) bool { return name != nil && *name != "" }
+
+// secretName reads the name of a secret (a custom certificate's) and
+// counts it among the secrets the config uses.
+func (k *kamalImport) secretName(v *kval, path string) (*string, error) {
+	name, err := k.str(v, path)
+	if err != nil {
+		return nil, err
+	}
+	k.secrets = append(k.secrets, name)
+	return &name, nil
 }
 
 // proxyRun reads proxy.run, the settings kamal-proxy boots with.
@@ -1698,33 +1794,48 @@ func (k *kamalImport) proxyRun(s *kamalProxy, v *kval, path string) error {
 }
 
 // timeouts applies the top-level deploy_timeout and drain_timeout to
-// every role behind the proxy.
-func (k *kamalImport) timeouts(a *deploy.App, deployTimeout, drainTimeout *kval) error {
-	for _, t := range []struct {
-		v    *kval
-		name string
-		set  func(*deploy.Proxy, time.Duration)
-	}{
-		{deployTimeout, "deploy_timeout", func(p *deploy.Proxy, d time.Duration) { p.DeployTimeout = d }},
-		{drainTimeout, "drain_timeout", func(p *deploy.Proxy, d time.Duration) { p.DrainTimeout = d }},
-	} {
-		if t.v == nil {
-			continue
+// every role behind the proxy, and stop_timeout to every role that sets
+// none of its own. A role without the proxy stops as Kamal stops it:
+// with stop_timeout, else drain_timeout, as docker stop's timeout.
+func (k *kamalImport) timeouts(a *deploy.App, deployTimeout, drainTimeout, stopTimeout *kval) error {
+	var stop, drain time.Duration
+	var err error
+	if stopTimeout != nil {
+		if stop, err = k.seconds(stopTimeout, "stop_timeout"); err != nil {
+			return err
 		}
-		d, err := k.seconds(t.v, t.name)
+	}
+	if drainTimeout != nil {
+		if drain, err = k.seconds(drainTimeout, "drain_timeout"); err != nil {
+			return err
+		}
+	}
+	if deployTimeout != nil {
+		d, err := k.seconds(deployTimeout, "deploy_timeout")
 		if err != nil {
 			return err
 		}
 		if !k.proxied {
-			k.unsupported(t.v, t.name, "applies to roles behind the proxy, and no role is")
-			continue
+			k.unsupported(deployTimeout, "deploy_timeout", "applies to roles behind the proxy, and no role is")
 		}
 		for name, r := range a.Roles {
 			if r.Proxy != nil {
-				t.set(r.Proxy, d)
+				r.Proxy.DeployTimeout = d
 				a.Roles[name] = r
 			}
 		}
+	}
+	for name, r := range a.Roles {
+		switch {
+		case r.Proxy != nil && drainTimeout != nil:
+			r.Proxy.DrainTimeout = drain
+		case r.Proxy == nil && r.StopTimeout == 0 && stopTimeout == nil && drainTimeout != nil:
+			r.StopTimeout = drain
+		}
+		if r.StopTimeout == 0 && stopTimeout != nil {
+			r.StopTimeout = stop
+		}
+		a.Roles[name] = r
 	}
 	return nil
 }
@@ -1755,74 +1866,33 @@ func (k *kamalImport) boot(v *kval, path string) (deploy.Boot, error) {
 	return b, err
 }
 
-// applyTags carries host tags over where Slipway can: a tag on every
-// host of a role merges its env into the role's env. A tag on some hosts
-// only would need per-host env, which Slipway does not have.
+// applyTags gives each tagged host of a role the env of its tags, as
+// Server.Env, merged in the order the host lists them over the role's
+// and the app's env, as Kamal merges them for that host's containers.
 func (k *kamalImport) applyTags(a *deploy.App) error {
-	if len(k.hostTags) == 0 {
-		return nil
-	}
-	for _, kname := range slices.Sorted(maps.Keys(k.renamed)) {
-		slip := k.renamed[kname]
-		r, ok := a.Roles[slip]
-		if !ok || len(r.Servers) == 0 {
+	for _, th := range k.hostTags {
+		r, ok := a.Roles[k.roleName(th.role)]
+		if !ok {
 			continue
 		}
-		// The env tags every host of the role carries, found in time
-		// linear in the tags.
-		common := map[string]bool{}
-		for _, t := range k.tags[r.Servers[0].Host] {
-			_, env := k.envTags[t]
-			common[t] = env
+		i := slices.IndexFunc(r.Servers, func(s deploy.Server) bool { return s.Host == parseKamalHost(th.host).Host })
+		if i < 0 {
+			continue
 		}
-		for _, s := range r.Servers[1:] {
-			has := map[string]bool{}
-			for _, t := range k.tags[s.Host] {
-				has[t] = common[t]
+		env := &r.Servers[i].Env
+		for _, tag := range th.tags {
+			te, ok := k.envTags[tag]
+			if !ok {
+				continue // a tag for accessories, or for nothing
 			}
-			common = has
-		}
-		applied := map[string]bool{}
-		env := deploy.Env{Clear: maps.Clone(r.Env.Clear), Secret: slices.Clone(r.Env.Secret)}
-		secrets := map[string]bool{}
-		for _, s := range env.Secret {
-			secrets[s] = true
-		}
-		for _, tag := range slices.Sorted(maps.Keys(common)) {
-			if !common[tag] {
-				continue
+			if len(te.Clear) > 0 && env.Clear == nil {
+				env.Clear = map[string]string{}
 			}
-			te := k.envTags[tag]
-			for name, v := range te.Clear {
-				if env.Clear == nil {
-					env.Clear = map[string]string{}
-				}
-				env.Clear[name] = v
-			}
+			maps.Copy(env.Clear, te.Clear)
 			for _, s := range te.Secret {
-				if !secrets[s] {
-					secrets[s] = true
+				if !slices.Contains(env.Secret, s) {
 					env.Secret = append(env.Secret, s)
 				}
-			}
-			applied[tag] = true
-			k.note("env.tags.%s is on every host of role %s, so it is merged into the role's env", tag, slip)
-		}
-		if len(applied) == 0 {
-			continue
-		}
-		r.Env = env
-		a.Roles[slip] = r
-		for i := range k.hostTags {
-			if k.hostTags[i].role == kname {
-				k.hostTags[i].tags = slices.DeleteFunc(k.hostTags[i].tags, func(t string) bool { return applied[t] })
-			}
-		}
-	}
-	for _, th := range k.hostTags {
-		for _, tag := range th.tags {
-			if _, ok := k.envTags[tag]; ok {
-				k.unsupported(th.v, th.path, fmt.Sprintf("tag %s gives this host env of its own (env.tags.%s); Slipway's env is per role: put the host in a role of its own", tag, tag))
 			}
 		}
 	}

@@ -82,11 +82,8 @@ func TestLoad(t *testing.T) {
 			name: "reads roles, accessories, anchors and merge keys",
 			path: func(*testing.T) string { return "testdata/multirole" },
 			paths: []string{
-				"servers.web.hosts[1]", "servers.web.hosts[2]", // tag edge on some web hosts only
 				"servers.web.options.ulimit",
-				"servers.jobs.hosts[1]", // tag replica
-				"servers.api.stop_timeout",
-				"proxy.buffering.max_request_body", "proxy.forward_headers",
+				"proxy.buffering.max_request_body",
 				"registry.username",
 				"ssh.log_level", "minimum_version", "hooks_path",
 			},
@@ -109,8 +106,14 @@ func TestLoad(t *testing.T) {
 				srv := func(host string) deploy.Server {
 					return deploy.Server{Host: host, User: "deploy", Port: 2222, Jump: jump}
 				}
+				tagged := func(host, name, value string) deploy.Server {
+					s := srv(host)
+					s.Env = deploy.Env{Clear: map[string]string{name: value}}
+					return s
+				}
 				web := app.Roles["web"]
-				assert.Equal(t, []deploy.Server{srv("10.0.1.10"), srv("10.0.1.11"), srv("10.0.1.12")}, web.Servers)
+				assert.Equal(t, []deploy.Server{srv("10.0.1.10"), tagged("10.0.1.11", "EDGE", "1"), tagged("10.0.1.12", "EDGE", "1")}, web.Servers,
+					"env tags are the tagged hosts' own env")
 				assert.Equal(t, deploy.ContainerOptions{Memory: 512 << 20, ExtraHosts: []string{"db.internal:10.0.2.5"}}, web.Options)
 				assert.Equal(t, map[string]string{"tier": "frontend"}, web.Labels)
 				assert.Equal(t, deploy.Env{Clear: map[string]string{"WEB_CONCURRENCY": "4"}}, web.Env)
@@ -119,6 +122,7 @@ func TestLoad(t *testing.T) {
 					Health:         health.HTTP{Path: "/up", Interval: 3 * time.Second, Timeout: 4 * time.Second},
 					BufferRequests: true, BufferResponses: false,
 					DeployTimeout: 45 * time.Second, DrainTimeout: 20 * time.Second,
+					ForwardHeaders: deploy.Bool(true),
 				}, web.Proxy)
 
 				jobs := app.Roles["jobs"]
@@ -126,6 +130,7 @@ func TestLoad(t *testing.T) {
 				assert.Equal(t, deploy.ContainerOptions{Memory: 1 << 30, CPUs: 2, Restart: "on-failure:5"}, jobs.Options, "from the merge key")
 				assert.Equal(t, map[string]string{"team": "jobs"}, jobs.Labels)
 				assert.Equal(t, []string{"REDIS_URL"}, jobs.Env.Secret)
+				assert.Equal(t, []deploy.Server{srv("10.0.1.20"), tagged("10.0.1.21", "READ_ONLY", "true")}, jobs.Servers)
 				assert.Nil(t, jobs.Proxy, "only the primary role is behind the proxy by default")
 
 				api := app.Roles["api"]
@@ -136,7 +141,9 @@ func TestLoad(t *testing.T) {
 					ResponseTimeout: time.Minute,
 					BufferRequests:  true, BufferResponses: false,
 					DeployTimeout: 45 * time.Second, DrainTimeout: 20 * time.Second,
+					ForwardHeaders: deploy.Bool(true),
 				}, api.Proxy, "the role's proxy settings over the root's")
+				assert.Equal(t, 45*time.Second, api.StopTimeout)
 
 				assert.Equal(t, []string{"RAILS_MASTER_KEY", "DB_PASSWORD"}, app.Env.Secret, "NAME:ALIAS gives the container NAME")
 				assert.Equal(t, deploy.Accessory{
@@ -222,10 +229,10 @@ env:
 			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				require.Len(t, app.Roles, 1)
 				web := app.Roles["web"]
-				assert.Equal(t, deploy.Hosts("172.0.0.1", "172.0.0.2"), web.Servers)
-				assert.Equal(t, deploy.Env{Clear: map[string]string{"CANARY": "1"}}, web.Env, "a tag on every host of a role is the role's env")
+				canary := deploy.Env{Clear: map[string]string{"CANARY": "1"}}
+				assert.Equal(t, []deploy.Server{{Host: "172.0.0.1", Env: canary}, {Host: "172.0.0.2", Env: canary}}, web.Servers, "each tagged host has its tags' env")
+				assert.Equal(t, deploy.Env{}, web.Env)
 				assert.Equal(t, &deploy.Proxy{BufferRequests: true, BufferResponses: true}, web.Proxy, "Kamal's proxy defaults")
-				assert.Contains(t, r.Notes, "env.tags.canary is on every host of role web, so it is merged into the role's env")
 			},
 		},
 		{
@@ -244,9 +251,10 @@ deploy_timeout: 20
 stop_timeout: 60
 `)
 			},
-			paths: []string{"deploy_timeout", "stop_timeout"},
+			paths: []string{"deploy_timeout"},
 			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, "workers", app.PrimaryRole)
+				assert.Equal(t, time.Minute, app.Roles["workers"].StopTimeout)
 				assert.Nil(t, app.Roles["workers"].Proxy)
 				assert.Equal(t, []string{"./crawl", "--forever"}, app.Roles["workers"].Cmd)
 			},
@@ -295,12 +303,66 @@ proxy:
     metrics_port: 9090
 `)
 			},
-			paths: []string{"proxy.ssl_redirect", "proxy.run.metrics_port"},
+			paths: []string{"proxy.run.metrics_port"},
 			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, &deploy.Proxy{
-					Hosts: []string{"a.example.com", "b.example.com"}, TLS: true,
+					Hosts: []string{"a.example.com", "b.example.com"}, TLS: true, SSLRedirect: deploy.Bool(false),
 					HTTPPort: 8080, HTTPSPort: 8443, Image: "basecamp/kamal-proxy:v0.9.0",
 				}, app.Roles["web"].Proxy)
+			},
+		},
+		{
+			name: "reads a custom certificate, path prefixes, logging and stop timeouts",
+			path: func(t *testing.T) string {
+				return deployYML(t, `
+service: hello
+image: acme/hello
+servers:
+  web: [10.0.0.1, 10.0.0.2]
+  api:
+    hosts: [10.0.0.3]
+    proxy:
+      path_prefix: /api
+      strip_path_prefix: false
+      ssl: false
+      forward_headers: true
+    logging:
+      options:
+        max-file: "3"
+    stop_timeout: 90
+  jobs:
+    hosts: [10.0.0.4]
+    logging:
+      driver: journald
+proxy:
+  host: hello.example.com
+  ssl:
+    certificate_pem: CERTIFICATE_PEM
+    private_key_pem: PRIVATE_KEY_PEM
+logging:
+  driver: json-file
+  options:
+    max-size: 100m
+drain_timeout: 12
+`)
+			},
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
+				assert.Equal(t, deploy.Logging{Driver: "json-file", Options: map[string]string{"max-size": "100m"}}, app.Logging)
+				web, api, jobs := app.Roles["web"], app.Roles["api"], app.Roles["jobs"]
+				assert.Equal(t, &deploy.Proxy{
+					Hosts: []string{"hello.example.com"}, TLS: true, TLSCertificate: "CERTIFICATE_PEM", TLSPrivateKey: "PRIVATE_KEY_PEM",
+					BufferRequests: true, BufferResponses: true, DrainTimeout: 12 * time.Second,
+				}, web.Proxy, "a custom certificate lets two web hosts serve HTTPS")
+				assert.Equal(t, &deploy.Proxy{
+					Hosts: []string{"hello.example.com"}, PathPrefix: "/api", StripPathPrefix: deploy.Bool(false), ForwardHeaders: deploy.Bool(true),
+					BufferRequests: true, BufferResponses: true, DrainTimeout: 12 * time.Second,
+				}, api.Proxy)
+				assert.Equal(t, deploy.Logging{Options: map[string]string{"max-file": "3"}}, api.Logging)
+				assert.Equal(t, deploy.Logging{Driver: "journald"}, jobs.Logging)
+				assert.Equal(t, 90*time.Second, api.StopTimeout)
+				assert.Zero(t, web.StopTimeout, "a role behind the proxy drains there first")
+				assert.Equal(t, 12*time.Second, jobs.StopTimeout, "a role without the proxy stops with drain_timeout, as Kamal's docker stop -t")
+				assert.Equal(t, []string{"CERTIFICATE_PEM", "PRIVATE_KEY_PEM"}, r.EnvSecrets, "the certificate's secrets are read from the environment")
 			},
 		},
 		{
@@ -494,7 +556,7 @@ logging:
   driver: journald
 `)
 			},
-			paths: []string{"image", "servers.web.options.cap-add", "boot.parallel_roles", "logging.driver"},
+			paths: []string{"image", "servers.web.options.cap-add", "boot.parallel_roles"},
 			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, "docker.io/acme/hello", app.Image)
 				assert.Equal(t, deploy.ContainerOptions{CPUs: 1.5, User: "1000:1000", Init: true}, app.Roles["web"].Options)
@@ -798,7 +860,7 @@ func TestLoadSecrets(t *testing.T) {
 		for _, v := range []string{"ci-bot", "tok-123", "redis://10.0.2.5"} {
 			assert.NotContains(t, out, v)
 		}
-		assert.Contains(t, out, "11 keys not carried over:\n  servers.web.hosts[1] (testdata/multirole/config/deploy.yml:4): tag edge gives this host env of its own")
+		assert.Contains(t, out, "6 keys not carried over:\n  servers.web.options.ulimit (testdata/multirole/config/deploy.yml:29): this docker run option is not supported")
 		assert.Contains(t, out, "set by commands Slipway does not run (export them or add a secret.Command source): MAIN_DB_PASSWORD RAILS_MASTER_KEY")
 		v, err := app.Secrets.Secret(ctx, "REDIS_URL")
 		require.NoError(t, err)
