@@ -574,7 +574,7 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 		case "sshkit", "output":
 			reason := map[string]string{
 				"sshkit": "SSHKit settings have no Slipway equivalent; the ssh transport has its own defaults",
-				"output":  "Kamal's output loggers are not supported; Slipway writes one line per host and step to Options.Output",
+				"output": "Kamal's output loggers are not supported; Slipway writes one line per host and step to Options.Output",
 			}[key]
 			k.eachKey(v, p, reason)
 		case "aliases":
