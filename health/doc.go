@@ -13,8 +13,10 @@
 // A Gate is a plain value: HTTP (GET a path, accept a status range,
 // optionally require a substring of the body), TCP (a connection opens),
 // Command (a command run inside the container through the engine exits 0)
-// or Docker (the engine reports the image's HEALTHCHECK healthy). Every
-// gate has the timing fields Interval, Timeout, Successes and Deadline,
+// Docker (the engine reports the image's HEALTHCHECK healthy) or Running
+// (the container keeps running, unrestarted, for a while: Kamal's
+// readiness_delay, whose timing is its For). The other gates have the
+// timing fields Interval, Timeout, Successes and Deadline,
 // whose zero values mean DefaultInterval, DefaultTimeout, DefaultSuccesses
 // and DefaultDeadline. Validate reports every problem at once, each naming
 // its field ("health.http.interval: must not be negative, got -1s");

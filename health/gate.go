@@ -21,9 +21,9 @@ const (
 
 // Gate is one check a release must pass before it takes traffic (or before
 // the release it replaces may stop). Gates are plain values: HTTP, TCP,
-// Command and Docker. Wait runs a gate against a Target.
+// Command, Docker and Running. Wait runs a gate against a Target.
 type Gate interface {
-	// Name is the gate's kind: "http", "tcp", "command" or "docker".
+	// Name is the gate's kind: "http", "tcp", "command", "docker" or "running".
 	// Validate uses it in field paths ("health.http.interval").
 	Name() string
 

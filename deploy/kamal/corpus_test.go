@@ -210,10 +210,10 @@ var corpus = []corpusCase{
 	{
 		dir:          "kamal-docs",
 		destinations: []string{"production"},
-		// What is left: readiness_delay and Kamal's own machinery.
+		// What is left: Kamal's own machinery.
 		unsupported: []string{
 			"asset_path", "hooks_path", "hooks_output", "error_pages_path",
-			"minimum_version", "readiness_delay", "run_directory",
+			"minimum_version", "run_directory",
 			"sshkit.max_concurrent_starts", "output.file",
 		},
 		notNeeded: []string{"aliases.uname", "aliases.tail"},
@@ -230,6 +230,7 @@ var corpus = []corpusCase{
 			assert.Equal(t, deploy.Env{Clear: map[string]string{"FEATURE_FLAGS": "all"}}, web.Servers[1].Env, "the canary tag's env is its host's own")
 			assert.Equal(t, deploy.Logging{Driver: "json-file", Options: map[string]string{"max-size": "100m"}}, prod.Logging)
 			assert.Equal(t, 30*time.Second, web.StopTimeout)
+			assert.Equal(t, health.Running{For: 4 * time.Second}, web.Health, "readiness_delay gates the role without the proxy")
 			assert.Nil(t, web.Proxy, "Kamal puts the primary role behind the proxy, here workers")
 			workers := prod.Roles["workers"]
 			assert.Equal(t, 20*time.Second, workers.Proxy.DeployTimeout)

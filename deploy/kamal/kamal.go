@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/slipwayhq/slipway/deploy"
+	"github.com/slipwayhq/slipway/health"
 	"github.com/slipwayhq/slipway/secret"
 )
 
@@ -523,7 +524,7 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 			return deploy.App{}, err
 		}
 	}
-	var deployTimeout, drainTimeout, stopTimeout *kval
+	var deployTimeout, drainTimeout, stopTimeout, readiness *kval
 	var proxyCfg *kval
 
 	err := k.fields(cfg, "", func(key string, v *kval, p string) (bool, error) {
@@ -590,7 +591,7 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 		case "stop_timeout":
 			stopTimeout = v
 		case "readiness_delay":
-			k.unsupported(v, p, "roles without the proxy are gated by Role.Health or a short settle time; set Role.Health")
+			readiness = v
 		case "run_directory":
 			k.unsupported(v, p, "Slipway keeps its state on each host in its own place; nothing to set")
 		case "error_pages_path":
@@ -618,6 +619,9 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 		return deploy.App{}, err
 	}
 	if err := k.timeouts(&a, deployTimeout, drainTimeout, stopTimeout); err != nil {
+		return deploy.App{}, err
+	}
+	if err := k.readiness(&a, readiness); err != nil {
 		return deploy.App{}, err
 	}
 	if v := cfg.get("primary_role"); v != nil {
@@ -1836,6 +1840,31 @@ func (k *kamalImport) timeouts(a *deploy.App, deployTimeout, drainTimeout, stopT
 			r.StopTimeout = stop
 		}
 		a.Roles[name] = r
+	}
+	return nil
+}
+
+// readiness gates every role without the proxy with health.Running for
+// readiness_delay: Kamal waits that long for such a container to keep
+// running before the deploy goes on, as Slipway's gate then does.
+func (k *kamalImport) readiness(a *deploy.App, v *kval) error {
+	if v == nil {
+		return nil
+	}
+	d, err := k.seconds(v, "readiness_delay")
+	if err != nil {
+		return err
+	}
+	gated := false
+	for name, r := range a.Roles {
+		if r.Proxy == nil && r.Health == nil {
+			r.Health = health.Running{For: d}
+			a.Roles[name] = r
+			gated = true
+		}
+	}
+	if !gated {
+		k.unsupported(v, "readiness_delay", "applies to roles without the proxy, and every role is behind it")
 	}
 	return nil
 }

@@ -249,12 +249,14 @@ servers:
     proxy: false
 deploy_timeout: 20
 stop_timeout: 60
+readiness_delay: 5
 `)
 			},
 			paths: []string{"deploy_timeout"},
 			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, "workers", app.PrimaryRole)
 				assert.Equal(t, time.Minute, app.Roles["workers"].StopTimeout)
+				assert.Equal(t, health.Running{For: 5 * time.Second}, app.Roles["workers"].Health, "readiness_delay is how long a worker must keep running")
 				assert.Nil(t, app.Roles["workers"].Proxy)
 				assert.Equal(t, []string{"./crawl", "--forever"}, app.Roles["workers"].Cmd)
 			},
