@@ -229,6 +229,12 @@ func cloneGate(g health.Gate) health.Gate {
 		}
 		cc := *c
 		return &cc
+	case *health.Running:
+		if c == nil {
+			return g
+		}
+		cc := *c
+		return &cc
 	}
 	return g
 }

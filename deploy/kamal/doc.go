@@ -23,6 +23,15 @@
 // meaning shifts a little, the environment variables the ERB read and
 // the names (never the values) the secrets files set.
 //
+// Kamal's settings land on the fields of the same meaning: logging on
+// App.Logging and Role.Logging, stop_timeout on Role.StopTimeout (with
+// drain_timeout for a role without the proxy, as Kamal stops it),
+// readiness_delay as a health.Running gate on each role without the
+// proxy, the proxy's ssl_redirect, forward_headers, path_prefix,
+// strip_path_prefix and custom certificate (ssl.certificate_pem and
+// ssl.private_key_pem, secret names) on deploy.Proxy, and env tags on
+// each tagged host's deploy.Server Env.
+//
 // # ERB
 //
 // Kamal renders its config with Ruby's ERB before it reads the YAML,
