@@ -856,19 +856,73 @@ func (k *kamalImport) volumes(v *kval, path string) ([]string, error) {
 
 // directories reads an accessory's directories, host directories Kamal
 // makes (a relative one under <service>-<accessory>/ in the login's
-// home) and mounts: each becomes a named volume, with a note.
+// home) and mounts, written "dir:/path[:options]" or as a map (local,
+// remote, mode, owner, options): each becomes a named volume, with a
+// note. SELinux labels (z, Z) are dropped with a note; a mode or owner
+// is reported, as a named volume takes the image's.
 func (k *kamalImport) directories(v *kval, path, service, accessory string) ([]string, error) {
-	dirs, err := k.strList(v, path, false)
-	if err != nil {
-		return nil, err
+	if v.isNull() {
+		return nil, nil
+	}
+	if v.kind != yaml.SequenceNode {
+		return nil, k.typeErr(v, path, "a list")
 	}
 	var out []string
-	for i, dir := range dirs {
+	for i, item := range v.items {
 		p := indexPath(path, i)
-		src, rest, _ := strings.Cut(dir, ":")
-		target, opts, _ := strings.Cut(rest, ":")
-		if !strings.HasPrefix(target, "/") || opts != "" && opts != "ro" && opts != "rw" {
-			k.unsupported(v.items[i], p, fmt.Sprintf("want \"dir:/path/in/container\", got %q", dir))
+		if reason, ok := k.erbIn(item); ok {
+			k.unsupported(item, p, reason)
+			continue
+		}
+		if k.emptiedByERB(item) {
+			continue
+		}
+		var src, target, opts string
+		switch item.kind {
+		case yaml.MappingNode:
+			err := k.fields(item, p, func(key string, val *kval, fp string) (bool, error) {
+				var err error
+				switch key {
+				case "local":
+					src, err = k.str(val, fp)
+				case "remote":
+					target, err = k.str(val, fp)
+				case "options":
+					opts, err = k.str(val, fp)
+				case "mode", "owner":
+					k.unsupported(val, fp, "a named volume is not chmod-ed or chown-ed; the image (or an init step of the accessory) sets its owner")
+				default:
+					return false, nil
+				}
+				return true, err
+			})
+			if err != nil {
+				return nil, err
+			}
+		default:
+			dir, err := k.str(item, p)
+			if err != nil {
+				return nil, err
+			}
+			var rest string
+			src, rest, _ = strings.Cut(dir, ":")
+			target, opts, _ = strings.Cut(rest, ":")
+		}
+		var kept []string
+		bad := false
+		for o := range strings.SplitSeq(opts, ",") {
+			switch o {
+			case "":
+			case "ro", "rw":
+				kept = append(kept, o)
+			case "z", "Z":
+				k.note("%s (%s:%d): the SELinux label option %s is dropped; the engine labels named volumes itself", p, item.file, item.line, o)
+			default:
+				bad = true
+			}
+		}
+		if src == "" || !strings.HasPrefix(target, "/") || bad || len(kept) > 1 {
+			k.unsupported(item, p, fmt.Sprintf("want \"dir:/path/in/container\" (with :ro, :rw, :z or :Z), got %s", item.describe()))
 			continue
 		}
 		host := src
@@ -880,11 +934,11 @@ func (k *kamalImport) directories(v *kval, path, service, accessory string) ([]s
 			name = volumeName(src)
 		}
 		mounted := name + ":" + target
-		if opts != "" {
-			mounted += ":" + opts
+		if len(kept) == 1 {
+			mounted += ":" + kept[0]
 		}
 		k.note("%s (%s:%d): the host directory %s is the named volume %s, which starts empty: copy the data in before the first deploy (docker run --rm -v %s:/from -v %s:/to busybox cp -a /from/. /to/)",
-			p, v.items[i].file, v.items[i].line, host, name, host, name)
+			p, item.file, item.line, host, name, host, name)
 		out = append(out, mounted)
 	}
 	return out, nil

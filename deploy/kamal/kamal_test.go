@@ -314,6 +314,32 @@ proxy:
 			},
 		},
 		{
+			name: "makes accessory directories named volumes, in either of Kamal's forms",
+			path: func(t *testing.T) string {
+				return deployYML(t, `
+service: shop
+image: acme/shop
+servers: [10.0.0.1]
+accessories:
+  db:
+    image: mysql:8.0
+    host: 10.0.0.2
+    directories:
+      - mysql-logs:/var/log/mysql:z
+      - local: mysql-data
+        remote: /var/lib/mysql
+        mode: "0750"
+        owner: "mysql:mysql"
+        options: "ro,Z"
+`)
+			},
+			paths: []string{"accessories.db.directories[1].mode", "accessories.db.directories[1].owner"},
+			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
+				assert.Equal(t, []string{"shop-db-mysql-logs:/var/log/mysql", "shop-db-mysql-data:/var/lib/mysql:ro"}, app.Accessories["db"].Volumes)
+				assert.Contains(t, strings.Join(r.Notes, "\n"), "the SELinux label option Z is dropped")
+			},
+		},
+		{
 			name: "reads a custom certificate, path prefixes, logging and stop timeouts",
 			path: func(t *testing.T) string {
 				return deployYML(t, `
