@@ -610,6 +610,11 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 	}
 
 	k.envOverrides(&a)
+	for _, name := range slices.Sorted(maps.Keys(a.Roles)) {
+		if d := a.Roles[name].Logging.Driver; d != "" && d != a.Logging.Driver && len(a.Logging.Options) > 0 {
+			k.note("role %s logs to %s: Slipway gives it none of logging.options, which belong to the root's driver (Kamal would pass them on to %s too)", name, d, d)
+		}
+	}
 	if !cfg.has("builder") {
 		if a.Build, err = k.builder(nil, "builder"); err != nil {
 			return deploy.App{}, err

@@ -387,6 +387,7 @@ drain_timeout: 12
 				}, api.Proxy)
 				assert.Equal(t, deploy.Logging{Options: map[string]string{"max-file": "3"}}, api.Logging)
 				assert.Equal(t, deploy.Logging{Driver: "journald"}, jobs.Logging)
+				assert.Contains(t, r.Notes, "role jobs logs to journald: Slipway gives it none of logging.options, which belong to the root's driver (Kamal would pass them on to journald too)")
 				assert.Equal(t, 90*time.Second, api.StopTimeout)
 				assert.Zero(t, web.StopTimeout, "a role behind the proxy drains there first")
 				assert.Equal(t, 12*time.Second, jobs.StopTimeout, "a role without the proxy stops with drain_timeout, as Kamal's docker stop -t")
