@@ -58,7 +58,7 @@ func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) 
 	}
 	defer s.watchCancel(ctx)()
 	defer func() { err = s.releaseAfter(ctx, err) }()
-	state, err := s.observe(ctx, false)
+	state, err := s.observe(ctx, r.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func (s *Session) Rollback(ctx context.Context, version string) (_ *Report, err 
 	}
 	defer s.watchCancel(ctx)()
 	defer func() { err = s.releaseAfter(ctx, err) }()
-	state, err := s.observe(ctx, false)
+	state, err := s.observe(ctx, version)
 	if err != nil {
 		return nil, err
 	}
