@@ -54,7 +54,7 @@ const fleetRuns = 3
 // other lab tests use); 30 hosts take all of h1..h30, each with a
 // service name and proxy routes of the benchmark's own.
 //
-//	go run mage.go bench:fleet
+//	go run mage.go benchFleet -sizes=1,10,30
 //	go test -run '^$' -bench Fleet -benchtime 1x ./deploy/ -args -fleet.sizes=1,10,22
 func BenchmarkFleet(b *testing.B) {
 	var sizes []int
@@ -236,6 +236,9 @@ func (r fleetReport) breakdown() string {
 		}
 	}
 	end := r.start.Add(r.wall - r.close)
+	if lastEnd.IsZero() { // nothing was applied
+		lastEnd = applyStart
+	}
 	fmt.Fprintf(&sb, "  %-26s %8s  (to %s)\n", "audit, unlock", secs(end.Sub(lastEnd)), at(end))
 	fmt.Fprintf(&sb, "  %-26s %8s\n", "close", secs(r.close))
 	return sb.String()
