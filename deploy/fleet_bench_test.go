@@ -401,7 +401,8 @@ func newKamalStyle(b *testing.B, base string, hosts []lab.Host) *kamalStyle {
 				e.ImageRemove(ctx, k.repo+":"+tag, false)
 			}
 			c := hosts[i].Dial(b)
-			c.Run(ctx, "rm -rf .kamal/apps/"+k.service+" .kamal/lock-"+k.service+" .kamal/"+k.service+"-audit.log", nil)
+			c.Run(ctx, "rm -rf .kamal/apps/"+k.service+" .kamal/lock-"+k.service+" .kamal/"+k.service+"-audit.log; "+
+				"rmdir .kamal/apps .kamal/proxy/apps-config .kamal/proxy .kamal 2>/dev/null || true", nil)
 		}
 		os.RemoveAll(dir)
 	})
