@@ -75,6 +75,7 @@ func observeHost(ctx context.Context, a App, host string, e *engine.Engine, depl
 		hs.Containers = append(hs.Containers, Container{
 			Name: c.Name, Role: c.Labels[LabelRole], Destination: c.Labels[LabelDestination],
 			Version: c.Labels[LabelVersion], Accessory: c.Labels[LabelAccessory], Running: c.Running(), Created: c.Created,
+			Fingerprint: ParseFingerprint(c.Labels[LabelFingerprint]),
 		})
 	}
 	px, err := e.Inspect(ctx, proxy.DefaultContainer)
