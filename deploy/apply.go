@@ -61,7 +61,7 @@ func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) 
 	}
 	defer s.watchCancel(ctx)()
 	defer func() { err = s.releaseAfter(ctx, err) }()
-	state, err := s.observe(ctx, r.Version)
+	state, err := s.observe(ctx, false, r.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (s *Session) Rollback(ctx context.Context, version string) (_ *Report, err 
 	}
 	defer s.watchCancel(ctx)()
 	defer func() { err = s.releaseAfter(ctx, err) }()
-	state, err := s.observe(ctx, version)
+	state, err := s.observe(ctx, false, version)
 	if err != nil {
 		return nil, err
 	}

@@ -14,16 +14,17 @@ import (
 // images present, and the lock.
 func (s *Session) Observe(ctx context.Context) (_ State, err error) {
 	defer s.redactErr(&err)
-	return s.observe(ctx, "")
+	return s.observe(ctx, true, "")
 }
 
-// observe reads every host. A deploy of a release passes its version:
-// the lock, which it holds, is not read, and kamal-proxy's routes are
-// read only on the hosts where a container of that release runs, the
-// one case where the plan looks at them (proxyPointsAt). Listing the
-// routes is an exec in kamal-proxy, the dearest call of an observation
-// (on 22 lab hosts at once, most of its 1.5 s). "" reads everything.
-func (s *Session) observe(ctx context.Context, deploying string) (State, error) {
+// observe reads every host; withLock also reads the lock, which an
+// operation that holds it has no need to. A deploy of a release passes
+// its version: kamal-proxy's routes are then read only on the hosts
+// where a container of that release runs, the one case where the plan
+// looks at them (proxyPointsAt). Listing the routes is an exec in
+// kamal-proxy, the dearest call of an observation (on 22 lab hosts at
+// once, most of its 1.5 s). "" reads every host's routes.
+func (s *Session) observe(ctx context.Context, withLock bool, deploying string) (State, error) {
 	hosts := s.app.HostNames()
 	per := make([]HostState, len(hosts))
 	err := s.onHosts(hosts, func(i int, h *hostConn) error {
@@ -44,7 +45,7 @@ func (s *Session) observe(ctx context.Context, deploying string) (State, error) 
 	for i, host := range hosts {
 		state.Hosts[host] = per[i]
 	}
-	if deploying == "" {
+	if withLock {
 		lock, err := s.LockStatus(ctx)
 		if err != nil {
 			return State{}, err
