@@ -36,7 +36,8 @@ var fleetSizes = flag.String("fleet.sizes", "1,10,30", "host counts BenchmarkFle
 const fleetRuns = 3
 
 // BenchmarkFleet deploys the lab's test app to 1, 10 and 30 lab hosts in
-// one batch (Boot.Limit 0, the image present on every host) and prints,
+// one batch (Boot.Limit 0, the image present on every host; with the
+// health barrier, the primary host boots alone first) and prints,
 // side by side for each fleet size, the median of three runs of:
 //
 //   - Slipway: Connect, Deploy and Close, alternating v2 and v1;
