@@ -1,0 +1,294 @@
+package kamal_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slipwayhq/slipway/deploy/kamal"
+)
+
+// corpusConfigs lists the Kamal projects of testdata: every directory
+// holding config/deploy.yml, at the top or under testdata/corpus, and
+// every YAML file of testdata/corpus that is no destination overlay.
+func corpusConfigs(t *testing.T) []string {
+	t.Helper()
+	var configs []string
+	for _, pattern := range []string{"testdata/*/config/deploy.yml", "testdata/corpus/*/config/deploy.yml"} {
+		m, err := filepath.Glob(pattern)
+		require.NoError(t, err)
+		for _, f := range m {
+			configs = append(configs, filepath.Dir(filepath.Dir(f)))
+		}
+	}
+	files, err := filepath.Glob("testdata/corpus/*.yml")
+	require.NoError(t, err)
+	for _, f := range files {
+		if base := strings.TrimSuffix(filepath.Base(f), ".yml"); !strings.Contains(base, ".") {
+			configs = append(configs, f)
+		}
+	}
+	slices.Sort(configs)
+	require.NotEmpty(t, configs)
+	return configs
+}
+
+// destinationsOf lists the overlays beside a project's config.
+func destinationsOf(t *testing.T, path string) []string {
+	t.Helper()
+	file := path
+	if !strings.HasSuffix(path, ".yml") {
+		file = filepath.Join(path, "config", "deploy.yml")
+	}
+	m, err := filepath.Glob(strings.TrimSuffix(file, ".yml") + ".*.yml")
+	require.NoError(t, err)
+	var dests []string
+	for _, f := range m {
+		d := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), strings.TrimSuffix(filepath.Base(file), ".yml")+"."), ".yml")
+		if !strings.Contains(d, ".") {
+			dests = append(dests, d)
+		}
+	}
+	slices.Sort(dests)
+	return dests
+}
+
+// imports reports whether Load reads the project: its base alone, or
+// every destination of a base complete only with them.
+func imports(path string, dests []string) bool {
+	_, _, err := kamal.Load(path, "")
+	if err == nil {
+		return true
+	}
+	if len(dests) == 0 {
+		return false
+	}
+	for _, d := range dests {
+		if _, _, err := kamal.Load(path, d); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// For every config of the corpus that imports, the generated Go
+// compiles, vets clean and plans as Load's App does: one temporary
+// module holds a package per config and one test comparing them, for
+// the base and each destination, against empty hosts, hosts running an
+// older release and hosts running this one; its secret sources resolve
+// the same secrets.
+func TestGeneratedGoPlansAsLoadDoes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and tests a module with the go command")
+	}
+	root, err := filepath.Abs("../..") // this repository: the SDK the module requires
+	require.NoError(t, err)
+	t.Setenv("GOFLAGS", strings.TrimSpace(os.Getenv("GOFLAGS")+" -mod=mod"))
+	t.Setenv("GOPROXY", "off")
+	t.Setenv("GOWORK", "off")
+	for _, env := range []string{"SLIPWAY_TEST_SECRET_KEY_BASE", "SLIPWAY_TEST_SESSION_SECRET", "SLIPWAY_TEST_DB_PASSWORD"} {
+		t.Setenv(env, "value-of-"+strings.ToLower(env))
+	}
+
+	mod := t.TempDir()
+	var table strings.Builder
+	var imported, refused []string
+	used := map[string]bool{}
+	for _, path := range corpusConfigs(t) {
+		dests := destinationsOf(t, path)
+		var src bytes.Buffer
+		pkg := packageName(path, used)
+		_, err := kamal.Generate(path, &src, kamal.GenerateOptions{Package: pkg, Dir: mod})
+		if !imports(path, dests) {
+			require.Error(t, err, "%s: Load refuses it, and so does Generate", path)
+			refused = append(refused, path)
+			continue
+		}
+		require.NoError(t, err, path)
+		imported = append(imported, path)
+		dir := filepath.Join(mod, "cases", pkg)
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "app.go"), src.Bytes(), 0o644))
+		abs, err := filepath.Abs(path)
+		require.NoError(t, err)
+		fmt.Fprintf(&table, "\t{%q, %q, %#v, %s.App},\n", path, abs, dests, pkg)
+	}
+	t.Logf("%d configs import: %s; %d do not: %s", len(imported), strings.Join(imported, " "), len(refused), strings.Join(refused, " "))
+	require.NotEmpty(t, imported)
+
+	var imp strings.Builder
+	for _, p := range slices.Sorted(func(yield func(string) bool) {
+		for p := range used {
+			if !yield(p) {
+				return
+			}
+		}
+	}) {
+		if _, err := os.Stat(filepath.Join(mod, "cases", p)); err == nil {
+			fmt.Fprintf(&imp, "\t%q\n", "example.com/kamalgen/cases/"+p)
+		}
+	}
+	test := strings.Replace(strings.Replace(corpusTest, "\t// CASES\n", table.String(), 1), "\t// IMPORTS\n", imp.String(), 1)
+	require.NoError(t, os.WriteFile(filepath.Join(mod, "corpus_test.go"), []byte(test), 0o644))
+	writeModule(t, root, mod)
+
+	goIn(t, mod, "vet", "./...")
+	out := goIn(t, mod, "test", "-count=1", "-v", ".")
+	assert.Contains(t, out, "ok  \texample.com/kamalgen")
+	for _, path := range imported {
+		assert.Contains(t, out, "--- PASS: TestGeneratedAppsPlanAsLoadDoes/"+strings.ReplaceAll(path, " ", "_"), "every config is compared")
+	}
+	t.Logf("go test in the generated module:\n%s", lastLines(out, 2))
+}
+
+// packageName makes a package name of a config's path, once.
+func packageName(path string, used map[string]bool) string {
+	base := strings.TrimSuffix(filepath.Base(path), ".yml")
+	var b strings.Builder
+	for _, r := range strings.ToLower(base) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' && b.Len() > 0 {
+			b.WriteRune(r)
+		}
+	}
+	name := "kamal" + b.String()
+	for n := 2; used[name]; n++ {
+		name = fmt.Sprintf("kamal%s%d", b.String(), n)
+	}
+	used[name] = true
+	return name
+}
+
+// writeModule writes the module's go.mod, requiring this repository
+// through a replace directive and its requirements at their versions,
+// with its go.sum, so that it builds offline from the module cache.
+func writeModule(t *testing.T, root, mod string) {
+	t.Helper()
+	var sdk struct {
+		Require []struct{ Path, Version string }
+	}
+	require.NoError(t, json.Unmarshal([]byte(goIn(t, root, "mod", "edit", "-json")), &sdk))
+	var gomod strings.Builder
+	fmt.Fprintf(&gomod, "module example.com/kamalgen\n\ngo 1.26.0\n\nrequire github.com/slipwayhq/slipway v0.0.0\n\nreplace github.com/slipwayhq/slipway => %s\n\nrequire (\n", root)
+	for _, r := range sdk.Require {
+		fmt.Fprintf(&gomod, "\t%s %s\n", r.Path, r.Version)
+	}
+	gomod.WriteString(")\n")
+	require.NoError(t, os.WriteFile(filepath.Join(mod, "go.mod"), []byte(gomod.String()), 0o644))
+	sums, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(mod, "go.sum"), sums, 0o644))
+}
+
+// goIn runs the go command in dir and fails the test with its output when
+// it fails.
+func goIn(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go %s in %s:\n%s", strings.Join(args, " "), dir, out)
+	return string(out)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// corpusTest is the test of the generated module: for each config, the
+// generated App (cases/<pkg>.App) against kamal.Load's.
+const corpusTest = `package corpus
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/slipwayhq/slipway/deploy"
+	"github.com/slipwayhq/slipway/deploy/kamal"
+	"github.com/slipwayhq/slipway/secret"
+
+	// IMPORTS
+)
+
+var cases = []struct {
+	name, path string
+	dests      []string
+	app        deploy.App
+}{
+	// CASES
+}
+
+func TestGeneratedAppsPlanAsLoadDoes(t *testing.T) {
+	release := deploy.Release{Version: "v2"}
+	for _, c := range cases {
+		for _, d := range append([]string{""}, c.dests...) {
+			t.Run(c.name+"/"+d, func(t *testing.T) {
+				loaded, _, lerr := kamal.Load(c.path, d)
+				generated, err := c.app.ForDestination(d)
+				require.NoError(t, err)
+				if lerr != nil {
+					// A base complete only with its destinations.
+					require.NotEmpty(t, c.dests, "only a base with destinations may not import alone: %v", lerr)
+					require.EqualError(t, generated.Validate(), lerr.Error(), "the generated base is invalid the same way")
+					return
+				}
+				require.NoError(t, generated.Validate())
+				states := map[string]deploy.State{
+					"empty hosts":          {},
+					"hosts running v1":     deploy.StateRunning(loaded, "v1"),
+					"hosts running v2":     deploy.StateRunning(loaded, "v2"),
+				}
+				for name, state := range states {
+					want, werr := deploy.NewPlan(loaded, release, state)
+					got, gerr := deploy.NewPlan(generated, release, state)
+					require.Equal(t, errText(werr), errText(gerr), name)
+					require.Equal(t, want.String(), got.String(), name)
+					require.Equal(t, want, got, name)
+					require.Equal(t, want.Steps(), got.Steps(), name)
+				}
+				for _, n := range secretNames(loaded) {
+					wv, werr := loaded.Secrets.Secret(context.Background(), n)
+					gv, gerr := generated.Secrets.Secret(context.Background(), n)
+					require.Equal(t, werr == nil, gerr == nil, "secret %s resolves in both or in neither", n)
+					require.Equal(t, errors.Is(werr, secret.ErrMissing), errors.Is(gerr, secret.ErrMissing), "secret %s", n)
+					require.True(t, wv == gv, "secret %s has the same value in both (not shown)", n)
+				}
+			})
+		}
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// secretNames are the secrets the App's containers and registry use.
+func secretNames(a deploy.App) []string {
+	names := append([]string{}, a.Env.Secret...)
+	for _, r := range a.Roles {
+		names = append(names, r.Env.Secret...)
+	}
+	for _, acc := range a.Accessories {
+		names = append(names, acc.Env.Secret...)
+	}
+	if a.Registry != nil && a.Registry.PasswordSecret != "" {
+		names = append(names, a.Registry.PasswordSecret)
+	}
+	return names
+}
+`
