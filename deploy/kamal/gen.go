@@ -217,12 +217,17 @@ type goWriter struct {
 	hooks   []kamalHook
 	imports map[string]bool // import paths used
 	aliased bool            // the aliasedSecrets helper is needed
+	// server is what every server has but its host (Kamal's ssh
+	// settings), when that is something: servers(hosts...) writes them.
+	server     *deploy.Server
+	serverUsed bool
 }
 
 // file renders the whole file.
 func (g *goWriter) file(base deploy.App, dests map[string]deploy.App) ([]byte, error) {
 	var body bytes.Buffer
 	names := slices.Sorted(maps.Keys(dests))
+	g.server = commonServer(append([]deploy.App{base}, slices.Collect(maps.Values(dests))...))
 
 	lit, err := g.app(base, names)
 	if err != nil {
@@ -237,6 +242,13 @@ func (g *goWriter) file(base deploy.App, dests map[string]deploy.App) ([]byte, e
 			return nil, fmt.Errorf("destination %s: %w", name, err)
 		}
 		body.WriteString(fn)
+	}
+	if g.serverUsed {
+		fields, err := g.structFields("servers", reflect.ValueOf(*g.server))
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&body, serversSource, "deploy.Server"+composite(append([]string{"Host: h"}, fields...)))
 	}
 	if g.aliased {
 		g.imports["context"] = true
@@ -327,9 +339,16 @@ func (g *goWriter) appDoc(b *bytes.Buffer) {
 			fmt.Fprintf(b, "//   - kamal: %s (%s:%d): %s\n", k.Path, g.projectRel(k.File), k.Line, oneLine(k.Reason))
 		}
 	}
-	if len(r.Notes) > 0 {
+	var notes []string
+	for _, n := range r.Notes {
+		// Load's pointer to the destinations is what the overlays do.
+		if !strings.HasPrefix(n, "destinations ") || !strings.Contains(n, "have overlays") {
+			notes = append(notes, n)
+		}
+	}
+	if len(notes) > 0 {
 		b.WriteString("//\n// Notes of the import:\n//\n")
-		for _, n := range r.Notes {
+		for _, n := range notes {
 			fmt.Fprintf(b, "//   - %s\n", oneLine(g.relNote(n)))
 		}
 	}
@@ -354,6 +373,25 @@ func (g *goWriter) relNote(n string) string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// commentLines wraps text into "// " lines of at most about 76 columns.
+func commentLines(text string) string {
+	var b, line strings.Builder
+	for _, w := range strings.Fields(text) {
+		if line.Len() > 0 && line.Len()+1+len(w) > 73 {
+			b.WriteString("// " + line.String() + "\n")
+			line.Reset()
+		}
+		if line.Len() > 0 {
+			line.WriteByte(' ')
+		}
+		line.WriteString(w)
+	}
+	if line.Len() > 0 {
+		b.WriteString("// " + line.String() + "\n")
+	}
+	return b.String()
+}
 
 // app renders the base App's literal.
 func (g *goWriter) app(a deploy.App, dests []string) (string, error) {
@@ -460,7 +498,7 @@ var predeclared = map[string]bool{
 	"error": true, "false": true, "float64": true, "int": true, "len": true, "make": true, "max": true, "min": true,
 	"new": true, "nil": true, "panic": true, "print": true, "string": true, "true": true, "deploy": true, "image": true,
 	"health": true, "secret": true, "kamal": true, "time": true, "context": true, "replicate": true, "proxy": true,
-	"ssh": true, "aliasedSecrets": true,
+	"ssh": true, "aliasedSecrets": true, "servers": true,
 }
 
 // field renders a field's value, with the App's conventions: servers
@@ -592,13 +630,14 @@ func (g *goWriter) hookStub(h kamalHook) string {
 	if when == "" {
 		when = "(it is not a hook name Kamal knows, so Kamal never ran it)"
 	}
-	fmt.Fprintf(&b, "\n// %s replaces the Kamal hook %s, which Kamal ran on this\n// machine %s.\n", name, h.path, when)
+	doc := fmt.Sprintf("%s replaces the Kamal hook %s, which Kamal ran on this machine %s.", name, h.path, when)
 	if f, ok := slipwayHooks[h.name]; ok {
-		fmt.Fprintf(&b, "// It is App.Hooks.%s once ported: Kamal's KAMAL_SERVICE, KAMAL_DESTINATION,\n// KAMAL_VERSION, KAMAL_PERFORMER and KAMAL_HOSTS are h.Service,\n// h.Destination, h.Version, h.Performer and h.Hosts.\n", f)
+		doc += fmt.Sprintf(" It is App.Hooks.%s once ported: Kamal's KAMAL_SERVICE, KAMAL_DESTINATION, KAMAL_VERSION, KAMAL_PERFORMER and KAMAL_HOSTS are h.Service, h.Destination, h.Version, h.Performer and h.Hosts.", f)
 	}
+	b.WriteString("\n" + commentLines(doc))
 	if text := strings.TrimRight(h.text, "\n"); text != "" && utf8.ValidString(text) {
 		lines := strings.Split(text, "\n")
-		b.WriteString("// The script was:\n//\n")
+		b.WriteString("//\n// The script was:\n//\n")
 		for i, l := range lines {
 			if i == maxHookLines {
 				fmt.Fprintf(&b, "//\t... (%d more lines in %s)\n", len(lines)-maxHookLines, h.path)
@@ -839,13 +878,20 @@ func (g *goWriter) value(path string, v reflect.Value, elide bool) (string, erro
 		if v.IsNil() {
 			return "nil", nil
 		}
-		if t == reflect.TypeFor[[]deploy.Server]() && v.Len() > 0 && hostsOnly(v.Interface().([]deploy.Server)) {
-			g.imports["github.com/slipwayhq/slipway/deploy"] = true
+		if t == reflect.TypeFor[[]deploy.Server]() && v.Len() > 0 {
+			list := v.Interface().([]deploy.Server)
 			var hosts []string
-			for _, s := range v.Interface().([]deploy.Server) {
+			for _, s := range list {
 				hosts = append(hosts, strconv.Quote(s.Host))
 			}
-			return "deploy.Hosts(" + strings.Join(hosts, ", ") + ")", nil
+			switch {
+			case hostsLike(list, deploy.Server{}):
+				g.imports["github.com/slipwayhq/slipway/deploy"] = true
+				return "deploy.Hosts(" + strings.Join(hosts, ", ") + ")", nil
+			case g.server != nil && hostsLike(list, *g.server):
+				g.serverUsed = true
+				return "servers(" + strings.Join(hosts, ", ") + ")", nil
+			}
 		}
 		var items []string
 		for i := range v.Len() {
@@ -879,18 +925,75 @@ func (g *goWriter) value(path string, v reflect.Value, elide bool) (string, erro
 	return "", fmt.Errorf("%s: a %s cannot be written as Go source", path, t)
 }
 
-// hostsOnly reports whether every server has only its host set.
-func hostsOnly(servers []deploy.Server) bool {
+// hostsLike reports whether every server is like but for its host.
+func hostsLike(servers []deploy.Server, like deploy.Server) bool {
 	for _, s := range servers {
-		if !reflect.DeepEqual(s, deploy.Server{Host: s.Host}) {
+		like.Host = s.Host
+		if !reflect.DeepEqual(s, like) {
 			return false
 		}
 	}
 	return true
 }
 
+// commonServer returns what every server of the Apps (roles' and
+// accessories') has but its host, when they all have the same and it is
+// not nothing: Kamal's ssh settings, which apply to every host.
+func commonServer(apps []deploy.App) *deploy.Server {
+	var common *deploy.Server
+	for _, a := range apps {
+		var all []deploy.Server
+		for _, r := range a.Roles {
+			all = append(all, r.Servers...)
+		}
+		for _, acc := range a.Accessories {
+			all = append(all, acc.Servers...)
+		}
+		for _, s := range all {
+			s.Host = ""
+			switch {
+			case common == nil:
+				c := s
+				common = &c
+			case !reflect.DeepEqual(*common, s):
+				return nil
+			}
+		}
+	}
+	if common == nil || reflect.DeepEqual(*common, deploy.Server{}) {
+		return nil
+	}
+	return common
+}
+
+// serversSource is the helper that gives hosts the config's ssh settings.
+const serversSource = `
+// servers are hosts with the ssh settings of the Kamal config (ssh.user,
+// ssh.port, ssh.proxy, ssh.keys), which apply to every host.
+func servers(hosts ...string) []deploy.Server {
+	s := make([]deploy.Server, len(hosts))
+	for i, h := range hosts {
+		s[i] = %s
+	}
+	return s
+}
+`
+
 // structLit renders a struct literal with its non-zero fields.
 func (g *goWriter) structLit(path string, v reflect.Value, elide bool) (string, error) {
+	fields, err := g.structFields(path, v)
+	if err != nil {
+		return "", err
+	}
+	name := ""
+	if !elide {
+		name = g.typeExpr(v.Type())
+	}
+	return name + composite(fields), nil
+}
+
+// structFields renders a struct's non-zero fields, "Name: value".
+func (g *goWriter) structFields(path string, v reflect.Value) ([]string, error) {
 	t := v.Type()
 	var fields []string
 	for i := range t.NumField() {
@@ -900,22 +1003,18 @@ func (g *goWriter) structLit(path string, v reflect.Value, elide bool) (string, 
 			continue
 		}
 		if !f.IsExported() {
-			return "", fmt.Errorf("%s: %s has an unexported field %s set, which Go source outside its package cannot write", path, t, f.Name)
+			return nil, fmt.Errorf("%s: %s has an unexported field %s set, which Go source outside its package cannot write", path, t, f.Name)
 		}
 		if fv.Kind() == reflect.Func {
-			return "", fmt.Errorf("%s.%s: a func cannot be written as Go source", path, f.Name)
+			return nil, fmt.Errorf("%s.%s: a func cannot be written as Go source", path, f.Name)
 		}
 		e, err := g.field(path, f, fv)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		fields = append(fields, f.Name+": "+e)
 	}
-	name := ""
-	if !elide {
-		name = g.typeExpr(t)
-	}
-	return name + composite(fields), nil
+	return fields, nil
 }
 
 // composite writes {a, b} on one line when short, else one item a line.

@@ -292,3 +292,90 @@ func secretNames(a deploy.App) []string {
 	return names
 }
 `
+
+// generated runs Generate on a project and returns the source.
+func generated(t *testing.T, path string, opts kamal.GenerateOptions) string {
+	t.Helper()
+	var b bytes.Buffer
+	_, err := kamal.Generate(path, &b, opts)
+	require.NoError(t, err)
+	return b.String()
+}
+
+func TestGenerate(t *testing.T) {
+	t.Run("writes servers with only a host as deploy.Hosts", func(t *testing.T) {
+		src := generated(t, "testdata/rails", kamal.GenerateOptions{})
+		assert.Contains(t, src, `Servers: deploy.Hosts("203.0.113.10"),`)
+		assert.Contains(t, src, "package deployment\n", "the deployment module's package by default")
+	})
+	t.Run("writes Kamal's ssh settings once, in servers()", func(t *testing.T) {
+		src := generated(t, "testdata/multirole", kamal.GenerateOptions{Package: "shop"})
+		assert.Contains(t, src, "package shop\n")
+		assert.Contains(t, src, `Servers: servers("10.0.1.10", "10.0.1.11", "10.0.1.12"),`)
+		assert.Contains(t, src, "func servers(hosts ...string) []deploy.Server {")
+		assert.Equal(t, 1, strings.Count(src, `"bastion.example.com"`), "the bastion is written once")
+	})
+	t.Run("writes durations and sizes as a person does", func(t *testing.T) {
+		src := generated(t, "testdata/multirole", kamal.GenerateOptions{})
+		assert.Contains(t, src, "ResponseTimeout: time.Minute,")
+		assert.Contains(t, src, "DeployTimeout:   45 * time.Second,")
+		assert.Contains(t, src, "Memory: 512 << 20")
+		assert.Contains(t, src, "`[mysqld]\nmax_connections = 200\n`", "a file's content as a raw string")
+	})
+	t.Run("an overlay assigns only what its destination changes", func(t *testing.T) {
+		src := generated(t, "testdata/destinations", kamal.GenerateOptions{})
+		assert.Contains(t, src, "\"staging\":    staging,")
+		staging := src[strings.Index(src, "func staging(a *deploy.App) {"):]
+		staging = staging[:strings.Index(staging, "\n}\n")]
+		assert.Contains(t, staging, `a.Env.Clear["LOG_LEVEL"] = "debug"`)
+		assert.Contains(t, staging, "a.Retain = 2")
+		assert.Contains(t, staging, `/.kamal/secrets.staging"`)
+		assert.NotContains(t, staging, "a.Service", "the base's service is kept")
+		assert.NotContains(t, staging, "a.Image")
+	})
+	t.Run("one destination is written alone", func(t *testing.T) {
+		src := generated(t, "testdata/destinations", kamal.GenerateOptions{Destination: "staging"})
+		assert.Contains(t, src, `Destination: "staging",`)
+		assert.NotContains(t, src, "Destinations:")
+		assert.NotContains(t, src, "func production")
+	})
+	t.Run("writes paths relative to Dir", func(t *testing.T) {
+		src := generated(t, "testdata/destinations", kamal.GenerateOptions{Dir: "testdata/destinations/deployment"})
+		assert.Contains(t, src, `"../.kamal/secrets-common"`)
+	})
+	t.Run("lists every key the report lists, with its file and line", func(t *testing.T) {
+		var b bytes.Buffer
+		r, err := kamal.Generate("testdata/multirole", &b, kamal.GenerateOptions{})
+		require.NoError(t, err)
+		require.NotEmpty(t, r.Unsupported)
+		for _, k := range r.Unsupported {
+			rel, err := filepath.Rel("testdata/multirole", k.File)
+			require.NoError(t, err)
+			assert.Contains(t, b.String(), fmt.Sprintf("kamal: %s (%s:%d): ", k.Path, rel, k.Line))
+		}
+	})
+	t.Run("ports hooks as stubs that name the script, left out of App.Hooks", func(t *testing.T) {
+		src := generated(t, "testdata/multirole", kamal.GenerateOptions{})
+		assert.Contains(t, src, "func postDeploy(ctx context.Context, h deploy.HookContext) error {")
+		assert.Contains(t, src, "// postDeploy replaces the Kamal hook .kamal/hooks/post-deploy")
+		assert.Contains(t, src, "//\techo deployed\n", "the script is quoted")
+		assert.Contains(t, src, "// Hooks: deploy.Hooks{PostDeploy: postDeploy},")
+		assert.NotContains(t, src, "preBuild", "a .sample hook is not one")
+	})
+	t.Run("writes secret names and files, never a value", func(t *testing.T) {
+		for _, path := range []string{"testdata/rails", "testdata/destinations", "testdata/multirole"} {
+			src := generated(t, path, kamal.GenerateOptions{})
+			for _, value := range []string{"postgres://", "AKIA-test", "sqlite3:/rails", "value-of"} {
+				assert.NotContains(t, src, value, path)
+			}
+		}
+		t.Setenv("SLIPWAY_TEST_SESSION_SECRET", "session-secret-value")
+		assert.NotContains(t, generated(t, "testdata/destinations", kamal.GenerateOptions{}), "session-secret-value")
+	})
+	t.Run("refuses a config Load refuses, and writes nothing", func(t *testing.T) {
+		var b bytes.Buffer
+		_, err := kamal.Generate("testdata/laughs", &b, kamal.GenerateOptions{})
+		require.ErrorContains(t, err, "MaxValues")
+		assert.Zero(t, b.Len())
+	})
+}
