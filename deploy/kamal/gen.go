@@ -260,8 +260,8 @@ func (g *goWriter) file(base deploy.App, dests map[string]deploy.App) ([]byte, e
 
 	var out bytes.Buffer
 	pkg := cmpOr(g.opts.Package, DefaultPackage)
-	fmt.Fprintf(&out, "// Package %s describes how %s is deployed, as Go values. `slipway\n", pkg, cmpOr(base.Service, "the app"))
-	fmt.Fprintf(&out, "// import-kamal` wrote it from %s; it is yours to edit.\n", strings.Join(g.relFiles(), ", "))
+	out.WriteString(commentLines(fmt.Sprintf("Package %s describes how %s is deployed, as Go values. `slipway import-kamal` wrote it from %s; it is yours to edit.",
+		pkg, cmpOr(base.Service, "the app"), strings.Join(g.relFiles(), ", "))))
 	fmt.Fprintf(&out, "package %s\n\n", pkg)
 	if len(g.imports) > 0 {
 		out.WriteString("import (\n")

@@ -379,3 +379,16 @@ func TestGenerate(t *testing.T) {
 		assert.Zero(t, b.Len())
 	})
 }
+
+// README's "Leaving Kamal" shows what Generate writes for
+// testdata/genreadme, as it writes it.
+func TestREADMEShowsWhatGenerateWrites(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	section := string(readme)[strings.Index(string(readme), "### Leaving Kamal"):]
+	start := strings.Index(section, "```go\n") + len("```go\n")
+	block := section[start : start+strings.Index(section[start:], "```\n")]
+	src := generated(t, "testdata/genreadme", kamal.GenerateOptions{Dir: "testdata/genreadme/deployment"})
+	assert.Contains(t, src, block, "the README's block is a part of the generated file, verbatim")
+	assert.Contains(t, block, "func staging(a *deploy.App) {")
+}
