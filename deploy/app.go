@@ -159,7 +159,9 @@ type Proxy struct {
 	Hosts []string
 	// AppPort is the port the app listens on in its container; 0 means DefaultAppPort.
 	AppPort int
-	// TLS turns on automatic HTTPS for Hosts.
+	// TLS turns on HTTPS for Hosts: automatic (Let's Encrypt) unless
+	// TLSCertificate is set. An automatic certificate needs the role on
+	// one server and no wildcard host.
 	TLS bool
 	// Health is the gate kamal-proxy applies before it shifts traffic;
 	// its Path, Interval and Timeout are passed to kamal-proxy.
@@ -181,11 +183,59 @@ type Proxy struct {
 	// DefaultMaxPause; it must exceed DeployTimeout and be at most
 	// MaxPauseLimit.
 	MaxPause time.Duration
+	// TLSCertificate and TLSPrivateKey name the secrets, resolved through
+	// App.Secrets, that hold a custom certificate (its chain, PEM) and
+	// its private key (PEM) for Hosts: set both to serve HTTPS with them
+	// instead of an automatic certificate, as for several servers behind
+	// DNS round robin, a wildcard host or a CDN's origin certificate.
+	// Each deploy writes them into the proxy's config volume (mode 0600,
+	// see proxy.CertPaths); the key's bytes appear in no output, plan,
+	// audit line or error. Setting them turns TLS on.
+	TLSCertificate, TLSPrivateKey string
+	// SSLRedirect says whether plain HTTP to Hosts is redirected to
+	// HTTPS when TLS is on; nil means kamal-proxy's default, true.
+	SSLRedirect *bool
+	// ForwardHeaders says whether kamal-proxy passes on the
+	// X-Forwarded-For and X-Forwarded-Proto headers a client sent (turn it
+	// on behind a load balancer or CDN); nil means kamal-proxy's default:
+	// passed on without TLS, replaced with TLS.
+	ForwardHeaders *bool
+	// PathPrefix routes only requests below this path ("/api") to the
+	// role, so that roles can share host names; "" means every path.
+	PathPrefix string
+	// StripPathPrefix says whether PathPrefix is cut from a request's
+	// path before the app sees it; nil means kamal-proxy's default, true.
+	StripPathPrefix *bool
+
+	// Image, HTTPPort, HTTPSPort, BindIPs, MetricsPort, Debug, HTTP3 and
+	// LogMaxSize describe the host's kamal-proxy container itself
+	// (proxy.Boot). A host runs one proxy, shared by every role and every
+	// app on it, so they must agree across all of them on a host (roles of
+	// one app are checked by Validate): a deploy that finds the running
+	// proxy different reboots it, and says so in its plan.
+	//
 	// Image is the kamal-proxy image; "" means DefaultProxyImage.
 	Image string
 	// HTTPPort and HTTPSPort are published on the host; 0 means 80 and 443.
 	HTTPPort, HTTPSPort int
+	// BindIPs are the host addresses the proxy's ports are published on,
+	// such as "10.0.0.5" for a private network; none means every address.
+	BindIPs []string
+	// MetricsPort, when set, makes kamal-proxy serve Prometheus metrics
+	// on that port (published on BindIPs); 0 means no metrics.
+	MetricsPort int
+	// Debug turns on kamal-proxy's debug logs.
+	Debug bool
+	// HTTP3 turns on HTTP/3 on the HTTPS port (published as UDP too).
+	HTTP3 bool
+	// LogMaxSize caps the proxy container's log file, in the engine's
+	// size syntax ("10m", "500k"); "" means proxy.DefaultLogMaxSize.
+	LogMaxSize string
 }
+
+// Bool returns a pointer to v, for the *bool fields whose nil means a
+// default (Proxy.SSLRedirect, Proxy.ForwardHeaders, Proxy.StripPathPrefix).
+func Bool(v bool) *bool { return &v }
 
 // Env is the environment of a container: clear values, and the names of
 // secrets whose values are resolved at deploy time and travel only through

@@ -50,6 +50,9 @@ func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) 
 	if _, err := s.resolveSecrets(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.checkCertificates(); err != nil {
+		return nil, err
+	}
 	if err := s.CheckEngines(ctx); err != nil {
 		return nil, err
 	}
@@ -84,6 +87,9 @@ func (s *Session) Rollback(ctx context.Context, version string) (_ *Report, err 
 		return nil, err
 	}
 	if _, err := s.resolveSecrets(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.checkCertificates(); err != nil {
 		return nil, err
 	}
 	if err := s.CheckEngines(ctx); err != nil {
@@ -159,6 +165,9 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 	if _, err := s.resolveSecrets(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.checkCertificates(); err != nil {
+		return nil, err
+	}
 	for _, h := range p.Hosts() {
 		if _, ok := s.hosts[h]; !ok {
 			return nil, fmt.Errorf("plan names host %s, which this session is not connected to", h)
@@ -221,7 +230,7 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 				return rep, fmt.Errorf("pre-app-boot hook for batch %d: %w", i+1, err)
 			}
 		}
-		err := s.run(ctx, p, rep, audit, b.Steps)
+		err := s.runBatch(ctx, p, rep, audit, b.Steps)
 		if err != nil {
 			s.summary(rep)
 			return rep, fmt.Errorf("batch %d of %d (%s): %w\n%s", i+1, len(p.Batches), strings.Join(b.Hosts, ", "), err, s.standing(p, i))
@@ -365,6 +374,8 @@ func describe(st Step) string {
 		return st.Container
 	case StepBootProxy, StepEnsureImage, StepBuildImage, StepDeliverImage:
 		return st.Image
+	case StepRebootProxy:
+		return st.Image + " (" + strings.Join(st.Reasons, ", ") + ")"
 	case StepProxyDeploy:
 		return st.Proxy.Name + " -> " + st.Proxy.Target
 	case StepStopOld, StepPrune:
@@ -394,7 +405,12 @@ func (s *Session) apply(ctx context.Context, p Plan, st Step) error {
 		return s.migrate(ctx, e, p, st)
 	case StepStart:
 		return s.start(ctx, e, p, st)
+	case StepRebootProxy:
+		return s.applyRebootProxy(ctx, h, st)
 	case StepProxyDeploy:
+		if err := s.writeProxyCert(ctx, e, st.Role, *st.Proxy); err != nil {
+			return err
+		}
 		if err := proxy.Deploy(ctx, e, proxy.DefaultContainer, *st.Proxy); err != nil {
 			return s.failBoot(ctx, h, st, err)
 		}
@@ -423,34 +439,36 @@ func (s *Session) apply(ctx context.Context, p Plan, st Step) error {
 	return fmt.Errorf("unknown step kind %v", st.Kind)
 }
 
+// bootProxy starts the host's kamal-proxy: the stopped one when it is
+// the one the App describes, else a new one (a stopped proxy that
+// differs is removed first: its routes are in proxy.ConfigVolume, not in
+// it).
 func (s *Session) bootProxy(ctx context.Context, e *engine.Engine, st Step) error {
-	if found, err := startIfPresent(ctx, e, proxy.DefaultContainer); found || err != nil {
+	b, _ := proxyBoot(s.app, st.Host)
+	c, err := e.Inspect(ctx, proxy.DefaultContainer)
+	switch {
+	case err == nil && c.Running():
+		return nil
+	case err == nil && len(proxyDrift(b, &ProxyState{Image: c.Image, Fingerprint: ParseFingerprint(c.Labels[LabelFingerprint])})) == 0:
+		if err := e.Start(ctx, proxy.DefaultContainer); err != nil {
+			return err
+		}
+		_, err := waitProxy(ctx, e)
+		return err
+	case err == nil:
+		if err := e.Remove(ctx, proxy.DefaultContainer, true); err != nil {
+			return err
+		}
+	case !errors.Is(err, engine.ErrNotFound):
 		return err
 	}
-	px := proxyOn(s.app, st.Host)
+	if err := ensureProxyImage(ctx, e, st.Host, b.Spec().Image); err != nil {
+		return err
+	}
 	if err := e.VolumeEnsure(ctx, proxy.ConfigVolume, nil); err != nil {
 		return err
 	}
-	spec := proxy.Boot{Image: st.Image, Network: s.app.network(), HTTPPort: px.HTTPPort, HTTPSPort: px.HTTPSPort}.Spec()
-	if _, err := e.Create(ctx, spec); err != nil {
-		return err
-	}
-	if err := e.Start(ctx, spec.Name); err != nil {
-		return err
-	}
-	// kamal-proxy takes a moment to open its control socket.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, err := proxy.List(ctx, e, proxy.DefaultContainer)
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return s.createProxy(ctx, e, b.Spec())
 }
 
 // containerSpec is the engine's view of a step's container, secrets included.

@@ -83,6 +83,8 @@ func (s *Session) stepBudget(st Step) time.Duration {
 		}
 	case StepBootProxy:
 		return proxyBootWait + call
+	case StepRebootProxy: // the old one's stop, the new one's socket, then its gate
+		return proxyStopTimeout + 2*proxyBootWait + 2*call
 	case StepHandoffPause, StepHandoffStop, StepHandoffStart, StepHandoffProxy, StepHandoffGate, StepHandoffResume:
 		return s.handoffBudget(st, call)
 	}

@@ -172,12 +172,23 @@ func cloneRoles(roles Roles) Roles {
 		if r.Proxy != nil {
 			p := *r.Proxy
 			p.Hosts = slices.Clone(p.Hosts)
+			p.BindIPs = slices.Clone(p.BindIPs)
+			p.SSLRedirect, p.ForwardHeaders, p.StripPathPrefix = cloneBool(p.SSLRedirect), cloneBool(p.ForwardHeaders), cloneBool(p.StripPathPrefix)
 			r.Proxy = &p
 		}
 		r.Health = cloneGate(r.Health)
 		c[name] = r
 	}
 	return c
+}
+
+// cloneBool copies a *bool, so an overlay that sets it leaves the base alone.
+func cloneBool(b *bool) *bool {
+	if b == nil {
+		return nil
+	}
+	v := *b
+	return &v
 }
 
 // cloneGate copies the gates that hold slices; the others are plain values.

@@ -144,6 +144,9 @@ func (s *Session) handoffProxy(ctx context.Context, h *hostConn, st Step) error 
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), st.Proxy.DeployTimeout+resumeTimeout)
 	defer cancel()
+	if err := s.writeProxyCert(dctx, h.engine, st.Role, *st.Proxy); err != nil {
+		return err
+	}
 	if err := proxy.Deploy(dctx, h.engine, proxy.DefaultContainer, *st.Proxy); err != nil {
 		return s.undoHandoff(ctx, h, st, s.failNew(ctx, h, st, err))
 	}

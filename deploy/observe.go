@@ -71,7 +71,8 @@ func observeHost(ctx context.Context, a App, e *engine.Engine) (HostState, error
 	case err != nil:
 		return hs, err
 	default:
-		hs.Proxy = &ProxyState{Running: px.Running(), Image: px.Image, Services: map[string]string{}}
+		hs.Proxy = &ProxyState{Running: px.Running(), Image: px.Image, Services: map[string]string{},
+			Fingerprint: ParseFingerprint(px.Labels[LabelFingerprint])}
 		if px.Running() {
 			routes, err := proxy.List(ctx, e, proxy.DefaultContainer)
 			if err != nil {

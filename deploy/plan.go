@@ -39,6 +39,12 @@ const (
 	StepHandoffProxy  // point the paused service at the new container once it is healthy
 	StepHandoffGate   // wait for the new container of a role without a proxy to be healthy
 	StepHandoffResume // send the held requests on to the new container
+
+	// StepRebootProxy replaces a host's running kamal-proxy whose image,
+	// ports or run options differ from the App's (see Step.Reasons),
+	// keeping its routes; a deploy reboots one host at a time, before the
+	// host's other steps in its batch.
+	StepRebootProxy
 )
 
 var stepNames = map[StepKind]string{
@@ -60,6 +66,7 @@ var stepNames = map[StepKind]string{
 	StepHandoffProxy:  "handoff-proxy",
 	StepHandoffGate:   "handoff-gate",
 	StepHandoffResume: "handoff-resume",
+	StepRebootProxy:   "reboot-proxy",
 }
 
 // String returns the step's name as audit lines record it ("start", "proxy-deploy", ...).
@@ -109,6 +116,9 @@ type Step struct {
 	// before it starts (Accessory.Files), sorted. Only paths: a file's
 	// content may hold a credential and is never kept in the plan.
 	Files []string
+	// Reasons say why a StepRebootProxy replaces the running proxy:
+	// "image changed", "http-port changed", ...
+	Reasons []string
 	// ThroughRegistry is set on the build and delivery steps of an image
 	// that goes through App.Registry: the build pushes it there and each
 	// host pulls it. Unset, a built image goes to each host over its SSH
@@ -209,12 +219,15 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 	p := Plan{Service: a.Service, Destination: a.Destination, Version: r.Version, Image: image, Wait: a.Boot.Wait,
 		Hooks: a.Hooks.names()}
 	viaRegistry := a.Registry != nil
+	reboots := map[string]Step{} // by host, applied first in the host's batch
 
 	for _, h := range a.HostNames() {
 		p.Prepare = append(p.Prepare, Step{Kind: StepEnsureNetwork, Host: h, Container: a.network()})
-		if px := proxyOn(a, h); px != nil {
+		if b, ok := proxyBoot(a, h); ok {
 			if ps := state.Hosts[h].Proxy; ps == nil || !ps.Running {
-				p.Prepare = append(p.Prepare, Step{Kind: StepBootProxy, Host: h, Container: proxy.DefaultContainer, Image: px.image()})
+				p.Prepare = append(p.Prepare, Step{Kind: StepBootProxy, Host: h, Container: proxy.DefaultContainer, Image: b.Spec().Image})
+			} else if why := proxyDrift(b, ps); len(why) > 0 {
+				reboots[h] = Step{Kind: StepRebootProxy, Host: h, Container: proxy.DefaultContainer, Image: b.Spec().Image, Reasons: why}
 			}
 		}
 		switch {
@@ -271,6 +284,9 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 	for _, group := range batches(a, hosts) {
 		b := Batch{Hosts: group}
 		for _, h := range group {
+			if st, ok := reboots[h]; ok {
+				b.Steps = append(b.Steps, st)
+			}
 			for _, role := range a.rolesOn(h) {
 				b.Steps = append(b.Steps, roleSteps(a, r.Version, image, state, h, role)...)
 			}
@@ -456,7 +472,7 @@ func proxyPointsAt(a App, state State, host, role, name string) bool {
 func proxyDeploy(a App, role, name string) *proxy.Service {
 	px := a.Roles[role].Proxy
 	gate := px.Health.WithDefaults()
-	return &proxy.Service{
+	svc := &proxy.Service{
 		Name:            ProxyService(a, role),
 		Target:          fmt.Sprintf("%s:%d", name, px.appPort()),
 		Hosts:           px.Hosts,
@@ -469,7 +485,18 @@ func proxyDeploy(a App, role, name string) *proxy.Service {
 		ResponseTimeout: px.ResponseTimeout,
 		BufferRequests:  px.BufferRequests,
 		BufferResponses: px.BufferResponses,
+		TLSRedirect:     px.SSLRedirect,
+		ForwardHeaders:  px.ForwardHeaders,
+		StripPathPrefix: px.StripPathPrefix,
 	}
+	if px.TLSCertificate != "" {
+		svc.TLS = true
+		svc.TLSCertificatePath, svc.TLSPrivateKeyPath = proxy.CertPaths(svc.Name, name)
+	}
+	if px.PathPrefix != "" {
+		svc.PathPrefixes = []string{px.PathPrefix}
+	}
+	return svc
 }
 
 // pruned lists the role's containers on host that fall beyond the

@@ -26,7 +26,8 @@ func helloApp() deploy.App {
 		Roles: deploy.Roles{
 			"web": {
 				Servers: deploy.Hosts("203.0.113.10", "203.0.113.11", "203.0.113.12"),
-				Proxy:   &deploy.Proxy{Hosts: []string{"hello.example.com"}, AppPort: 3000, TLS: true, Health: health.HTTP{Path: "/up"}},
+				Proxy: &deploy.Proxy{Hosts: []string{"hello.example.com"}, AppPort: 3000, TLS: true, Health: health.HTTP{Path: "/up"},
+					TLSCertificate: "HELLO_TLS_CERT", TLSPrivateKey: "HELLO_TLS_KEY"},
 			},
 			"jobs": {Servers: deploy.Hosts("203.0.113.13"), Cmd: []string{"/hello", "work"}},
 		},

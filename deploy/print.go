@@ -153,6 +153,8 @@ func (st Step) describe() string {
 		return "ensure network " + st.Container
 	case StepBootProxy:
 		return "boot kamal-proxy " + st.Image
+	case StepRebootProxy:
+		return "reboot kamal-proxy " + st.Image + " (" + strings.Join(st.Reasons, ", ") + "), routes kept; new connections are refused for about a second"
 	case StepEnsureImage:
 		return "ensure image " + st.Image
 	case StepMigrate:
@@ -175,8 +177,23 @@ func (st Step) describe() string {
 		if len(px.Hosts) > 0 {
 			s += " for " + strings.Join(px.Hosts, ", ")
 		}
+		if len(px.PathPrefixes) > 0 {
+			s += " under " + strings.Join(px.PathPrefixes, ", ")
+			if px.StripPathPrefix != nil && !*px.StripPathPrefix {
+				s += " (prefix kept)"
+			}
+		}
 		if px.TLS {
 			s += " with TLS"
+			if px.TLSCertificatePath != "" {
+				s += " (custom certificate)"
+			}
+			if px.TLSRedirect != nil && !*px.TLSRedirect {
+				s += ", plain HTTP served too"
+			}
+		}
+		if px.ForwardHeaders != nil {
+			s += map[bool]string{true: ", X-Forwarded headers passed on", false: ", X-Forwarded headers replaced"}[*px.ForwardHeaders]
 		}
 		return s
 	case StepGate:

@@ -26,6 +26,9 @@ func secretNames(a App) []string {
 	names := slices.Clone(a.Env.Secret)
 	for _, r := range a.Roles {
 		names = append(names, r.Env.Secret...)
+		if px := r.Proxy; px != nil {
+			names = append(names, px.TLSCertificate, px.TLSPrivateKey)
+		}
 	}
 	for _, acc := range a.Accessories {
 		names = append(names, acc.Env.Secret...)

@@ -38,7 +38,7 @@ func secretsApp(src secret.Source) App {
 }
 
 func TestResolveSecrets(t *testing.T) {
-	t.Run("resolves the app's and every role's secrets", func(t *testing.T) {
+	t.Run("resolves the app's and every role's secrets, the proxy's certificate among them", func(t *testing.T) {
 		var asked []string
 		src := secret.Func(func(_ context.Context, name string) (string, error) {
 			asked = append(asked, name)
@@ -46,8 +46,10 @@ func TestResolveSecrets(t *testing.T) {
 		})
 		got, err := ResolveSecrets(t.Context(), secretsApp(src))
 		require.NoError(t, err)
-		assert.Equal(t, []string{"JOBS_TOKEN", "LITESTREAM_SECRET_ACCESS_KEY", "SECRET_KEY_BASE"}, asked, "once each, in order")
+		assert.Equal(t, []string{"HELLO_TLS_CERT", "HELLO_TLS_KEY", "JOBS_TOKEN", "LITESTREAM_SECRET_ACCESS_KEY", "SECRET_KEY_BASE"}, asked, "once each, in order")
 		assert.Equal(t, secret.Values{
+			"HELLO_TLS_CERT":               "value-of-HELLO_TLS_CERT",
+			"HELLO_TLS_KEY":                "value-of-HELLO_TLS_KEY",
 			"JOBS_TOKEN":                   "value-of-JOBS_TOKEN",
 			"LITESTREAM_SECRET_ACCESS_KEY": "value-of-LITESTREAM_SECRET_ACCESS_KEY",
 			"SECRET_KEY_BASE":              "value-of-SECRET_KEY_BASE",
@@ -58,13 +60,15 @@ func TestResolveSecrets(t *testing.T) {
 		t.Setenv("SECRET_KEY_BASE", "env-skb")
 		t.Setenv("LITESTREAM_SECRET_ACCESS_KEY", "env-ls")
 		t.Setenv("JOBS_TOKEN", "env-jobs")
+		t.Setenv("HELLO_TLS_CERT", "env-cert")
+		t.Setenv("HELLO_TLS_KEY", "env-key")
 		got, err := ResolveSecrets(t.Context(), secretsApp(nil))
 		require.NoError(t, err)
 		assert.Equal(t, "env-skb", got["SECRET_KEY_BASE"])
 	})
 
 	t.Run("names every missing secret in one error", func(t *testing.T) {
-		_, err := ResolveSecrets(t.Context(), secretsApp(mapSource{"JOBS_TOKEN": "jt"}))
+		_, err := ResolveSecrets(t.Context(), secretsApp(mapSource{"JOBS_TOKEN": "jt", "HELLO_TLS_CERT": "cert-pem", "HELLO_TLS_KEY": "key-pem"}))
 		require.ErrorIs(t, err, secret.ErrMissing)
 		var missing *secret.MissingListError
 		require.ErrorAs(t, err, &missing)
@@ -83,7 +87,7 @@ func TestResolveSecrets(t *testing.T) {
 		})
 		_, err := ResolveSecrets(t.Context(), secretsApp(src))
 		require.ErrorIs(t, err, secret.ErrMissing)
-		assert.Contains(t, err.Error(), "2 secrets missing")
+		assert.Contains(t, err.Error(), "4 secrets missing")
 		assert.Contains(t, err.Error(), "vault sealed")
 	})
 }

@@ -104,8 +104,9 @@ type Session struct {
 
 	mu      sync.Mutex
 	secrets secret.Values
-	held    *LockInfo        // the deploy lock this session holds; nil when none
-	boots   map[string]*boot // what this Apply's start steps found, by host and container
+	held    *LockInfo              // the deploy lock this session holds; nil when none
+	boots   map[string]*boot       // what this Apply's start steps found, by host and container
+	reboots map[string]ProxyReboot // what the proxy reboots did, by host
 
 	watching    int          // operations watching their context (see watchCancel)
 	cancelledAt atomic.Int64 // unix nanoseconds when the running operation's context ended

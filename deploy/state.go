@@ -48,6 +48,10 @@ type Container struct {
 type ProxyState struct {
 	Running bool
 	Image   string
+	// Fingerprint is the container's LabelFingerprint (ProxyFingerprint
+	// of what it was made from); nil for a proxy made before Slipway
+	// fingerprinted it, which is rebooted only when its Image differs.
+	Fingerprint Fingerprint
 	// Services maps each kamal-proxy service onto the target it routes
 	// to, as `kamal-proxy list` shows them: the service is ProxyService
 	// of the app and role ("hello-web", "hello-web-staging"), the target
@@ -78,7 +82,8 @@ func StateRunning(a App, version string) State {
 			hs.Images = appendNew(hs.Images, img)
 			if r.Proxy != nil {
 				if hs.Proxy == nil {
-					hs.Proxy = &ProxyState{Running: true, Image: r.Proxy.image(), Services: map[string]string{}}
+					b, _ := proxyBoot(a, srv.Host)
+					hs.Proxy = &ProxyState{Running: true, Image: r.Proxy.image(), Fingerprint: ProxyFingerprint(b), Services: map[string]string{}}
 				}
 				hs.Proxy.Services[ProxyService(a, role)] = ProxyTarget(a, role, version)
 			}

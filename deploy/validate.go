@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slipwayhq/slipway/deploy/proxy"
 	"github.com/slipwayhq/slipway/health"
 	"github.com/slipwayhq/slipway/replicate"
 )
@@ -254,7 +255,7 @@ func (v *validator) role(a App, p string, r Role) {
 	v.labels(p+".labels", r.Labels)
 	v.options(p+".options", r.Options)
 	if r.Proxy != nil {
-		v.proxy(p+".proxy", *r.Proxy)
+		v.proxy(p+".proxy", *r.Proxy, len(r.Servers))
 	}
 	if r.Health != nil {
 		if r.Proxy != nil {
@@ -421,7 +422,10 @@ func validRestart(r string) bool {
 	return err == nil && i > 0
 }
 
-func (v *validator) proxy(p string, px Proxy) {
+// logSizeRe is a size in the engine's log-opt syntax: "10m", "500k", "1g".
+var logSizeRe = regexp.MustCompile(`^[1-9][0-9]*[kmg]?$`)
+
+func (v *validator) proxy(p string, px Proxy, servers int) {
 	first := map[string]int{}
 	for i, h := range px.Hosts {
 		f := indexPath(p+".hosts", i)
@@ -437,8 +441,61 @@ func (v *validator) proxy(p string, px Proxy) {
 		first[k] = i
 	}
 	v.port(p+".appPort", px.AppPort, DefaultAppPort)
-	if px.TLS && len(px.Hosts) == 0 {
+	custom := px.TLSCertificate != "" || px.TLSPrivateKey != ""
+	switch {
+	case custom && len(px.Hosts) == 0:
+		v.add(p+".hosts", "a custom certificate needs the host names it is for in hosts")
+	case px.TLS && !custom && len(px.Hosts) == 0:
 		v.add(p+".tls", "automatic HTTPS needs at least one host name in hosts")
+	case px.TLS && !custom && servers > 1:
+		v.addf(p+".tls", "automatic HTTPS gets its certificate on one server, and this role has %d: each would ask Let's Encrypt for its own and fail the challenges the others answer; set tlsCertificate and tlsPrivateKey to a certificate for %s, or run the role on one server", servers, strings.Join(px.Hosts, ", "))
+	case px.TLS && !custom:
+		for i, h := range px.Hosts {
+			if strings.HasPrefix(h, "*.") {
+				v.addf(indexPath(p+".hosts", i), "automatic HTTPS cannot get a certificate for the wildcard %q (Let's Encrypt needs a DNS challenge for it); set tlsCertificate and tlsPrivateKey to a wildcard certificate", h)
+			}
+		}
+	}
+	for _, c := range []struct{ field, name, other string }{
+		{"tlsCertificate", px.TLSCertificate, px.TLSPrivateKey},
+		{"tlsPrivateKey", px.TLSPrivateKey, px.TLSCertificate},
+	} {
+		switch {
+		case c.name == "" && c.other != "":
+			v.add(p+"."+c.field, "must name the secret that holds it: a custom certificate needs both tlsCertificate and tlsPrivateKey")
+		case c.name != "" && !envNameRe.MatchString(c.name):
+			v.addf(p+"."+c.field, "must be a secret name of letters, digits and \"_\", not starting with a digit, got %q", c.name)
+		}
+	}
+	if custom && px.TLSCertificate == px.TLSPrivateKey {
+		v.add(p+".tlsPrivateKey", "names the same secret as tlsCertificate; keep the key in a secret of its own")
+	}
+	if px.SSLRedirect != nil && !px.TLS && !custom {
+		v.add(p+".sslRedirect", "redirects plain HTTP to HTTPS, which needs TLS on; set tls or remove sslRedirect")
+	}
+	switch pp := px.PathPrefix; {
+	case pp == "":
+		if px.StripPathPrefix != nil {
+			v.add(p+".stripPathPrefix", "has no effect without pathPrefix; set pathPrefix or remove it")
+		}
+	case !strings.HasPrefix(pp, "/"):
+		v.addf(p+".pathPrefix", "must start with \"/\", such as \"/api\", got %q", pp)
+	case strings.ContainsFunc(pp, isSpaceOrControl) || strings.ContainsAny(pp, "?#,*") || strings.Contains(pp, "//") || path.Clean(pp) != strings.TrimSuffix(pp, "/") && pp != "/":
+		v.addf(p+".pathPrefix", "must be a clean path without spaces, \"?\", \"#\", \",\", \"*\", \"..\" or \"//\", such as \"/api\", got %q", pp)
+	case (px.TLS || custom) && pp != "/":
+		v.add(p+".pathPrefix", "kamal-proxy sets TLS on the route of the root path only; route this role without tls (the root path's role on these hosts sets it), or drop pathPrefix")
+	}
+	for i, ip := range px.BindIPs {
+		if net.ParseIP(ip) == nil {
+			v.addf(indexPath(p+".bindIPs", i), "must be an IP address of the host, such as \"10.0.0.5\" or \"0.0.0.0\", got %q", ip)
+		}
+	}
+	v.port(p+".metricsPort", px.MetricsPort, 0)
+	if m := px.MetricsPort; m != 0 && (m == orDefault(px.HTTPPort, 80) || m == orDefault(px.HTTPSPort, 443)) {
+		v.addf(p+".metricsPort", "must differ from httpPort and httpsPort, got %d", m)
+	}
+	if px.LogMaxSize != "" && !logSizeRe.MatchString(px.LogMaxSize) {
+		v.addf(p+".logMaxSize", "must be a size such as \"10m\", \"500k\" or \"1g\" (\"\" means %s), got %q", proxy.DefaultLogMaxSize, px.LogMaxSize)
 	}
 	v.addGate(p+".health", px.Health.ValidateAt(p+".health"))
 	for _, d := range []struct {
@@ -577,11 +634,23 @@ func (v *validator) sharedProxies(a App, roles []string) {
 			}
 			pe, pl := a.Roles[earlier].Proxy, a.Roles[later].Proxy
 			p := keyPath("roles", later) + ".proxy"
-			if len(pe.Hosts) == 0 || len(pl.Hosts) == 0 {
-				v.addf(p+".hosts", "roles %s and %s share the proxy on %s, so each needs hosts of its own; set distinct hosts on both",
+			samePath := orDefault(strings.TrimSuffix(pe.PathPrefix, "/"), "") == orDefault(strings.TrimSuffix(pl.PathPrefix, "/"), "")
+			if samePath && (len(pe.Hosts) == 0 || len(pl.Hosts) == 0) {
+				v.addf(p+".hosts", "roles %s and %s share the proxy on %s, so each needs hosts of its own; set distinct hosts on both, or distinct pathPrefix",
 					earlier, later, host)
-			} else if h, ok := sharedName(pe.Hosts, pl.Hosts); ok {
-				v.addf(p+".hosts", "%q is also routed to role %s on %s; roles sharing a proxy need distinct hosts", h, earlier, host)
+			} else if h, ok := sharedName(pe.Hosts, pl.Hosts); ok && samePath {
+				v.addf(p+".hosts", "%q is also routed to role %s on %s; roles sharing a proxy need distinct hosts, or distinct pathPrefix", h, earlier, host)
+			}
+			if why := ProxyFingerprint(pl.boot("")).Changes(ProxyFingerprint(pe.boot(""))); len(why) > 0 {
+				var other []string
+				for _, w := range why {
+					if !slices.Contains([]string{"image changed", "http-port changed", "https-port changed"}, w) {
+						other = append(other, strings.TrimSuffix(w, " changed"))
+					}
+				}
+				if len(other) > 0 {
+					v.addf(p, "kamal-proxy's %s differ from role %s's on %s; roles on one server share one kamal-proxy, so set them alike", strings.Join(other, ", "), earlier, host)
+				}
 			}
 			if ie, il := orDefault(pe.Image, DefaultProxyImage), orDefault(pl.Image, DefaultProxyImage); ie != il {
 				v.addf(p+".image", "%q differs from role %s's %q on %s; roles on one server share one kamal-proxy", il, earlier, ie, host)

@@ -21,6 +21,7 @@ func validApp() App {
 				Servers: Hosts("10.0.0.1", "10.0.0.2"),
 				Proxy: &Proxy{
 					Hosts: []string{"hello.example.com"}, AppPort: 3000, TLS: true,
+					TLSCertificate: "HELLO_TLS_CERT", TLSPrivateKey: "HELLO_TLS_KEY",
 					Health: health.HTTP{Path: "/up", Interval: time.Second},
 				},
 				Options: ContainerOptions{Memory: 512 << 20, Restart: "on-failure:3", ExtraHosts: []string{"db:10.0.0.9"}},
@@ -167,8 +168,12 @@ func TestValidateReportsTheFieldOfEachProblem(t *testing.T) {
 			`roles.web.proxy.responseTimeout: must not be negative; 0 means the default, got -1s`},
 		{"proxy host with a scheme", func(a *App) { a.Roles["web"].Proxy.Hosts[0] = "https://hello.example.com" },
 			`roles.web.proxy.hosts[0]: must be a host name such as "app.example.com" or "*.example.com", without scheme, port or path, got "https://hello.example.com"`},
-		{"TLS without hosts", func(a *App) { a.Roles["web"].Proxy.Hosts = nil },
+		{"TLS without hosts", func(a *App) {
+			a.Roles["web"].Proxy.Hosts, a.Roles["web"].Proxy.TLSCertificate, a.Roles["web"].Proxy.TLSPrivateKey = nil, "", ""
+		},
 			`roles.web.proxy.tls: automatic HTTPS needs at least one host name in hosts`},
+		{"a custom certificate without hosts", func(a *App) { a.Roles["web"].Proxy.Hosts = nil },
+			`roles.web.proxy.hosts: a custom certificate needs the host names it is for in hosts`},
 		{"proxy health path", func(a *App) { a.Roles["web"].Proxy.Health.Path = "up" },
 			`roles.web.proxy.health.path: must start with "/", got "up"`},
 		{"proxy ports clash", func(a *App) { a.Roles["web"].Proxy.HTTPPort = 443 },
@@ -179,14 +184,49 @@ func TestValidateReportsTheFieldOfEachProblem(t *testing.T) {
 			`roles.web.health: a role behind the proxy is gated by proxy.health; remove health or the proxy`},
 		{"two proxied roles on one server without hosts", func(a *App) {
 			a.Roles["web"].Proxy.TLS, a.Roles["web"].Proxy.Hosts = false, nil
+			a.Roles["web"].Proxy.TLSCertificate, a.Roles["web"].Proxy.TLSPrivateKey = "", ""
 			a.Roles["api"] = Role{Servers: Hosts("10.0.0.2"), Proxy: &Proxy{}}
-		}, `roles.web.proxy.hosts: roles api and web share the proxy on 10.0.0.2, so each needs hosts of its own; set distinct hosts on both`},
+		}, `roles.web.proxy.hosts: roles api and web share the proxy on 10.0.0.2, so each needs hosts of its own; set distinct hosts on both, or distinct pathPrefix`},
 		{"two proxied roles on one server with the same host", func(a *App) {
 			a.Roles["api"] = Role{Servers: Hosts("10.0.0.1"), Proxy: &Proxy{Hosts: []string{"HELLO.example.com"}}}
-		}, `roles.web.proxy.hosts: "hello.example.com" is also routed to role api on 10.0.0.1; roles sharing a proxy need distinct hosts`},
+		}, `roles.web.proxy.hosts: "hello.example.com" is also routed to role api on 10.0.0.1; roles sharing a proxy need distinct hosts, or distinct pathPrefix`},
 		{"two proxied roles on one server with different proxy images", func(a *App) {
 			a.Roles["api"] = Role{Servers: Hosts("10.0.0.1"), Proxy: &Proxy{Hosts: []string{"api.example.com"}, Image: "kamal-proxy:dev"}}
 		}, `roles.web.proxy.image: "basecamp/kamal-proxy:v0.9.2" differs from role api's "kamal-proxy:dev" on 10.0.0.1; roles on one server share one kamal-proxy`},
+		{"automatic TLS on two servers", func(a *App) { a.Roles["web"].Proxy.TLSCertificate, a.Roles["web"].Proxy.TLSPrivateKey = "", "" },
+			`roles.web.proxy.tls: automatic HTTPS gets its certificate on one server, and this role has 2: each would ask Let's Encrypt for its own and fail the challenges the others answer; set tlsCertificate and tlsPrivateKey to a certificate for hello.example.com, or run the role on one server`},
+		{"automatic TLS for a wildcard host", func(a *App) {
+			px := a.Roles["web"].Proxy
+			px.TLSCertificate, px.TLSPrivateKey, px.Hosts = "", "", []string{"*.example.com"}
+			a.Roles["web"] = Role{Servers: Hosts("10.0.0.1"), Proxy: px}
+		}, `roles.web.proxy.hosts[0]: automatic HTTPS cannot get a certificate for the wildcard "*.example.com" (Let's Encrypt needs a DNS challenge for it); set tlsCertificate and tlsPrivateKey to a wildcard certificate`},
+		{"a certificate without its key", func(a *App) { a.Roles["web"].Proxy.TLSPrivateKey = "" },
+			`roles.web.proxy.tlsPrivateKey: must name the secret that holds it: a custom certificate needs both tlsCertificate and tlsPrivateKey`},
+		{"a certificate secret that is no name", func(a *App) { a.Roles["web"].Proxy.TLSCertificate = "tls cert" },
+			`roles.web.proxy.tlsCertificate: must be a secret name of letters, digits and "_", not starting with a digit, got "tls cert"`},
+		{"the key in the certificate's secret", func(a *App) { a.Roles["web"].Proxy.TLSPrivateKey = "HELLO_TLS_CERT" },
+			`roles.web.proxy.tlsPrivateKey: names the same secret as tlsCertificate; keep the key in a secret of its own`},
+		{"an SSL redirect without TLS", func(a *App) {
+			px := a.Roles["web"].Proxy
+			px.TLS, px.TLSCertificate, px.TLSPrivateKey, px.SSLRedirect = false, "", "", Bool(true)
+		}, `roles.web.proxy.sslRedirect: redirects plain HTTP to HTTPS, which needs TLS on; set tls or remove sslRedirect`},
+		{"a path prefix without its slash", func(a *App) { a.Roles["web"].Proxy.PathPrefix = "api" },
+			`roles.web.proxy.pathPrefix: must start with "/", such as "/api", got "api"`},
+		{"a path prefix that is no clean path", func(a *App) { a.Roles["web"].Proxy.PathPrefix = "/api/../admin" },
+			`roles.web.proxy.pathPrefix: must be a clean path without spaces, "?", "#", ",", "*", ".." or "//", such as "/api", got "/api/../admin"`},
+		{"a path prefix with TLS", func(a *App) { a.Roles["web"].Proxy.PathPrefix = "/api" },
+			`roles.web.proxy.pathPrefix: kamal-proxy sets TLS on the route of the root path only; route this role without tls (the root path's role on these hosts sets it), or drop pathPrefix`},
+		{"stripping a prefix there is not", func(a *App) { a.Roles["web"].Proxy.StripPathPrefix = Bool(false) },
+			`roles.web.proxy.stripPathPrefix: has no effect without pathPrefix; set pathPrefix or remove it`},
+		{"a bind address that is no IP", func(a *App) { a.Roles["web"].Proxy.BindIPs = []string{"localhost"} },
+			`roles.web.proxy.bindIPs[0]: must be an IP address of the host, such as "10.0.0.5" or "0.0.0.0", got "localhost"`},
+		{"metrics on the HTTPS port", func(a *App) { a.Roles["web"].Proxy.MetricsPort = 443 },
+			`roles.web.proxy.metricsPort: must differ from httpPort and httpsPort, got 443`},
+		{"a log cap in megabytes by words", func(a *App) { a.Roles["web"].Proxy.LogMaxSize = "10MB" },
+			`roles.web.proxy.logMaxSize: must be a size such as "10m", "500k" or "1g" ("" means 10m), got "10MB"`},
+		{"two proxied roles on one server with different run options", func(a *App) {
+			a.Roles["api"] = Role{Servers: Hosts("10.0.0.1"), Proxy: &Proxy{Hosts: []string{"api.example.com"}, Debug: true, MetricsPort: 9090}}
+		}, `roles.web.proxy: kamal-proxy's debug, metrics-port differ from role api's on 10.0.0.1; roles on one server share one kamal-proxy, so set them alike`},
 		{"migration without a command", func(a *App) { a.Migrate.Cmd = nil },
 			`migrate.cmd: must name a command to run, such as []string{"/app", "migrate"}`},
 		{"migration on an unknown role", func(a *App) { a.Migrate.Role = "db" },
@@ -217,6 +257,13 @@ func TestValidateReportsTheFieldOfEachProblem(t *testing.T) {
 			assert.Equal(t, []string{tt.want}, problems(t, a.Validate()))
 		})
 	}
+}
+
+func TestValidateAcceptsRolesSharingAHostByPathPrefix(t *testing.T) {
+	a := validApp()
+	a.Roles["api"] = Role{Servers: Hosts("10.0.0.1"), Proxy: &Proxy{Hosts: []string{"hello.example.com"}, PathPrefix: "/api",
+		StripPathPrefix: Bool(false), ForwardHeaders: Bool(true)}}
+	assert.NoError(t, a.Validate(), "the root path's role sets TLS for both")
 }
 
 func withHealth(r Role, g health.Gate) Role { r.Health = g; return r }

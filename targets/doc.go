@@ -64,6 +64,9 @@
 //     exec CMD [-reuse -role -host], audit [-n], prune
 //   - the deploy lock: lock:status, lock:acquire [-message],
 //     lock:release [-force]
+//   - kamal-proxy: proxy:reboot [-host], one host at a time with its
+//     routes kept; proxy:logs [-tail -follow -host]; proxy:details, its
+//     image, state, drift from the App and routes on every web host
 //   - the data: replica:verify [-maxage -maxlag], replica:drill [-at -host],
 //     replica:restore [-out -at], app:recover [-at -message -host -database],
 //     app:drill [-host], runbook

@@ -75,3 +75,51 @@ func ExamplePauseArgs() {
 	fmt.Println(strings.Join(proxy.PauseArgs("hello-web", 30*time.Second, 5*time.Second), " "))
 	// Output: kamal-proxy pause hello-web --max-pause=30s --drain-timeout=5s
 }
+
+// A route with a custom certificate, kept in the proxy's config volume
+// for the target it routes to, below a path prefix that the app sees
+// whole, with the client's X-Forwarded headers passed on (behind a CDN).
+func ExampleService_Args_customCertificate() {
+	cert, key := proxy.CertPaths("hello-web", "hello-web-v2")
+	keep, pass := false, true
+	s := proxy.Service{
+		Name:               "hello-web",
+		Target:             "hello-web-v2:3000",
+		Hosts:              []string{"hello.example.com"},
+		TLS:                true,
+		TLSCertificatePath: cert,
+		TLSPrivateKeyPath:  key,
+		ForwardHeaders:     &pass,
+		StripPathPrefix:    &keep,
+		PathPrefixes:       []string{"/"},
+	}
+	fmt.Println(strings.Join(s.Args(), "\n"))
+	// Output:
+	// kamal-proxy
+	// deploy
+	// hello-web
+	// --target=hello-web-v2:3000
+	// --host=hello.example.com
+	// --path-prefix=/
+	// --strip-path-prefix=false
+	// --tls
+	// --tls-certificate-path=/home/kamal-proxy/.config/kamal-proxy/slipway-certs/hello-web/hello-web-v2/cert.pem
+	// --tls-private-key-path=/home/kamal-proxy/.config/kamal-proxy/slipway-certs/hello-web/hello-web-v2/key.pem
+	// --forward-headers=true
+}
+
+// Run options become the container's command and published ports; with
+// none set, the image's own `kamal-proxy run` runs.
+func ExampleBoot_Cmd() {
+	b := proxy.Boot{BindIPs: []string{"10.0.0.5"}, MetricsPort: 9090, Debug: true, LogMaxSize: "50m"}
+	spec := b.Spec()
+	fmt.Println(spec.Cmd)
+	fmt.Println(spec.Ports)
+	fmt.Println(spec.LogOptions)
+	fmt.Println(proxy.Boot{}.Cmd() == nil)
+	// Output:
+	// [kamal-proxy run --debug --metrics-port=9090]
+	// [10.0.0.5:80:80 10.0.0.5:443:443 10.0.0.5:9090:9090]
+	// map[max-size:50m]
+	// true
+}

@@ -11,7 +11,9 @@
 // Boot describes the proxy's container: Boot.Spec is the
 // engine.ContainerSpec to create and start on each web host, with the
 // routes kept in ConfigVolume so that they survive a restart of the
-// container.
+// container, or its replacement by one of a new image (a reboot). Its
+// run options (BindIPs, MetricsPort, Debug, HTTP3, LogMaxSize) are
+// typed fields.
 //
 // # Moving traffic
 //
@@ -29,6 +31,11 @@
 //   - Stop answers a service's requests with a message until Resume;
 //     Remove deletes a route; List reads the routes back.
 //
+// A Service routes by host names and path prefixes, with automatic TLS or
+// a custom certificate (CertPaths is where it lives in the container),
+// and says whether plain HTTP is redirected and X-Forwarded-* headers
+// passed on.
+//
 // # Example
 //
 //	err := proxy.Deploy(ctx, eng, proxy.DefaultContainer, proxy.Service{
@@ -41,6 +48,7 @@ package proxy
 import (
 	"context"
 	"fmt"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -55,7 +63,15 @@ const (
 	DefaultImage     = "basecamp/kamal-proxy:v0.9.2"
 	// ConfigVolume keeps kamal-proxy's routes across restarts of its container.
 	ConfigVolume = "kamal-proxy-config"
-	configDir    = "/home/kamal-proxy/.config/kamal-proxy"
+	// ConfigDir is where ConfigVolume is mounted in the proxy container.
+	ConfigDir = "/home/kamal-proxy/.config/kamal-proxy"
+	// CertDir holds the custom certificates Slipway writes, per service
+	// (see CertPaths).
+	CertDir = ConfigDir + "/slipway-certs"
+	// DefaultLogMaxSize caps the proxy container's log file, as Kamal does.
+	DefaultLogMaxSize = "10m"
+	// LabelProxy marks the kamal-proxy containers Slipway makes.
+	LabelProxy = "slipway.proxy"
 )
 
 // Execer runs a command in a container; *engine.Engine is one.
@@ -65,7 +81,7 @@ type Execer interface {
 
 // Service is one `kamal-proxy deploy`: where a service's traffic goes and
 // what must hold before it goes there. Zero durations mean kamal-proxy's
-// own defaults.
+// own defaults, and so does every nil *bool.
 type Service struct {
 	Name            string
 	Target          string // container:port on the proxy's network
@@ -79,6 +95,25 @@ type Service struct {
 	ResponseTimeout time.Duration
 	BufferRequests  bool
 	BufferResponses bool
+
+	// TLSCertificatePath and TLSPrivateKeyPath are a custom certificate
+	// and its key, PEM files inside the proxy container (see CertPaths),
+	// used instead of automatic certificates; both or neither.
+	TLSCertificatePath string
+	TLSPrivateKeyPath  string
+	// TLSRedirect says whether plain HTTP is redirected to HTTPS when TLS
+	// is on; nil means kamal-proxy's default, which redirects.
+	TLSRedirect *bool
+	// ForwardHeaders says whether the X-Forwarded-* headers a client sent
+	// are passed on; nil means kamal-proxy's default: forwarded without
+	// TLS, replaced with TLS.
+	ForwardHeaders *bool
+	// PathPrefixes routes only requests below these paths to the service;
+	// none means every path.
+	PathPrefixes []string
+	// StripPathPrefix says whether the prefix is cut from a request's path
+	// before it is sent on; nil means kamal-proxy's default, which cuts it.
+	StripPathPrefix *bool
 }
 
 // Args returns the kamal-proxy command line that deploys s.
@@ -87,9 +122,23 @@ func (s Service) Args() []string {
 	for _, h := range s.Hosts {
 		args = append(args, "--host="+h)
 	}
+	for _, p := range s.PathPrefixes {
+		args = append(args, "--path-prefix="+p)
+	}
+	flag := func(name string, v *bool) {
+		if v != nil {
+			args = append(args, "--"+name+"="+strconv.FormatBool(*v))
+		}
+	}
+	flag("strip-path-prefix", s.StripPathPrefix)
 	if s.TLS {
 		args = append(args, "--tls")
 	}
+	if s.TLSCertificatePath != "" || s.TLSPrivateKeyPath != "" {
+		args = append(args, "--tls-certificate-path="+s.TLSCertificatePath, "--tls-private-key-path="+s.TLSPrivateKeyPath)
+	}
+	flag("tls-redirect", s.TLSRedirect)
+	flag("forward-headers", s.ForwardHeaders)
 	if s.HealthPath != "" {
 		args = append(args, "--health-check-path="+s.HealthPath)
 	}
@@ -110,6 +159,17 @@ func (s Service) Args() []string {
 		args = append(args, "--buffer-responses")
 	}
 	return args
+}
+
+// CertPaths are where the custom certificate and key of a service's
+// route to target (a container name) live inside the proxy container: in
+// ConfigVolume, beside kamal-proxy's routes, so that a restarted or
+// rebooted proxy restores the route with its certificate. Each target
+// has its own, so a deploy whose certificate kamal-proxy refuses leaves
+// the files of the route that keeps serving as they were.
+func CertPaths(service, target string) (cert, key string) {
+	dir := path.Join(CertDir, service, target)
+	return dir + "/cert.pem", dir + "/key.pem"
 }
 
 // Deploy points the service at its target once the target is healthy,
@@ -206,12 +266,30 @@ func parseList(out string) ([]Route, error) {
 	return routes, nil
 }
 
-// Boot describes a host's kamal-proxy container.
+// Boot describes a host's kamal-proxy container: its image, the ports it
+// publishes and the options of `kamal-proxy run`. A host has one proxy,
+// shared by every app on it, so every app on a host must describe it the
+// same way: a deploy of an app whose Boot differs reboots the proxy.
 type Boot struct {
 	Image     string // "" means DefaultImage
 	Network   string
 	HTTPPort  int // 0 means 80
 	HTTPSPort int // 0 means 443
+	// BindIPs are the host addresses the ports are published on; none
+	// means every address.
+	BindIPs []string
+	// MetricsPort, when set, serves Prometheus metrics on that port,
+	// published on BindIPs like the others.
+	MetricsPort int
+	// Debug turns on kamal-proxy's debug logs.
+	Debug bool
+	// HTTP3 turns on HTTP/3 (QUIC) on the HTTPS port, published as UDP.
+	HTTP3 bool
+	// LogMaxSize caps the container's log file ("10m", "100k");
+	// "" means DefaultLogMaxSize.
+	LogMaxSize string
+	// Labels are added to the container's own (LabelProxy).
+	Labels map[string]string
 }
 
 // Spec returns the container that runs kamal-proxy on a host.
@@ -220,22 +298,82 @@ func (b Boot) Spec() engine.ContainerSpec {
 	if image == "" {
 		image = DefaultImage
 	}
-	httpPort, httpsPort := b.HTTPPort, b.HTTPSPort
-	if httpPort == 0 {
-		httpPort = 80
-	}
-	if httpsPort == 0 {
-		httpsPort = 443
+	labels := map[string]string{LabelProxy: "true"}
+	for k, v := range b.Labels {
+		labels[k] = v
 	}
 	return engine.ContainerSpec{
-		Name:    DefaultContainer,
-		Image:   image,
-		Network: b.Network,
-		Ports:   []string{strconv.Itoa(httpPort) + ":80", strconv.Itoa(httpsPort) + ":443"},
-		Volumes: []string{ConfigVolume + ":" + configDir},
-		Restart: "unless-stopped",
-		Labels:  map[string]string{"slipway.proxy": "true"},
+		Name:       DefaultContainer,
+		Image:      image,
+		Cmd:        b.Cmd(),
+		Network:    b.Network,
+		Ports:      b.Ports(),
+		Volumes:    []string{ConfigVolume + ":" + ConfigDir},
+		Restart:    "unless-stopped",
+		Labels:     labels,
+		LogOptions: map[string]string{"max-size": b.logMaxSize()},
 	}
+}
+
+// Ports are the ports the proxy publishes, in docker -p syntax: the HTTP
+// and HTTPS ports (and the metrics port) on each of BindIPs.
+func (b Boot) Ports() []string {
+	binds := b.BindIPs
+	if len(binds) == 0 {
+		binds = []string{""}
+	}
+	var ports []string
+	for _, ip := range binds {
+		prefix := ""
+		if ip != "" {
+			prefix = ip + ":"
+			if strings.Contains(ip, ":") {
+				prefix = "[" + ip + "]:"
+			}
+		}
+		ports = append(ports, prefix+strconv.Itoa(orPort(b.HTTPPort, 80))+":80", prefix+strconv.Itoa(orPort(b.HTTPSPort, 443))+":443")
+		if b.HTTP3 {
+			ports = append(ports, prefix+strconv.Itoa(orPort(b.HTTPSPort, 443))+":443/udp")
+		}
+		if b.MetricsPort > 0 {
+			m := strconv.Itoa(b.MetricsPort)
+			ports = append(ports, prefix+m+":"+m)
+		}
+	}
+	return ports
+}
+
+// Cmd is the command the proxy container runs: nil (the image's own,
+// `kamal-proxy run`) when no run option is set.
+func (b Boot) Cmd() []string {
+	var opts []string
+	if b.Debug {
+		opts = append(opts, "--debug")
+	}
+	if b.MetricsPort > 0 {
+		opts = append(opts, "--metrics-port="+strconv.Itoa(b.MetricsPort))
+	}
+	if b.HTTP3 {
+		opts = append(opts, "--http3")
+	}
+	if len(opts) == 0 {
+		return nil
+	}
+	return append([]string{"kamal-proxy", "run"}, opts...)
+}
+
+func (b Boot) logMaxSize() string {
+	if b.LogMaxSize == "" {
+		return DefaultLogMaxSize
+	}
+	return b.LogMaxSize
+}
+
+func orPort(p, def int) int {
+	if p == 0 {
+		return def
+	}
+	return p
 }
 
 func run(ctx context.Context, e Execer, container string, args []string, what string) error {
