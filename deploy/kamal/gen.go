@@ -540,12 +540,17 @@ func (g *goWriter) relBuilder(b image.Builder) image.Builder {
 	return b
 }
 
-// rel writes an absolute path relative to Dir.
+// rel writes a path of the import (absolute, or relative to the
+// working directory as the path given to Load) relative to Dir.
 func (g *goWriter) rel(p string) string {
-	if p == "" || !filepath.IsAbs(p) {
+	if p == "" {
 		return p
 	}
-	if r, err := filepath.Rel(g.dir, p); err == nil {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	if r, err := filepath.Rel(g.dir, abs); err == nil {
 		return filepath.ToSlash(r)
 	}
 	return p
@@ -680,24 +685,32 @@ type differ struct {
 	names map[string]bool // local variables declared
 }
 
-// same compares two values as the generated code would write them.
-func (d *differ) same(path string, f reflect.StructField, x, y reflect.Value) (bool, string, error) {
-	ex, err := d.expr(path, f, x)
+// same compares two values as the generated code would write them. It
+// renders them with a scratch writer, so that what is compared and not
+// written adds no import or helper.
+func (d *differ) same(path string, f reflect.StructField, x, y reflect.Value) (bool, error) {
+	scratch := d.g.scratch()
+	ex, err := scratch.fieldExpr(path, f, x)
 	if err != nil {
-		return false, "", err
+		return false, err
 	}
-	ey, err := d.expr(path, f, y)
-	return ex == ey, ey, err
+	ey, err := scratch.fieldExpr(path, f, y)
+	return ex == ey, err
 }
 
-func (d *differ) expr(path string, f reflect.StructField, v reflect.Value) (string, error) {
-	if v.IsZero() && f.Name != "" {
-		return zeroExpr(v.Type(), d.g), nil
+// scratch returns a copy of g that records nothing in g.
+func (g *goWriter) scratch() *goWriter {
+	c := *g
+	c.imports = map[string]bool{}
+	return &c
+}
+
+// fieldExpr renders a field's value for an assignment, zero included.
+func (g *goWriter) fieldExpr(path string, f reflect.StructField, v reflect.Value) (string, error) {
+	if v.IsZero() {
+		return zeroExpr(v.Type(), g), nil
 	}
-	if f.Name != "" {
-		return d.g.field(path, f, v)
-	}
-	return d.g.value(path, v, false)
+	return g.field(path, f, v)
 }
 
 // structFields diffs the fields of two structs at the addressable expr.
@@ -721,7 +734,7 @@ func (d *differ) structFields(expr, path string, x, y reflect.Value) error {
 // fieldDiff diffs one field, going into structs, pointers to structs and
 // maps, and assigning whatever else differs as a whole.
 func (d *differ) fieldDiff(expr, path string, f reflect.StructField, x, y reflect.Value) error {
-	same, ey, err := d.same(path, f, x, y)
+	same, err := d.same(path, f, x, y)
 	if err != nil || same {
 		return err
 	}
@@ -732,6 +745,10 @@ func (d *differ) fieldDiff(expr, path string, f reflect.StructField, x, y reflec
 		return d.structFields(expr, path+"."+f.Name, x.Elem(), y.Elem())
 	case x.Kind() == reflect.Map && !x.IsNil() && !y.IsNil() && x.Type().Key().Kind() == reflect.String:
 		return d.mapDiff(expr, path+"."+f.Name, x, y)
+	}
+	ey, err := d.g.fieldExpr(path, f, y)
+	if err != nil {
+		return err
 	}
 	d.lines = append(d.lines, expr+" = "+ey)
 	return nil
@@ -776,11 +793,12 @@ func (d *differ) mapDiff(expr, path string, x, y reflect.Value) error {
 			}
 			d.lines = append(d.lines, key+" = "+e)
 		default:
-			ex, err := d.g.value(p, xv, false)
+			scratch := d.g.scratch()
+			ex, err := scratch.value(p, xv, false)
 			if err != nil {
 				return err
 			}
-			ey, err := d.g.value(p, yv, false)
+			ey, err := scratch.value(p, yv, false)
 			if err != nil {
 				return err
 			}
@@ -798,6 +816,9 @@ func (d *differ) mapDiff(expr, path string, x, y reflect.Value) error {
 				}
 				d.lines = append(d.lines, key+" = "+local)
 				continue
+			}
+			if ey, err = d.g.value(p, yv, false); err != nil {
+				return err
 			}
 			d.lines = append(d.lines, key+" = "+ey)
 		}
