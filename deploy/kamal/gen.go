@@ -877,6 +877,11 @@ func (g *goWriter) value(path string, v reflect.Value, elide bool) (string, erro
 		if v.IsNil() {
 			return "nil", nil
 		}
+		if v.Elem().Kind() == reflect.Bool && t.Elem() == reflect.TypeFor[bool]() {
+			// The SDK's *bool fields mean a default when nil.
+			g.imports["github.com/slipwayhq/slipway/deploy"] = true
+			return "deploy.Bool(" + strconv.FormatBool(v.Elem().Bool()) + ")", nil
+		}
 		if v.Elem().Kind() != reflect.Struct {
 			return "", fmt.Errorf("%s: a pointer to %s cannot be written as Go source", path, v.Elem().Type())
 		}
