@@ -7,6 +7,7 @@ import (
 	"go/format"
 	"go/token"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -54,9 +55,11 @@ type GenerateOptions struct {
 // App.Destinations, which assigns only what the destination changes, so
 // that App.ForDestination(name) is the App Load(path, name) reads.
 //
-// App.Secrets reads Kamal's secrets files as Load's does (kamal.Secrets:
-// $NAME references resolved, "$(command)" lines never run, then the
-// environment; secret.File would refuse those lines). Kamal hook scripts
+// App.Secrets reads Kamal's secrets files as Load's does, then the
+// environment: with secret.File, the last file first, when the files
+// hold plain values only, and otherwise with kamal.Secrets ($NAME
+// references resolved, "$(command)" lines never run), as secret.File
+// expands no reference and refuses a command. Kamal hook scripts
 // become stub funcs whose comments say which hook each replaces and what
 // it ran; they are left out of App.Hooks, as Load leaves the scripts
 // out, until they are ported. A comment lists every key the Report
@@ -595,6 +598,15 @@ func (g *goWriter) source(path string, src secret.Source) (string, error) {
 	case secret.Chain:
 		var parts []string
 		for i, c := range s {
+			if ks, ok := c.(Secrets); ok && plainDotenv(ks.Files) {
+				// The files hold plain values only: secret.File reads
+				// them as kamal.Secrets does, the last file first.
+				g.imports["github.com/slipwayhq/slipway/secret"] = true
+				for _, f := range slices.Backward(ks.Files) {
+					parts = append(parts, "secret.File{Path: "+strconv.Quote(g.rel(f))+"}")
+				}
+				continue
+			}
 			e, err := g.source(fmt.Sprintf("%s[%d]", path, i), c)
 			if err != nil {
 				return "", err
@@ -607,6 +619,34 @@ func (g *goWriter) source(path string, src secret.Source) (string, error) {
 		return "nil", nil
 	}
 	return g.value(path, reflect.ValueOf(src), false)
+}
+
+// plainDotenv reports whether Kamal's secrets files read the same with
+// secret.File: each one that exists parses as dotenv, and no value
+// outside single quotes holds a "$" (a reference kamal.Secrets resolves,
+// or a command it does not run, which secret.File refuses) or a
+// backquote. Files that do not exist read the same either way: as
+// missing.
+func plainDotenv(files []string) bool {
+	for _, f := range files {
+		data, err := readCapped(f, MaxFileSize, "Kamal secrets file", "MaxFileSize")
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return false
+		}
+		entries, err := secret.ParseDotenv(string(data))
+		if err != nil {
+			return false
+		}
+		for _, e := range entries {
+			if e.Quote != '\'' && (strings.ContainsAny(e.Raw, "$`") || e.Command()) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // aliasedSecretsSource is the helper a config with NAME:ALIAS secrets

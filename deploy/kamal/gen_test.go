@@ -339,6 +339,12 @@ func TestGenerate(t *testing.T) {
 		assert.NotContains(t, src, "Destinations:")
 		assert.NotContains(t, src, "func production")
 	})
+	t.Run("reads plain secrets files with secret.File, the last first", func(t *testing.T) {
+		src := generated(t, "testdata/genplain", kamal.GenerateOptions{Dir: "testdata/genplain"})
+		assert.Contains(t, src, `Secrets: secret.Chain{secret.File{Path: ".kamal/secrets"}, secret.File{Path: ".kamal/secrets-common"}, secret.Env{}},`)
+		qa := src[strings.Index(src, "func qa(a *deploy.App) {"):]
+		assert.Contains(t, qa, `kamal.Secrets{Files: []string{".kamal/secrets-common", ".kamal/secrets.qa"}}`, "a $ reference needs Kamal's reading")
+	})
 	t.Run("writes paths relative to Dir", func(t *testing.T) {
 		src := generated(t, "testdata/destinations", kamal.GenerateOptions{Dir: "testdata/destinations/deployment"})
 		assert.Contains(t, src, `"../.kamal/secrets-common"`)
