@@ -625,14 +625,17 @@ func (g *goWriter) source(path string, src secret.Source) (string, error) {
 // secret.File: each one that exists parses as dotenv, and no value
 // outside single quotes holds a "$" (a reference kamal.Secrets resolves,
 // or a command it does not run, which secret.File refuses) or a
-// backquote. Files that do not exist read the same either way: as
-// missing.
+// backquote. Files that do not exist read the same either way, as
+// missing, but one must exist: with none, what the team writes later is
+// read as Kamal reads it.
 func plainDotenv(files []string) bool {
+	read := false
 	for _, f := range files {
 		data, err := readCapped(f, MaxFileSize, "Kamal secrets file", "MaxFileSize")
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
+		read = true
 		if err != nil {
 			return false
 		}
@@ -646,7 +649,7 @@ func plainDotenv(files []string) bool {
 			}
 		}
 	}
-	return true
+	return read
 }
 
 // aliasedSecretsSource is the helper a config with NAME:ALIAS secrets
