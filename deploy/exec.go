@@ -166,18 +166,8 @@ func (s *Session) execIn(ctx context.Context, h *hostConn, c engine.Container, c
 
 func (s *Session) execOneOff(ctx context.Context, h *hostConn, c engine.Container, role string, cmd []string, sink *lineSink, res *ExecResult) error {
 	e := h.engine
-	version := c.Labels[LabelVersion]
-	name := fmt.Sprintf("%s-exec-%08x", ContainerName(s.app, role, version), rand.Uint32())
-	env, secrets := s.app.envFor(role)
-	// The image by ID: the code the running container runs, even if its tag has moved since.
-	image := orDefault(c.ImageID, c.Image)
-	spec := s.containerSpec(Plan{Version: version},
-		Step{Role: role, Container: name, Image: image, Cmd: cmd, Env: env, Secrets: secrets})
-	spec.Labels = map[string]string{LabelExec: s.app.Service, LabelRole: role, LabelVersion: version}
-	if s.app.Destination != "" {
-		spec.Labels[LabelDestination] = s.app.Destination
-	}
-	spec.Restart = "no"
+	spec := s.oneOffSpec(c, role, cmd)
+	name := spec.Name
 	res.Container = name
 	if _, err := e.Create(ctx, spec); err != nil {
 		return err
@@ -215,4 +205,23 @@ func (s *Session) execOneOff(ctx context.Context, h *hostConn, c engine.Containe
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// oneOffSpec is the one-off container that runs cmd as of the running
+// container c of role: its image, the role's env (secrets resolved), the
+// app's network and volumes, labelled as Exec's and never restarted.
+func (s *Session) oneOffSpec(c engine.Container, role string, cmd []string) engine.ContainerSpec {
+	version := c.Labels[LabelVersion]
+	name := fmt.Sprintf("%s-exec-%08x", ContainerName(s.app, role, version), rand.Uint32())
+	env, secrets := s.app.envFor(role)
+	// The image by ID: the code the running container runs, even if its tag has moved since.
+	image := orDefault(c.ImageID, c.Image)
+	spec := s.containerSpec(Plan{Version: version},
+		Step{Role: role, Container: name, Image: image, Cmd: cmd, Env: env, Secrets: secrets})
+	spec.Labels = map[string]string{LabelExec: s.app.Service, LabelRole: role, LabelVersion: version}
+	if s.app.Destination != "" {
+		spec.Labels[LabelDestination] = s.app.Destination
+	}
+	spec.Restart = "no"
+	return spec
 }

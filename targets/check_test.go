@@ -108,7 +108,7 @@ func TestExecRefusesAnExpansionBeforeAnyHost(t *testing.T) {
 	dialled := false
 	targets.Use(targets.Config{App: offlineApp(&dialled, nil), Options: deploy.Options{Output: &syncWriter{}}})
 	t.Cleanup(func() { targets.Use(targets.Config{}) })
-	err := targets.Exec(context.Background(), "echo $HOME", nil, nil, nil, nil)
+	err := targets.Exec(context.Background(), "echo $HOME", nil, nil, nil, nil, nil)
 	assert.Equal(t, targets.ExitInvalid, mg.ExitStatus(err), "%v", err)
 	assert.Contains(t, err.Error(), "$HOME would be expanded on this machine, not in the container: single-quote it")
 	assert.False(t, dialled)

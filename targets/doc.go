@@ -61,7 +61,10 @@
 //   - releases: deploy [-version], plan [-version -offline], rollback
 //     VERSION; plan -offline plans against empty hosts, dialling none
 //   - what runs where: versions, details, logs [-tail -follow -role -host],
-//     exec CMD [-reuse -role -host], audit [-n], prune
+//     exec CMD [-reuse -i -role -host], audit [-n], prune; exec -i gives
+//     the command a terminal (a shell, a REPL) and exits with its code
+//   - a fresh server: server:setup [-dry] installs and starts Docker
+//     (Debian, Ubuntu), makes the network and boots kamal-proxy
 //   - the deploy lock: lock:status, lock:acquire [-message],
 //     lock:release [-force]
 //   - kamal-proxy: proxy:reboot [-host], one host at a time with its

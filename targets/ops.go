@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+
+	"github.com/magefile/mage/mg"
 
 	"github.com/slipwayhq/slipway/deploy"
 )
@@ -60,13 +63,18 @@ func Logs(ctx context.Context, tail *int, follow *bool, role, host, destination 
 	return exit(s.Logs(ctx, opts, output()))
 }
 
-// Exec runs a command in a one-off container of the current release, or in the running one with -reuse; quote its arguments as in a shell, nothing is expanded.
-func Exec(ctx context.Context, cmd string, reuse *bool, role, host, destination *string) error {
+// Exec runs a command in a one-off container of the current release, or in the running one with -reuse; -i opens it with a terminal (a shell, a REPL) and exits with its exit code; quote its arguments as in a shell, nothing is expanded.
+func Exec(ctx context.Context, cmd string, i, reuse *bool, role, host, destination *string) error {
 	args, err := splitCommand(cmd) // before any host is dialled
 	if err != nil {
 		return exit(err)
 	}
-	s, err := connect(ctx, destination)
+	interactive := i != nil && *i
+	s, err := connectWith(ctx, destination, func(o *deploy.Options) {
+		if interactive && o.Output == nil {
+			o.Output = os.Stderr // the terminal's output is the command's own
+		}
+	})
 	if err != nil {
 		return exit(err)
 	}
@@ -81,6 +89,9 @@ func Exec(ctx context.Context, cmd string, reuse *bool, role, host, destination 
 	if host != nil {
 		opts.Host = *host
 	}
+	if interactive {
+		return exitWithCode(s.ExecInteractive(ctx, opts, os.Stdin, os.Stdout))
+	}
 	results, err := s.Exec(ctx, opts, output())
 	if err != nil {
 		return exit(err)
@@ -92,6 +103,16 @@ func Exec(ctx context.Context, cmd string, reuse *bool, role, host, destination 
 		}
 	}
 	return exit(errors.Join(failed...))
+}
+
+// exitWithCode is exit for an interactive command: the command's own
+// non-zero exit code becomes the target's, as with ssh or docker exec.
+func exitWithCode(_ deploy.ExecResult, err error) error {
+	var ee *deploy.ExitError
+	if errors.As(err, &ee) && ee.Code > 0 && ee.Code < 256 {
+		return mg.Fatal(ee.Code, exit(err).Error())
+	}
+	return exit(err)
 }
 
 // Prune removes stopped containers beyond the retention count and images no container uses.

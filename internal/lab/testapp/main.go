@@ -21,7 +21,8 @@
 //
 // "testapp version" prints the version, "testapp getenv NAME" a variable,
 // "testapp sleep D" sleeps and "testapp fail" exits 2 (logging LEAK_ENV's
-// variable first).
+// variable first). "testapp sh" is a line-based shell for interactive
+// exec tests (see sh.go).
 package main
 
 import (
@@ -53,6 +54,8 @@ func main() {
 			d, _ := time.ParseDuration(os.Args[2])
 			time.Sleep(d)
 			return
+		case "sh":
+			os.Exit(shell())
 		case "fail":
 			if name := os.Getenv("LEAK_ENV"); name != "" {
 				fmt.Fprintf(os.Stderr, "config %s=%s\n", name, os.Getenv(name))
