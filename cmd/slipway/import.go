@@ -73,6 +73,7 @@ func runImportKamal(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "  read the comment above App: each Kamal key not carried over, and the notes\n")
 	fmt.Fprintf(stdout, "  port the hook stubs, if any, and set App.Hooks\n")
+	fmt.Fprintf(stdout, "  a magefile importing the ready targets: //mage:import %s/targets, with targets.Use(targets.Config{App: App})\n", sdkModule)
 	fmt.Fprintf(stdout, "  go vet ./... && go test ./...\n")
 	return 0
 }
