@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 
@@ -56,6 +57,10 @@ type App struct {
 	Volumes []string
 	// Labels are added to every container.
 	Labels map[string]string
+	// Logging is the log driver and options of every container of the
+	// app (roles, migrations, accessories); the zero value is Kamal's
+	// default, json-file capped at 10 MB (see Logging).
+	Logging Logging
 	// Boot says how many hosts boot at once and how long to wait between batches.
 	Boot Boot
 	// Retain is how many stopped containers per role and host are kept
@@ -102,6 +107,13 @@ type Role struct {
 	Labels map[string]string
 	// Options are engine options for this role's containers.
 	Options ContainerOptions
+	// Logging is set over App.Logging for this role's containers.
+	Logging Logging
+	// StopTimeout is how long a stop of this role's containers (the
+	// old release's, a handoff's, a cleanup's) waits for the app to
+	// exit after SIGTERM before the engine kills it; the engine uses it
+	// for any stop of the container too. 0 means DefaultStopTimeout.
+	StopTimeout time.Duration
 	// Proxy puts the role behind kamal-proxy: it makes it a web role.
 	Proxy *Proxy
 	// Health gates a role without a proxy; nil means the container must
@@ -245,9 +257,14 @@ type Env struct {
 	Secret []string
 }
 
-// Boot paces a rolling deploy.
+// Boot paces a rolling deploy. Whatever the limit, the primary host
+// (the primary role's first server) boots alone in the first batch: the
+// other roles and hosts boot only once the primary role's first container
+// is healthy, and a failure there stops the deploy with every other host
+// untouched, as Kamal holds other roles behind its primary role.
 type Boot struct {
-	// Limit is how many hosts boot at once; 0 means all of them.
+	// Limit is how many of the other hosts boot at once, after the
+	// primary host; 0 means all of them.
 	Limit int
 	// LimitPercent, when set instead of Limit, is a share of the hosts (1-100).
 	LimitPercent int
@@ -287,7 +304,11 @@ type HookContext struct {
 
 // Accessory is a long-lived container beside the app, on the hosts of the
 // roles it names (or its own Servers). Unlike roles it is not replaced by
-// each deploy: it boots when missing, and keeps running.
+// each deploy: it boots when missing, and keeps running while what
+// defines it (image, command, env, secrets, volumes, ports, files,
+// labels, options: its Fingerprint, in the container's LabelFingerprint)
+// stays the same. When that changes, a deploy reboots it, or only
+// reports it (see Drift).
 type Accessory struct {
 	Image string
 	// Build, when set, makes Image (a full reference, tag included) from
@@ -295,9 +316,14 @@ type Accessory struct {
 	// a host needs the accessory booted, delivered over SSH like the
 	// app's image, or through App.Registry when Image is in the same
 	// registry as App.Image. Without Build, a host that lacks Image pulls
-	// it through App.Registry when it is that registry's, and must hold
-	// it otherwise.
+	// it: with Registry's login when set, with App.Registry's when it is
+	// that registry's, and anonymously from any other registry (the
+	// app's login is never offered to another registry).
 	Build image.Builder
+	// Registry is the login to the registry Image names, when that is
+	// not App.Registry's; nil pulls from it anonymously. With Build, the
+	// built image is pushed there and each host pulls it.
+	Registry *Registry
 	// Roles puts the accessory on every host of these roles.
 	Roles []string
 	// Servers puts the accessory on these hosts too.
@@ -314,6 +340,41 @@ type Accessory struct {
 	Files   map[string]string
 	Labels  map[string]string
 	Options ContainerOptions
+	// Drift says what a deploy does when the running container differs
+	// from this declaration; the zero value, DriftReboot, reboots it.
+	Drift Drift
+	// Logging is set over App.Logging for the accessory's container.
+	Logging Logging
+	// StopTimeout is how long a stop of the accessory waits for it to
+	// exit before the engine kills it; 0 means DefaultStopTimeout.
+	StopTimeout time.Duration
+}
+
+// Drift is what a deploy does with an accessory whose running container
+// no longer matches its declaration.
+type Drift int
+
+// The choices for Accessory.Drift.
+const (
+	// DriftReboot replaces the container in the deploy: the old one is
+	// stopped (a Litestream sidecar syncs and lets go of its lease),
+	// then the new one starts. The plan says why ("image changed").
+	DriftReboot Drift = iota
+	// DriftReport leaves the running container as it is: the plan says
+	// it drifted and why, and `accessory:reboot NAME` applies it when
+	// the operator chooses.
+	DriftReport
+)
+
+// String returns "reboot" or "report".
+func (d Drift) String() string {
+	switch d {
+	case DriftReboot:
+		return "reboot"
+	case DriftReport:
+		return "report"
+	}
+	return fmt.Sprintf("Drift(%d)", int(d))
 }
 
 // Registry is the login to the registry an App's Image names. The engine

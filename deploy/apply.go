@@ -68,6 +68,7 @@ func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) 
 	plan, err := NewPlan(s.app, r, state)
 	if errors.Is(err, ErrNothingToDeploy) {
 		s.out.linef("nothing to deploy: every host already runs %s %s", plan.Service, plan.Version)
+		s.noteDrifted(plan)
 		return &Report{Plan: plan}, nil
 	}
 	if err != nil {
@@ -179,6 +180,7 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 		verb = "Roll back"
 	}
 	s.out.linef("%s %s", verb, p.Summary())
+	s.noteDrifted(p)
 	audit := &auditLog{}
 	s.mu.Lock()
 	s.boots = map[string]*boot{}
@@ -251,7 +253,11 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 			return rep, fmt.Errorf("post-deploy hook: %w", err)
 		}
 	}
-	s.summary(rep)
+	accessories := s.accessoryHealth(ctx, rep)
+	s.summary(rep, accessories...)
+	if err := s.failingAccessories(accessories); err != nil {
+		return rep, fmt.Errorf("%s %s is live, but: %w", p.Service, p.Version, err)
+	}
 	s.out.linef("%s %s %s: done in %s", verb, p.Service, p.Version, seconds(time.Since(start)))
 	return rep, nil
 }
@@ -380,6 +386,8 @@ func describe(st Step) string {
 		return st.Proxy.Name + " -> " + st.Proxy.Target
 	case StepStopOld, StepPrune:
 		return strings.Join(st.Old, ", ")
+	case StepRebootAccessory:
+		return st.Container + " (" + strings.Join(st.Reasons, ", ") + ")"
 	}
 	return st.Container
 }
@@ -419,13 +427,15 @@ func (s *Session) apply(ctx context.Context, p Plan, st Step) error {
 		return s.gate(ctx, h, st)
 	case StepStopOld:
 		for _, name := range st.Old {
-			if err := e.Stop(ctx, name, DefaultStopTimeout); err != nil && !errors.Is(err, engine.ErrNotFound) {
+			if err := e.Stop(ctx, name, s.app.stopTimeout(st.Role)); err != nil && !errors.Is(err, engine.ErrNotFound) {
 				return err
 			}
 		}
 		return nil
 	case StepBootAccessory:
 		return s.bootAccessory(ctx, e, st)
+	case StepRebootAccessory:
+		return s.rebootAccessory(ctx, e, st)
 	case StepHandoffPause, StepHandoffStop, StepHandoffStart, StepHandoffProxy, StepHandoffGate, StepHandoffResume:
 		return s.handoff(ctx, h, p, st)
 	case StepPrune:
@@ -484,20 +494,24 @@ func (s *Session) containerSpec(p Plan, st Step) engine.ContainerSpec {
 	for _, k := range st.Secrets {
 		env = append(env, k+"="+secrets[k])
 	}
+	logging := s.app.logging(st.Role) // a role's, or an accessory's
 	return engine.ContainerSpec{
-		Name:       st.Container,
-		Image:      st.Image,
-		Cmd:        st.Cmd,
-		Env:        env,
-		Labels:     s.app.labelsFor(st.Role, p.Version),
-		Network:    s.app.network(),
-		Volumes:    s.app.Volumes,
-		Restart:    orDefault(r.Options.Restart, "unless-stopped"),
-		User:       r.Options.User,
-		Memory:     r.Options.Memory,
-		CPUs:       r.Options.CPUs,
-		ExtraHosts: r.Options.ExtraHosts,
-		Init:       r.Options.Init,
+		Name:        st.Container,
+		Image:       st.Image,
+		Cmd:         st.Cmd,
+		Env:         env,
+		Labels:      s.app.labelsFor(st.Role, p.Version),
+		Network:     s.app.network(),
+		Volumes:     s.app.Volumes,
+		Restart:     orDefault(r.Options.Restart, "unless-stopped"),
+		User:        r.Options.User,
+		Memory:      r.Options.Memory,
+		CPUs:        r.Options.CPUs,
+		ExtraHosts:  r.Options.ExtraHosts,
+		Init:        r.Options.Init,
+		LogDriver:   logging.Driver,
+		LogOptions:  logging.Options,
+		StopTimeout: s.app.stopTimeout(st.Role),
 	}
 }
 
@@ -603,7 +617,7 @@ func (s *Session) migrate(ctx context.Context, e *engine.Engine, p Plan, st Step
 	ctx, cancel := context.WithTimeout(ctx, orDefault(s.app.Migrate.Timeout, DefaultMigrateTimeout))
 	defer cancel()
 	spec := s.containerSpec(p, st)
-	spec.Labels = map[string]string{"slipway.migrate": s.app.Service, LabelVersion: p.Version}
+	spec.Labels = map[string]string{LabelMigrate: s.app.Service, LabelVersion: p.Version}
 	if s.app.Destination != "" {
 		spec.Labels[LabelDestination] = s.app.Destination
 	}
@@ -633,32 +647,41 @@ func (s *Session) migrate(ctx context.Context, e *engine.Engine, p Plan, st Step
 	return nil
 }
 
-// summary prints one row per host and role: the version it now runs.
-func (s *Session) summary(rep *Report) {
+// summary prints one row per host and role: the version it now runs;
+// and one per host and accessory the deploy touched or health read:
+// its own image's tag, and whether it is failing.
+func (s *Session) summary(rep *Report, health ...AccessoryDetails) {
 	type key struct{ host, role string }
 	type row struct {
 		ok       bool
 		switched bool // its proxy-deploy or gate passed: the host serves the release
 		dur      time.Duration
+		health   string // for an accessory: "", or why it is failing
 	}
 	rows := map[key]*row{}
 	var keys []key
-	for _, r := range rep.Steps {
-		if r.Step.Role == "" || r.Step.Kind == StepMigrate || r.Step.Kind == StepPrune {
-			continue
-		}
-		k := key{r.Step.Host, r.Step.Role}
+	add := func(k key) *row {
 		rw, ok := rows[k]
 		if !ok {
 			rw = &row{ok: true}
 			rows[k] = rw
 			keys = append(keys, k)
 		}
+		return rw
+	}
+	for _, r := range rep.Steps {
+		if r.Step.Role == "" || r.Step.Host == "" || r.Step.Kind == StepMigrate || r.Step.Kind == StepPrune {
+			continue // a build on this machine has a line of its own
+		}
+		rw := add(key{r.Step.Host, r.Step.Role})
 		rw.dur += r.Duration
 		rw.ok = rw.ok && r.Err == nil
 		if (r.Step.Kind == StepProxyDeploy || r.Step.Kind == StepGate) && r.Err == nil {
 			rw.switched = true
 		}
+	}
+	for _, ad := range health {
+		add(key{ad.Host, ad.Name}).health = ad.problem()
 	}
 	if len(keys) == 0 {
 		return
@@ -675,13 +698,24 @@ func (s *Session) summary(rep *Report) {
 	for _, k := range keys {
 		rw := rows[k]
 		result, version := "ok", rep.Plan.Version
+		acc, isAccessory := s.app.Accessories[k.role]
+		if isAccessory {
+			version = acc.Image
+			if _, tag, ok := splitTag(acc.Image); ok {
+				version = tag
+			}
+		}
 		if !rw.ok {
 			result = "FAILED"
-			if !rw.switched {
+			if !rw.switched && !isAccessory {
 				version = "(previous)"
 			}
 		}
-		s.out.linef("%-15s %-8s %-12s %-8s %s", k.host, k.role, version, result, seconds(rw.dur))
+		line := fmt.Sprintf("%-15s %-8s %-12s %-8s %s", k.host, k.role, version, result, seconds(rw.dur))
+		if rw.health != "" {
+			line = fmt.Sprintf("%-15s %-8s %-12s %-8s %s  %s", k.host, k.role, version, "FAILING", seconds(rw.dur), rw.health)
+		}
+		s.out.linef("%s", line)
 	}
 }
 
@@ -706,6 +740,15 @@ func (s *Session) bootAccessory(ctx context.Context, e *engine.Engine, st Step) 
 	if found, err := startIfPresent(ctx, e, st.Container); found || err != nil {
 		return err
 	}
+	if err := s.createAccessory(ctx, e, st); err != nil {
+		return err
+	}
+	return e.Start(ctx, st.Container)
+}
+
+// createAccessory creates the step's accessory container, its volumes
+// and files, labelled with the step's fingerprint; it does not start it.
+func (s *Session) createAccessory(ctx context.Context, e *engine.Engine, st Step) error {
 	acc := s.app.Accessories[st.Role]
 	for _, v := range acc.Volumes {
 		name, _, _ := strings.Cut(v, ":")
@@ -721,6 +764,11 @@ func (s *Session) bootAccessory(ctx context.Context, e *engine.Engine, st Step) 
 	if s.app.Destination != "" {
 		spec.Labels[LabelDestination] = s.app.Destination
 	}
+	fp := st.Fingerprint
+	if fp == nil { // a hand-made step: what the App declares
+		fp = AccessoryFingerprint(s.app, st.Role, nil)
+	}
+	spec.Labels[LabelFingerprint] = fp.Label()
 	spec.Volumes, spec.Ports = acc.Volumes, acc.Ports
 	spec.Restart = orDefault(acc.Options.Restart, "unless-stopped")
 	spec.User, spec.Memory, spec.CPUs = acc.Options.User, acc.Options.Memory, acc.Options.CPUs
@@ -738,5 +786,5 @@ func (s *Session) bootAccessory(ctx context.Context, e *engine.Engine, st Step) 
 			return err
 		}
 	}
-	return e.Start(ctx, st.Container)
+	return nil
 }

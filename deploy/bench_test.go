@@ -20,7 +20,7 @@ import (
 
 // BenchmarkDeployOverhead measures, side by side in one run, what a
 // deploy costs beyond the app's own boot: deploy wall time minus the test
-// app's boot-to-healthy time, for 1 host and for 3 hosts in one batch.
+// app's boot-to-healthy time, for 1 host and for 3 hosts (the primary, then the other two).
 //
 //	go test -run '^$' -bench DeployOverhead -benchtime 5x ./deploy/
 func BenchmarkDeployOverhead(b *testing.B) {
@@ -67,7 +67,7 @@ func BenchmarkDeployOverhead(b *testing.B) {
 	b.ReportMetric(float64(floor3)/float64(floor1), "engine-floor-3/1-x")
 	fmt.Fprintf(os.Stdout, "\ndeploy overhead (wall time minus the app's %s boot-to-healthy), %d deploys each:\n"+
 		"  1 host             wall %7s  overhead %7s\n"+
-		"  3 hosts, 1 batch   wall %7s  overhead %7s  (%.2fx the 1-host wall time)\n"+
+		"  3 hosts, 2 batches wall %7s  overhead %7s  (%.2fx the 1-host wall time)\n"+
 		"engine floor, no Slipway (create+start+stop of one container per host, hosts at once):\n"+
 		"  1 host %7s   3 hosts %7s  (%.2fx)\n",
 		boot.Round(time.Millisecond), b.N, (wall1 / n).Round(time.Millisecond), over1.Round(time.Millisecond),

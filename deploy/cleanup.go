@@ -76,13 +76,15 @@ func (s *Session) stepBudget(st Step) time.Duration {
 		}
 		return settleTime + call
 	case StepStopOld:
-		return time.Duration(len(st.Old))*DefaultStopTimeout + call
+		return time.Duration(len(st.Old))*s.app.stopTimeout(st.Role) + call
 	case StepMigrate:
 		if s.app.Migrate != nil {
 			return orDefault(s.app.Migrate.Timeout, DefaultMigrateTimeout) + call
 		}
 	case StepBootProxy:
 		return proxyBootWait + call
+	case StepRebootAccessory: // stop the old one, start and settle the new one
+		return s.app.stopTimeout(st.Role) + settleTime + 2*call
 	case StepRebootProxy: // the old one's stop, the new one's socket, then its gate
 		return proxyStopTimeout + 2*proxyBootWait + 2*call
 	case StepHandoffPause, StepHandoffStop, StepHandoffStart, StepHandoffProxy, StepHandoffGate, StepHandoffResume:
@@ -288,7 +290,7 @@ func (s *Session) settleBoot(ctx context.Context, h *hostConn, b boot) (string, 
 	}
 	budget := s.opts.callTimeout()
 	if b.origin == bootRestarted {
-		stop := DefaultStopTimeout
+		stop := s.app.stopTimeout(b.role)
 		if dl, ok := ctx.Deadline(); ok {
 			stop = min(stop, time.Until(dl)/2)
 		}

@@ -58,6 +58,7 @@ func (a App) Clone() App {
 	c.Env = a.Env.clone()
 	c.Volumes = slices.Clone(a.Volumes)
 	c.Labels = maps.Clone(a.Labels)
+	c.Logging.Options = maps.Clone(a.Logging.Options)
 	if a.Migrate != nil {
 		m := *a.Migrate
 		m.Cmd = slices.Clone(m.Cmd)
@@ -139,6 +140,10 @@ func cloneAccessories(accs map[string]Accessory) map[string]Accessory {
 	c := make(map[string]Accessory, len(accs))
 	for name, acc := range accs {
 		acc.Build = cloneBuilder(acc.Build)
+		if acc.Registry != nil {
+			r := *acc.Registry
+			acc.Registry = &r
+		}
 		acc.Roles = slices.Clone(acc.Roles)
 		acc.Servers = cloneServers(acc.Servers)
 		acc.Cmd = slices.Clone(acc.Cmd)
@@ -147,6 +152,7 @@ func cloneAccessories(accs map[string]Accessory) map[string]Accessory {
 		acc.Ports = slices.Clone(acc.Ports)
 		acc.Files = maps.Clone(acc.Files)
 		acc.Labels = maps.Clone(acc.Labels)
+		acc.Logging.Options = maps.Clone(acc.Logging.Options)
 		acc.Options = acc.Options.clone()
 		c[name] = acc
 	}
@@ -168,6 +174,7 @@ func cloneRoles(roles Roles) Roles {
 		r.Cmd = slices.Clone(r.Cmd)
 		r.Env = r.Env.clone()
 		r.Labels = maps.Clone(r.Labels)
+		r.Logging.Options = maps.Clone(r.Logging.Options)
 		r.Options = r.Options.clone()
 		if r.Proxy != nil {
 			p := *r.Proxy

@@ -43,7 +43,7 @@ func ExampleNewPlan() {
 	// Prepare:
 	//   203.0.113.10             ensure network slipway
 	//   203.0.113.11             ensure network slipway
-	// Batch 1 of 2 (203.0.113.10):
+	// Batch 1 of 2 (203.0.113.10, primary: the others boot once it is healthy):
 	//   203.0.113.10    web      start hello-web-v2
 	//   203.0.113.10    web      proxy hello-web -> hello-web-v2:3000 once /up passes (every 1s, timeout 5s, deploy timeout 30s, drain 30s)
 	//   203.0.113.10    web      stop hello-web-v1

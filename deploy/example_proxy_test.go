@@ -32,12 +32,13 @@ func ExampleNewPlan_proxyReboot() {
 	}
 	fmt.Print(plan)
 	// Output:
-	// Deploy hello v1, image ghcr.io/acme/hello:v1, to 2 hosts in 1 batch
+	// Deploy hello v1, image ghcr.io/acme/hello:v1, to 2 hosts in 2 batches
 	// Prepare:
 	//   203.0.113.10             ensure network slipway
 	//   203.0.113.11             ensure network slipway
-	// Batch 1 of 1 (203.0.113.10, 203.0.113.11):
+	// Batch 1 of 2 (203.0.113.10, primary: the others boot once it is healthy):
 	//   203.0.113.10             reboot kamal-proxy basecamp/kamal-proxy:v0.9.3 (image changed, metrics-port changed), routes kept; new connections are refused for about a second
+	// Batch 2 of 2 (203.0.113.11):
 	//   203.0.113.11             reboot kamal-proxy basecamp/kamal-proxy:v0.9.3 (image changed, metrics-port changed), routes kept; new connections are refused for about a second
 }
 

@@ -83,9 +83,10 @@ func (s *Session) handoff(ctx context.Context, h *hostConn, p Plan, st Step) err
 		err = proxy.Pause(sctx, e, proxy.DefaultContainer, st.Proxy.Name, st.MaxPause, st.Proxy.DrainTimeout)
 		cancel()
 	case StepHandoffStop:
-		sctx, cancel := bound(time.Duration(len(st.Old))*DefaultStopTimeout + resumeTimeout)
+		stop := s.app.stopTimeout(st.Role)
+		sctx, cancel := bound(time.Duration(len(st.Old))*stop + resumeTimeout)
 		for _, name := range st.Old {
-			if err = e.Stop(sctx, name, DefaultStopTimeout); err != nil && !errors.Is(err, engine.ErrNotFound) {
+			if err = e.Stop(sctx, name, stop); err != nil && !errors.Is(err, engine.ErrNotFound) {
 				break
 			}
 			err = nil
@@ -163,7 +164,7 @@ func (s *Session) handoffProxy(ctx context.Context, h *hostConn, st Step) error 
 // stopped, so it stays retained.
 func (s *Session) dropNew(ctx context.Context, h *hostConn, st Step) {
 	bg := context.WithoutCancel(ctx)
-	h.engine.Stop(bg, st.Container, DefaultStopTimeout)
+	h.engine.Stop(bg, st.Container, s.app.stopTimeout(st.Role))
 	if !st.Reuse {
 		h.engine.Remove(bg, st.Container, true)
 	}
@@ -277,21 +278,22 @@ func (s *Session) handoffBudget(st Step, call time.Duration) time.Duration {
 		return resumeTimeout + call
 	}
 	budget := s.undoTimeout(st.Role) + call
+	stop := s.app.stopTimeout(st.Role)
 	switch st.Kind {
 	case StepHandoffPause:
 		budget += orDefault(st.Proxy.DrainTimeout, DefaultDrainTimeout)
 	case StepHandoffStop:
-		budget += time.Duration(len(st.Old)) * DefaultStopTimeout
+		budget += time.Duration(len(st.Old)) * stop
 	case StepHandoffStart:
 		budget += time.Minute
 	case StepHandoffProxy:
-		budget += orDefault(st.Proxy.DeployTimeout, DefaultDeployTimeout) + DefaultStopTimeout
+		budget += orDefault(st.Proxy.DeployTimeout, DefaultDeployTimeout) + stop
 	case StepHandoffGate:
 		wait := settleTime
 		if st.Gate != nil {
 			wait = st.Gate.Policy().Deadline
 		}
-		budget += wait + DefaultStopTimeout
+		budget += wait + stop
 	}
 	return budget
 }
@@ -303,7 +305,7 @@ func (s *Session) undoTimeout(role string) time.Duration {
 	if px := s.app.Roles[role].Proxy; px != nil {
 		deploy = orDefault(px.DeployTimeout, DefaultDeployTimeout)
 	}
-	return DefaultStopTimeout + deploy + resumeTimeout
+	return s.app.stopTimeout(role) + deploy + resumeTimeout
 }
 
 // handoffDetail is a handoff step's detail in the output line.

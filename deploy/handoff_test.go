@@ -104,7 +104,7 @@ func TestPlanHandoff(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			require.Len(t, plan.Batches, 1)
+			require.NotEmpty(t, plan.Batches)
 			assert.Equal(t, tc.want, kinds(plan.Batches[0].StepsOn("203.0.113.10")))
 		})
 	}
@@ -128,7 +128,8 @@ func TestPlanHandoff(t *testing.T) {
 		a := writerApp()
 		plan, err := deploy.NewPlan(a, deploy.Release{Version: "v2"}, over(a, "v1"))
 		require.NoError(t, err)
-		assert.Equal(t, []string{"start", "gate", "stop-old"}, kinds(plan.Batches[0].StepsOn("203.0.113.13")))
+		require.Len(t, plan.Batches, 2, "the worker's host waits for the primary's")
+		assert.Equal(t, []string{"start", "gate", "stop-old"}, kinds(plan.Batches[1].StepsOn("203.0.113.13")))
 	})
 	t.Run("a rollback's handoff starts the retained container", func(t *testing.T) {
 		a := writerApp()
@@ -197,8 +198,8 @@ func TestPlanAccessoryImages(t *testing.T) {
 		{"a build is built once and delivered", true, false, img, false, false, []string{"build-image", "deliver-image"}},
 		{"a build is delivered even where the tag exists", true, false, img, true, false, []string{"build-image", "deliver-image"}},
 		{"an image in the app's registry is pulled with its login", false, true, img, false, false, []string{"deliver-image"}},
-		{"an image in another registry is only checked, never sent the login", false, true, "docker.io/library/redis:7", false, false, []string{"ensure-image"}},
-		{"an image with no build or registry must be on the host", false, false, img, false, false, []string{"ensure-image"}},
+		{"an image in another registry is pulled anonymously, never sent the login", false, true, "docker.io/library/redis:7", false, false, []string{"deliver-image (anonymous)"}},
+		{"an image with no build or registry is pulled anonymously", false, false, img, false, false, []string{"deliver-image (anonymous)"}},
 		{"an image on the host needs nothing", false, true, img, true, false, nil},
 		{"a running accessory needs no image", true, true, img, false, true, nil},
 	}
@@ -227,7 +228,12 @@ func TestPlanAccessoryImages(t *testing.T) {
 			var got []string
 			for _, st := range plan.Prepare {
 				if st.Role == "cache" && st.Kind != deploy.StepBootAccessory {
-					got = append(got, st.Kind.String())
+					kind := st.Kind.String()
+					if st.Anonymous {
+						kind += " (anonymous)"
+						assert.True(t, st.ThroughRegistry, "an anonymous delivery is a pull")
+					}
+					got = append(got, kind)
 					assert.Equal(t, tc.image, st.Image)
 					if st.Kind == deploy.StepBuildImage {
 						assert.Empty(t, st.Host, "built once, on this machine")

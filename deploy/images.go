@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -55,12 +56,24 @@ func (s *Session) buildAndDeliver(ctx context.Context, p Plan, rep *Report, audi
 		if owner == "" {
 			d.builder = s.app.Build
 		} else {
-			d.builder = s.app.Accessories[owner].Build
-			if !s.app.accessoryPull(owner) {
+			acc := s.app.Accessories[owner]
+			d.builder = acc.Build
+			switch {
+			case acc.Registry != nil:
+				if d.registry, err = s.login(ctx, acc.Registry); err != nil {
+					return nil, fmt.Errorf("accessory %s: %w", owner, err)
+				}
+			case !s.app.accessoryPull(owner):
 				d.registry = nil // the app's login is for the app's registry only
+				if slices.ContainsFunc(d.deliver, func(st Step) bool { return st.Anonymous }) {
+					d.registry = &image.Registry{} // another registry's image: pulled without a login
+				}
 			}
 		}
 		if err := s.deliverImage(ctx, p, d, rep, audit); err != nil {
+			if slices.ContainsFunc(d.deliver, func(st Step) bool { return st.Anonymous }) {
+				return nil, fmt.Errorf("%w\n(pulled anonymously: a registry that wants a login needs accessories.%s.registry)", err, owner)
+			}
 			return nil, err
 		}
 	}
@@ -140,7 +153,12 @@ func (s *Session) deliverImage(ctx context.Context, p Plan, d imageDelivery, rep
 // registryLogin resolves App.Registry's password and teaches the output
 // to redact it.
 func (s *Session) registryLogin(ctx context.Context) (*image.Registry, error) {
-	r := s.app.Registry
+	return s.login(ctx, s.app.Registry)
+}
+
+// login resolves a registry login's password (nil for no login) and
+// teaches the output to redact it.
+func (s *Session) login(ctx context.Context, r *Registry) (*image.Registry, error) {
 	if r == nil {
 		return nil, nil
 	}

@@ -22,7 +22,9 @@ type LogOptions struct {
 	// Since leaves out lines logged before it; zero means from the start.
 	Since time.Time
 	// Roles and Hosts narrow the containers to these roles and hosts;
-	// none means all of them.
+	// none means every role's (accessories are left out). Roles may name
+	// accessories too ("litestream-web"): their containers' output is
+	// written, prefixed with the accessory's name.
 	Roles []string
 	Hosts []string
 }
@@ -36,7 +38,7 @@ type LogOptions struct {
 // cannot be resolved it writes nothing and the error names it.
 func (s *Session) Logs(ctx context.Context, opts LogOptions, w io.Writer) (err error) {
 	defer s.redactErr(&err)
-	hosts, roles, err := s.choose(opts.Hosts, opts.Roles)
+	hosts, roles, accessories, err := s.chooseLogs(opts.Hosts, opts.Roles)
 	if err != nil {
 		return err
 	}
@@ -47,15 +49,28 @@ func (s *Session) Logs(ctx context.Context, opts LogOptions, w io.Writer) (err e
 	found := make([][]source, len(hosts))
 	missed := make([][]string, len(hosts)) // "host (role)" without a container
 	err = s.onHosts(hosts, func(i int, h *hostConn) error {
-		cs, err := s.appContainers(ctx, h)
-		if err != nil {
-			return fmt.Errorf("logs on %s: %w", h.name, err)
+		if len(roles[h.name]) > 0 {
+			cs, err := s.appContainers(ctx, h)
+			if err != nil {
+				return fmt.Errorf("logs on %s: %w", h.name, err)
+			}
+			for _, role := range roles[h.name] {
+				if c, ok := current(cs, role); ok {
+					found[i] = append(found[i], source{h.name, role, c.Name})
+				} else {
+					missed[i] = append(missed[i], h.name+" ("+role+")")
+				}
+			}
 		}
-		for _, role := range roles[h.name] {
-			if c, ok := current(cs, role); ok {
-				found[i] = append(found[i], source{h.name, role, c.Name})
-			} else {
-				missed[i] = append(missed[i], h.name+" ("+role+")")
+		for _, name := range accessories[h.name] {
+			ctr := AccessoryName(s.app, name)
+			switch _, err := h.engine.Inspect(ctx, ctr); {
+			case errors.Is(err, engine.ErrNotFound):
+				missed[i] = append(missed[i], h.name+" ("+name+")")
+			case err != nil:
+				return fmt.Errorf("logs on %s: %w", h.name, err)
+			default:
+				found[i] = append(found[i], source{h.name, name, ctr})
 			}
 		}
 		return nil
@@ -88,4 +103,54 @@ func (s *Session) Logs(ctx context.Context, opts LogOptions, w io.Writer) (err e
 		return nil
 	}
 	return err
+}
+
+// chooseLogs splits names into the app's roles and accessories, and
+// picks the hosts of each among hosts (none means all): per host, the
+// roles and the accessories whose output to write. A name that is
+// neither is an error naming both lists.
+func (s *Session) chooseLogs(hosts, names []string) (chosen []string, roles, accessories map[string][]string, err error) {
+	all := s.app.HostNames()
+	var roleNames, accNames []string
+	for _, n := range names {
+		_, isRole := s.app.Roles[n]
+		_, isAcc := s.app.Accessories[n]
+		switch {
+		case isRole:
+			roleNames = append(roleNames, n)
+		case isAcc:
+			accNames = append(accNames, n)
+		default:
+			known := slices.Concat(s.app.roleNames(), sortedKeys(s.app.Accessories))
+			return nil, nil, nil, fmt.Errorf("unknown role or accessory %q; the app's roles and accessories: %s", n, strings.Join(known, ", "))
+		}
+	}
+	roles, accessories = map[string][]string{}, map[string][]string{}
+	if len(roleNames) > 0 || len(accNames) == 0 {
+		if _, roles, err = s.choose(hosts, roleNames); err != nil && len(accNames) == 0 {
+			return nil, nil, nil, err
+		}
+	}
+	for _, h := range hosts {
+		if !slices.Contains(all, h) {
+			return nil, nil, nil, fmt.Errorf("unknown host %s; the app's hosts: %s", h, strings.Join(all, ", "))
+		}
+	}
+	for _, n := range accNames {
+		for _, h := range s.app.accessoryHosts(n) {
+			if len(hosts) > 0 && !slices.Contains(hosts, h) {
+				continue
+			}
+			accessories[h] = append(accessories[h], n)
+		}
+	}
+	for _, h := range all { // in the app's host order
+		if len(roles[h]) > 0 || len(accessories[h]) > 0 {
+			chosen = append(chosen, h)
+		}
+	}
+	if len(chosen) == 0 {
+		return nil, nil, nil, fmt.Errorf("%s do not run on hosts %s", strings.Join(names, ", "), strings.Join(hosts, ", "))
+	}
+	return chosen, roles, accessories, nil
 }

@@ -63,6 +63,7 @@ func observeHost(ctx context.Context, a App, e *engine.Engine) (HostState, error
 		hs.Containers = append(hs.Containers, Container{
 			Name: c.Name, Role: c.Labels[LabelRole], Destination: c.Labels[LabelDestination],
 			Version: c.Labels[LabelVersion], Accessory: c.Labels[LabelAccessory], Running: c.Running(), Created: c.Created,
+			Fingerprint: ParseFingerprint(c.Labels[LabelFingerprint]),
 		})
 	}
 	px, err := e.Inspect(ctx, proxy.DefaultContainer)

@@ -111,7 +111,7 @@ func TestOperationsOnARunningRelease(t *testing.T) {
 		w = syncBuffer{}
 		require.NoError(t, s.Logs(ctx, deploy.LogOptions{Tail: 1, Hosts: hosts[1:]}, &w))
 		assert.Equal(t, []string{hosts[1]}, keys(byHost(w.String())), "only the chosen host")
-		assert.ErrorContains(t, s.Logs(ctx, deploy.LogOptions{Roles: []string{"jobs"}}, &w), `unknown role "jobs"`)
+		assert.ErrorContains(t, s.Logs(ctx, deploy.LogOptions{Roles: []string{"jobs"}}, &w), `unknown role or accessory "jobs"; the app's roles and accessories: web`)
 	})
 
 	t.Run("follow writes new lines until the context ends", func(t *testing.T) {

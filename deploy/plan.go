@@ -3,6 +3,7 @@ package deploy
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -45,28 +46,31 @@ const (
 	// keeping its routes; a deploy reboots one host at a time, before the
 	// host's other steps in its batch.
 	StepRebootProxy
+
+	StepRebootAccessory // replace an accessory whose container no longer matches its declaration
 )
 
 var stepNames = map[StepKind]string{
-	StepEnsureNetwork: "ensure-network",
-	StepBootProxy:     "boot-proxy",
-	StepEnsureImage:   "ensure-image",
-	StepMigrate:       "migrate",
-	StepStart:         "start",
-	StepProxyDeploy:   "proxy-deploy",
-	StepGate:          "gate",
-	StepStopOld:       "stop-old",
-	StepPrune:         "prune",
-	StepBootAccessory: "boot-accessory",
-	StepBuildImage:    "build-image",
-	StepDeliverImage:  "deliver-image",
-	StepHandoffPause:  "handoff-pause",
-	StepHandoffStop:   "handoff-stop",
-	StepHandoffStart:  "handoff-start",
-	StepHandoffProxy:  "handoff-proxy",
-	StepHandoffGate:   "handoff-gate",
-	StepHandoffResume: "handoff-resume",
-	StepRebootProxy:   "reboot-proxy",
+	StepEnsureNetwork:   "ensure-network",
+	StepBootProxy:       "boot-proxy",
+	StepEnsureImage:     "ensure-image",
+	StepMigrate:         "migrate",
+	StepStart:           "start",
+	StepProxyDeploy:     "proxy-deploy",
+	StepGate:            "gate",
+	StepStopOld:         "stop-old",
+	StepPrune:           "prune",
+	StepBootAccessory:   "boot-accessory",
+	StepBuildImage:      "build-image",
+	StepDeliverImage:    "deliver-image",
+	StepHandoffPause:    "handoff-pause",
+	StepHandoffStop:     "handoff-stop",
+	StepHandoffStart:    "handoff-start",
+	StepHandoffProxy:    "handoff-proxy",
+	StepHandoffGate:     "handoff-gate",
+	StepHandoffResume:   "handoff-resume",
+	StepRebootProxy:     "reboot-proxy",
+	StepRebootAccessory: "reboot-accessory",
 }
 
 // String returns the step's name as audit lines record it ("start", "proxy-deploy", ...).
@@ -116,14 +120,29 @@ type Step struct {
 	// before it starts (Accessory.Files), sorted. Only paths: a file's
 	// content may hold a credential and is never kept in the plan.
 	Files []string
-	// Reasons say why a StepRebootProxy replaces the running proxy:
-	// "image changed", "http-port changed", ...
+	// Logging is the log driver and options of the step's new container
+	// (a start, a migration, an accessory's boot) when they are not the
+	// default (DefaultLogDriver capped at DefaultLogMaxSize), so the plan
+	// shows them; nil otherwise. The executor gives the container the
+	// same, from the App.
+	Logging *Logging
+	// Reasons say why a StepRebootProxy replaces the running proxy, or a
+	// StepRebootAccessory the running accessory: "image changed",
+	// "http-port changed", "env LOG_LEVEL changed", ...
 	Reasons []string
 	// ThroughRegistry is set on the build and delivery steps of an image
 	// that goes through App.Registry: the build pushes it there and each
 	// host pulls it. Unset, a built image goes to each host over its SSH
 	// connection, only the layers the host lacks.
 	ThroughRegistry bool
+	// Anonymous is set on the delivery of an accessory's image from a
+	// registry other than App.Registry's: the host pulls it without a
+	// login, since the app's is never offered to another registry.
+	Anonymous bool
+	// Fingerprint is what a StepBootAccessory's or
+	// StepRebootAccessory's container is made with (its
+	// LabelFingerprint; see AccessoryFingerprint).
+	Fingerprint Fingerprint
 }
 
 // Batch is a set of hosts that boot at the same time, and their steps,
@@ -170,6 +189,11 @@ type Plan struct {
 	// "PostDeploy"). PreConnect is not among them: it runs when the
 	// Session connects, before any plan is made.
 	Hooks []string
+	// Drifted are the accessories whose running container no longer
+	// matches its declaration but whose Accessory.Drift is DriftReport:
+	// a StepRebootAccessory each, with its Reasons, that the plan prints
+	// and the executor does not run (`accessory:reboot NAME` does).
+	Drifted []Step
 }
 
 // Hosts lists every host the plan touches, in boot order.
@@ -239,28 +263,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 		case !state.hasImage(h, image):
 			p.Prepare = append(p.Prepare, Step{Kind: StepEnsureImage, Host: h, Image: image})
 		}
-		for _, name := range sortedKeys(a.Accessories) {
-			if !slices.Contains(a.accessoryHosts(name), h) {
-				continue
-			}
-			acc := a.Accessories[name]
-			ctr := AccessoryName(a, name)
-			c, exists := state.container(h, ctr)
-			if exists && c.Running {
-				continue
-			}
-			if !exists {
-				p.Prepare = append(p.Prepare, accessoryImage(a, state, h, name)...)
-			}
-			env := map[string]string{}
-			for k, v := range acc.Env.Clear {
-				env[k] = v
-			}
-			secrets := slices.Sorted(slices.Values(acc.Env.Secret))
-			p.Prepare = append(p.Prepare, Step{Kind: StepBootAccessory, Host: h, Role: name, Container: ctr,
-				Image: acc.Image, Cmd: acc.Cmd, Env: env, Secrets: secrets,
-				Volumes: slices.Clone(acc.Volumes), Files: filePaths(acc.Files)})
-		}
+		p.Prepare, p.Drifted = accessorySteps(a, state, h, p.Prepare, p.Drifted)
 	}
 	var builds []Step
 	if a.Build != nil && delivers(p.Prepare, "") {
@@ -268,7 +271,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 	}
 	for _, name := range sortedKeys(a.Accessories) {
 		if acc := a.Accessories[name]; acc.Build != nil && delivers(p.Prepare, name) {
-			builds = append(builds, Step{Kind: StepBuildImage, Role: name, Image: acc.Image, ThroughRegistry: a.accessoryPull(name)})
+			builds = append(builds, Step{Kind: StepBuildImage, Role: name, Image: acc.Image, ThroughRegistry: acc.Registry != nil || a.accessoryPull(name)})
 		}
 	}
 	p.Prepare = append(builds, p.Prepare...)
@@ -278,7 +281,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 		role := orDefault(m.Role, a.primaryRole())
 		env, secrets := a.envFor(role)
 		p.Migrate = &Step{Kind: StepMigrate, Host: a.PrimaryHost(), Role: role, Container: MigrateName(a, r.Version),
-			Image: image, Cmd: m.Cmd, Env: env, Secrets: secrets, Volumes: slices.Clone(a.Volumes)}
+			Image: image, Cmd: m.Cmd, Env: env, Secrets: secrets, Volumes: slices.Clone(a.Volumes), Logging: a.loggingNote(role)}
 	}
 
 	for _, group := range batches(a, hosts) {
@@ -304,7 +307,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 	if p.idle() {
 		// Nothing boots, so nothing is migrated, waited for or pruned:
 		// leftovers beyond Retain are prune's business, not a deploy's.
-		return Plan{Service: p.Service, Destination: p.Destination, Version: p.Version, Image: p.Image}, ErrNothingToDeploy
+		return Plan{Service: p.Service, Destination: p.Destination, Version: p.Version, Image: p.Image, Drifted: p.Drifted}, ErrNothingToDeploy
 	}
 	return p, nil
 }
@@ -368,18 +371,26 @@ func (h Hooks) names() []string {
 	return out
 }
 
-// batches groups hosts by the boot limit. With a limit, the primary host
-// boots alone first, so that nothing else boots if it fails.
+// batches groups hosts by the boot limit. The primary host boots alone
+// first whatever the limit, as Kamal's barrier does: the other roles and
+// hosts boot only once the primary role's first container is healthy,
+// so a release whose web role fails its gate never reaches a worker.
+// The rest boot Limit (or LimitPercent) at a time, all at once when no
+// limit is set.
 func batches(a App, hosts []string) [][]string {
+	if len(hosts) <= 1 {
+		return [][]string{hosts}
+	}
 	limit := a.Boot.Limit
 	if a.Boot.LimitPercent > 0 {
 		limit = max(1, len(hosts)*a.Boot.LimitPercent/100)
 	}
-	if limit <= 0 || limit >= len(hosts) && limit > 1 {
-		return [][]string{hosts}
+	rest := hosts[1:]
+	if limit <= 0 {
+		limit = len(rest)
 	}
 	groups := [][]string{hosts[:1]}
-	for rest := hosts[1:]; len(rest) > 0; {
+	for len(rest) > 0 {
 		n := min(limit, len(rest))
 		groups = append(groups, rest[:n])
 		rest = rest[n:]
@@ -405,8 +416,9 @@ func roleSteps(a App, version, image string, state State, host, role string) []S
 	env, secrets := a.envFor(role)
 	start := Step{Kind: StepStart, Host: host, Role: role, Container: name, Image: image,
 		Reuse: exists, Cmd: r.Cmd, Env: env, Secrets: secrets}
-	if !exists { // a retained container keeps the mounts it was made with
+	if !exists { // a retained container keeps the mounts and logging it was made with
 		start.Volumes = slices.Clone(a.Volumes)
+		start.Logging = a.loggingNote(role)
 	}
 	if a.handoffRole(role) && len(old) > 0 {
 		return handoffSteps(a, start, old)
@@ -424,17 +436,65 @@ func roleSteps(a App, version, image string, state State, host, role string) []S
 	return steps
 }
 
+// accessorySteps appends to prepare what host needs for the app's
+// accessories: for each one missing, its image and its boot; for each
+// one stopped, a start (or, when it drifted, a reboot); for each one
+// running with another fingerprint than its declaration's, its image
+// and a reboot with the reasons, or, with DriftReport, an entry in
+// drifted. One that runs as declared needs nothing.
+func accessorySteps(a App, state State, host string, prepare, drifted []Step) ([]Step, []Step) {
+	for _, name := range sortedKeys(a.Accessories) {
+		if !slices.Contains(a.accessoryHosts(name), host) {
+			continue
+		}
+		acc := a.Accessories[name]
+		st := Step{Kind: StepBootAccessory, Host: host, Role: name, Container: AccessoryName(a, name),
+			Image: acc.Image, Cmd: acc.Cmd, Env: maps.Clone(acc.Env.Clear), Secrets: slices.Sorted(slices.Values(acc.Env.Secret)),
+			Volumes: slices.Clone(acc.Volumes), Files: filePaths(acc.Files), Logging: a.loggingNote(name),
+			Fingerprint: AccessoryFingerprint(a, name, nil)}
+		if st.Env == nil {
+			st.Env = map[string]string{}
+		}
+		c, exists := state.container(host, st.Container)
+		if exists {
+			st.Reasons = st.Fingerprint.Changes(c.Fingerprint)
+		}
+		switch {
+		case !exists:
+		case len(st.Reasons) == 0 && c.Running:
+			continue // runs as declared
+		case len(st.Reasons) == 0: // stopped as declared: started again
+			prepare = append(prepare, st)
+			continue
+		case acc.Drift == DriftReport:
+			st.Kind = StepRebootAccessory
+			drifted = append(drifted, st)
+			if !c.Running { // stopped: started again as it was, not rebooted
+				st.Kind, st.Reasons = StepBootAccessory, nil
+				prepare = append(prepare, st)
+			}
+			continue
+		default:
+			st.Kind = StepRebootAccessory
+		}
+		prepare = append(prepare, accessoryImage(a, state, host, name)...)
+		prepare = append(prepare, st)
+	}
+	return prepare, drifted
+}
+
 // accessoryImage is what puts accessory name's image on host, where its
-// container is to be created: a delivery of its build, a pull through
-// the app's registry when the image is that registry's, or else a check
-// that the host holds it.
+// container is to be created: a delivery of its build, or a pull (with
+// the app's registry login when the image is that registry's,
+// anonymously otherwise) when the host lacks it.
 func accessoryImage(a App, state State, host, name string) []Step {
 	acc := a.Accessories[name]
+	login := acc.Registry != nil || a.accessoryPull(name)
 	switch {
-	case acc.Build != nil || !state.hasImage(host, acc.Image) && a.accessoryPull(name):
-		return []Step{{Kind: StepDeliverImage, Host: host, Role: name, Image: acc.Image, ThroughRegistry: a.accessoryPull(name)}}
+	case acc.Build != nil:
+		return []Step{{Kind: StepDeliverImage, Host: host, Role: name, Image: acc.Image, ThroughRegistry: login}}
 	case !state.hasImage(host, acc.Image):
-		return []Step{{Kind: StepEnsureImage, Host: host, Role: name, Image: acc.Image}}
+		return []Step{{Kind: StepDeliverImage, Host: host, Role: name, Image: acc.Image, ThroughRegistry: true, Anonymous: !login}}
 	}
 	return nil
 }

@@ -301,10 +301,10 @@ func TestPlanBatches(t *testing.T) {
 		boot deploy.Boot
 		want [][]string
 	}{
-		{"no limit boots all at once", deploy.Boot{}, [][]string{{"h1", "h2", "h3", "h4", "h5"}}},
+		{"no limit boots the primary first, then the rest at once", deploy.Boot{}, [][]string{{"h1"}, {"h2", "h3", "h4", "h5"}}},
 		{"limit 1 boots one by one", deploy.Boot{Limit: 1}, [][]string{{"h1"}, {"h2"}, {"h3"}, {"h4"}, {"h5"}}},
 		{"limit 2 boots the primary alone first", deploy.Boot{Limit: 2}, [][]string{{"h1"}, {"h2", "h3"}, {"h4", "h5"}}},
-		{"a limit as large as the hosts is no limit", deploy.Boot{Limit: 5}, [][]string{{"h1", "h2", "h3", "h4", "h5"}}},
+		{"a limit as large as the hosts still boots the primary first", deploy.Boot{Limit: 5}, [][]string{{"h1"}, {"h2", "h3", "h4", "h5"}}},
 		{"40 percent of 5 is 2", deploy.Boot{LimitPercent: 40}, [][]string{{"h1"}, {"h2", "h3"}, {"h4", "h5"}}},
 	}
 	for _, tc := range cases {

@@ -26,6 +26,7 @@ func (p Plan) String() string {
 	if len(p.Batches) == 0 && len(p.Steps()) == 0 {
 		fmt.Fprintf(&b, "Nothing to %s: every host already runs %s %s, image %s\n",
 			strings.ToLower(verb), target, p.Version, p.Image)
+		p.writeDrifted(&b)
 		return b.String()
 	}
 	fmt.Fprintf(&b, "%s %s %s, image %s, to %s\n", verb, target, p.Version, p.Image, p.reach())
@@ -70,7 +71,11 @@ func (p Plan) String() string {
 		if p.WaitsBefore(i) {
 			fmt.Fprintf(&b, "Wait %s\n", p.Wait)
 		}
-		title := fmt.Sprintf("Batch %d of %d (%s)", i+1, len(p.Batches), strings.Join(batch.Hosts, ", "))
+		hosts := strings.Join(batch.Hosts, ", ")
+		if i == 0 && len(p.Batches) > 1 {
+			hosts += ", primary: the others boot once it is healthy" // see Boot
+		}
+		title := fmt.Sprintf("Batch %d of %d (%s)", i+1, len(p.Batches), hosts)
 		fmt.Fprintf(&b, "%s:\n", title)
 		hook("PreAppBoot")
 		if len(batch.Steps) == 0 {
@@ -85,7 +90,20 @@ func (p Plan) String() string {
 	if slices.Contains(p.Hooks, "PostDeploy") {
 		b.WriteString("Hook PostDeploy\n")
 	}
+	p.writeDrifted(&b)
 	return b.String()
+}
+
+// writeDrifted prints the accessories the plan leaves as they run though
+// they drifted (Accessory.Drift: DriftReport), with the reasons.
+func (p Plan) writeDrifted(b *strings.Builder) {
+	if len(p.Drifted) == 0 {
+		return
+	}
+	b.WriteString("Drifted, not rebooted (Drift: report; accessory:reboot NAME applies it):\n")
+	for _, st := range p.Drifted {
+		fmt.Fprintf(b, "  %-15s %s %s: %s\n", st.Host, st.Role, st.Container, strings.Join(st.Reasons, ", "))
+	}
 }
 
 // Summary is the plan's first line without its verb: "hello v2
@@ -132,7 +150,7 @@ func (p Plan) accessoryWidth() int {
 // image of; "" for the app's own steps.
 func (st Step) Accessory() string {
 	switch st.Kind {
-	case StepBootAccessory, StepBuildImage, StepDeliverImage, StepEnsureImage:
+	case StepBootAccessory, StepRebootAccessory, StepBuildImage, StepDeliverImage, StepEnsureImage:
 		return st.Role // an image step of the app's own image has no Role
 	}
 	return ""
@@ -208,12 +226,18 @@ func (st Step) describe() string {
 	case StepBuildImage:
 		return "build image " + st.Image + " on this machine"
 	case StepDeliverImage:
+		if st.Anonymous {
+			return "deliver image " + st.Image + ": the host pulls it from its registry, anonymously"
+		}
 		if st.ThroughRegistry {
 			return "deliver image " + st.Image + ": the host pulls it from its registry"
 		}
 		return "deliver image " + st.Image + " over SSH (only the layers the host lacks)"
 	case StepBootAccessory:
 		return fmt.Sprintf("boot accessory %s (%s)%s", st.Container, st.Image, envNote(st))
+	case StepRebootAccessory:
+		return fmt.Sprintf("reboot accessory %s (%s): %s; stop the old one, then start it anew%s",
+			st.Container, st.Image, strings.Join(st.Reasons, ", "), envNote(st))
 	case StepHandoffPause, StepHandoffStop, StepHandoffStart, StepHandoffProxy, StepHandoffGate, StepHandoffResume:
 		return st.describeHandoff()
 	}
@@ -237,6 +261,9 @@ func envNote(st Step) string {
 	}
 	if len(st.Files) > 0 { // by path: the content may hold a credential
 		parts = append(parts, "files "+strings.Join(st.Files, " "))
+	}
+	if st.Logging != nil { // only when not the default
+		parts = append(parts, "logging "+st.Logging.String())
 	}
 	if len(parts) == 0 {
 		return ""

@@ -457,7 +457,7 @@ func (s *Session) recoverStep(ctx context.Context, run *recoverRun, st RecoveryS
 	case "live":
 		return proxy.Resume(ctx, s.hosts[st.Host].engine, proxy.DefaultContainer, ProxyService(a, st.Role))
 	case "stop-workers", "stop-app", "stop-accessory":
-		return s.hosts[st.Host].engine.Stop(ctx, st.Container, DefaultStopTimeout)
+		return s.hosts[st.Host].engine.Stop(ctx, st.Container, s.app.stopTimeout(st.Role))
 	case "start-workers", "start-app", "start-accessory":
 		return s.hosts[st.Host].engine.Start(ctx, st.Container)
 	case "catch-up":

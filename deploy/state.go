@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	ref "github.com/google/go-containerregistry/pkg/name"
 )
 
 // State is what runs on an app's hosts, as observed before a plan is
@@ -42,6 +44,10 @@ type Container struct {
 	Accessory string
 	Running   bool
 	Created   time.Time
+	// Fingerprint is what the container was made with (its
+	// LabelFingerprint); nil for a container made before Slipway
+	// fingerprinted containers, which a plan takes as it is.
+	Fingerprint Fingerprint
 }
 
 // ProxyState is a host's kamal-proxy.
@@ -64,7 +70,8 @@ type ProxyState struct {
 // else: on every role's servers that role's container, running; on every
 // host of a web role kamal-proxy, running and routing the role's service
 // to it (ProxyTarget); every accessory running on its hosts; and the
-// release's image on each of them. NewPlan of the same version against it
+// release's image on each of them, each accessory made as it is declared
+// (AccessoryFingerprint). NewPlan of the same version against it
 // returns ErrNothingToDeploy. An App that does not validate gets the state
 // of its roles as they stand, without the sidecars its Databases imply.
 func StateRunning(a App, version string) State {
@@ -95,7 +102,7 @@ func StateRunning(a App, version string) State {
 		for _, h := range a.accessoryHosts(name) {
 			hs := s.Hosts[h]
 			hs.Containers = append(hs.Containers, Container{Name: AccessoryName(a, name), Destination: a.Destination,
-				Accessory: name, Running: true})
+				Accessory: name, Running: true, Fingerprint: AccessoryFingerprint(a, name, nil)})
 			hs.Images = appendNew(hs.Images, acc.Image)
 			s.Hosts[h] = hs
 		}
@@ -186,6 +193,23 @@ func (s State) container(host, name string) (Container, bool) {
 	return Container{}, false
 }
 
-func (s State) hasImage(host, ref string) bool {
-	return slices.Contains(s.Hosts[host].Images, ref)
+// hasImage reports whether host holds ref, however either names it:
+// "redis" is "docker.io/library/redis:latest" as the engine lists it.
+func (s State) hasImage(host, r string) bool {
+	images := s.Hosts[host].Images
+	if slices.Contains(images, r) {
+		return true
+	}
+	want := normalRef(r)
+	return want != "" && slices.ContainsFunc(images, func(have string) bool { return normalRef(have) == want })
+}
+
+// normalRef is an image reference in full, registry and tag included;
+// "" when it does not parse.
+func normalRef(r string) string {
+	n, err := ref.ParseReference(r)
+	if err != nil {
+		return ""
+	}
+	return n.Name()
 }

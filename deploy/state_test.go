@@ -34,7 +34,8 @@ func TestStateRunning(t *testing.T) {
 		assert.Equal(t, []string{"ghcr.io/acme/hello:v2"}, s.Hosts["203.0.113.13"].Images)
 		cache := s.Hosts["203.0.113.20"]
 		require.Len(t, cache.Containers, 1)
-		assert.Equal(t, deploy.Container{Name: "hello-cache-staging", Destination: "staging", Accessory: "cache", Running: true}, cache.Containers[0])
+		assert.Equal(t, deploy.Container{Name: "hello-cache-staging", Destination: "staging", Accessory: "cache", Running: true,
+			Fingerprint: deploy.AccessoryFingerprint(a, "cache", nil)}, cache.Containers[0])
 		assert.Equal(t, []string{"redis:7"}, cache.Images)
 	})
 	t.Run("is a state NewPlan has nothing to do for", func(t *testing.T) {

@@ -158,6 +158,7 @@ func (v *validator) app(a App) {
 	v.env("env", a.Env, nil, "")
 	v.volumes("volumes", a.Volumes)
 	v.labels("labels", a.Labels)
+	v.logging("logging", a.Logging)
 	v.boot("boot", a.Boot)
 	if a.Retain < 0 {
 		v.addf("retain", "must not be negative; 0 keeps %d, got %d", DefaultRetain, a.Retain)
@@ -254,6 +255,8 @@ func (v *validator) role(a App, p string, r Role) {
 	v.env(p+".env", r.Env, &a.Env, "env")
 	v.labels(p+".labels", r.Labels)
 	v.options(p+".options", r.Options)
+	v.logging(p+".logging", r.Logging)
+	v.stopTimeout(p+".stopTimeout", r.StopTimeout)
 	if r.Proxy != nil {
 		v.proxy(p+".proxy", *r.Proxy, len(r.Servers))
 	}
@@ -720,6 +723,11 @@ func (v *validator) accessory(p, name string, acc Accessory, a App, roles []stri
 	v.env(p+".env", acc.Env, nil, "")
 	v.volumes(p+".volumes", acc.Volumes)
 	v.labels(p+".labels", acc.Labels)
+	if acc.Drift != DriftReboot && acc.Drift != DriftReport {
+		v.addf(p+".drift", "must be DriftReboot or DriftReport, got %v", acc.Drift)
+	}
+	v.logging(p+".logging", acc.Logging)
+	v.stopTimeout(p+".stopTimeout", acc.StopTimeout)
 }
 
 // databaseNameRe is a database's Name: it names the database in output

@@ -74,6 +74,8 @@
 //     replica:restore [-out -at], app:recover [-at -message -host -database],
 //     app:drill [-host], runbook
 //   - incidents: app:maintenance [-message -role], app:live [-role]
+//   - taking the app off its servers: remove [-confirm], which prints what
+//     goes (never a volume) and removes only with -confirm
 //
 // exec's CMD is split into arguments as a POSIX shell splits words, with
 // quotes and backslashes, and nothing expanded on this machine: `mage

@@ -83,7 +83,8 @@ func TestMageListsTheTargets(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	t.Logf("mage -l:\n%s", out)
 	for _, target := range []string{"deploy", "check", "plan", "rollback", "versions", "details", "logs", "exec",
-		"lock:status", "lock:acquire", "lock:release", "prune", "audit", "proxy:reboot", "proxy:logs", "proxy:details", "server:setup"} {
+		"lock:status", "lock:acquire", "lock:release", "prune", "audit", "proxy:reboot", "proxy:logs", "proxy:details", "server:setup", "remove",
+		"accessory:boot", "accessory:reboot", "accessory:stop", "accessory:start", "accessory:logs", "accessory:exec", "accessory:details", "accessory:remove"} {
 		assert.Regexp(t, `(?m)^  `+target+`\s+\S`, string(out), "lists %s with a description", target)
 	}
 	assert.False(t, strings.Contains(string(out), "use "), "configuration funcs are not targets")

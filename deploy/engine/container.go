@@ -99,6 +99,9 @@ type Container struct {
 
 	// IPs maps each network the container is attached to onto its address there.
 	IPs map[string]string
+	// LogPath is the file on the host the json-file log driver writes
+	// the container's output to; "" for other drivers, and from List.
+	LogPath string
 }
 
 // Running reports whether the container's main process is up.
@@ -259,6 +262,7 @@ func fromInspect(r container.InspectResponse) Container {
 		ImageID:      r.Image,
 		RestartCount: r.RestartCount,
 		Created:      parseTime(r.Created),
+		LogPath:      r.LogPath,
 		IPs:          map[string]string{},
 	}
 	if s := r.State; s != nil {

@@ -48,6 +48,18 @@ func (e *Engine) NetworkEnsure(ctx context.Context, name string, labels map[stri
 	return nil
 }
 
+// NetworkRemove deletes the network of that name; the engine refuses
+// while a running container is attached to it. A missing network is fine.
+func (e *Engine) NetworkRemove(ctx context.Context, name string) error {
+	_, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.NetworkRemoveResult, error) {
+		return e.api.NetworkRemove(ctx, name, client.NetworkRemoveOptions{})
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("remove network %s on %s: %w", name, e.host, err)
+	}
+	return nil
+}
+
 // networks lists the networks of exactly that name, oldest first.
 func (e *Engine) networks(ctx context.Context, name string) ([]network.Summary, error) {
 	list, err := call(ctx, e, e.callTimeout, func(ctx context.Context) (client.NetworkListResult, error) {

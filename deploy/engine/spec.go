@@ -38,7 +38,8 @@ type ContainerSpec struct {
 	StopTimeout time.Duration     // how long a stop waits before SIGKILL; 0 means the engine's 10s
 	Memory      int64             // memory limit in bytes; 0 means none
 	CPUs        float64           // CPU limit, 1.5 meaning one and a half CPUs; 0 means none
-	LogOptions  map[string]string // options for the engine's default log driver, such as "max-size"
+	LogDriver   string            // the log driver, such as "json-file" or "local"; "" means the engine's default
+	LogOptions  map[string]string // options for the log driver, such as "max-size"
 	ExtraHosts  []string          // "name:ip" lines for the container's /etc/hosts
 	Init        bool              // run an init as PID 1 that reaps zombies and forwards signals
 }
@@ -92,7 +93,7 @@ func (s ContainerSpec) config() (*container.Config, *container.HostConfig, *netw
 		PortBindings:  bindings,
 		RestartPolicy: restart,
 		ExtraHosts:    s.ExtraHosts,
-		LogConfig:     container.LogConfig{Config: s.LogOptions},
+		LogConfig:     container.LogConfig{Type: s.LogDriver, Config: s.LogOptions},
 		Resources: container.Resources{
 			Memory:   s.Memory,
 			NanoCPUs: int64(math.Round(s.CPUs * 1e9)),

@@ -412,7 +412,7 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 		case "builder", "logging", "sshkit", "output":
 			reason := map[string]string{
 				"builder": "Kamal's builder settings are not imported; set App.Build to an image.Dockerfile or image.Go",
-				"logging": "container logging options are not supported; the engine's default log driver is used",
+				"logging": "the import does not read logging; set App.Logging or Role.Logging in Go (the default is json-file capped at max-size=10m, as Kamal's)",
 				"sshkit":  "SSHKit settings have no Slipway equivalent; the ssh transport has its own defaults",
 				"output":  "Kamal's output loggers are not supported; Slipway writes one line per host and step to Options.Output",
 			}[key]
@@ -428,7 +428,7 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 		case "minimum_version":
 			k.unsupported(v, p, "a minimum Kamal version means nothing to Slipway; pin the Slipway module version in go.mod")
 		case "stop_timeout":
-			k.unsupported(v, p, fmt.Sprintf("the stop timeout is not configurable; Slipway stops containers with DefaultStopTimeout (%s)", deploy.DefaultStopTimeout))
+			k.unsupported(v, p, fmt.Sprintf("the import does not read the stop timeout; set Role.StopTimeout in Go (0 means DefaultStopTimeout, %s)", deploy.DefaultStopTimeout))
 		case "readiness_delay":
 			k.unsupported(v, p, "roles without the proxy are gated by Role.Health or a short settle time; set Role.Health")
 		case "run_directory":
@@ -776,9 +776,9 @@ func (k *kamalImport) role(v *kval, path, name string) (deploy.Role, error) {
 		case "proxy":
 			// read by proxy
 		case "logging":
-			k.eachKey(val, p, "container logging options are not supported; the engine's default log driver is used")
+			k.eachKey(val, p, "the import does not read logging; set App.Logging or Role.Logging in Go (the default is json-file capped at max-size=10m, as Kamal's)")
 		case "stop_timeout":
-			k.unsupported(val, p, fmt.Sprintf("the stop timeout is not configurable; Slipway stops containers with DefaultStopTimeout (%s)", deploy.DefaultStopTimeout))
+			k.unsupported(val, p, fmt.Sprintf("the import does not read the stop timeout; set Role.StopTimeout in Go (0 means DefaultStopTimeout, %s)", deploy.DefaultStopTimeout))
 		case "asset_path":
 			k.unsupported(val, p, "asset bridging between releases is not supported")
 		default:

@@ -22,7 +22,9 @@
 // "testapp version" prints the version, "testapp getenv NAME" a variable,
 // "testapp sleep D" sleeps and "testapp fail" exits 2 (logging LEAK_ENV's
 // variable first). "testapp sh" is a line-based shell for interactive
-// exec tests (see sh.go).
+// exec tests (see sh.go). "testapp logs SIZE" writes SIZE bytes of log
+// lines to stdout ("50MB"), then serves; "testapp ignore-term" ignores
+// SIGTERM and sleeps until it is killed.
 package main
 
 import (
@@ -54,6 +56,10 @@ func main() {
 			d, _ := time.ParseDuration(os.Args[2])
 			time.Sleep(d)
 			return
+		case "logs":
+			writeLogs(os.Args[2]) // then serve, as below
+		case "ignore-term":
+			ignoreTerm()
 		case "sh":
 			os.Exit(shell())
 		case "fail":
