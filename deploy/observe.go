@@ -63,7 +63,7 @@ func observeHost(ctx context.Context, a App, e *engine.Engine) (HostState, error
 		hs.Containers = append(hs.Containers, Container{
 			Name: c.Name, Role: c.Labels[LabelRole], Destination: c.Labels[LabelDestination],
 			Version: c.Labels[LabelVersion], Accessory: c.Labels[LabelAccessory], Running: c.Running(), Created: c.Created,
-			Fingerprint: ParseFingerprint(c.Labels[LabelFingerprint]),
+			ID: c.ID, ImageID: c.ImageID, Fingerprint: ParseFingerprint(c.Labels[LabelFingerprint]),
 		})
 	}
 	px, err := e.Inspect(ctx, proxy.DefaultContainer)
@@ -90,6 +90,12 @@ func observeHost(ctx context.Context, a App, e *engine.Engine) (HostState, error
 	}
 	for _, img := range images {
 		hs.Images = append(hs.Images, img.Tags...)
+		for _, tag := range img.Tags {
+			if hs.ImageIDs == nil {
+				hs.ImageIDs = map[string]string{}
+			}
+			hs.ImageIDs[tag] = img.ID
+		}
 	}
 	return hs, nil
 }
