@@ -89,23 +89,22 @@ func generate(path string, opts GenerateOptions) ([]byte, *Report, error) {
 	if g.dir, err = filepath.Abs(cmpOr(opts.Dir, ".")); err != nil {
 		return nil, nil, fmt.Errorf("generate: %w", err)
 	}
-	base, report, err := Load(path, opts.Destination)
+	var base deploy.App
+	var report *Report
 	dests := map[string]deploy.App{}
-	if opts.Destination == "" {
-		names := kamalDestinations(file)
-		for _, d := range names {
-			app, r, derr := Load(path, d)
-			if derr != nil {
-				return nil, r, fmt.Errorf("destination %s: %w", d, derr)
-			}
-			dests[d] = app
-			mergeReports(report, r)
-		}
-		// A base complete only with its destinations (no servers of
-		// its own) is kept as long as every destination validates.
-		if err != nil && len(names) > 0 && report != nil {
-			if _, ok := errors.AsType[*deploy.ValidationError](err); ok {
-				err = nil
+	if opts.Destination != "" {
+		base, report, err = Load(path, opts.Destination)
+	} else {
+		// LoadAll validates each destination as it deploys; the Apps the
+		// overlays must make are Load's, one destination at a time.
+		base, report, err = LoadAll(path)
+		if err == nil {
+			for _, d := range report.Destinations {
+				app, _, err := Load(path, d)
+				if err != nil {
+					return nil, report, fmt.Errorf("destination %s: %w", d, err)
+				}
+				dests[d] = app
 			}
 		}
 	}
@@ -128,26 +127,6 @@ func cmpOr(s, def string) string {
 	return s
 }
 
-// mergeReports adds a destination's keys and notes to the base's
-// report, each once.
-func mergeReports(r, o *Report) {
-	for _, f := range o.Files {
-		if !slices.Contains(r.Files, f) {
-			r.Files = append(r.Files, f)
-		}
-	}
-	for _, k := range o.Unsupported {
-		if !slices.Contains(r.Unsupported, k) {
-			r.Unsupported = append(r.Unsupported, k)
-		}
-	}
-	for _, n := range o.Notes {
-		if !slices.Contains(r.Notes, n) {
-			r.Notes = append(r.Notes, n)
-		}
-	}
-}
-
 // kamalHook is one script of .kamal/hooks.
 type kamalHook struct {
 	name string // "pre-deploy"
@@ -158,7 +137,7 @@ type kamalHook struct {
 // kamalHooks reads the project's hook scripts (not the .sample ones).
 func kamalHooks(file, root string) []kamalHook {
 	dir := filepath.Join(root, ".kamal", "hooks")
-	if cfg, err := loadKamalFile(file); err == nil {
+	if cfg, _, err := loadKamalFile(file, osLookupEnv); err == nil {
 		if v := cfg.get("hooks_path"); v != nil && v.kind == yaml.ScalarNode && v.text != "" && !strings.Contains(v.text, "<%") {
 			dir = v.text
 			if !filepath.IsAbs(dir) {
@@ -342,13 +321,13 @@ func (g *goWriter) appDoc(b *bytes.Buffer) {
 			fmt.Fprintf(b, "//   - kamal: %s (%s:%d): %s\n", k.Path, g.projectRel(k.File), k.Line, oneLine(k.Reason))
 		}
 	}
-	var notes []string
-	for _, n := range r.Notes {
-		// Load's pointer to the destinations is what the overlays do.
-		if !strings.HasPrefix(n, "destinations ") || !strings.Contains(n, "have overlays") {
-			notes = append(notes, n)
+	if len(r.NotNeeded) > 0 {
+		b.WriteString("//\n// Not needed in Slipway:\n//\n")
+		for _, k := range r.NotNeeded {
+			fmt.Fprintf(b, "//   - kamal: %s (%s:%d): %s\n", k.Path, g.projectRel(k.File), k.Line, oneLine(k.Reason))
 		}
 	}
+	notes := r.Notes
 	if len(notes) > 0 {
 		b.WriteString("//\n// Notes of the import:\n//\n")
 		for _, n := range notes {
@@ -356,10 +335,16 @@ func (g *goWriter) appDoc(b *bytes.Buffer) {
 		}
 	}
 	if len(r.CommandSecrets) > 0 {
-		fmt.Fprintf(b, "//\n// The secrets files set %s with commands, which Slipway never runs:\n// export them, or put a secret.Command before secret.Env in Secrets.\n", strings.Join(r.CommandSecrets, ", "))
+		b.WriteString("//\n" + commentLines(fmt.Sprintf("The secrets files set %s with commands, which Slipway never runs: export them, or put a secret.Command before secret.Env in Secrets.", strings.Join(r.CommandSecrets, ", "))))
+	}
+	if len(r.EnvRead) > 0 {
+		b.WriteString("//\n" + commentLines(fmt.Sprintf("The config's ERB read %s from the environment when this file was written: the values it gave are written here as they were.", strings.Join(r.EnvRead, ", "))))
+	}
+	if len(r.EnvMissing) > 0 {
+		b.WriteString(commentLines(fmt.Sprintf("%s were not set, so the values that hold them are empty.", strings.Join(r.EnvMissing, ", "))))
 	}
 	if len(r.EnvSecrets) > 0 {
-		fmt.Fprintf(b, "//\n// No secrets file sets %s: they are read from the environment.\n", strings.Join(r.EnvSecrets, ", "))
+		b.WriteString("//\n" + commentLines(fmt.Sprintf("No secrets file sets %s: they are read from the environment.", strings.Join(r.EnvSecrets, ", "))))
 	}
 }
 
