@@ -48,8 +48,9 @@ type GenerateOptions struct {
 	Destination string
 }
 
-// Generate reads the Kamal project at path as Load does and writes it to
-// w as Go source a team can own instead of the YAML: a gofmt'd file
+// Generate reads the Kamal project at path as LoadAll does (with
+// GenerateOptions.Destination, as Load does) and writes it to w as Go
+// source a team can own instead of the YAML: a gofmt'd file
 // declaring App, a deploy.App composite literal of the base config, and
 // one overlay func per destination (config/deploy.<name>.yml) in
 // App.Destinations, which assigns only what the destination changes, so
@@ -63,11 +64,12 @@ type GenerateOptions struct {
 // become stub funcs whose comments say which hook each replaces and what
 // it ran; they are left out of App.Hooks, as Load leaves the scripts
 // out, until they are ported. A comment lists every key the Report
-// lists, with its file, line and reason.
+// lists, with its file, line and reason, and the environment variables
+// the config's ERB read, whose values the file holds as they were.
 //
-// Generate returns the Report of the import; an App Load cannot read, or
-// one that no destination makes valid, is an error and nothing is
-// written.
+// Generate returns the Report of the import. A project LoadAll (or Load)
+// refuses is its error, and nothing is written; so is a value Go source
+// cannot express (a func, an unexported type), naming its field.
 func Generate(path string, w io.Writer, opts GenerateOptions) (*Report, error) {
 	src, report, err := generate(path, opts)
 	if err != nil {
