@@ -154,7 +154,7 @@ func (s *Session) onAccessory(ctx context.Context, name, what string, fn func(ct
 // accessoryStep is the boot step of accessory name on host, as a plan
 // makes it.
 func (s *Session) accessoryStep(host, name string) Step {
-	st, _ := accessorySteps(s.app, State{}, host, nil, nil)
+	st, _ := accessorySteps(s.app, State{}, nil, host, nil, nil)
 	for _, x := range st {
 		if x.Kind == StepBootAccessory {
 			return x

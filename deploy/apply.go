@@ -61,14 +61,19 @@ func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) 
 	}
 	defer s.watchCancel(ctx)()
 	defer func() { err = s.releaseAfter(ctx, err) }()
+	start := time.Now()
 	state, err := s.observe(ctx, false, r.Version)
 	if err != nil {
+		return nil, err
+	}
+	if r.Secrets, err = s.Digests(ctx); err != nil {
 		return nil, err
 	}
 	plan, err := NewPlan(s.app, r, state)
 	if errors.Is(err, ErrNothingToDeploy) {
 		s.out.linef("nothing to deploy: every host already runs %s %s", plan.Service, plan.Version)
 		s.noteDrifted(plan)
+		s.auditNothing(ctx, plan, "nothing-to-deploy", start)
 		return &Report{Plan: plan}, nil
 	}
 	if err != nil {
@@ -101,6 +106,7 @@ func (s *Session) Rollback(ctx context.Context, version string) (_ *Report, err 
 	}
 	defer s.watchCancel(ctx)()
 	defer func() { err = s.releaseAfter(ctx, err) }()
+	start := time.Now()
 	state, err := s.observe(ctx, false, version)
 	if err != nil {
 		return nil, err
@@ -108,10 +114,14 @@ func (s *Session) Rollback(ctx context.Context, version string) (_ *Report, err 
 	if err := retainedEverywhere(s.app, state, version); err != nil {
 		return nil, err
 	}
+	if r.Secrets, err = s.Digests(ctx); err != nil {
+		return nil, err
+	}
 	plan, err := NewPlan(s.app, r, state)
 	plan.Rollback = true
 	if errors.Is(err, ErrNothingToDeploy) {
 		s.out.linef("nothing to roll back: every host already runs %s %s", plan.Service, plan.Version)
+		s.auditNothing(ctx, plan, "nothing-to-roll-back", start)
 		return &Report{Plan: plan}, nil
 	}
 	if err != nil {
@@ -416,10 +426,18 @@ func (s *Session) apply(ctx context.Context, p Plan, st Step) error {
 	case StepRebootProxy:
 		return s.applyRebootProxy(ctx, h, st)
 	case StepProxyDeploy:
-		if err := s.writeProxyCert(ctx, e, st.Role, *st.Proxy); err != nil {
+		svc := *st.Proxy
+		if st.Aside != "" { // a replacement: switched to by its ID (see roleSteps)
+			c, err := e.Inspect(ctx, st.Container)
+			if err != nil {
+				return s.failBoot(ctx, h, st, err)
+			}
+			svc.Target = byID(c.ID, svc.Target)
+		}
+		if err := s.writeProxyCert(ctx, e, st.Role, svc); err != nil {
 			return err
 		}
-		if err := proxy.Deploy(ctx, e, proxy.DefaultContainer, *st.Proxy); err != nil {
+		if err := proxy.Deploy(ctx, e, proxy.DefaultContainer, svc); err != nil {
 			return s.failBoot(ctx, h, st, err)
 		}
 		return nil
@@ -481,28 +499,42 @@ func (s *Session) bootProxy(ctx context.Context, e *engine.Engine, st Step) erro
 	return s.createProxy(ctx, e, b.Spec())
 }
 
-// containerSpec is the engine's view of a step's container, secrets included.
+// containerSpec is the engine's view of a step's container, secrets
+// included: specOf's, with the secrets' values added to its env and the
+// step's Fingerprint as its LabelFingerprint.
 func (s *Session) containerSpec(p Plan, st Step) engine.ContainerSpec {
-	r := s.app.Roles[st.Role]
-	env := make([]string, 0, len(st.Env)+len(st.Secrets))
+	spec := specOf(s.app, p.Version, st)
+	secrets := s.secretsOrNil()
+	for _, k := range st.Secrets {
+		spec.Env = append(spec.Env, k+"="+secrets[k])
+	}
+	if st.Fingerprint != nil {
+		spec.Labels[LabelFingerprint] = st.Fingerprint.Label()
+	}
+	return spec
+}
+
+// specOf is the engine's view of a step's container without any secret
+// value. It is pure: the planner hashes it into the step's Fingerprint
+// (see fingerprintOf) and the executor creates the container from it, so
+// a field added here is both applied and compared.
+func specOf(a App, version string, st Step) engine.ContainerSpec {
+	r := a.Roles[st.Role]
+	env := make([]string, 0, len(st.Env)+2+len(st.Secrets))
 	for _, k := range sortedKeys(st.Env) {
 		env = append(env, k+"="+st.Env[k])
 	}
 	// Like Kamal's KAMAL_VERSION: the app can report what it runs.
-	env = append(env, "SLIPWAY_VERSION="+p.Version, "SLIPWAY_CONTAINER="+st.Container)
-	secrets := s.secretsOrNil()
-	for _, k := range st.Secrets {
-		env = append(env, k+"="+secrets[k])
-	}
-	logging := s.app.logging(st.Role) // a role's, or an accessory's
+	env = append(env, envVersion+"="+version, envContainer+"="+st.Container)
+	logging := a.logging(st.Role) // a role's, or an accessory's
 	return engine.ContainerSpec{
 		Name:        st.Container,
 		Image:       st.Image,
 		Cmd:         st.Cmd,
 		Env:         env,
-		Labels:      s.app.labelsFor(st.Role, p.Version),
-		Network:     s.app.network(),
-		Volumes:     s.app.Volumes,
+		Labels:      a.labelsFor(st.Role, version),
+		Network:     a.network(),
+		Volumes:     a.Volumes,
 		Restart:     orDefault(r.Options.Restart, "unless-stopped"),
 		User:        r.Options.User,
 		Memory:      r.Options.Memory,
@@ -511,7 +543,7 @@ func (s *Session) containerSpec(p Plan, st Step) engine.ContainerSpec {
 		Init:        r.Options.Init,
 		LogDriver:   logging.Driver,
 		LogOptions:  logging.Options,
-		StopTimeout: s.app.stopTimeout(st.Role),
+		StopTimeout: a.stopTimeout(st.Role),
 	}
 }
 
@@ -532,9 +564,16 @@ func (s *Session) start(ctx context.Context, e *engine.Engine, p Plan, st Step) 
 		return e.Start(ctx, st.Container)
 	}
 	s.noteBoot(st, bootMade) // before Create: an interrupted create may still make it
-	if _, err := e.Create(ctx, s.containerSpec(p, st)); err != nil {
+	if st.Aside != "" {
+		if err := s.setAside(ctx, s.hosts[st.Host], st); err != nil {
+			return err
+		}
+	}
+	id, err := e.Create(ctx, s.containerSpec(p, st))
+	if err != nil {
 		return err
 	}
+	s.noteMade(st, id)
 	return e.Start(ctx, st.Container)
 }
 

@@ -75,6 +75,10 @@ func (s *Session) stepBudget(st Step) time.Duration {
 			return st.Gate.Policy().Deadline + call
 		}
 		return settleTime + call
+	case StepStart:
+		if px := s.app.Roles[st.Role].Proxy; st.Aside != "" && px != nil { // the service is pointed at the old container by ID first
+			return orDefault(px.DeployTimeout, DefaultDeployTimeout) + orDefault(px.DrainTimeout, DefaultDrainTimeout) + 2*call
+		}
 	case StepStopOld:
 		return time.Duration(len(st.Old))*s.app.stopTimeout(st.Role) + call
 	case StepMigrate:
@@ -156,6 +160,14 @@ type boot struct {
 	switchAt    time.Time
 	switchOver  time.Time
 	switchEnded bool
+	// aside is the name the container of the same name that this one
+	// replaces is renamed to (Step.Aside), and asideID that container's
+	// ID once it has been renamed: a failed boot renames it back (see
+	// putBack).
+	aside, asideID string
+	// id is the engine's ID of the container this deploy made; kamal-proxy
+	// may route to it by ID (see Step.Aside).
+	id string
 }
 
 func bootKey(host, container string) string { return host + "/" + container }
@@ -172,7 +184,7 @@ func (s *Session) noteBoot(st Step, origin bootOrigin) {
 			return
 		}
 	}
-	s.boots[bootKey(st.Host, st.Container)] = &boot{host: st.Host, role: st.Role, container: st.Container, origin: origin}
+	s.boots[bootKey(st.Host, st.Container)] = &boot{host: st.Host, role: st.Role, container: st.Container, origin: origin, aside: st.Aside}
 }
 
 // noteSwitch records that a kamal-proxy deploy of st began or ended.
@@ -266,8 +278,18 @@ func (s *Session) settleBoot(ctx context.Context, h *hostConn, b boot) (string, 
 	if b.origin == bootWasRunning {
 		return "", nil
 	}
+	if b.aside != "" && b.asideID == "" {
+		// The container it replaces was not renamed aside: the name is
+		// still the old container's, which must not be removed.
+		return s.putBack(ctx, h, b)
+	}
 	if px := s.app.Roles[b.role].Proxy; px != nil {
 		target := fmt.Sprintf("%s:%d", b.container, px.appPort())
+		if b.aside != "" && b.id != "" { // a replacement is switched to by its ID
+			if routed, err := s.routes(ctx, h, b.role, byID(b.id, target)); err != nil || routed {
+				return s.kept(b, routed, err)
+			}
+		}
 		if !b.switchAt.IsZero() && !b.switchEnded {
 			if routed, err := s.routes(ctx, h, b.role, target); err != nil || routed {
 				return s.kept(b, routed, err)
@@ -305,10 +327,15 @@ func (s *Session) settleBoot(ctx context.Context, h *hostConn, b boot) (string, 
 	err := s.call(ctx, h.name, "remove "+b.container, budget, func(ctx context.Context) error {
 		return h.engine.Remove(ctx, b.container, true)
 	})
+	action := "removed " + b.container + " (this deploy made it; kamal-proxy does not route to it)"
 	if errors.Is(err, engine.ErrNotFound) {
-		return "nothing to remove: " + b.container + " was never created", nil
+		action, err = "nothing to remove: "+b.container+" was never created", nil
 	}
-	return "removed " + b.container + " (this deploy made it; kamal-proxy does not route to it)", err
+	if err == nil && b.aside != "" {
+		back, berr := s.putBack(ctx, h, b)
+		return action + "; " + back, berr
+	}
+	return action, err
 }
 
 func (s *Session) kept(b boot, routed bool, err error) (string, error) {

@@ -49,17 +49,19 @@ func handoffSteps(a App, start Step, old []string) []Step {
 	at := func(kind StepKind) Step {
 		return Step{Kind: kind, Host: start.Host, Role: start.Role, Container: start.Container, Old: old}
 	}
+	stop := at(StepHandoffStop)
+	stop.Aside = start.Aside
 	start.Kind, start.Old = StepHandoffStart, old
 	if r.Proxy == nil {
 		gate := at(StepHandoffGate)
 		gate.Gate = r.Health
-		return []Step{at(StepHandoffStop), start, gate}
+		return []Step{stop, start, gate}
 	}
 	px := proxyDeploy(a, start.Role, start.Container)
 	pause, deploy, resume := at(StepHandoffPause), at(StepHandoffProxy), at(StepHandoffResume)
 	pause.Proxy, pause.MaxPause = px, r.Proxy.maxPause()
 	deploy.Proxy, resume.Proxy = px, px
-	return []Step{pause, at(StepHandoffStop), start, deploy, resume}
+	return []Step{pause, stop, start, deploy, resume}
 }
 
 // handoff carries out one step of a handoff. Once the service is paused
@@ -85,7 +87,14 @@ func (s *Session) handoff(ctx context.Context, h *hostConn, p Plan, st Step) err
 	case StepHandoffStop:
 		stop := s.app.stopTimeout(st.Role)
 		sctx, cancel := bound(time.Duration(len(st.Old))*stop + resumeTimeout)
+		if st.Aside != "" { // a replacement: the old container gives up its name first
+			s.noteBoot(Step{Host: st.Host, Role: st.Role, Container: st.Container, Aside: st.Aside}, bootMade)
+			err = s.setAside(sctx, h, st)
+		}
 		for _, name := range st.Old {
+			if err != nil {
+				break
+			}
 			if err = e.Stop(sctx, name, stop); err != nil && !errors.Is(err, engine.ErrNotFound) {
 				break
 			}

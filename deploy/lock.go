@@ -142,8 +142,8 @@ func (s *Session) Lock(ctx context.Context, version string) (err error) {
 	}
 	path := ssh.Quote(s.lockPath())
 	script := fmt.Sprintf(`set -e; mkdir -p .slipway/locks; tmp=$(mktemp .slipway/locks/.lock.XXXXXX); cat > "$tmp"; `+
-		`if ln -T "$tmp" %s 2>/dev/null; then rm -f "$tmp"; exit 0; fi; rm -f "$tmp"; %s; exit %d`,
-		path, lockStatusScript(s.lockPath()), exitLocked)
+		`if ln -T "$tmp" %s 2>/dev/null; then rm -f "$tmp"; %s; exit 0; fi; rm -f "$tmp"; %s; exit %d`,
+		path, keyScript(s.keyPath(), true), lockStatusScript(s.lockPath()), exitLocked)
 	deadline := time.Now().Add(s.opts.LockWait)
 	for {
 		var res ssh.Result
@@ -153,9 +153,14 @@ func (s *Session) Lock(ctx context.Context, version string) (err error) {
 			return err
 		})
 		if err == nil {
+			key, kerr := parseKey(res.Stdout)
 			s.mu.Lock()
 			s.held = &info
+			s.key = key
 			s.mu.Unlock()
+			if kerr != nil {
+				return fmt.Errorf("read the fingerprint key on %s: %w", host.name, kerr)
+			}
 			return nil
 		}
 		var exit *ssh.ExitError

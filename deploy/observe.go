@@ -76,7 +76,7 @@ func observeHost(ctx context.Context, a App, host string, e *engine.Engine, depl
 		hs.Containers = append(hs.Containers, Container{
 			Name: c.Name, Role: c.Labels[LabelRole], Destination: c.Labels[LabelDestination],
 			Version: c.Labels[LabelVersion], Accessory: c.Labels[LabelAccessory], Running: c.Running(), Created: c.Created,
-			Fingerprint: ParseFingerprint(c.Labels[LabelFingerprint]),
+			ID: c.ID, ImageID: c.ImageID, Fingerprint: ParseFingerprint(c.Labels[LabelFingerprint]),
 		})
 	}
 	px, err := e.Inspect(ctx, proxy.DefaultContainer)
@@ -103,6 +103,12 @@ func observeHost(ctx context.Context, a App, host string, e *engine.Engine, depl
 	}
 	for _, img := range images {
 		hs.Images = append(hs.Images, img.Tags...)
+		for _, tag := range img.Tags {
+			if hs.ImageIDs == nil {
+				hs.ImageIDs = map[string]string{}
+			}
+			hs.ImageIDs[tag] = img.ID
+		}
 	}
 	return hs, nil
 }

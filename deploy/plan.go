@@ -108,6 +108,20 @@ type Step struct {
 	// and on a handoff's steps the containers it stops and, should the
 	// new one fail, starts again.
 	Old []string
+	// Fingerprint is what defines the container a StepStart (or
+	// StepHandoffStart), a StepBootAccessory or a StepRebootAccessory
+	// makes; the executor labels the container with it (LabelFingerprint,
+	// see also AccessoryFingerprint) so that the next plan can compare.
+	Fingerprint Fingerprint
+	// Aside is set on a start step that replaces a container of the same
+	// name (see Reasons): the executor renames that container to Aside
+	// (AsideName) before it makes the new one, after pointing kamal-proxy
+	// at it by its ID so that no request finds the name missing. The old
+	// container is then stopped and retained under Aside like any older
+	// version, and renamed back should the new one fail. On the
+	// replacement's gated StepProxyDeploy it makes the executor target
+	// the new container by its ID, not its name (see roleSteps).
+	Aside string
 	// MaxPause is how long a StepHandoffPause lets each request wait.
 	MaxPause time.Duration
 	// Volumes are the volumes the step's new container mounts,
@@ -126,9 +140,11 @@ type Step struct {
 	// shows them; nil otherwise. The executor gives the container the
 	// same, from the App.
 	Logging *Logging
-	// Reasons say why a StepRebootProxy replaces the running proxy, or a
-	// StepRebootAccessory the running accessory: "image changed",
-	// "http-port changed", "env LOG_LEVEL changed", ...
+	// Reasons say why a start step replaces a container of the same name,
+	// a StepRebootProxy the running proxy, or a StepRebootAccessory the
+	// running accessory: "env LOG_LEVEL changed", "secret SECRET_KEY_BASE
+	// rotated", "image changed", "http-port changed", ...; nil when a
+	// step makes or starts a container as it is.
 	Reasons []string
 	// ThroughRegistry is set on the build and delivery steps of an image
 	// that goes through App.Registry: the build pushes it there and each
@@ -139,10 +155,6 @@ type Step struct {
 	// registry other than App.Registry's: the host pulls it without a
 	// login, since the app's is never offered to another registry.
 	Anonymous bool
-	// Fingerprint is what a StepBootAccessory's or
-	// StepRebootAccessory's container is made with (its
-	// LabelFingerprint; see AccessoryFingerprint).
-	Fingerprint Fingerprint
 }
 
 // Batch is a set of hosts that boot at the same time, and their steps,
@@ -184,6 +196,11 @@ type Plan struct {
 	// Wait is the pause between batches; it is skipped next to a batch
 	// that has nothing to do.
 	Wait time.Duration
+	// Uncompared names the secrets whose values the plan could not
+	// compare with those of the containers that run (Release.Secrets
+	// holds no digest of them, as in an offline plan), when containers
+	// to compare with run: a rotation of one of them goes unseen.
+	Uncompared []string
 	// Hooks names the App's hooks the deploy calls, in the order it
 	// first calls them ("PreDeploy", "PreAppBoot", "PostAppBoot",
 	// "PostDeploy"). PreConnect is not among them: it runs when the
@@ -263,7 +280,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 		case !state.hasImage(h, image):
 			p.Prepare = append(p.Prepare, Step{Kind: StepEnsureImage, Host: h, Image: image})
 		}
-		p.Prepare, p.Drifted = accessorySteps(a, state, h, p.Prepare, p.Drifted)
+		p.Prepare, p.Drifted = accessorySteps(a, state, r.Secrets, h, p.Prepare, p.Drifted)
 	}
 	var builds []Step
 	if a.Build != nil && delivers(p.Prepare, "") {
@@ -291,7 +308,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 				b.Steps = append(b.Steps, st)
 			}
 			for _, role := range a.rolesOn(h) {
-				b.Steps = append(b.Steps, roleSteps(a, r.Version, image, state, h, role)...)
+				b.Steps = append(b.Steps, roleSteps(a, r, image, state, h, role)...)
 			}
 		}
 		p.Batches = append(p.Batches, b)
@@ -304,10 +321,12 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 			}
 		}
 	}
+	p.Uncompared = uncompared(a, r, state)
 	if p.idle() {
 		// Nothing boots, so nothing is migrated, waited for or pruned:
 		// leftovers beyond Retain are prune's business, not a deploy's.
-		return Plan{Service: p.Service, Destination: p.Destination, Version: p.Version, Image: p.Image, Drifted: p.Drifted}, ErrNothingToDeploy
+		return Plan{Service: p.Service, Destination: p.Destination, Version: p.Version, Image: p.Image,
+			Drifted: p.Drifted, Uncompared: p.Uncompared}, ErrNothingToDeploy
 	}
 	return p, nil
 }
@@ -398,25 +417,47 @@ func batches(a App, hosts []string) [][]string {
 	return groups
 }
 
-// roleSteps boots role's release container on host and retires the old one.
-func roleSteps(a App, version, image string, state State, host, role string) []Step {
+// roleSteps boots role's release container on host and retires the old
+// one. The container of the release that runs already is compared with
+// the one the release makes now (see Step.Fingerprint): when they differ
+// it is replaced through the same gated path as a new version, renamed
+// aside first so that its name is free (see Step.Aside); a retained
+// stopped one that differs is replaced too, not started again. One with
+// no fingerprint, made by a Slipway that did not fingerprint containers,
+// is taken as it is, so an upgrade of Slipway restarts nothing.
+func roleSteps(a App, rel Release, image string, state State, host, role string) []Step {
+	version := rel.Version
 	name := ContainerName(a, role, version)
 	r := a.Roles[role]
 	existing, exists := state.container(host, name)
+
+	env, secrets := a.envFor(role)
+	start := Step{Kind: StepStart, Host: host, Role: role, Container: name, Image: image,
+		Reuse: exists, Cmd: r.Cmd, Env: env, Secrets: secrets}
+	start.Fingerprint = stepFingerprint(a, version, start, rel.Secrets).With(proxyParts(a, role, rel.Secrets))
+	if exists {
+		start.Reasons = start.Fingerprint.Changes(existing.Fingerprint)
+		if state.imageChanged(host, image, existing) && !slices.Contains(start.Reasons, "image changed") {
+			start.Reasons = append([]string{"image changed"}, start.Reasons...)
+		}
+	}
+	replace := exists && len(start.Reasons) > 0
 	var old []string
+	if replace {
+		start.Reuse, start.Aside = false, AsideName(name, existing.ID)
+		if existing.Running {
+			old = append(old, start.Aside)
+		}
+	}
 	for _, c := range state.Containers(a, host, role) {
 		if c.Running && c.Name != name {
 			old = append(old, c.Name)
 		}
 	}
-	if exists && existing.Running && len(old) == 0 && proxyPointsAt(a, state, host, role, name) {
-		return nil // already serving this release
+	if exists && !replace && existing.Running && len(old) == 0 && proxyPointsAt(a, state, host, role, name) {
+		return nil // already serving this release, as the release defines it
 	}
-
-	env, secrets := a.envFor(role)
-	start := Step{Kind: StepStart, Host: host, Role: role, Container: name, Image: image,
-		Reuse: exists, Cmd: r.Cmd, Env: env, Secrets: secrets}
-	if !exists { // a retained container keeps the mounts and logging it was made with
+	if !start.Reuse { // a retained container keeps the mounts and logging it was made with
 		start.Volumes = slices.Clone(a.Volumes)
 		start.Logging = a.loggingNote(role)
 	}
@@ -425,13 +466,21 @@ func roleSteps(a App, version, image string, state State, host, role string) []S
 	}
 	steps := []Step{start}
 	if r.Proxy != nil {
+		// A replacement is switched to by its ID: the engine's DNS may
+		// still give its name to the old container, renamed aside, until
+		// that one stops (seen with Docker 20.10). Once it has, the
+		// service is pointed at the name, as for any release.
 		steps = append(steps, Step{Kind: StepProxyDeploy, Host: host, Role: role, Container: name,
-			Proxy: proxyDeploy(a, role, name)})
+			Proxy: proxyDeploy(a, role, name), Aside: start.Aside})
 	} else {
 		steps = append(steps, Step{Kind: StepGate, Host: host, Role: role, Container: name, Gate: r.Health})
 	}
 	if len(old) > 0 {
 		steps = append(steps, Step{Kind: StepStopOld, Host: host, Role: role, Old: old})
+	}
+	if r.Proxy != nil && start.Aside != "" {
+		steps = append(steps, Step{Kind: StepProxyDeploy, Host: host, Role: role, Container: name,
+			Proxy: proxyDeploy(a, role, name)})
 	}
 	return steps
 }
@@ -442,7 +491,7 @@ func roleSteps(a App, version, image string, state State, host, role string) []S
 // running with another fingerprint than its declaration's, its image
 // and a reboot with the reasons, or, with DriftReport, an entry in
 // drifted. One that runs as declared needs nothing.
-func accessorySteps(a App, state State, host string, prepare, drifted []Step) ([]Step, []Step) {
+func accessorySteps(a App, state State, digests SecretDigests, host string, prepare, drifted []Step) ([]Step, []Step) {
 	for _, name := range sortedKeys(a.Accessories) {
 		if !slices.Contains(a.accessoryHosts(name), host) {
 			continue
@@ -451,7 +500,7 @@ func accessorySteps(a App, state State, host string, prepare, drifted []Step) ([
 		st := Step{Kind: StepBootAccessory, Host: host, Role: name, Container: AccessoryName(a, name),
 			Image: acc.Image, Cmd: acc.Cmd, Env: maps.Clone(acc.Env.Clear), Secrets: slices.Sorted(slices.Values(acc.Env.Secret)),
 			Volumes: slices.Clone(acc.Volumes), Files: filePaths(acc.Files), Logging: a.loggingNote(name),
-			Fingerprint: AccessoryFingerprint(a, name, nil)}
+			Fingerprint: AccessoryFingerprint(a, name, digests)}
 		if st.Env == nil {
 			st.Env = map[string]string{}
 		}

@@ -27,6 +27,7 @@ func (p Plan) String() string {
 		fmt.Fprintf(&b, "Nothing to %s: every host already runs %s %s, image %s\n",
 			strings.ToLower(verb), target, p.Version, p.Image)
 		p.writeDrifted(&b)
+		b.WriteString(p.uncomparedNote())
 		return b.String()
 	}
 	fmt.Fprintf(&b, "%s %s %s, image %s, to %s\n", verb, target, p.Version, p.Image, p.reach())
@@ -91,6 +92,7 @@ func (p Plan) String() string {
 		b.WriteString("Hook PostDeploy\n")
 	}
 	p.writeDrifted(&b)
+	b.WriteString(p.uncomparedNote())
 	return b.String()
 }
 
@@ -104,6 +106,15 @@ func (p Plan) writeDrifted(b *strings.Builder) {
 	for _, st := range p.Drifted {
 		fmt.Fprintf(b, "  %-15s %s %s: %s\n", st.Host, st.Role, st.Container, strings.Join(st.Reasons, ", "))
 	}
+}
+
+// uncomparedNote says which secrets' values the plan could not compare
+// with the running containers' (see Plan.Uncompared); "" when none.
+func (p Plan) uncomparedNote() string {
+	if len(p.Uncompared) == 0 {
+		return ""
+	}
+	return "Secret values not compared (no digest key, as in an offline plan): " + strings.Join(p.Uncompared, ", ") + "\n"
 }
 
 // Summary is the plan's first line without its verb: "hello v2
@@ -179,6 +190,9 @@ func (st Step) describe() string {
 		return fmt.Sprintf("run %s: %s%s", st.Container, quoteArgs(st.Cmd), envNote(st))
 	case StepStart:
 		verb := "start " + st.Container
+		if len(st.Reasons) > 0 {
+			verb = fmt.Sprintf("replace %s (%s)", st.Container, strings.Join(st.Reasons, ", "))
+		}
 		if st.Reuse {
 			verb = "start retained " + st.Container
 		} else if len(st.Cmd) > 0 {
@@ -190,8 +204,12 @@ func (st Step) describe() string {
 		return verb + envNote(st)
 	case StepProxyDeploy:
 		px := st.Proxy
+		target := px.Target
+		if st.Aside != "" {
+			target += " by its container ID"
+		}
 		s := fmt.Sprintf("proxy %s -> %s once %s passes (every %s, timeout %s, deploy timeout %s, drain %s)",
-			px.Name, px.Target, px.HealthPath, dur(px.HealthInterval), dur(px.HealthTimeout), dur(px.DeployTimeout), dur(px.DrainTimeout))
+			px.Name, target, px.HealthPath, dur(px.HealthInterval), dur(px.HealthTimeout), dur(px.DeployTimeout), dur(px.DrainTimeout))
 		if len(px.Hosts) > 0 {
 			s += " for " + strings.Join(px.Hosts, ", ")
 		}

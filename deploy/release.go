@@ -3,9 +3,13 @@ package deploy
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -24,6 +28,12 @@ type Release struct {
 	// "ghcr.io/acme/hello:v42" or one with a digest; "" means the App's
 	// Image tagged with Version.
 	Image string
+	// Secrets are the keyed digests of the app's secret values (see
+	// DigestSecrets), which the plan compares with the containers' to
+	// replace those whose secrets were rotated. Session.Deploy and
+	// Session.Rollback fill it with the app's key; a plan test sets it by
+	// hand to simulate a rotation. A secret it lacks is not compared.
+	Secrets SecretDigests
 }
 
 // ImageRef returns the image reference the release runs: r.Image, or
@@ -63,10 +73,15 @@ func isVersionChar(c rune) bool {
 const gitVersionLen = 12
 
 // GitVersion returns the version of the working tree at dir: the first 12
-// characters of HEAD's commit, with "-dirty" appended when git status
-// shows changes to tracked files or untracked files (ignored files do not
-// count). It fails when dir is not in a git repository or the repository
-// has no commit yet.
+// characters of HEAD's commit, with "-dirty-" and a short hash of the
+// changes appended when git status shows changes to tracked files or
+// untracked files (ignored files do not count), such as
+// "0123456789ab-dirty-5f3c2a1b". The hash covers `git diff HEAD` and the
+// untracked files' names and contents, so each distinct dirty tree is a
+// version of its own (two deploys of different edits no longer share a
+// name) and the same dirty tree twice is the same version (nothing to
+// deploy). It fails when dir is not in a git repository or the
+// repository has no commit yet.
 func GitVersion(ctx context.Context, dir string) (string, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return "", fmt.Errorf("git version of %s: %w", dir, err)
@@ -90,9 +105,65 @@ func GitVersion(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("git version of %s: status: %w", dir, err)
 	}
 	if status != "" {
-		version += "-dirty"
+		sum, err := dirtyHash(ctx, dir)
+		if err != nil {
+			return "", fmt.Errorf("git version of %s: %w", dir, err)
+		}
+		version += "-dirty-" + sum
 	}
 	return version, nil
+}
+
+// dirtyLen is how many hex digits of the changes' hash a dirty version keeps.
+const dirtyLen = 8
+
+// dirtyHash hashes the uncommitted changes of the repository at dir:
+// the diff of the tracked files against HEAD, then each untracked file's
+// path and content (a symbolic link's target), in git's order.
+func dirtyHash(ctx context.Context, dir string) (string, error) {
+	top, err := git(ctx, dir, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	diff, err := git(ctx, top, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff")
+	if err != nil {
+		return "", err
+	}
+	h.Write([]byte(diff))
+	untracked, err := git(ctx, top, "ls-files", "--others", "--exclude-standard", "-z")
+	if err != nil {
+		return "", err
+	}
+	for _, name := range strings.Split(untracked, "\x00") {
+		if name == "" {
+			continue
+		}
+		fmt.Fprintf(h, "\x00%s\x00", name)
+		path := filepath.Join(top, name)
+		fi, err := os.Lstat(path)
+		switch {
+		case err != nil:
+			return "", fmt.Errorf("untracked file %s: %w", name, err)
+		case fi.Mode()&os.ModeSymlink != 0:
+			target, err := os.Readlink(path)
+			if err != nil {
+				return "", err
+			}
+			h.Write([]byte(target))
+		case fi.Mode().IsRegular():
+			f, err := os.Open(path)
+			if err != nil {
+				return "", fmt.Errorf("untracked file %s: %w", name, err)
+			}
+			_, err = io.Copy(h, f)
+			f.Close()
+			if err != nil {
+				return "", fmt.Errorf("untracked file %s: %w", name, err)
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:dirtyLen], nil
 }
 
 // git runs git in dir and returns its trimmed stdout; an error carries

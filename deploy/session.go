@@ -105,6 +105,7 @@ type Session struct {
 	mu      sync.Mutex
 	secrets secret.Values
 	held    *LockInfo              // the deploy lock this session holds; nil when none
+	key     []byte                 // the app's fingerprint key, read with the lock (see fingerprintKey)
 	boots   map[string]*boot       // what this Apply's start steps found, by host and container
 	reboots map[string]ProxyReboot // what the proxy reboots did, by host
 

@@ -32,6 +32,11 @@ type HostState struct {
 	Proxy *ProxyState
 	// Images are the image references the host's engine holds.
 	Images []string
+	// ImageIDs maps each of Images onto the ID of the image it names
+	// now ("sha256:..."), where known: a container whose ImageID is not
+	// its tag's is replaced ("image changed"), as after a rebuild under
+	// the same tag.
+	ImageIDs map[string]string
 }
 
 // Container is one of the app's containers on a host.
@@ -44,6 +49,10 @@ type Container struct {
 	Accessory string
 	Running   bool
 	Created   time.Time
+	// ID is the engine's ID of the container.
+	ID string
+	// ImageID is the ID of the image the container runs ("sha256:...").
+	ImageID string
 	// Fingerprint is what the container was made with (its
 	// LabelFingerprint); nil for a container made before Slipway
 	// fingerprinted containers, which a plan takes as it is.
@@ -212,4 +221,11 @@ func normalRef(r string) string {
 		return ""
 	}
 	return n.Name()
+}
+
+// imageChanged reports whether c runs another image than the one ref
+// names on host now; false when either ID is unknown.
+func (s State) imageChanged(host, ref string, c Container) bool {
+	id := s.Hosts[host].ImageIDs[ref]
+	return id != "" && c.ImageID != "" && id != c.ImageID
 }

@@ -67,6 +67,9 @@ const minMemory = 6 << 20
 var (
 	// envNameRe is a portable environment variable name.
 	envNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// accessoryEnvNameRe is an accessory's clear env name: anything
+	// Docker takes, no "=" and no space or control character.
+	accessoryEnvNameRe = regexp.MustCompile(`^[^=\s\x00-\x1f\x7f]+$`)
 	// volumeRe is "name:/path" with an optional ":ro" or ":rw".
 	volumeRe = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9_.-]*):(/[^:]*)(?::(ro|rw))?$`)
 	// imagePathRe is one path component of an image repository.
@@ -82,6 +85,10 @@ var (
 // validator collects problems.
 type validator struct {
 	problems []Problem
+	// envNames, when set, is what a clear env name may be instead of
+	// envNameRe: an accessory's image may read names such as
+	// "discovery.type" (Elasticsearch), which Docker passes through.
+	envNames *regexp.Regexp
 }
 
 func (v *validator) add(field, msg string) {
@@ -312,12 +319,11 @@ func (v *validator) port(field string, port, def int) {
 	}
 }
 
-// args checks a command: no argument may be empty.
+// args checks a command: the program must be named. A later argument
+// may be empty, as in redis-server --save "".
 func (v *validator) args(p string, cmd []string) {
-	for i, arg := range cmd {
-		if arg == "" {
-			v.add(indexPath(p, i), "must not be empty")
-		}
+	if len(cmd) > 0 && cmd[0] == "" {
+		v.add(indexPath(p, 0), "must not be empty")
 	}
 }
 
@@ -326,8 +332,11 @@ func (v *validator) args(p string, cmd []string) {
 func (v *validator) env(p string, e Env, outer *Env, outerPath string) {
 	for _, k := range sortedKeys(e.Clear) {
 		f := keyPath(p+".clear", k)
-		if !envNameRe.MatchString(k) {
+		switch {
+		case v.envNames == nil && !envNameRe.MatchString(k):
 			v.addf(f, "must be a name of letters, digits and \"_\", not starting with a digit, got %q", k)
+		case v.envNames != nil && !v.envNames.MatchString(k):
+			v.addf(f, "must be a name without \"=\" or spaces, got %q", k)
 		}
 		if slices.Contains(e.Secret, k) {
 			v.addf(f, "%q is also in %s.secret; a name is either clear or secret", k, p)
@@ -720,7 +729,9 @@ func (v *validator) accessory(p, name string, acc Accessory, a App, roles []stri
 			v.addf(keyPath(p+".files", f), "must be an absolute file path in the container, such as /etc/litestream.yml")
 		}
 	}
+	v.envNames = accessoryEnvNameRe
 	v.env(p+".env", acc.Env, nil, "")
+	v.envNames = nil
 	v.volumes(p+".volumes", acc.Volumes)
 	v.labels(p+".labels", acc.Labels)
 	if acc.Drift != DriftReboot && acc.Drift != DriftReport {

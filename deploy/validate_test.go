@@ -237,8 +237,8 @@ func TestValidateReportsTheFieldOfEachProblem(t *testing.T) {
 			`labels["slipway.role"]: the "slipway." prefix is reserved for Slipway's own labels; choose another name`},
 		{"reserved role label", func(a *App) { a.Roles["jobs"].Labels["Slipway.version"] = "x" },
 			`roles.jobs.labels["Slipway.version"]: the "slipway." prefix is reserved for Slipway's own labels; choose another name`},
-		{"empty command argument", func(a *App) { a.Roles["jobs"].Cmd[1] = "" },
-			`roles.jobs.cmd[1]: must not be empty`},
+		{"empty command", func(a *App) { a.Roles["jobs"].Cmd[0] = "" },
+			`roles.jobs.cmd[0]: must not be empty`},
 		{"empty migration argument", func(a *App) { a.Migrate.Cmd[0] = "" },
 			`migrate.cmd[0]: must not be empty`},
 		{"memory in megabytes by mistake", func(a *App) { a.Roles["web"] = withMemory(a.Roles["web"], 512) },
@@ -355,4 +355,29 @@ func TestReleaseValidate(t *testing.T) {
 		require.NoError(t, Release{Version: "0123456789ab-dirty"}.Validate())
 		require.NoError(t, Release{Version: strings.Repeat("a", 128), Image: "ghcr.io/acme/hello@sha256:00"}.Validate())
 	})
+}
+
+// What Docker takes and Kamal configs write is valid: an empty argument
+// after the program (redis-server --save ""), and an accessory's env
+// name that is no shell name (Elasticsearch's discovery.type). A role's
+// env names stay shell names.
+func TestValidateAcceptsWhatDockerTakes(t *testing.T) {
+	a := validApp()
+	jobs := a.Roles["jobs"]
+	jobs.Cmd = []string{"/hello", "work", "--queue", ""}
+	a.Roles["jobs"] = jobs
+	a.Accessories = map[string]Accessory{"search": {
+		Image: "elasticsearch:8", Roles: []string{"web"},
+		Cmd: []string{"eswrapper", ""},
+		Env: Env{Clear: map[string]string{"discovery.type": "single-node", "--http-addr": "0.0.0.0:7700"}},
+	}}
+	require.NoError(t, a.Validate())
+
+	a.Accessories["search"] = Accessory{Image: "elasticsearch:8", Roles: []string{"web"}, Env: Env{Clear: map[string]string{"a=b": "x"}}}
+	jobs.Env.Clear = map[string]string{"discovery.type": "x"}
+	a.Roles["jobs"] = jobs
+	assert.Equal(t, []string{
+		`roles.jobs.env.clear["discovery.type"]: must be a name of letters, digits and "_", not starting with a digit, got "discovery.type"`,
+		`accessories.search.env.clear["a=b"]: must be a name without "=" or spaces, got "a=b"`,
+	}, problems(t, a.Validate()))
 }

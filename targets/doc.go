@@ -84,7 +84,7 @@
 // ExitInvalid, saying to single-quote it inside sh -c.
 //
 // deploy, check and plan take the git commit of the directory Mage runs in as
-// the version unless -version is given (with -dirty when the tree has
+// the version unless -version is given (with -dirty-<hash of the changes> when the tree has
 // uncommitted changes).
 //
 // # Exit codes

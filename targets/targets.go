@@ -82,7 +82,7 @@ func connectWith(ctx context.Context, destination *string, edit func(*deploy.Opt
 }
 
 // release is the release for the -version flag, or the git commit of the
-// working directory (with -dirty when it has uncommitted changes).
+// working directory (with -dirty-<hash of the changes> when it has uncommitted changes).
 // A -version that could never deploy is refused here, before any host is
 // dialled (issue 15: it used to surface as every host's dial error).
 func release(ctx context.Context, version *string) (deploy.Release, error) {
@@ -191,6 +191,13 @@ func Plan(ctx context.Context, version, destination *string, offline *bool) erro
 	state, err := s.Observe(ctx)
 	if err != nil {
 		return exit(err)
+	}
+	// Read only: with no key yet, or secrets that cannot be resolved from
+	// here, the plan says their values were not compared.
+	if d, err := s.Digests(ctx); err == nil {
+		r.Secrets = d
+	} else {
+		fmt.Fprintf(output(), "note: secret values were not compared: %v\n", err)
 	}
 	p, err := deploy.NewPlan(s.App(), r, state)
 	if err != nil && !errors.Is(err, deploy.ErrNothingToDeploy) { // the empty plan says so itself

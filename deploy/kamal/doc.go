@@ -5,20 +5,39 @@
 //
 // # Importing
 //
-// Load takes the project directory (or a YAML file) and a destination,
-// and returns the App, a Report and an error:
+// LoadAll takes the project directory (or a YAML file) and reads the
+// base with every destination overlay beside it; Load reads the base
+// with one destination ("" for none). Each returns the App, a Report
+// and an error:
 //
-//	app, report, err := kamal.Load(".", "production")
+//	app, report, err := kamal.LoadAll(".")
 //	if err != nil {
 //		return err // a *kamal.Error with file and line, or the App's *deploy.ValidationError
 //	}
 //	fmt.Print(report) // every key not carried over, by its YAML path, with what to do
+//	prod, err := app.ForDestination("production") // what kamal deploy -d production deploys
 //
-// The Report lists each unsupported Key with its file and line and a
-// reason, notes where a value's meaning shifts a little, and the names
-// (never the values) the secrets files set. An import reads, and never
-// runs: ERB is not evaluated, hook scripts are not run, and a
-// "$(command)" in .kamal/secrets is reported instead of executed.
+// The Report lists each Key not carried over with its file and line and
+// a reason, apart from what Slipway does not need (CLI aliases, which
+// Mage targets replace, and ERB statements), notes where a value's
+// meaning shifts a little, the environment variables the ERB read and
+// the names (never the values) the secrets files set.
+//
+// # ERB
+//
+// Kamal renders its config with Ruby's ERB before it reads the YAML,
+// and so does the import, for the idioms configs use to read the
+// environment: ENV["X"], ENV.fetch("X"), ENV.fetch("X", "default"),
+// ENV.fetch("X") { "default" } and ENV["X"] || "default", with single or
+// double quotes, looked up with os.LookupEnv (Importer.LookupEnv for
+// another source). An import reads, and never runs: any other Ruby is
+// left alone. A statement (<% %>) is dropped, keeping a conditional's
+// first branch; other output (<%= %>) leaves its key out, reported with
+// its file and line; so ERB never stops an import. A variable that is
+// not set and has no default leaves its value empty, and the
+// validation error that may follow, an *EnvError, names it. Hook
+// scripts are not run either, and a "$(command)" in .kamal/secrets is
+// reported instead of executed.
 //
 // # Secrets
 //

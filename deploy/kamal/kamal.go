@@ -25,7 +25,8 @@ import (
 // YAML file works; its destination overlay sits beside it). With a
 // destination, config/deploy.<destination>.yml is deep-merged over the
 // base as Kamal does (maps merge key by key, anything else is replaced)
-// and App.Destination is set.
+// and App.Destination is set. Without one, the base alone is read; to
+// read the base with every destination, use LoadAll.
 //
 // App.Secrets reads .kamal/secrets-common then .kamal/secrets (or
 // .kamal/secrets.<destination>), then the environment; see Secrets.
@@ -38,57 +39,189 @@ import (
 // container NAME with the value of the secret ALIAS.
 //
 // Behaviour follows Kamal where Slipway's defaults differ: kamal-proxy
-// buffers requests and responses unless buffering says otherwise, and
-// the primary role is behind the proxy unless it says proxy: false.
-// Names Slipway cannot take as they are ("my_app") become lower-case
-// with dashes ("my-app"), with a note.
+// buffers requests and responses unless buffering says otherwise, the
+// primary role is behind the proxy unless it says proxy: false, and
+// without a builder key (or with only builder.arch) the App builds the
+// project's Dockerfile. Names Slipway cannot take as they are
+// ("my_app") become lower-case with dashes ("my-app"), with a note.
+//
+// ERB is rendered before the YAML is read, as Kamal does: the ENV idioms
+// configs use (ENV["X"], ENV.fetch("X"), ENV.fetch("X", "default"),
+// ENV.fetch("X") { "default" }, ENV["X"] || "default") are evaluated
+// from the environment (see Importer.LookupEnv), and the report lists
+// the names read. Nothing else is run: a statement (<% %>) is dropped,
+// keeping a conditional's first branch, and other output (<%= %>) is
+// left out with its key reported by file and line, so that ERB never
+// stops an import.
 //
 // The report lists every key not carried over, by its YAML path, with a
 // reason. Keys starting with "x-" are ignored, as Kamal does; YAML
-// anchors, aliases and "<<" merge keys are followed. ERB ("<%= %>") is
-// not evaluated: a value holding it is reported. Malformed YAML, a value
-// of the wrong type anywhere (a known key is never dropped for its type),
-// and a file over a limit (MaxFileSize, MaxNodes, MaxValues, MaxDepth)
-// are a *Error naming the file and line; the limits bound the time and
-// memory an import takes. When the App is not valid (an image Slipway
-// cannot take, a host that is not a host name, ...) Load returns it and
-// the report with deploy.App.Validate's *deploy.ValidationError, whose
-// fields are the App's.
+// anchors, aliases and "<<" merge keys are followed. Malformed YAML, a
+// value of the wrong type anywhere (a known key is never dropped for its
+// type), and a file over a limit (MaxFileSize, MaxNodes, MaxValues,
+// MaxDepth) are a *Error naming the file and line; the limits bound the
+// time and memory an import takes. When the App is not valid (an image
+// Slipway cannot take, a host that is not a host name, ...) Load returns
+// it and the report with deploy.App.Validate's *deploy.ValidationError,
+// whose fields are the App's; when an environment variable the ERB reads
+// is not set, that error is wrapped in an *EnvError that names it.
 func Load(path, destination string) (deploy.App, *Report, error) {
+	return Importer{}.Load(path, destination)
+}
+
+// LoadAll reads a Kamal project with every destination it has an
+// overlay for (config/deploy.<destination>.yml beside the config):
+// the App is the base, and App.Destinations holds one overlay per
+// destination, which makes the App Load(path, destination) reads, so
+// that App.ForDestination(name) is the App Kamal deploys with -d name.
+//
+// A base that is complete only with a destination (require_destination,
+// or hosts and proxy hosts set only in the overlays) imports: each
+// destination is validated as it deploys, by ForDestination and
+// Validate, and their problems are returned at once, each field prefixed
+// with "destinations.<name>."; the base is validated alone only when it
+// has no destination. The report covers the base and every overlay,
+// each key once.
+func LoadAll(path string) (deploy.App, *Report, error) {
+	return Importer{}.LoadAll(path)
+}
+
+// Importer reads Kamal configs with settings other than the defaults.
+// Its zero value is what Load and LoadAll use.
+type Importer struct {
+	// LookupEnv gives the ERB's ENV its values; nil means os.LookupEnv.
+	LookupEnv LookupEnv
+}
+
+func (im Importer) lookup() LookupEnv {
+	if im.LookupEnv != nil {
+		return im.LookupEnv
+	}
+	return osLookupEnv
+}
+
+// Load is the package's Load with the Importer's settings.
+func (im Importer) Load(path, destination string) (deploy.App, *Report, error) {
 	file, root, err := kamalConfigFile(path)
 	if err != nil {
 		return deploy.App{}, nil, err
 	}
-	report := &Report{Files: []string{file}}
-	cfg, err := loadKamalFile(file)
+	app, report, err := im.load(file, root, destination, false)
 	if err != nil {
 		return deploy.App{}, nil, err
 	}
+	return app, report, report.envError(app.Validate())
+}
+
+// LoadAll is the package's LoadAll with the Importer's settings.
+func (im Importer) LoadAll(path string) (deploy.App, *Report, error) {
+	file, root, err := kamalConfigFile(path)
+	if err != nil {
+		return deploy.App{}, nil, err
+	}
+	dests := kamalDestinations(file)
+	base, report, err := im.load(file, root, "", len(dests) > 0)
+	if err != nil {
+		return deploy.App{}, nil, err
+	}
+	if len(dests) == 0 {
+		return base, report, report.envError(base.Validate())
+	}
+	report.Destinations = dests
+	// What the destinations read from the environment or run is theirs:
+	// the base alone is not what deploys.
+	report.EnvSecrets, report.CommandSecrets = nil, nil
+	base.Destinations = map[string]func(*deploy.App){}
+	var problems []deploy.Problem
+	var other error
+	for _, d := range dests {
+		app, r, err := im.load(file, root, d, false)
+		if err != nil {
+			return deploy.App{}, nil, err
+		}
+		report.merge(r)
+		base.Destinations[d] = overlayWith(app)
+	}
+	if err := base.Validate(); err != nil {
+		// Only the base's own checks that do not depend on its servers
+		// are kept: those of the destination names and their replicas.
+		if ve, ok := errors.AsType[*deploy.ValidationError](err); ok {
+			for _, p := range ve.Problems {
+				if strings.HasPrefix(p.Field, "destinations") {
+					problems = append(problems, p)
+				}
+			}
+		}
+	}
+	for _, d := range dests {
+		app, err := base.ForDestination(d)
+		if err == nil {
+			err = app.Validate()
+		}
+		if ve, ok := errors.AsType[*deploy.ValidationError](err); ok {
+			for _, p := range ve.Problems {
+				p.Field = "destinations." + d + "." + p.Field
+				problems = append(problems, p)
+			}
+		} else if err != nil && other == nil {
+			other = fmt.Errorf("destination %s: %w", d, err)
+		}
+	}
+	report.sortKeys()
+	if other != nil {
+		return base, report, other
+	}
+	if len(problems) > 0 {
+		return base, report, report.envError(&deploy.ValidationError{Problems: problems})
+	}
+	return base, report, nil
+}
+
+// overlayWith is a destination overlay that makes the App the one the
+// destination imports as, keeping the base's destinations.
+func overlayWith(dest deploy.App) func(*deploy.App) {
+	return func(a *deploy.App) {
+		c := dest.Clone()
+		c.Destinations = a.Destinations
+		*a = c
+	}
+}
+
+// load imports file (and the destination's overlay) into an App and a
+// report, without validating it. withDestinations says the base is read
+// for LoadAll: require_destination is then met.
+func (im Importer) load(file, root, destination string, withDestinations bool) (deploy.App, *Report, error) {
+	report := &Report{Files: []string{file}}
+	lookup := im.lookup()
+	erb := map[string][]erbExpr{}
+	emptied := map[string][]int{}
+	cfg, res, err := loadKamalFile(file, lookup)
+	if err != nil {
+		return deploy.App{}, nil, err
+	}
+	report.addERB(file, res)
+	erb[file], emptied[file] = res.exprs, res.emptied
 	if destination != "" {
 		overlay := strings.TrimSuffix(file, filepath.Ext(file)) + "." + destination + filepath.Ext(file)
-		over, err := loadKamalFile(overlay)
+		over, res, err := loadKamalFile(overlay, lookup)
 		if errors.Is(err, fs.ErrNotExist) {
 			return deploy.App{}, nil, fmt.Errorf("destination %s: %s does not exist; known destinations: %s", destination, overlay, orNone(kamalDestinations(file)))
 		}
 		if err != nil {
 			return deploy.App{}, nil, err
 		}
+		report.addERB(overlay, res)
+		erb[overlay], emptied[overlay] = res.exprs, res.emptied
 		cfg = mergeKamal(cfg, over)
 		report.Files = append(report.Files, overlay)
 	}
-	k := &kamalImport{report: report, root: root, destination: destination}
+	k := &kamalImport{report: report, root: root, destination: destination, erb: erb, emptied: emptied, withDestinations: withDestinations}
 	app, err := k.app(cfg, file)
 	if err != nil {
 		return deploy.App{}, nil, err
 	}
-	// Keys come out in file order, whichever part of the import found them.
-	slices.SortStableFunc(report.Unsupported, func(x, y Key) int {
-		if d := slices.Index(report.Files, x.File) - slices.Index(report.Files, y.File); d != 0 {
-			return d
-		}
-		return x.Line - y.Line
-	})
-	return app, report, app.Validate()
+	report.sortKeys()
+	return app, report, nil
 }
 
 func orNone(s []string) string {
@@ -127,9 +260,15 @@ func kamalDestinations(file string) []string {
 	var names []string
 	for _, m := range matches {
 		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), base+"."), ext)
-		if name != "" && !strings.Contains(name, ".") {
-			names = append(names, name)
+		if name == "" || strings.Contains(name, ".") {
+			continue
 		}
+		// deploy.X.yml with deploy.X.<dest>.yml beside it is a config
+		// of its own (kamal -c config/deploy.X.yml), not a destination.
+		if own, _ := filepath.Glob(filepath.Join(filepath.Dir(file), base+"."+name+".*"+ext)); len(own) > 0 {
+			continue
+		}
+		names = append(names, name)
 	}
 	slices.Sort(names)
 	return names
@@ -140,6 +279,11 @@ type kamalImport struct {
 	report      *Report
 	root        string
 	destination string
+	erb         map[string][]erbExpr // file -> the ERB output not evaluated, by marker number
+	emptied     map[string][]int     // file -> lines where an unset variable left nothing
+	// withDestinations says the base is read with its destinations
+	// (LoadAll), which meet require_destination.
+	withDestinations bool
 
 	ssh      sshDefaults
 	tags     map[string][]string   // host -> tags
@@ -199,9 +343,16 @@ func (k *kamalImport) fields(v *kval, path string, handle func(key string, val *
 		}
 		p := keyPath(path, key)
 		val := v.vals[i]
-		if s := erbIn(val); s {
-			k.unsupported(val, p, "holds ERB (<% %>), which Slipway does not evaluate; write the value, or set it in Go")
+		if reason, ok := k.erbText(v.file, key); ok {
+			k.unsupported(val, p, reason)
 			continue
+		}
+		if reason, ok := k.erbIn(val); ok {
+			k.unsupported(val, p, reason)
+			continue
+		}
+		if k.emptiedByERB(val) {
+			continue // an unset variable: the report names it
 		}
 		ok, err := handle(key, val, p)
 		if err != nil {
@@ -212,11 +363,6 @@ func (k *kamalImport) fields(v *kval, path string, handle func(key string, val *
 		}
 	}
 	return nil
-}
-
-// erbIn reports whether a scalar holds ERB.
-func erbIn(v *kval) bool {
-	return v != nil && v.kind == yaml.ScalarNode && strings.Contains(v.text, "<%")
 }
 
 // str reads a scalar as text.
@@ -272,8 +418,11 @@ func (k *kamalImport) strList(v *kval, path string, single bool) ([]string, erro
 	}
 	out := make([]string, 0, len(v.items))
 	for i, item := range v.items {
-		if erbIn(item) {
-			k.unsupported(item, indexPath(path, i), "holds ERB (<% %>), which Slipway does not evaluate; write the value, or set it in Go")
+		if reason, ok := k.erbIn(item); ok {
+			k.unsupported(item, indexPath(path, i), reason)
+			continue
+		}
+		if k.emptiedByERB(item) {
 			continue
 		}
 		s, err := k.str(item, indexPath(path, i))
@@ -296,8 +445,12 @@ func (k *kamalImport) strMap(v *kval, path string) (map[string]string, error) {
 	m := make(map[string]string, len(v.keys))
 	for i, key := range v.keys {
 		val := v.vals[i]
-		if erbIn(val) {
-			k.unsupported(val, keyPath(path, key), "holds ERB (<% %>), which Slipway does not evaluate; write the value, or set it in Go")
+		if reason, ok := k.erbText(v.file, key); ok {
+			k.unsupported(val, keyPath(path, key), reason)
+			continue
+		}
+		if reason, ok := k.erbIn(val); ok {
+			k.unsupported(val, keyPath(path, key), reason)
 			continue
 		}
 		if val.isNull() {
@@ -332,9 +485,9 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 	if v := cfg.get("require_destination"); v != nil {
 		if req, err := k.boolean(v, "require_destination"); err != nil {
 			return deploy.App{}, err
-		} else if req && k.destination == "" {
+		} else if req && k.destination == "" && !k.withDestinations {
 			return deploy.App{}, &Error{File: file, Line: cfg.get("require_destination").line, Path: "require_destination",
-				Message: "the config requires a destination; pass one of: " + orNone(kamalDestinations(file))}
+				Message: "the config requires a destination; pass one of: " + orNone(kamalDestinations(file)) + ", or read them all with LoadAll"}
 		}
 	}
 
@@ -352,10 +505,15 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 	}
 	registry := cfg.get("registry")
 	var registryServer string
-	if s := registry.get("server"); s != nil && !erbIn(s) {
-		var err error
-		if registryServer, err = k.str(s, "registry.server"); err != nil {
-			return deploy.App{}, err
+	if s := registry.get("server"); s != nil {
+		if _, erb := k.erbIn(s); !erb {
+			var err error
+			if registryServer, err = k.str(s, "registry.server"); err != nil {
+				return deploy.App{}, err
+			}
+			if isLocalRegistry(registryServer) {
+				registryServer = "" // the image is delivered over SSH
+			}
 		}
 	}
 	allowEmpty := false
@@ -409,16 +567,17 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 			a.Boot, err = k.boot(v, p)
 		case "accessories":
 			// read after the roles, whose hosts they may use
-		case "builder", "logging", "sshkit", "output":
+		case "builder":
+			a.Build, err = k.builder(v, p)
+		case "logging", "sshkit", "output":
 			reason := map[string]string{
-				"builder": "Kamal's builder settings are not imported; set App.Build to an image.Dockerfile or image.Go",
 				"logging": "the import does not read logging; set App.Logging or Role.Logging in Go (the default is json-file capped at max-size=10m, as Kamal's)",
 				"sshkit":  "SSHKit settings have no Slipway equivalent; the ssh transport has its own defaults",
 				"output":  "Kamal's output loggers are not supported; Slipway writes one line per host and step to Options.Output",
 			}[key]
 			k.eachKey(v, p, reason)
 		case "aliases":
-			k.eachKey(v, p, "Kamal CLI aliases have no Slipway equivalent; write a Mage target or a Go func")
+			k.aliasNotes(v, p)
 		case "hooks_path":
 			if _, err = k.str(v, p); err == nil {
 				k.unsupported(v, p, "Kamal hook scripts are not run; port them to App.Hooks (Go funcs)")
@@ -448,6 +607,12 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 		return deploy.App{}, err
 	}
 
+	k.envOverrides(&a)
+	if !cfg.has("builder") {
+		if a.Build, err = k.builder(nil, "builder"); err != nil {
+			return deploy.App{}, err
+		}
+	}
 	if err := k.proxy(&a, proxyCfg, cfg, primary); err != nil {
 		return deploy.App{}, err
 	}
@@ -463,7 +628,7 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 	if err := k.applyTags(&a); err != nil {
 		return deploy.App{}, err
 	}
-	if v := cfg.get("accessories"); v != nil && !erbIn(v) {
+	if v := cfg.get("accessories"); v != nil {
 		if a.Accessories, err = k.accessories(v, "accessories", &a); err != nil {
 			return deploy.App{}, err
 		}
@@ -472,12 +637,155 @@ func (k *kamalImport) app(cfg *kval, file string) (deploy.App, error) {
 		return deploy.App{}, err
 	}
 	k.hooksNote(cfg)
-	if k.destination == "" {
+	if k.destination == "" && !k.withDestinations {
 		if d := kamalDestinations(file); len(d) > 0 {
-			k.note("destinations %s have overlays; import one with kamal.Load(path, %q)", strings.Join(d, ", "), d[0])
+			k.note("destinations %s have overlays; import one with kamal.Load(path, %q), or all with kamal.LoadAll(path)", strings.Join(d, ", "), d[0])
 		}
 	}
 	return a, nil
+}
+
+// envOverrides carries over Kamal's merge of a role's env over the
+// top-level one, where a role's clear value replaces a top-level secret
+// of the same name (or a role's secret a clear value): Slipway keeps a
+// name clear or secret for the whole app, so the top-level entry moves
+// down into the other roles.
+func (k *kamalImport) envOverrides(a *deploy.App) {
+	names := slices.Sorted(maps.Keys(a.Roles))
+	overriding := func(has func(deploy.Env) bool) (over, others []string) {
+		for _, n := range names {
+			if has(a.Roles[n].Env) {
+				over = append(over, n)
+			} else {
+				others = append(others, n)
+			}
+		}
+		return over, others
+	}
+	for _, name := range slices.Clone(a.Env.Secret) {
+		over, others := overriding(func(e deploy.Env) bool { _, ok := e.Clear[name]; return ok })
+		if len(over) == 0 {
+			continue
+		}
+		a.Env.Secret = slices.DeleteFunc(a.Env.Secret, func(s string) bool { return s == name })
+		for _, n := range others {
+			r := a.Roles[n]
+			if !slices.Contains(r.Env.Secret, name) {
+				r.Env.Secret = append(slices.Clone(r.Env.Secret), name)
+			}
+			a.Roles[n] = r
+		}
+		k.note("env.secret %s is replaced by a clear value in role %s, as Kamal merges a role's env; Slipway lists the secret in the other roles' env instead (%s)", name, strings.Join(over, ", "), orNone(others))
+	}
+	for _, name := range slices.Sorted(maps.Keys(a.Env.Clear)) {
+		over, others := overriding(func(e deploy.Env) bool { return slices.Contains(e.Secret, name) })
+		if len(over) == 0 {
+			continue
+		}
+		value := a.Env.Clear[name]
+		delete(a.Env.Clear, name)
+		if len(a.Env.Clear) == 0 {
+			a.Env.Clear = nil
+		}
+		for _, n := range others {
+			r := a.Roles[n]
+			if _, ok := r.Env.Clear[name]; !ok {
+				r.Env.Clear = maps.Clone(r.Env.Clear)
+				if r.Env.Clear == nil {
+					r.Env.Clear = map[string]string{}
+				}
+				r.Env.Clear[name] = value
+			}
+			a.Roles[n] = r
+		}
+		k.note("env.clear %s is replaced by a secret in role %s, as Kamal merges a role's env; Slipway sets the clear value in the other roles' env instead (%s)", name, strings.Join(over, ", "), orNone(others))
+	}
+}
+
+// aliasNotes lists Kamal's CLI aliases as not needed: a Mage target, or
+// one of the ready targets, does what each did.
+func (k *kamalImport) aliasNotes(v *kval, path string) {
+	if v.isNull() || v.kind != yaml.MappingNode {
+		k.notNeeded(v, path, "Kamal CLI aliases are shell shortcuts; in Slipway write a Mage target (a Go func in magefiles/)")
+		return
+	}
+	for i, key := range v.keys {
+		if strings.HasPrefix(key, "x-") {
+			continue
+		}
+		val := v.vals[i]
+		k.notNeeded(val, keyPath(path, key), "a Kamal CLI shortcut; "+aliasTarget(val.text))
+	}
+}
+
+// aliasTarget says which Mage target does what a Kamal alias does.
+func aliasTarget(alias string) string {
+	words, _ := splitShellWords(alias)
+	if len(words) >= 2 && words[0] == "app" {
+		var rest, flags []string
+		reuse, interactive := false, false
+		for i := 2; i < len(words); i++ {
+			switch w := words[i]; w {
+			case "--reuse":
+				reuse = true
+			case "-i", "--interactive":
+				interactive = true
+			case "-r", "--roles":
+				if i+1 < len(words) {
+					i++
+					flags = append(flags, "-role "+words[i])
+				}
+			case "-h", "--hosts":
+				if i+1 < len(words) {
+					i++
+					flags = append(flags, "-host "+words[i])
+				}
+			case "-d", "--destination":
+				if i+1 < len(words) {
+					i++
+					flags = append(flags, "-destination "+words[i])
+				}
+			case "-e", "--env", "-c", "--config-file", "-n", "--lines", "--since", "-g", "--grep", "--version":
+				i++ // a value Mage's targets have no flag for
+			default:
+				if !strings.HasPrefix(w, "-") {
+					rest = append(rest, w)
+				}
+			}
+		}
+		if reuse {
+			flags = append(flags, "-reuse")
+		}
+		extra := ""
+		if len(flags) > 0 {
+			extra = " " + strings.Join(flags, " ")
+		}
+		switch words[1] {
+		case "exec":
+			cmd := "mage exec " + strconv.Quote(strings.Join(rest, " ")) + extra
+			if interactive {
+				cmd += " (output only, no terminal: for a console, ssh to the host and docker exec -it)"
+			}
+			return "the ready targets do it: " + cmd + "; or write a Mage target calling Session.Exec"
+		case "logs":
+			return "the ready targets do it: mage logs -follow" + strings.ReplaceAll(extra, " -reuse", "") + "; or write a Mage target calling Session.Logs"
+		case "details":
+			return "the ready targets do it: mage details"
+		}
+	}
+	if len(words) >= 1 && words[0] == "details" {
+		return "the ready targets do it: mage details"
+	}
+	return "write it as a Mage target (a Go func in magefiles/) that calls the SDK"
+}
+
+// notNeeded records what Slipway needs no equivalent of.
+func (k *kamalImport) notNeeded(v *kval, path, reason string) {
+	key := Key{Path: path, Reason: reason}
+	if v != nil {
+		key.File, key.Line = v.file, v.line
+	}
+	k.report.NotNeeded = append(k.report.NotNeeded, key)
 }
 
 // eachKey reports every key under a map (or the value itself when it is
@@ -513,7 +821,9 @@ func (k *kamalImport) image(v *kval, path, ref, server string) string {
 	return ref
 }
 
-// volumes keeps named volumes; a host path cannot be expressed.
+// volumes keeps named volumes, and mounts a host directory as a named
+// volume of its own, with a note: Slipway mounts named volumes only. A
+// host file cannot be a volume, so it is reported.
 func (k *kamalImport) volumes(v *kval, path string) ([]string, error) {
 	vols, err := k.strList(v, path, false)
 	if err != nil {
@@ -521,13 +831,17 @@ func (k *kamalImport) volumes(v *kval, path string) ([]string, error) {
 	}
 	var out []string
 	for i, vol := range vols {
+		p := indexPath(path, i)
+		item := v.items[i]
 		src, rest, _ := strings.Cut(vol, ":")
-		_, opts, _ := strings.Cut(rest, ":")
+		target, opts, _ := strings.Cut(rest, ":")
 		switch {
-		case strings.ContainsAny(src, "/~") || strings.HasPrefix(src, "."):
-			k.unsupported(v.items[i], indexPath(path, i), "mounts a host path; Slipway mounts named volumes only (\"name:/path\"): use a volume, or copy the files into it")
 		case opts != "" && opts != "ro" && opts != "rw":
-			k.unsupported(v.items[i], indexPath(path, i), fmt.Sprintf("mount options %q are not supported; only ro and rw are", opts))
+			k.unsupported(item, p, fmt.Sprintf("mount options %q are not supported; only ro and rw are", opts))
+		case strings.ContainsAny(src, "/~") || strings.HasPrefix(src, "."):
+			if mounted, ok := k.hostPath(item, p, src, target, opts, "a host path"); ok {
+				out = append(out, mounted)
+			}
 		default:
 			out = append(out, vol)
 		}
@@ -535,17 +849,98 @@ func (k *kamalImport) volumes(v *kval, path string) ([]string, error) {
 	return out, nil
 }
 
+// directories reads an accessory's directories, host directories Kamal
+// makes (a relative one under <service>-<accessory>/ in the login's
+// home) and mounts: each becomes a named volume, with a note.
+func (k *kamalImport) directories(v *kval, path, service, accessory string) ([]string, error) {
+	dirs, err := k.strList(v, path, false)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i, dir := range dirs {
+		p := indexPath(path, i)
+		src, rest, _ := strings.Cut(dir, ":")
+		target, opts, _ := strings.Cut(rest, ":")
+		if !strings.HasPrefix(target, "/") || opts != "" && opts != "ro" && opts != "rw" {
+			k.unsupported(v.items[i], p, fmt.Sprintf("want \"dir:/path/in/container\", got %q", dir))
+			continue
+		}
+		host := src
+		if !strings.HasPrefix(src, "/") && !strings.HasPrefix(src, "~") {
+			host = "~/" + service + "-" + accessory + "/" + src
+		}
+		name := volumeName(service + "-" + accessory + "-" + strings.Trim(src, "/.~"))
+		if strings.HasPrefix(src, "/") {
+			name = volumeName(src)
+		}
+		mounted := name + ":" + target
+		if opts != "" {
+			mounted += ":" + opts
+		}
+		k.note("%s (%s:%d): the host directory %s is the named volume %s, which starts empty: copy the data in before the first deploy (docker run --rm -v %s:/from -v %s:/to busybox cp -a /from/. /to/)",
+			p, v.items[i].file, v.items[i].line, host, name, host, name)
+		out = append(out, mounted)
+	}
+	return out, nil
+}
+
+// hostPath mounts a host directory as a named volume named after it,
+// with a note; a file (a name with an extension) is reported instead.
+func (k *kamalImport) hostPath(item *kval, p, src, target, opts, what string) (string, bool) {
+	if !strings.HasPrefix(target, "/") {
+		k.unsupported(item, p, fmt.Sprintf("want \"host/path:/path/in/container\", got %q", item.text))
+		return "", false
+	}
+	if ext := filepath.Ext(filepath.Base(target)); ext != "" && ext != filepath.Base(target) {
+		k.unsupported(item, p, fmt.Sprintf("mounts the host file %s; Slipway mounts named volumes only: bake the file into the image, or give an accessory Files", src))
+		return "", false
+	}
+	name := volumeName(src)
+	mounted := name + ":" + target
+	if opts != "" {
+		mounted += ":" + opts
+	}
+	k.note("%s (%s:%d): %s %s is the named volume %s, which starts empty: copy the data in before the first deploy (docker run --rm -v %s:/from -v %s:/to busybox cp -a /from/. /to/)",
+		p, item.file, item.line, what, src, name, src, name)
+	return mounted, true
+}
+
+// volumeName makes a volume name of a host path: "/var/lib/app" is
+// "var-lib-app".
+func volumeName(p string) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(p) {
+		switch {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-':
+			b.WriteRune(c)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	n := strings.Trim(b.String(), "-._")
+	for strings.Contains(n, "--") {
+		n = strings.ReplaceAll(n, "--", "-")
+	}
+	if n == "" {
+		n = "data"
+	}
+	return n
+}
+
 // registry reads the registry login into App.Registry. The server is
 // already part of App.Image, as Kamal names the repository it pushes.
 func (k *kamalImport) registry(a *deploy.App, v *kval, path string) error {
 	r := &deploy.Registry{}
+	local := false
 	err := k.fields(v, path, func(key string, val *kval, p string) (bool, error) {
 		var err error
 		switch key {
 		case "server":
 			var server string
-			if server, err = k.str(val, p); err == nil && strings.HasPrefix(server, "localhost") {
-				k.unsupported(val, p, "Kamal runs a local registry for localhost servers; Slipway does not: leave App.Registry nil to deliver the image over SSH")
+			if server, err = k.str(val, p); err == nil && isLocalRegistry(server) {
+				local = true
+				k.note("%s %s: Kamal's local registry carries the image to the hosts over SSH; Slipway delivers it over SSH with no registry (App.Registry is nil)", p, server)
 			}
 		case "username":
 			if val.kind == yaml.SequenceNode {
@@ -574,10 +969,17 @@ func (k *kamalImport) registry(a *deploy.App, v *kval, path string) error {
 	if err != nil {
 		return err
 	}
-	if *r != (deploy.Registry{}) {
+	if *r != (deploy.Registry{}) && !local {
 		a.Registry = r
 	}
 	return nil
+}
+
+// isLocalRegistry reports whether a registry server is Kamal's local
+// one ("localhost:5555"), which it reaches through an SSH tunnel.
+func isLocalRegistry(server string) bool {
+	host, _, _ := strings.Cut(server, ":")
+	return host == "localhost" || host == "127.0.0.1"
 }
 
 func (k *kamalImport) sshConfig(v *kval) error {
@@ -725,8 +1127,18 @@ func (k *kamalImport) hosts(v *kval, path, role string) ([]deploy.Server, error)
 		if v.kind == yaml.ScalarNode {
 			p = path
 		}
-		if erbIn(item) {
-			k.unsupported(item, p, "holds ERB (<% %>), which Slipway does not evaluate; write the host")
+		if reason, ok := k.erbIn(item); ok {
+			k.unsupported(item, p, reason)
+			continue
+		}
+		if item.kind == yaml.MappingNode && len(item.keys) == 1 {
+			if reason, ok := k.erbText(item.file, item.keys[0]); ok {
+				k.unsupported(item, p, reason)
+				continue
+			}
+		}
+		if k.emptiedByERB(item) {
+			out = append(out, k.server("")) // validation names the variable
 			continue
 		}
 		var host string
@@ -878,6 +1290,8 @@ func (k *kamalImport) options(v *kval, path string) (deploy.ContainerOptions, er
 				o.Memory, err = parseMemory(s)
 				if err != nil {
 					err = &Error{File: val.file, Line: val.line, Path: p, Message: err.Error()}
+				} else if !plainMemoryRe.MatchString(s) {
+					k.note("%s %s is %d bytes (ContainerOptions.Memory), as Docker reads it", p, s, o.Memory)
 				}
 			}
 		case "cpus":
@@ -907,32 +1321,32 @@ func (k *kamalImport) options(v *kval, path string) (deploy.ContainerOptions, er
 	return o, err
 }
 
-// parseMemory reads Docker's memory sizes: "512m", "2g", "1073741824".
+// parseMemory reads Docker's memory sizes as docker run does: a number,
+// then an optional unit k, m, g, t or p (any case), an optional "i" and
+// an optional "b": "512m", "2g", "500MiB", "2Gb", "1073741824". The
+// units are powers of 1024, as Docker's are.
 func parseMemory(s string) (int64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimSuffix(t, "b")
-	mult := int64(1)
-	if t != "" {
-		switch t[len(t)-1] {
-		case 'k':
-			mult = 1 << 10
-		case 'm':
-			mult = 1 << 20
-		case 'g':
-			mult = 1 << 30
-		case 't':
-			mult = 1 << 40
-		}
-		if mult > 1 {
-			t = t[:len(t)-1]
-		}
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f < 0 {
+	m := memoryRe.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
 		return 0, fmt.Errorf("must be a memory size such as \"512m\" or \"2g\", got %q", s)
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, fmt.Errorf("must be a memory size such as \"512m\" or \"2g\", got %q", s)
+	}
+	mult := int64(1)
+	if m[2] != "" {
+		mult = 1 << (10 * (strings.Index("kmgtp", strings.ToLower(m[2])) + 1))
 	}
 	return int64(f * float64(mult)), nil
 }
+
+// plainMemoryRe is a size Slipway would write the same: bytes, or a
+// number with one of k, m, g.
+var plainMemoryRe = regexp.MustCompile(`^\d+[kmg]?$`)
+
+// memoryRe is Docker's memory size syntax (go-units' RAMInBytes).
+var memoryRe = regexp.MustCompile(`^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$`)
 
 // env reads Kamal's env: a map of clear values, or clear/secret (and at
 // the top, tags).
@@ -993,6 +1407,10 @@ func (k *kamalImport) secretList(v *kval, path string) ([]string, error) {
 			secret = name
 		}
 		k.secrets = append(k.secrets, secret)
+		if slices.Contains(names, name) {
+			k.note("%s lists %s twice; Slipway lists it once", path, name)
+			continue
+		}
 		if prev, ok := k.aliases[name]; ok && prev.secret != secret {
 			k.unsupported(v.items[i], p, fmt.Sprintf("%s is the secret %s here but %s at %s; Slipway gives an env name one secret for the whole app, so %s is left out here: rename one of them",
 				name, secret, prev.secret, prev.path, name))
@@ -1415,17 +1833,17 @@ func (k *kamalImport) applyTags(a *deploy.App) error {
 func (k *kamalImport) accessories(v *kval, path string, a *deploy.App) (map[string]deploy.Accessory, error) {
 	out := map[string]deploy.Accessory{}
 	err := k.fields(v, path, func(name string, av *kval, p string) (bool, error) {
-		acc, err := k.accessory(av, p, a)
+		acc, err := k.accessory(av, p, k.slipwayName("accessory", name), a)
 		if err != nil {
 			return true, err
 		}
-		out[k.slipwayName("accessory", name)] = acc
+		out[k.roleName(name)] = acc
 		return true, nil
 	})
 	return out, err
 }
 
-func (k *kamalImport) accessory(v *kval, path string, a *deploy.App) (deploy.Accessory, error) {
+func (k *kamalImport) accessory(v *kval, path, name string, a *deploy.App) (deploy.Accessory, error) {
 	var acc deploy.Accessory
 	added := map[string]bool{}
 	addHosts := func(hosts []string) {
@@ -1478,7 +1896,10 @@ func (k *kamalImport) accessory(v *kval, path string, a *deploy.App) (deploy.Acc
 		case "env":
 			acc.Env, err = k.env(val, p, false)
 		case "volumes":
-			acc.Volumes, err = k.volumes(val, p)
+			var vols []string
+			if vols, err = k.volumes(val, p); err == nil {
+				acc.Volumes = append(acc.Volumes, vols...)
+			}
 		case "port":
 			var s string
 			if s, err = k.str(val, p); err == nil {
@@ -1499,7 +1920,10 @@ func (k *kamalImport) accessory(v *kval, path string, a *deploy.App) (deploy.Acc
 		case "files":
 			acc.Files, err = k.accessoryFiles(val, p)
 		case "directories":
-			k.unsupported(val, p, "directories on the host are not supported; use a named volume")
+			var dirs []string
+			if dirs, err = k.directories(val, p, a.Service, name); err == nil {
+				acc.Volumes = append(acc.Volumes, dirs...)
+			}
 		case "service":
 			k.unsupported(val, p, "accessory containers are named after the app and the accessory; a custom service name is not supported")
 		case "network":
@@ -1536,6 +1960,9 @@ func (k *kamalImport) secretsSource(a *deploy.App, cfg *kval) error {
 	}
 	k.report.SecretFiles = sum.read
 	k.report.SecretNames = sum.names
+	if len(sum.skipped) > 0 {
+		k.note("secrets files: %s %s no NAME=value (shell lines); Kamal's dotenv skips them, and so does Slipway, which runs no shell", strings.Join(sum.skipped, ", "), plural(len(sum.skipped), "is", "are"))
+	}
 	// The source keeps absolute paths: it is read at deploy time, maybe
 	// from another directory (a test in a package directory), and must
 	// find the files this import read. The report keeps them as given.

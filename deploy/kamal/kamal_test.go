@@ -3,6 +3,7 @@ package kamal_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipwayhq/slipway/deploy"
+	"github.com/slipwayhq/slipway/deploy/image"
 	"github.com/slipwayhq/slipway/deploy/kamal"
+	"github.com/slipwayhq/slipway/deploy/ssh"
 	"github.com/slipwayhq/slipway/health"
 	"github.com/slipwayhq/slipway/secret"
 )
@@ -47,13 +50,13 @@ func TestLoad(t *testing.T) {
 		check func(t *testing.T, app deploy.App, r *kamal.Report)
 	}{
 		{
-			name: "reads the Rails default config of deployment-posture.md",
-			path: func(*testing.T) string { return "testdata/rails" },
-			paths: []string{
-				"aliases.console", "aliases.logs", "asset_path", "builder.arch", "builder.cache",
-			},
+			name:  "reads the Rails default config of deployment-posture.md",
+			path:  func(*testing.T) string { return "testdata/rails" },
+			paths: []string{"asset_path", "builder.cache"},
 			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, "my-app", app.Service)
+				assert.Equal(t, image.Dockerfile{Context: "testdata/rails"}, app.Build, "Kamal builds the project's Dockerfile")
+				assert.Equal(t, []string{"aliases.console", "aliases.logs"}, keyPaths(r.NotNeeded), "aliases are not needed: Mage targets do their work")
 				assert.Equal(t, "ghcr.io/my-org/my_app", app.Image)
 				assert.Equal(t, &deploy.Registry{Username: "my-org", PasswordSecret: "KAMAL_REGISTRY_PASSWORD"}, app.Registry)
 				web := app.Roles["web"]
@@ -85,11 +88,7 @@ func TestLoad(t *testing.T) {
 				"servers.api.stop_timeout",
 				"proxy.buffering.max_request_body", "proxy.forward_headers",
 				"registry.username",
-				"volumes[1]",
-				"accessories.db.directories",
 				"ssh.log_level", "minimum_version", "hooks_path",
-				"builder.arch", "builder.remote", "builder.args",
-				"aliases.console",
 			},
 			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, "shop", app.Service)
@@ -99,7 +98,12 @@ func TestLoad(t *testing.T) {
 				assert.Equal(t, map[string]string{"owner": "platform"}, app.Labels)
 				assert.Equal(t, deploy.Boot{LimitPercent: 25, Wait: 2 * time.Second}, app.Boot)
 				assert.Equal(t, 3, app.Retain)
-				assert.Equal(t, []string{"shop_storage:/rails/storage"}, app.Volumes)
+				assert.Equal(t, []string{"shop_storage:/rails/storage", "var-log-shop:/rails/log"}, app.Volumes, "the host path is a named volume, with a note")
+				assert.Equal(t, image.Dockerfile{
+					Context: "testdata/multirole", Args: map[string]string{"RUBY_VERSION": "3.4.1"},
+					Host: &ssh.Config{Host: "builder.example.com", User: "docker"},
+				}, app.Build, "builder.remote builds on that host's engine")
+				assert.Equal(t, []string{"aliases.console"}, keyPaths(r.NotNeeded))
 
 				jump := &deploy.Server{Host: "bastion.example.com", User: "root"}
 				srv := func(host string) deploy.Server {
@@ -142,7 +146,8 @@ func TestLoad(t *testing.T) {
 					Ports:   []string{"127.0.0.1:3306:3306"},
 					Files:   map[string]string{"/etc/mysql/conf.d/my.cnf": "[mysqld]\nmax_connections = 200\n"},
 					Options: deploy.ContainerOptions{Memory: 2 << 30},
-				}, app.Accessories["db"], "files are read from the project and copied into the container")
+					Volumes: []string{"shop-db-data:/var/lib/mysql"},
+				}, app.Accessories["db"], "files are read from the project and copied into the container; directories are named volumes")
 				assert.Equal(t, deploy.Accessory{
 					Image: "valkey/valkey:8", Roles: []string{"jobs"},
 					Cmd:     []string{"valkey-server", "--appendonly", "yes"},
@@ -352,8 +357,9 @@ helthcheck:
 			},
 		},
 		{
-			name: "reports ERB instead of evaluating it",
+			name: "evaluates ERB's ENV and reports the rest by file and line",
 			path: func(t *testing.T) string {
+				t.Setenv("EXTRA_HOST", "10.0.0.2")
 				return deployYML(t, `
 service: hello
 image: acme/hello
@@ -369,11 +375,15 @@ env:
     GIT_SHA: <%= %x(git rev-parse HEAD).strip %>
 `)
 			},
-			paths: []string{"servers.web[1]", "registry.password", "env.clear.GIT_SHA"},
+			paths: []string{"registry.password", "env.clear.GIT_SHA"},
 			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
-				assert.Equal(t, deploy.Hosts("10.0.0.1"), app.Roles["web"].Servers)
+				assert.Equal(t, deploy.Hosts("10.0.0.1", "10.0.0.2"), app.Roles["web"].Servers)
 				assert.Equal(t, &deploy.Registry{Username: "AWS"}, app.Registry)
 				assert.Empty(t, app.Env.Clear)
+				assert.Equal(t, []string{"EXTRA_HOST"}, r.EnvRead)
+				assert.Equal(t, 10, r.Unsupported[0].Line)
+				assert.Contains(t, r.Unsupported[0].Reason, "ERB expression (line 10) that Slipway does not evaluate")
+				assert.NotContains(t, r.String(), "aws ecr", "the Ruby code is never quoted: it may hold a secret")
 			},
 		},
 		{
@@ -389,11 +399,16 @@ volumes:
   - ./storage:/rails/storage
   - /etc/ssl/certs:/certs:ro
   - logs:/logs:z
+  - /etc/app/paypal.yml:/rails/config/paypal.yml:ro
 `)
 			},
-			paths: []string{"volumes[2]", "volumes[3]", "volumes[4]"},
+			paths: []string{"volumes[4]", "volumes[5]"},
 			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
-				assert.Equal(t, []string{"data:/data", "cache:/cache:ro"}, app.Volumes)
+				assert.Equal(t, []string{"data:/data", "cache:/cache:ro", "storage:/rails/storage", "etc-ssl-certs:/certs:ro"}, app.Volumes,
+					"a host directory becomes a named volume of its own")
+				assert.Contains(t, r.Notes, fmt.Sprintf("volumes[2] (%s:8): a host path ./storage is the named volume storage, which starts empty: "+
+					"copy the data in before the first deploy (docker run --rm -v ./storage:/from -v storage:/to busybox cp -a /from/. /to/)", r.Files[0]))
+				assert.Contains(t, r.Unsupported[1].Reason, "mounts the host file /etc/app/paypal.yml")
 			},
 		},
 		{
@@ -561,6 +576,15 @@ accessories:
 	}
 }
 
+// keyPaths returns the paths of keys.
+func keyPaths(keys []kamal.Key) []string {
+	p := make([]string, len(keys))
+	for i, k := range keys {
+		p[i] = k.Path
+	}
+	return p
+}
+
 func nilIfEmpty(s []string) []string {
 	if len(s) == 0 {
 		return nil
@@ -572,6 +596,7 @@ func TestLoadErrors(t *testing.T) {
 	tests := []struct {
 		name        string
 		yml         string
+		env         string // KAMAL_TEST_IMAGE
 		destination string
 		want        string
 		line        int
@@ -613,13 +638,17 @@ func TestLoadErrors(t *testing.T) {
 			want: "config/deploy.yml:4: require_destination: the config requires a destination; pass one of: none", line: 4,
 		},
 		{
-			name: "hints at ERB that breaks the YAML",
-			yml:  "service: hello\n<% if true %>\nimage: acme/hello\n<% end %>\n",
-			want: "Slipway does not evaluate",
+			name: "hints at ERB output that breaks the YAML",
+			yml:  "service: hello\nimage: <%= ENV[\"KAMAL_TEST_IMAGE\"] %>\n",
+			env:  "acme/hello: latest",
+			want: "config/deploy.yml:2: mapping values are not allowed in this context (after its ERB was evaluated: check the values the environment gives it)", line: 2,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.env != "" {
+				t.Setenv("KAMAL_TEST_IMAGE", tt.env)
+			}
 			_, _, err := kamal.Load(deployYML(t, tt.yml), tt.destination)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
@@ -696,7 +725,7 @@ proxy:
 	t.Run("gives a base config without servers the validation error and names its destinations", func(t *testing.T) {
 		_, report, err := kamal.Load("testdata/destinations", "")
 		require.EqualError(t, err, `roles: must have at least one role, such as "web" with a Proxy`)
-		assert.Contains(t, report.Notes, `destinations production, staging have overlays; import one with kamal.Load(path, "production")`)
+		assert.Contains(t, report.Notes, `destinations production, staging have overlays; import one with kamal.Load(path, "production"), or all with kamal.LoadAll(path)`)
 	})
 	t.Run("reads a config file given by path", func(t *testing.T) {
 		app, _, err := kamal.Load("testdata/rails/config/deploy.yml", "")
@@ -769,7 +798,7 @@ func TestLoadSecrets(t *testing.T) {
 		for _, v := range []string{"ci-bot", "tok-123", "redis://10.0.2.5"} {
 			assert.NotContains(t, out, v)
 		}
-		assert.Contains(t, out, "17 keys not supported:\n  servers.web.hosts[1] (testdata/multirole/config/deploy.yml:4): tag edge gives this host env of its own")
+		assert.Contains(t, out, "11 keys not carried over:\n  servers.web.hosts[1] (testdata/multirole/config/deploy.yml:4): tag edge gives this host env of its own")
 		assert.Contains(t, out, "set by commands Slipway does not run (export them or add a secret.Command source): MAIN_DB_PASSWORD RAILS_MASTER_KEY")
 		v, err := app.Secrets.Secret(ctx, "REDIS_URL")
 		require.NoError(t, err)
@@ -810,7 +839,11 @@ func TestSecrets(t *testing.T) {
 		require.ErrorIs(t, err, secret.ErrMissing, name)
 		assert.Contains(t, err.Error(), why, name)
 	}
-	require.NoError(t, os.WriteFile(main, []byte("ok=1\nnot a line with a secret\n"), 0o600))
-	_, err := src.Secret(ctx, "A")
-	require.EqualError(t, err, "read Kamal secrets file "+main+": line 2: expected NAME=value")
+	require.NoError(t, os.WriteFile(main, []byte("set -a\nA=main\n[ -f .env ] && . .env\n"), 0o600))
+	got, err := src.Secret(ctx, "A")
+	require.NoError(t, err, "shell lines are skipped, as Kamal's dotenv skips them")
+	assert.Equal(t, "main", got)
+	require.NoError(t, os.WriteFile(main, []byte("ok=1\nB=\"never closed\n"), 0o600))
+	_, err = src.Secret(ctx, "A")
+	require.EqualError(t, err, "read Kamal secrets file "+main+": line 2: the quoted value has no closing quote")
 }

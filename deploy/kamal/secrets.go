@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/slipwayhq/slipway/secret"
@@ -49,7 +50,7 @@ func (k Secrets) Secret(_ context.Context, name string) (string, error) {
 	for i, f := range k.Files {
 		files[i] = secret.ProjectPath(f)
 	}
-	entries, read, err := readKamalSecrets(files)
+	entries, read, _, err := readKamalSecrets(files)
 	if err != nil {
 		return "", err
 	}
@@ -166,38 +167,55 @@ func (e kamalSecret) resolve(earlier, why map[string]string, budget *int) (strin
 }
 
 // readKamalSecrets parses the files that exist, in order, and says
-// which were read.
-func readKamalSecrets(files []string) ([]kamalSecret, []string, error) {
-	var all []kamalSecret
-	var read []string
+// which were read, and which lines ("file:line") were skipped as no
+// assignment.
+func readKamalSecrets(files []string) (all []kamalSecret, read, skips []string, err error) {
 	for _, f := range files {
 		data, err := readCapped(f, MaxFileSize, "Kamal secrets file", "MaxFileSize")
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		entries, err := kamalEntries(f, string(data))
+		entries, skipped, err := kamalEntries(f, string(data))
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		all = append(all, entries...)
 		read = append(read, f)
+		for _, n := range skipped {
+			skips = append(skips, fmt.Sprintf("%s:%d", f, n))
+		}
 	}
-	return all, read, nil
+	return all, read, skips, nil
 }
 
 // kamalEntries reads the NAME=... lines of a dotenv file as Kamal's
-// dotenv does, with secret.ParseDotenv. Its errors name lines, never
+// dotenv does, with secret.ParseDotenv. A line that is not an
+// assignment ("set -a", "source .env", ...) is skipped, as Ruby's dotenv
+// skips it; its number is returned in skipped. Errors name lines, never
 // their content.
-func kamalEntries(file, text string) ([]kamalSecret, error) {
-	lines, err := secret.ParseDotenv(text)
-	if err != nil {
-		return nil, fmt.Errorf("read Kamal secrets file %s: %w", file, err)
+func kamalEntries(file, text string) (entries []kamalSecret, skipped []int, err error) {
+	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	var parsed []secret.Assignment
+	for range len(lines) + 1 {
+		parsed, err = secret.ParseDotenv(strings.Join(lines, "\n"))
+		if err == nil {
+			break
+		}
+		n, ok := notAssignment(err, lines)
+		if !ok {
+			return nil, nil, fmt.Errorf("read Kamal secrets file %s: %w", file, err)
+		}
+		lines[n-1] = ""
+		skipped = append(skipped, n)
 	}
-	entries := make([]kamalSecret, len(lines))
-	for i, l := range lines {
+	if err != nil {
+		return nil, nil, fmt.Errorf("read Kamal secrets file %s: %w", file, err)
+	}
+	entries = make([]kamalSecret, len(parsed))
+	for i, l := range parsed {
 		e := kamalSecret{name: l.Name, file: file, line: l.Line, text: l.Value}
 		switch {
 		case l.Command():
@@ -207,7 +225,21 @@ func kamalEntries(file, text string) ([]kamalSecret, error) {
 		}
 		entries[i] = e
 	}
-	return entries, nil
+	return entries, skipped, nil
+}
+
+// dotenvLineRe finds the line a secret.ParseDotenv error names.
+var dotenvLineRe = regexp.MustCompile(`^line (\d+): (expected NAME=value|the name before)`)
+
+// notAssignment returns the line of a ParseDotenv error that is about a
+// line that is no NAME=value assignment, which dotenv skips.
+func notAssignment(err error, lines []string) (int, bool) {
+	m := dotenvLineRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n, n >= 1 && n <= len(lines) && lines[n-1] != ""
 }
 
 // kamalSecretsSummary is what an import learns from the secrets files:
@@ -215,15 +247,16 @@ func kamalEntries(file, text string) ([]kamalSecret, error) {
 type kamalSecretsSummary struct {
 	read     []string
 	names    []string          // every name set, sorted
+	skipped  []string          // "file:line" of lines that are no assignment
 	commands map[string]string // name -> "file:line" of a command that sets it last
 }
 
 func summarizeKamalSecrets(files []string) (kamalSecretsSummary, error) {
-	entries, read, err := readKamalSecrets(files)
+	entries, read, skips, err := readKamalSecrets(files)
 	if err != nil {
 		return kamalSecretsSummary{}, err
 	}
-	s := kamalSecretsSummary{read: read, commands: map[string]string{}}
+	s := kamalSecretsSummary{read: read, skipped: skips, commands: map[string]string{}}
 	seen := map[string]bool{}
 	for _, e := range entries {
 		if !seen[e.name] {

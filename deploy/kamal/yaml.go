@@ -119,11 +119,18 @@ func readCapped(file string, max int64, what, limit string) ([]byte, error) {
 	return data, nil
 }
 
-func loadKamalFile(file string) (*kval, error) {
-	data, err := readCapped(file, MaxFileSize, "Kamal config", "MaxFileSize")
+// loadKamalFile reads a config file: its ERB rendered (see renderERB),
+// then its YAML.
+func loadKamalFile(file string, lookup LookupEnv) (*kval, erbResult, error) {
+	raw, err := readCapped(file, MaxFileSize, "Kamal config", "MaxFileSize")
 	if err != nil {
-		return nil, err
+		return nil, erbResult{}, err
 	}
+	text, res := renderERB(string(raw), lookup)
+	if len(text) > MaxFileSize {
+		return nil, res, &Error{File: file, Message: fmt.Sprintf("is larger than %d bytes (MaxFileSize) once its ERB is evaluated; check the environment variables it reads", MaxFileSize)}
+	}
+	data := []byte(text)
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		ke := &Error{File: file, Message: strings.TrimPrefix(err.Error(), "yaml: ")}
@@ -131,23 +138,29 @@ func loadKamalFile(file string) (*kval, error) {
 			ke.Line, _ = strconv.Atoi(m[1])
 			ke.Message = strings.TrimPrefix(ke.Message, m[0]+": ")
 		}
-		if strings.Contains(string(data), "<%") {
-			ke.Message += " (the file holds ERB, which Slipway does not evaluate; replace it with plain values)"
+		if strings.Contains(string(raw), "<%") {
+			ke.Message += " (after its ERB was evaluated: check the values the environment gives it)"
 		}
-		return nil, ke
+		return nil, res, ke
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return &kval{kind: yaml.MappingNode, file: file, line: 1, size: 1, height: 1}, nil
+		return &kval{kind: yaml.MappingNode, file: file, line: 1, size: 1, height: 1}, res, nil
 	}
 	c := &kconv{file: file, anchored: map[*yaml.Node]*kval{}, open: map[*yaml.Node]bool{}}
 	v, err := c.conv(doc.Content[0], 1)
 	if err != nil {
-		return nil, err
+		return nil, res, err
+	}
+	if v.kind == yaml.ScalarNode && erbMarkerRe.MatchString(v.text) {
+		// The whole file is the output of ERB Slipway does not evaluate
+		// (a file rendering another, say): it imports as empty.
+		res.whole = true
+		return &kval{kind: yaml.MappingNode, file: file, line: 1, size: 1, height: 1}, res, nil
 	}
 	if v.kind != yaml.MappingNode {
-		return nil, &Error{File: file, Line: v.line, Message: "the config must be a map of keys such as service, image and servers, got " + v.describe()}
+		return nil, res, &Error{File: file, Line: v.line, Message: "the config must be a map of keys such as service, image and servers, got " + v.describe()}
 	}
-	return v, nil
+	return v, res, nil
 }
 
 // kconv converts yaml.Nodes into kvals within the limits. Its work is
