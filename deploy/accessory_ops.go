@@ -166,7 +166,7 @@ func (s *Session) accessoryStep(host, name string) Step {
 // ensureAccessoryImage builds and delivers accessory name's image to its
 // hosts that lack it (or always, for a built one), as a deploy does.
 func (s *Session) ensureAccessoryImage(ctx context.Context, name string) error {
-	state, err := s.observe(ctx, false)
+	state, err := s.observe(ctx, false, "")
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) 
 	defer s.watchCancel(ctx)()
 	defer func() { err = s.releaseAfter(ctx, err) }()
 	start := time.Now()
-	state, err := s.observe(ctx, false)
+	state, err := s.observe(ctx, false, r.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (s *Session) Rollback(ctx context.Context, version string) (_ *Report, err 
 	defer s.watchCancel(ctx)()
 	defer func() { err = s.releaseAfter(ctx, err) }()
 	start := time.Now()
-	state, err := s.observe(ctx, false)
+	state, err := s.observe(ctx, false, version)
 	if err != nil {
 		return nil, err
 	}

@@ -191,16 +191,19 @@ func (s *Session) Lock(ctx context.Context, version string) (err error) {
 func (s *Session) Unlock(ctx context.Context) (err error) {
 	defer s.redactErr(&err)
 	host := s.hosts[s.app.PrimaryHost()]
+	mine := s.heldLock().ID
+	if mine != "" {
+		return s.unlockMine(ctx, host, mine)
+	}
 	info, err := s.LockStatus(ctx)
 	if err != nil {
 		return fmt.Errorf("release the deploy lock on %s: %w", host.name, err)
 	}
-	mine := s.heldLock().ID
 	switch {
 	case info == nil:
 		s.forget(mine)
 		return nil
-	case info.Incomplete, info.ID == "" && mine != "", mine != "" && info.ID != mine, mine == "" && info.Performer != s.performer:
+	case info.Incomplete, info.Performer != s.performer: // a session that took none releases its performer's
 		return &LockedError{Host: host.name, Info: *info}
 	}
 	// Remove it only if it is still the one read above.
@@ -216,6 +219,30 @@ func (s *Session) Unlock(ctx context.Context) (err error) {
 		return fmt.Errorf("release the deploy lock on %s: %w", host.name, err)
 	}
 	s.forget(mine)
+	return nil
+}
+
+// unlockMine releases the lock id this session took, in one command:
+// it removes the lock when it is still id's, and otherwise prints what
+// holds it (a lock broken and taken by someone else since), which is
+// left in place and returned as a *LockedError. A free lock is not an
+// error.
+func (s *Session) unlockMine(ctx context.Context, host *hostConn, id string) error {
+	path := ssh.Quote(s.lockPath())
+	script := fmt.Sprintf("if grep -qF %s %s 2>/dev/null; then rm -f %s; exit 0; fi; %s",
+		ssh.Quote(`"id":"`+id+`"`), path, path, lockStatusScript(s.lockPath()))
+	var res ssh.Result
+	if err := s.call(ctx, host.name, "the unlock command", s.opts.callTimeout(), func(ctx context.Context) error {
+		var err error
+		res, err = host.ssh.Run(ctx, script, nil)
+		return err
+	}); err != nil {
+		return fmt.Errorf("release the deploy lock on %s: %w", host.name, err)
+	}
+	if info := parseLockStatus(res.Stdout); info != nil {
+		return &LockedError{Host: host.name, Info: *info}
+	}
+	s.forget(id)
 	return nil
 }
 

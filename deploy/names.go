@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -30,7 +29,7 @@ const (
 // would take over the other's route.
 //
 // Slipway keeps the names and refuses the collision on the host instead
-// (checkNames, from Observe) of changing the scheme. A new scheme would
+// (nameCollision, from every observation) of changing the scheme. A new scheme would
 // rename everything that runs today: a rollback finds its retained
 // containers by name, so every retained release would be lost, and
 // kamal-proxy would be handed a second service for hosts the old one
@@ -63,19 +62,10 @@ func (o nameOwner) String() string {
 	return s
 }
 
-// checkNames refuses host when a container there belongs to someone
-// else under a name a would use: a role's service-role[-destination]
-// (its containers' names and its kamal-proxy service) or an accessory's
-// container name.
-func checkNames(ctx context.Context, a App, host string, e *engine.Engine) error {
-	cs, err := e.List(ctx, engine.ListOptions{All: true})
-	if err != nil {
-		return err
-	}
-	return nameCollision(a, host, cs)
-}
-
-// nameCollision is checkNames on the containers listed on host.
+// nameCollision refuses host when one of the containers listed there
+// belongs to someone else under a name a would use: a role's
+// service-role[-destination] (its containers' names and its kamal-proxy
+// service) or an accessory's container name.
 func nameCollision(a App, host string, containers []engine.Container) error {
 	ours := map[string]nameOwner{}
 	for _, role := range a.rolesOn(host) {

@@ -325,11 +325,21 @@ func Bench(ctx context.Context) error {
 		{"health/up/uptest", ".", "20000x"},
 		{".", "./replicate/", "1x"},
 	} {
-		if err := runIn(b.dir, "go", "test", "-run=^$", "-bench=.", "-benchtime="+b.count, "-count=1", b.pkg); err != nil {
+		// BenchmarkFleet takes minutes: benchFleet runs it.
+		if err := runIn(b.dir, "go", "test", "-run=^$", "-bench=.", "-skip=^BenchmarkFleet$", "-benchtime="+b.count, "-count=1", b.pkg); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// BenchFleet runs the fleet benchmark: Slipway's deploy to 1, 10 and 30 lab hosts in one batch beside the engines' own floor and Kamal's remote command sequence, with their ratios (-sizes=1,10,22 picks other host counts; about 15 minutes for 1,10,30 on a busy 2-core machine).
+func BenchFleet(ctx context.Context, sizes *string) error {
+	args := []string{"test", "-run=^$", "-bench=^BenchmarkFleet$", "-benchtime=1x", "-count=1", "-timeout=90m", "./deploy/"}
+	if sizes != nil {
+		args = append(args, "-args", "-fleet.sizes="+*sizes)
+	}
+	return run("go", args...)
 }
 
 func run(name string, args ...string) error { return runIn(".", name, args...) }
