@@ -106,14 +106,8 @@ func TestLoad(t *testing.T) {
 				srv := func(host string) deploy.Server {
 					return deploy.Server{Host: host, User: "deploy", Port: 2222, Jump: jump}
 				}
-				tagged := func(host, name, value string) deploy.Server {
-					s := srv(host)
-					s.Env = deploy.Env{Clear: map[string]string{name: value}}
-					return s
-				}
 				web := app.Roles["web"]
-				assert.Equal(t, []deploy.Server{srv("10.0.1.10"), tagged("10.0.1.11", "EDGE", "1"), tagged("10.0.1.12", "EDGE", "1")}, web.Servers,
-					"env tags are the tagged hosts' own env")
+				assert.Equal(t, []deploy.Server{srv("10.0.1.10"), srv("10.0.1.11"), srv("10.0.1.12")}, web.Servers, "a tag with no env gives a host none")
 				assert.Equal(t, deploy.ContainerOptions{Memory: 512 << 20, ExtraHosts: []string{"db.internal:10.0.2.5"}}, web.Options)
 				assert.Equal(t, map[string]string{"tier": "frontend"}, web.Labels)
 				assert.Equal(t, deploy.Env{Clear: map[string]string{"WEB_CONCURRENCY": "4"}}, web.Env)
@@ -130,7 +124,7 @@ func TestLoad(t *testing.T) {
 				assert.Equal(t, deploy.ContainerOptions{Memory: 1 << 30, CPUs: 2, Restart: "on-failure:5"}, jobs.Options, "from the merge key")
 				assert.Equal(t, map[string]string{"team": "jobs"}, jobs.Labels)
 				assert.Equal(t, []string{"REDIS_URL"}, jobs.Env.Secret)
-				assert.Equal(t, []deploy.Server{srv("10.0.1.20"), tagged("10.0.1.21", "READ_ONLY", "true")}, jobs.Servers)
+				assert.Equal(t, 20*time.Second, jobs.StopTimeout, "a role without the proxy stops with drain_timeout, as Kamal's docker stop -t")
 				assert.Nil(t, jobs.Proxy, "only the primary role is behind the proxy by default")
 
 				api := app.Roles["api"]
@@ -218,19 +212,29 @@ image: acme/hello
 servers:
   - 172.0.0.1: canary
   - 172.0.0.2: [canary, eu]
+  - 172.0.0.3
 env:
   clear:
     REGION: us
   tags:
     canary:
       CANARY: "1"
+      REGION: canary
+    eu:
+      clear:
+        REGION: eu
+      secret:
+        - EU_TOKEN
 `)
 			},
 			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				require.Len(t, app.Roles, 1)
 				web := app.Roles["web"]
-				canary := deploy.Env{Clear: map[string]string{"CANARY": "1"}}
-				assert.Equal(t, []deploy.Server{{Host: "172.0.0.1", Env: canary}, {Host: "172.0.0.2", Env: canary}}, web.Servers, "each tagged host has its tags' env")
+				assert.Equal(t, []deploy.Server{
+					{Host: "172.0.0.1", Env: deploy.Env{Clear: map[string]string{"CANARY": "1", "REGION": "canary"}}},
+					{Host: "172.0.0.2", Env: deploy.Env{Clear: map[string]string{"CANARY": "1", "REGION": "eu"}, Secret: []string{"EU_TOKEN"}}},
+					{Host: "172.0.0.3"},
+				}, web.Servers, "each tagged host has its tags' env, a later tag's over an earlier one's")
 				assert.Equal(t, deploy.Env{}, web.Env)
 				assert.Equal(t, &deploy.Proxy{BufferRequests: true, BufferResponses: true}, web.Proxy, "Kamal's proxy defaults")
 			},
