@@ -319,8 +319,8 @@ func TestDroppedLinkIsCleanedUpOnceItIsBack(t *testing.T) {
 			t.Logf("deploy:\n%v\n%s", res.err, out.String())
 			require.Error(t, res.err)
 
-			requireServing(t, a, h7.Addr, "v1") // the old release kept serving
-			requireServing(t, a, hosts[1].Addr, "v2")
+			requireServing(t, a, h7.Addr, "v1")       // the old release kept serving
+			requireServing(t, a, hosts[1].Addr, "v1") // the primary's batch failed, so h8's never began
 			v2 := deploy.ContainerName(a, "web", "v2")
 			assert.NotContains(t, containers(t, h7, a), v2, "the unserved v2 is removed")
 			lock, err := s.LockStatus(ctx)
