@@ -627,20 +627,10 @@ func (e *BootError) Unwrap() []error { return []error{ErrGateFailed, e.Err} }
 
 func (s *Session) gate(ctx context.Context, h *hostConn, st Step) error {
 	if st.Gate == nil {
-		deadline := time.Now().Add(settleTime)
-		for {
-			c, err := h.engine.Inspect(ctx, st.Container)
-			if err != nil {
-				return s.failBoot(ctx, h, st, err)
-			}
-			if !c.Running() || c.RestartCount > 0 {
-				return s.failBoot(ctx, h, st, fmt.Errorf("container %s (exit %d)", c.State, c.ExitCode))
-			}
-			if time.Now().After(deadline) {
-				return nil
-			}
-			time.Sleep(100 * time.Millisecond)
+		if err := settle(ctx, h.engine, st.Container); err != nil {
+			return s.failBoot(ctx, h, st, err)
 		}
+		return nil
 	}
 	target := health.Container(s.healthHost(h, s.app.network()),
 		st.Container, 0)

@@ -194,24 +194,7 @@ func (s *Session) failNew(ctx context.Context, h *hostConn, st Step, cause error
 // time), leaving it in place either way.
 func (s *Session) handoffGate(ctx context.Context, h *hostConn, st Step) error {
 	if st.Gate == nil {
-		deadline := time.Now().Add(settleTime)
-		for {
-			c, err := h.engine.Inspect(ctx, st.Container)
-			if err != nil {
-				return err
-			}
-			if !c.Running() || c.RestartCount > 0 {
-				return fmt.Errorf("container %s (exit %d)", c.State, c.ExitCode)
-			}
-			if time.Now().After(deadline) {
-				return nil
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
+		return settle(ctx, h.engine, st.Container)
 	}
 	target := health.Container(s.healthHost(h, s.app.network()), st.Container, 0)
 	_, err := health.Wait(ctx, st.Gate, target)

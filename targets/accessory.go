@@ -72,16 +72,8 @@ func (Accessory) Logs(ctx context.Context, name string, tail *int, follow *bool,
 		return exit(err)
 	}
 	defer s.Close()
-	opts := deploy.LogOptions{Tail: 100}
-	if tail != nil {
-		opts.Tail = *tail
-	}
-	if follow != nil {
-		opts.Follow = *follow
-	}
-	if host != nil && *host != "" {
-		opts.Hosts = []string{*host}
-	}
+	opts := deploy.LogOptions{}
+	opts.Tail, opts.Follow, opts.Hosts = logFlags(tail, follow, host)
 	return exit(s.AccessoryLogs(ctx, name, opts, output()))
 }
 

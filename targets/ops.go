@@ -47,18 +47,10 @@ func Logs(ctx context.Context, tail *int, follow *bool, role, host, destination 
 		return exit(err)
 	}
 	defer s.Close()
-	opts := deploy.LogOptions{Tail: 100}
-	if tail != nil {
-		opts.Tail = *tail
-	}
-	if follow != nil {
-		opts.Follow = *follow
-	}
+	opts := deploy.LogOptions{}
+	opts.Tail, opts.Follow, opts.Hosts = logFlags(tail, follow, host)
 	if role != nil && *role != "" {
 		opts.Roles = []string{*role}
-	}
-	if host != nil && *host != "" {
-		opts.Hosts = []string{*host}
 	}
 	return exit(s.Logs(ctx, opts, output()))
 }
@@ -128,4 +120,18 @@ func Prune(ctx context.Context, destination *string) error {
 	}
 	fmt.Fprintf(output(), "pruned %d containers and %d images in %s\n", len(rep.Containers), len(rep.Images), rep.Duration.Round(1e6))
 	return nil
+}
+
+// logFlags reads the -tail, -follow and -host flags every logs target
+// takes: 100 lines unless -tail says otherwise, every host unless -host
+// names one.
+func logFlags(tail *int, follow *bool, host *string) (lines int, follows bool, hosts []string) {
+	lines = 100
+	if tail != nil {
+		lines = *tail
+	}
+	if host != nil && *host != "" {
+		hosts = []string{*host}
+	}
+	return lines, follow != nil && *follow, hosts
 }

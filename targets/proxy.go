@@ -41,16 +41,8 @@ func (Proxy) Logs(ctx context.Context, tail *int, follow *bool, host, destinatio
 		return exit(err)
 	}
 	defer s.Close()
-	opts := deploy.ProxyLogOptions{Tail: 100}
-	if tail != nil {
-		opts.Tail = *tail
-	}
-	if follow != nil {
-		opts.Follow = *follow
-	}
-	if host != nil && *host != "" {
-		opts.Hosts = []string{*host}
-	}
+	opts := deploy.ProxyLogOptions{}
+	opts.Tail, opts.Follow, opts.Hosts = logFlags(tail, follow, host)
 	return exit(s.ProxyLogs(ctx, opts, output()))
 }
 
