@@ -50,6 +50,10 @@ func (Lab) Up(ctx context.Context, hosts *int) error {
 	return nil
 }
 
+// labUpDefault is lab:up with its default size, for targets that need
+// the lab as a dependency (mg.CtxDeps takes no flags).
+func labUpDefault(ctx context.Context) error { return Lab{}.Up(ctx, nil) }
+
 // Down removes every trace of the lab: containers, daemons, mounts, namespaces, files.
 func (Lab) Down(ctx context.Context) error {
 	return lab.Down(ctx, lab.Options{Log: os.Stdout})
@@ -57,7 +61,7 @@ func (Lab) Down(ctx context.Context) error {
 
 // Test brings the lab up with every host the suite uses (lab.SuiteHosts) and runs every test of every module of the repository (CI=true makes a missing lab part fail the run).
 func Test(ctx context.Context) error {
-	mg.CtxDeps(ctx, Lab.Up)
+	mg.CtxDeps(ctx, labUpDefault)
 	if _, err := lab.Up(ctx, lab.Options{Hosts: lab.SuiteHosts, Log: os.Stdout}); err != nil {
 		return err
 	}
@@ -314,7 +318,7 @@ func parseVulns(out []byte) ([]vuln, error) {
 
 // Bench runs the benchmarks against the lab and prints their figures side by side.
 func Bench(ctx context.Context) error {
-	mg.CtxDeps(ctx, Lab.Up)
+	mg.CtxDeps(ctx, labUpDefault)
 	// Each benchmark makes its own comparison inside one run; the counts
 	// are what give stable figures for each.
 	for _, b := range []struct{ dir, pkg, count string }{
