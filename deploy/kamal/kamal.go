@@ -1552,7 +1552,8 @@ type kamalProxy struct {
 	bufRequests, bufReplies *bool
 	httpPort, httpsPort     *int
 	image                   *string
-	cert, key               *string // secret names
+	run                     *proxyRunOptions // proxy.run's metrics_port, debug, log_max_size, bind_ips
+	cert, key               *string          // secret names
 	sslRedirect             *bool
 	forwardHeaders          *bool
 	pathPrefix              *string
@@ -1583,6 +1584,9 @@ func (s kamalProxy) over(o kamalProxy) kamalProxy {
 		return a
 	}
 	s.appPort, s.httpPort, s.httpsPort = pick(s.appPort, o.appPort), pick(s.httpPort, o.httpPort), pick(s.httpsPort, o.httpsPort)
+	if o.run != nil {
+		s.run = o.run
+	}
 	s.interval, s.timeout, s.response = pickD(s.interval, o.interval), pickD(s.timeout, o.timeout), pickD(s.response, o.response)
 	s.tls, s.bufRequests, s.bufReplies = pickB(s.tls, o.tls), pickB(s.bufRequests, o.bufRequests), pickB(s.bufReplies, o.bufReplies)
 	if o.path != nil {
@@ -1637,6 +1641,9 @@ func (s kamalProxy) proxy() deploy.Proxy {
 	}
 	if s.image != nil {
 		px.Image = *s.image
+	}
+	if r := s.run; r != nil {
+		px.MetricsPort, px.Debug, px.LogMaxSize, px.BindIPs = r.metricsPort, r.debug, r.logMaxSize, r.bindIPs
 	}
 	if named(s.cert) && named(s.key) {
 		px.TLSCertificate, px.TLSPrivateKey = *s.cert, *s.key
@@ -1836,7 +1843,15 @@ func (k *kamalImport) proxyRun(s *kamalProxy, v *kval, path string) error {
 			repository, err = k.str(val, p)
 		case "version":
 			version, err = k.str(val, p)
-		case "metrics_port", "debug", "log_max_size", "publish", "bind_ips", "options":
+		case "metrics_port":
+			err = k.runOption(s, func(r *proxyRunOptions) (err error) { r.metricsPort, err = k.integer(val, p); return err })
+		case "debug":
+			err = k.runOption(s, func(r *proxyRunOptions) (err error) { r.debug, err = k.boolean(val, p); return err })
+		case "log_max_size":
+			err = k.runOption(s, func(r *proxyRunOptions) (err error) { r.logMaxSize, err = k.str(val, p); return err })
+		case "bind_ips":
+			err = k.runOption(s, func(r *proxyRunOptions) (err error) { r.bindIPs, err = k.strList(val, p, false); return err })
+		case "publish", "options":
 			k.unsupported(val, p, "kamal-proxy is booted with Slipway's settings; this one is not supported yet")
 		default:
 			return false, nil
@@ -1854,6 +1869,26 @@ func (k *kamalImport) proxyRun(s *kamalProxy, v *kval, path string) error {
 	img := repo + ":" + cmp.Or(version, tag)
 	s.image = &img
 	return nil
+}
+
+// proxyRunOptions are the settings of proxy.run that Slipway's Proxy
+// has fields for (MetricsPort, Debug, LogMaxSize, BindIPs).
+type proxyRunOptions struct {
+	metricsPort int
+	debug       bool
+	logMaxSize  string
+	bindIPs     []string
+}
+
+// runOption sets one proxy.run setting on s.
+func (k *kamalImport) runOption(s *kamalProxy, set func(*proxyRunOptions) error) error {
+	if s.run == nil {
+		s.run = &proxyRunOptions{}
+	} else {
+		r := *s.run // a copy: an overlay's setting never changes the base's
+		s.run = &r
+	}
+	return set(s.run)
 }
 
 // timeouts applies the top-level deploy_timeout and drain_timeout to

@@ -289,7 +289,7 @@ proxy:
 			},
 		},
 		{
-			name: "reads the proxy's run ports, image and buffering",
+			name: "reads the proxy's run ports, image, options and buffering",
 			path: func(t *testing.T) string {
 				return deployYML(t, `
 service: hello
@@ -307,13 +307,18 @@ proxy:
     https_port: 8443
     version: v0.9.0
     metrics_port: 9090
+    debug: true
+    log_max_size: 20m
+    bind_ips: [10.0.0.1]
+    publish: false
 `)
 			},
-			paths: []string{"proxy.run.metrics_port"},
+			paths: []string{"proxy.run.publish"},
 			check: func(t *testing.T, app deploy.App, r *kamal.Report) {
 				assert.Equal(t, &deploy.Proxy{
 					Hosts: []string{"a.example.com", "b.example.com"}, TLS: true, SSLRedirect: deploy.Bool(false),
 					HTTPPort: 8080, HTTPSPort: 8443, Image: "basecamp/kamal-proxy:v0.9.0",
+					MetricsPort: 9090, Debug: true, LogMaxSize: "20m", BindIPs: []string{"10.0.0.1"},
 				}, app.Roles["web"].Proxy)
 			},
 		},
