@@ -5,7 +5,8 @@
 // OpenSSH sshd (key auth only, a generated host key recorded in the lab's
 // known_hosts; its sessions see a /root of their own) and its own dockerd (own socket, data root, exec root and
 // containerd namespaces). Host N answers at 10.250.N.2; the root namespace
-// side of its veth pair is 10.250.N.1. Every host's engine holds the
+// side of its veth pair is 10.250.N.1, and hosts reach each other through
+// it, as servers on one private network do. Every host's engine holds the
 // kamal-proxy image production pulls (basecamp/kamal-proxy:v0.9.2, built
 // here from the Go module) and the test app images slipway/testapp:v1..v3,
 // all built from Go source: nothing is pulled.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -78,7 +79,12 @@ func Up(ctx context.Context, opts Options) (*Lab, error) {
 		return err
 	})
 	for i, h := range l.Hosts {
-		g.Go(func() error { return startHost(gctx, opts, l, i+1, h) })
+		g.Go(func() error {
+			if err := startHost(gctx, opts, l, i+1, h); err != nil {
+				return err
+			}
+			return routeBetweenHosts(gctx, i+1, h)
+		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
@@ -285,6 +291,25 @@ func startHost(ctx context.Context, opts Options, l *Lab, i int, h Host) error {
 		return fmt.Errorf("lab: %s: dockerd did not answer: %w (see %s)", h.Name, err, filepath.Join(h.dir, "dockerd.log"))
 	}
 	opts.logf("%s %s: namespace, sshd and dockerd up in %s", h.Name, h.Addr, since(start))
+	return nil
+}
+
+// routeBetweenHosts lets host i reach the other lab hosts, as servers on
+// one private network reach each other (a load balancer its web hosts, a
+// bastion the hosts behind it): the host routes the lab's addresses
+// through its gateway, and the root namespace forwards what arrives on
+// the host's veth. Forwarding is turned on for the lab's veths only
+// (net.ipv4.conf.<veth>.forwarding), never machine-wide, and goes with
+// them at Down. It is idempotent, so a lab made before it gains it.
+func routeBetweenHosts(ctx context.Context, i int, h Host) error {
+	veth := "slw" + strconv.Itoa(i)
+	if err := os.WriteFile("/proc/sys/net/ipv4/conf/"+veth+"r/forwarding", []byte("1\n"), 0o644); err != nil {
+		return fmt.Errorf("lab: %s: forwarding on %sr: %w", h.Name, veth, err)
+	}
+	route := []string{"ip", "-n", netns(i), "route", "replace", addressPrefix + "0.0/16", "via", gateway(i), "dev", veth + "n"}
+	if out, err := exec.CommandContext(ctx, route[0], route[1:]...).CombinedOutput(); err != nil {
+		return fmt.Errorf("lab: %s: %s: %w: %s", h.Name, strings.Join(route, " "), err, bytes.TrimSpace(out))
+	}
 	return nil
 }
 
