@@ -17,8 +17,9 @@ import (
 	"github.com/slipwayhq/slipway/deploy/engine"
 )
 
-// Down stops every lab host and removes every trace of the lab: its
-// containers, daemons, mounts, network namespaces, veths and files.
+// Down stops every lab host and the bastion and removes every trace of
+// the lab: its containers, daemons, mounts, network namespaces, veths and
+// files.
 func Down(ctx context.Context, opts Options) error {
 	start := time.Now()
 	if os.Geteuid() != 0 {
@@ -42,6 +43,7 @@ func Down(ctx context.Context, opts Options) error {
 	for i := range hosts {
 		stopHost(opts, i, filepath.Join(dir, hostName(i)))
 	}
+	stopBastion(filepath.Join(dir, BastionName))
 	stopS3(dir)
 	unmountUnder(dir)
 	if err := os.RemoveAll(dir); err != nil {

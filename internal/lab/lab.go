@@ -11,6 +11,13 @@
 // here from the Go module) and the test app images slipway/testapp:v1..v3,
 // all built from Go source: nothing is pulled.
 //
+// Beside the hosts runs a bastion (Lab.Bastion, at BastionAddr): a
+// namespace with an sshd and no dockerd, that reaches every host and
+// takes at most BastionMaxStartups connections that have not logged in
+// yet. Bastion.Behind gives a host's SSH configuration through it, and
+// Bastion.ClientConnections counts on the bastion the connections this
+// machine holds to it.
+//
 // Up and Down need root; Up installs Debian's docker.io, openssh-server and
 // iproute2 when they are missing. Tests reach the lab with Require.
 package lab
@@ -104,8 +111,11 @@ func (o Options) logf(format string, args ...any) {
 type Lab struct {
 	Dir        string
 	KeyFile    string // the client's private key, authorised on every host
-	KnownHosts string // every host's key
+	KnownHosts string // every host's key, the bastion's too
 	Hosts      []Host
+	// Bastion is the lab's jump host to the hosts; nil when it does not
+	// run (a lab made before it had one: Up adds it).
+	Bastion *Bastion
 }
 
 // Host is one lab host.
@@ -167,6 +177,9 @@ func Open(opts Options) (*Lab, error) {
 			return nil, fmt.Errorf("lab host %s (%s) is down: %w; run `go run mage.go lab:up` to repair it", h.Name, h.Addr, err)
 		}
 		l.Hosts = append(l.Hosts, h)
+	}
+	if b := l.bastion(); b.alive() == nil {
+		l.Bastion = &b
 	}
 	return l, nil
 }

@@ -78,6 +78,7 @@ func Up(ctx context.Context, opts Options) (*Lab, error) {
 		building = time.Since(start)
 		return err
 	})
+	g.Go(func() error { return startBastion(gctx, opts, l) })
 	for i, h := range l.Hosts {
 		g.Go(func() error {
 			if err := startHost(gctx, opts, l, i+1, h); err != nil {
@@ -98,7 +99,9 @@ func Up(ctx context.Context, opts Options) (*Lab, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	opts.logf("up: %d hosts in %s (%s; dir %s)", len(l.Hosts), since(start), upSummary(installed, packages, building), dir)
+	b := l.bastion()
+	l.Bastion = &b
+	opts.logf("up: %d hosts and the bastion in %s (%s; dir %s)", len(l.Hosts), since(start), upSummary(installed, packages, building), dir)
 	return l, nil
 }
 
@@ -194,11 +197,19 @@ func writeKey(path string) (gossh.PublicKey, error) {
 	return signer.PublicKey(), nil
 }
 
-// writeHostKeys makes each host's key once (a rebuilt host keeps its key,
-// like a rebooted server) and records them all in the lab's known_hosts.
+// writeHostKeys makes each host's key, and the bastion's, once (a rebuilt
+// host keeps its key, like a rebooted server) and records them all in the
+// lab's known_hosts.
 func writeHostKeys(l *Lab) error {
-	var lines []string
+	type keyed struct{ addr, dir string }
+	var all []keyed
 	for _, h := range l.Hosts {
+		all = append(all, keyed{h.Addr, h.dir})
+	}
+	b := l.bastion()
+	all = append(all, keyed{b.Addr, b.dir})
+	var lines []string
+	for _, h := range all {
 		if err := os.MkdirAll(h.dir, 0o755); err != nil {
 			return err
 		}
@@ -216,7 +227,7 @@ func writeHostKeys(l *Lab) error {
 		if err != nil {
 			return err
 		}
-		lines = append(lines, knownhosts.Line([]string{h.Addr}, signer.PublicKey()))
+		lines = append(lines, knownhosts.Line([]string{h.addr}, signer.PublicKey()))
 	}
 	// Tests of other packages read known_hosts while this process brings
 	// hosts up: never truncate it under them. Unchanged, it is left as
