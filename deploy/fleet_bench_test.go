@@ -247,7 +247,7 @@ func (r fleetReport) breakdown() string {
 
 // requireEveryHostServes fails unless every host's kamal-proxy answers
 // GET / for vhost with version: one request per host, 3 s at the most.
-func requireEveryHostServes(b *testing.B, hosts []lab.Host, vhost, version string) {
+func requireEveryHostServes(b testing.TB, hosts []lab.Host, vhost, version string) {
 	b.Helper()
 	client := &http.Client{Timeout: 3 * time.Second}
 	errs := make([]error, len(hosts))

@@ -20,6 +20,17 @@ const failureMemory = 5 * time.Second
 // connections (MaxStartups) sees one. Each host's own connection is
 // still a channel of its own through that one connection.
 //
+// A bastion that refuses is not hammered: its failed dial is the answer
+// for every host dialled through it in the next few seconds (hosts
+// waiting on a dial share its outcome), and an error from sshd dropping
+// the connection before the handshake (MaxStartups) says so. The hosts'
+// channels through the shared connection are forwards, not sessions, so
+// the bastion's MaxSessions does not limit them; how many are opened at
+// once is bounded by the caller (deploy's Options.Parallel bounds
+// Connect, Check and reconnects), and a channel the bastion refuses
+// (AllowTcpForwarding, PermitOpen) fails that host's dial with an error
+// naming the bastion, without a retry.
+//
 // The zero value is ready to use. A Bastions is safe for concurrent use;
 // Close it after the clients dialled through it.
 type Bastions struct {

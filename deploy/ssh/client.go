@@ -73,7 +73,7 @@ func dial(ctx context.Context, cfg Config, bastions *Bastions) (*Client, error) 
 		}
 		raw, err = shared.DialContext(ctx, "tcp", cfg.Addr())
 		if err != nil {
-			return nil, fmt.Errorf("connect to %s: %w", dest, explainDial(ctx, cfg, err))
+			return nil, fmt.Errorf("connect to %s: %w", dest, explainForward(ctx, cfg, err))
 		}
 	case cfg.Jump != nil:
 		jump, err = Dial(ctx, *cfg.Jump)
@@ -81,6 +81,10 @@ func dial(ctx context.Context, cfg Config, bastions *Bastions) (*Client, error) 
 			return nil, fmt.Errorf("connect to %s through jump host: %w", dest, err)
 		}
 		raw, err = jump.DialContext(ctx, "tcp", cfg.Addr())
+		if err != nil {
+			jump.Close()
+			return nil, fmt.Errorf("connect to %s: %w", dest, explainForward(ctx, cfg, err))
+		}
 	default:
 		var d net.Dialer
 		raw, err = d.DialContext(ctx, "tcp", cfg.Addr())
@@ -177,11 +181,38 @@ func explainDial(ctx context.Context, cfg Config, err error) error {
 	return err
 }
 
+// explainForward says what a bastion's refusal to open the channel to
+// cfg's host means. A refusal is final for this dial: the channel is
+// asked for once, and nothing here retries it.
+func explainForward(ctx context.Context, cfg Config, err error) error {
+	var oc *gossh.OpenChannelError
+	if !errors.As(err, &oc) {
+		return explainDial(ctx, cfg, err)
+	}
+	switch oc.Reason {
+	case gossh.Prohibited:
+		return fmt.Errorf("%w: the bastion %s refused to forward to port %d; check AllowTcpForwarding and PermitOpen in its sshd_config",
+			err, cfg.Jump.Destination(), portOf(cfg))
+	case gossh.ConnectionFailed:
+		return fmt.Errorf("%w: the bastion %s could not reach it; check the address, that sshd runs on port %d there, and the route from the bastion",
+			err, cfg.Jump.Destination(), portOf(cfg))
+	case gossh.ResourceShortage:
+		return fmt.Errorf("%w: the bastion %s is out of channels; try fewer hosts at once (deploy.Options.Parallel)", err, cfg.Jump.Destination())
+	}
+	return err
+}
+
 func explainHandshake(ctx context.Context, cfg Config, err error) error {
 	var hk *HostKeyError
 	switch {
 	case errors.As(err, &hk):
 		return hk
+	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
+		// sshd closes a connection before its banner when it is past
+		// MaxStartups (or PerSourceMaxStartups), and when a rule or a
+		// tool such as fail2ban refuses the client's address.
+		return fmt.Errorf("SSH handshake: %w: the server closed the connection before logging in; its sshd may be refusing new connections "+
+			"(MaxStartups: too many at once not yet logged in) or this client's address; open fewer at once (deploy.Options.Parallel, one shared Jump) or check its sshd log", err)
 	case strings.Contains(err.Error(), "unable to authenticate"):
 		return fmt.Errorf("log in as %q refused: the server accepted none of the keys offered (%s); check Server.User and that the user's authorized_keys holds one of them",
 			cfg.user(), offered(cfg))

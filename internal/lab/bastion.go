@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,8 +34,8 @@ const (
 
 // Bastion is the lab's jump host: its own network namespace at
 // BastionAddr and its own sshd (key auth with the lab's key, TCP
-// forwarding on, MaxStartups BastionMaxStartups, log level VERBOSE so
-// that every refused start is logged), and no dockerd. Up makes it
+// forwarding on, MaxStartups BastionMaxStartups, MaxSessions 1, log
+// level VERBOSE so that every refused start is logged), and no dockerd. Up makes it
 // beside the hosts and Down removes it. Servers reach a lab host through
 // it with Behind.
 type Bastion struct {
@@ -80,6 +81,22 @@ func (b Bastion) LogFile() string { return filepath.Join(b.dir, "sshd.log") }
 // hosts (this machine's root namespace, where the SDK runs): what a
 // deploy through the bastion holds open.
 func (b Bastion) ClientConnections() (int, error) {
+	local, from := hexAddr(BastionAddr, b.Port), hexAddr(bastionGateway, 0)[:8]+":"
+	return b.countTCP(func(l, r string) bool { return l == local && strings.HasPrefix(r, from) })
+}
+
+// ForwardedConnections counts the established connections the bastion
+// holds to sshd (port 22) on the lab's hosts: one for each host reached
+// through it.
+func (b Bastion) ForwardedConnections() (int, error) {
+	local, port := hexAddr(BastionAddr, 0)[:8]+":", fmt.Sprintf(":%04X", 22)
+	return b.countTCP(func(l, r string) bool { return strings.HasPrefix(l, local) && strings.HasSuffix(r, port) })
+}
+
+// countTCP counts the established TCP sockets of the bastion's network
+// namespace whose local and remote addresses (as /proc/net/tcp prints
+// them) match.
+func (b Bastion) countTCP(match func(local, remote string) bool) (int, error) {
 	pid := readPid(filepath.Join(b.dir, "sshd.pid"))
 	if pid <= 0 {
 		return 0, errors.New("lab: the bastion's sshd is not running")
@@ -90,14 +107,12 @@ func (b Bastion) ClientConnections() (int, error) {
 		return 0, fmt.Errorf("lab: bastion connections: %w", err)
 	}
 	defer f.Close()
-	local := hexAddr(BastionAddr, b.Port)
-	from := hexAddr(bastionGateway, 0)[:8]
 	n := 0
 	s := bufio.NewScanner(f)
 	for s.Scan() {
 		fields := strings.Fields(s.Text())
 		// sl local_address rem_address st ...; 01 is ESTABLISHED.
-		if len(fields) > 3 && fields[1] == local && strings.HasPrefix(fields[2], from+":") && fields[3] == "01" {
+		if len(fields) > 3 && fields[3] == "01" && match(fields[1], fields[2]) {
 			n++
 		}
 	}
@@ -163,9 +178,21 @@ func (b Bastion) alive() error {
 // they run, and waits until it answers over SSH.
 func startBastion(ctx context.Context, opts Options, l *Lab) error {
 	b := l.bastion()
+	config := filepath.Join(b.dir, "sshd_config")
 	if b.alive() == nil {
-		opts.logf("%s %s: already up", b.Name, b.Addr)
-		return nil
+		if old, err := os.ReadFile(config); err == nil && string(old) == bastionSSHDConfig(l, b) {
+			opts.logf("%s %s: already up", b.Name, b.Addr)
+			return nil
+		}
+		// A lab made with another config: sshd reads it again on SIGHUP.
+		if err := os.WriteFile(config, []byte(bastionSSHDConfig(l, b)), 0o644); err != nil {
+			return err
+		}
+		if err := syscall.Kill(readPid(filepath.Join(b.dir, "sshd.pid")), syscall.SIGHUP); err != nil {
+			return fmt.Errorf("lab: %s: reload sshd: %w", b.Name, err)
+		}
+		opts.logf("%s %s: sshd reloaded with its new config", b.Name, b.Addr)
+		return waitBastion(ctx, b)
 	}
 	start := time.Now()
 	stopBastion(b.dir)
@@ -189,17 +216,26 @@ func startBastion(ctx context.Context, opts Options, l *Lab) error {
 	if err := os.WriteFile("/proc/sys/net/ipv4/conf/"+bastionVeth+"r/forwarding", []byte("1\n"), 0o644); err != nil {
 		return fmt.Errorf("lab: %s: forwarding on %sr: %w", b.Name, bastionVeth, err)
 	}
-	if err := os.WriteFile(filepath.Join(b.dir, "sshd_config"), []byte(bastionSSHDConfig(l, b)), 0o644); err != nil {
+	if err := os.WriteFile(config, []byte(bastionSSHDConfig(l, b)), 0o644); err != nil {
 		return err
 	}
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
 		return err
 	}
 	sshd := exec.CommandContext(ctx, "nsenter", "--net=/run/netns/"+bastionNetns,
-		"/usr/sbin/sshd", "-f", filepath.Join(b.dir, "sshd_config"), "-E", b.LogFile())
+		"/usr/sbin/sshd", "-f", config, "-E", b.LogFile())
 	if out, err := sshd.CombinedOutput(); err != nil { // sshd forks and writes its pid file
 		return fmt.Errorf("lab: %s: start sshd: %w: %s", b.Name, err, bytes.TrimSpace(out))
 	}
+	if err := waitBastion(ctx, b); err != nil {
+		return err
+	}
+	opts.logf("%s %s: namespace and sshd (MaxStartups %d) up in %s", b.Name, b.Addr, BastionMaxStartups, since(start))
+	return nil
+}
+
+// waitBastion waits until the bastion answers over SSH.
+func waitBastion(ctx context.Context, b Bastion) error {
 	if err := waitFor(ctx, 30*time.Second, func() error {
 		c, err := ssh.Dial(ctx, b.SSHConfig())
 		if err != nil {
@@ -209,7 +245,6 @@ func startBastion(ctx context.Context, opts Options, l *Lab) error {
 	}); err != nil {
 		return fmt.Errorf("lab: %s did not answer over SSH: %w (see %s)", b.Name, err, b.LogFile())
 	}
-	opts.logf("%s %s: namespace and sshd (MaxStartups %d) up in %s", b.Name, b.Addr, BastionMaxStartups, since(start))
 	return nil
 }
 
@@ -229,6 +264,9 @@ AllowTcpForwarding yes
 StrictModes no
 # %d connections not yet logged in, and every one past them dropped.
 MaxStartups %d
+# One session a connection: the hosts' channels through it are forwards,
+# which MaxSessions does not count.
+MaxSessions 1
 # VERBOSE logs each start dropped past MaxStartups (see StartsRefused).
 LogLevel VERBOSE
 `, b.Addr, b.Port, filepath.Join(b.dir, "ssh_host_ed25519_key"), filepath.Join(b.dir, "sshd.pid"),
