@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -275,19 +273,17 @@ func TestCommandTimeout(t *testing.T) {
 }
 
 func TestBastionsShareOneConnection(t *testing.T) {
-	h := lab.Require(t, 1).Hosts[0]
-	cfg := h.SSHConfig()
-	jump := h.SSHConfig()
-	cfg.Jump = &jump // the lab's hosts only route to themselves, so jump through h1 to h1
+	const hosts = 6
+	l := lab.Require(t, hosts)
+	bastion := l.RequireBastion(t)
 	ctx := ctxFor(t, time.Minute)
 
 	var b ssh.Bastions
-	const hosts = 6
 	clients := make([]*ssh.Client, hosts)
 	errs := make(chan error, hosts)
 	for i := range clients {
 		go func() {
-			c, err := b.Dial(ctx, cfg)
+			c, err := b.Dial(ctx, bastion.Behind(l.Hosts[i]))
 			clients[i] = c
 			errs <- err
 		}()
@@ -303,21 +299,21 @@ func TestBastionsShareOneConnection(t *testing.T) {
 	})
 	assert.Equal(t, 1, b.Open())
 
-	// Counted by the kernel: this process's TCP connections to the
-	// bastion's sshd (other tests share the lab host, so its sshd's count
-	// would include theirs), and the bastion's channels to the hosts,
-	// which are its sshd's connections from its own address.
-	ours := func() int {
-		out, err := exec.Command("ss", "-Htnp", "state", "established", "dst", h.Addr+":22").Output()
-		require.NoError(t, err)
-		return strings.Count(string(out), fmt.Sprintf("pid=%d,", os.Getpid()))
-	}
-	assert.Equal(t, 1, ours(), "one connection to the bastion for %d hosts", hosts)
-	res, err := clients[0].Run(ctx, "ss -Htn state established '( sport = :22 )' | grep -c ' "+h.Addr+":' || true", nil)
+	// Counted by the bastion's kernel: this machine's connections to it,
+	// and its own to the hosts' sshd.
+	conns, err := bastion.ClientConnections()
 	require.NoError(t, err)
-	through, err := strconv.Atoi(strings.TrimSpace(string(res.Stdout)))
+	assert.Equal(t, 1, conns, "one connection to the bastion for %d hosts", hosts)
+	through, err := bastion.ForwardedConnections()
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, through, hosts, "the hosts' connections come out of the bastion")
+	for i, c := range clients {
+		res, err := c.Run(ctx, "echo $SSH_CONNECTION", nil)
+		require.NoError(t, err)
+		f := strings.Fields(string(res.Stdout)) // client address and port, server address and port
+		require.Len(t, f, 4)
+		assert.Equal(t, []string{lab.BastionAddr, l.Hosts[i].Addr}, []string{f[0], f[2]}, "%s sees the bastion as its client", l.Hosts[i].Name)
+	}
 
 	t.Run("a closed host leaves the bastion to the others", func(t *testing.T) {
 		require.NoError(t, clients[hosts-1].Close())
@@ -327,10 +323,10 @@ func TestBastionsShareOneConnection(t *testing.T) {
 		assert.Equal(t, 1, b.Open())
 	})
 	t.Run("a bastion that refuses is dialled once for every host waiting on it", func(t *testing.T) {
-		bad := h.SSHConfig()
+		behind := bastion.Behind(l.Hosts[0])
+		bad := *behind.Jump
 		bad.KnownHosts = filepath.Join(t.TempDir(), "known_hosts") // empty: the bastion's key is unknown
 		require.NoError(t, os.WriteFile(bad.KnownHosts, nil, 0o600))
-		behind := h.SSHConfig()
 		behind.Jump = &bad
 		var refused ssh.Bastions
 		defer refused.Close()
