@@ -76,7 +76,7 @@ func watchBastion(b lab.Bastion) *bastionWatch {
 
 // finish stops the sampling and returns the counts seen, in order: all
 // of them, and those taken while connected.
-func (w *bastionWatch) finish(t *testing.T) (all, during []int) {
+func (w *bastionWatch) finish(t testing.TB) (all, during []int) {
 	close(w.stop)
 	<-w.done
 	require.NoError(t, w.err)

@@ -25,11 +25,16 @@ import (
 	"github.com/slipwayhq/slipway/deploy"
 	"github.com/slipwayhq/slipway/deploy/engine"
 	"github.com/slipwayhq/slipway/deploy/proxy"
+	"github.com/slipwayhq/slipway/deploy/ssh"
 	"github.com/slipwayhq/slipway/internal/lab"
 )
 
 // fleetSizes are the fleet sizes BenchmarkFleet measures, each one batch.
 var fleetSizes = flag.String("fleet.sizes", "1,10,30", "host counts BenchmarkFleet deploys to, comma-separated")
+
+// fleetJump are the fleet sizes BenchmarkFleet also measures with every
+// host behind the lab's bastion.
+var fleetJump = flag.String("fleet.jump", "30", `host counts BenchmarkFleet deploys to behind the lab's bastion, comma-separated ("" for none)`)
 
 // fleetRuns is how many timed deploys of each kind BenchmarkFleet takes
 // the median of.
@@ -49,48 +54,108 @@ const fleetRuns = 3
 //     OpenSSH with one ControlMaster per host, each phase on every host
 //     with Slipway's parallelism (deploy.DefaultParallel).
 //
+// Then the same for 30 hosts behind the lab's bastion (lab.Bastion,
+// whose sshd takes at most 10 connections not yet logged in): Slipway
+// with a Jump on every server (one shared connection to the bastion),
+// the floor over engines reached through one connection to the bastion,
+// and the Kamal-style sequence with each host's ControlMaster reached
+// through a ProxyCommand `ssh -W %h:%p bastion` of its own, which is
+// what Kamal's ssh.proxy (net-ssh's Jump proxy) runs. A Kamal-style run
+// that fails is reported with its reason instead of a time; the most
+// connections to the bastion each held, counted on the bastion, are
+// printed beside.
+//
 // After every deploy, and after a final rollback, every host's
 // kamal-proxy must serve the new (then the old) release. Hosts are taken
 // h9 first, so that fleets of up to 22 hosts stay off h1..h8 (which the
 // other lab tests use); 30 hosts take all of h1..h30, each with a
 // service name and proxy routes of the benchmark's own.
 //
-//	go run mage.go benchFleet -sizes=1,10,30
-//	go test -run '^$' -bench Fleet -benchtime 1x ./deploy/ -args -fleet.sizes=1,10,22
+//	go run mage.go benchFleet -sizes=1,10,30 -jump=30
+//	go test -run '^$' -bench Fleet -benchtime 1x ./deploy/ -args -fleet.sizes=1,10,22 -fleet.jump=
 func BenchmarkFleet(b *testing.B) {
-	var sizes []int
-	for _, f := range strings.Split(*fleetSizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 || n > lab.MaxHosts {
-			b.Fatalf("-fleet.sizes: %q is not a host count from 1 to %d", f, lab.MaxHosts)
-		}
-		sizes = append(sizes, n)
-	}
-	l := lab.Require(b, slices.Max(sizes))
+	sizes := fleetCounts(b, "-fleet.sizes", *fleetSizes)
+	jumps := fleetCounts(b, "-fleet.jump", *fleetJump)
+	l := lab.Require(b, slices.Max(append(slices.Clone(sizes), jumps...)))
 	order := fleetOrder(l.Hosts)
+	var bastion *lab.Bastion
+	if len(jumps) > 0 {
+		bs := l.RequireBastion(b)
+		bastion = &bs
+	}
 
 	var rows []fleetRow
 	for range b.N {
 		rows = rows[:0]
 		for _, n := range sizes {
-			rows = append(rows, benchFleet(b, order[:n]))
+			rows = append(rows, benchFleet(b, order[:n], nil))
+		}
+		for _, n := range jumps {
+			rows = append(rows, benchFleet(b, order[:n], bastion))
 		}
 	}
 	b.StopTimer()
 	fmt.Fprintf(os.Stdout, "\nfleet deploy, one batch, image present, median of %d (Slipway: connect + deploy + close):\n", fleetRuns)
-	fmt.Fprintf(os.Stdout, "  %5s  %9s  %12s  %11s  %13s  %19s  %9s\n",
+	fmt.Fprintf(os.Stdout, "  %-17s  %9s  %12s  %11s  %13s  %19s  %9s\n",
 		"hosts", "Slipway", "engine floor", "Kamal-style", "Slipway/floor", "Kamal-style/Slipway", "rollback")
 	for _, r := range rows {
-		fmt.Fprintf(os.Stdout, "  %5d  %9s  %12s  %11s  %12.2fx  %18.2fx  %9s\n",
-			r.hosts, secs(r.slipway), secs(r.floor), secs(r.kamal),
-			ratio(r.slipway, r.floor), ratio(r.kamal, r.slipway), secs(r.rollback))
-		b.ReportMetric(r.slipway.Seconds(), fmt.Sprintf("slipway-%dhosts-s", r.hosts))
-		b.ReportMetric(r.floor.Seconds(), fmt.Sprintf("floor-%dhosts-s", r.hosts))
-		b.ReportMetric(r.kamal.Seconds(), fmt.Sprintf("kamal-%dhosts-s", r.hosts))
+		kamal, kratio := secs(r.kamal), fmt.Sprintf("%18.2fx", ratio(r.kamal, r.slipway))
+		if r.kamal == 0 {
+			kamal, kratio = "failed", fmt.Sprintf("%19s", "-")
+		}
+		fmt.Fprintf(os.Stdout, "  %-17s  %9s  %12s  %11s  %12.2fx  %s  %9s\n",
+			r.name(), secs(r.slipway), secs(r.floor), kamal,
+			ratio(r.slipway, r.floor), kratio, secs(r.rollback))
+		metric := fmt.Sprintf("%dhosts", r.hosts)
+		if r.jump {
+			metric += "-bastion"
+		}
+		b.ReportMetric(r.slipway.Seconds(), "slipway-"+metric+"-s")
+		b.ReportMetric(r.floor.Seconds(), "floor-"+metric+"-s")
+		if r.kamal > 0 {
+			b.ReportMetric(r.kamal.Seconds(), "kamal-"+metric+"-s")
+		}
 	}
-	last := rows[len(rows)-1]
-	fmt.Fprintf(os.Stdout, "where Slipway's time goes at %d hosts (median run; steps: slowest host, from the deploy's start):\n%s",
-		last.hosts, last.breakdown)
+	for _, r := range rows {
+		if r.jump {
+			fmt.Fprintf(os.Stdout, "%s: connections to the bastion (MaxStartups %d), the most seen at once on it: Slipway %d, floor %d, Kamal-style %d\n",
+				r.name(), lab.BastionMaxStartups, r.bastionConns[0], r.bastionConns[1], r.bastionConns[2])
+			fmt.Fprintf(os.Stdout, "  Kamal-style: %s\n", r.kamalOutcome)
+		}
+	}
+	for _, r := range []fleetRow{lastRow(rows, false), lastRow(rows, true)} {
+		if r.hosts > 0 {
+			fmt.Fprintf(os.Stdout, "where Slipway's time goes at %s (median run; steps: slowest host, from the deploy's start):\n%s",
+				r.name(), r.breakdown)
+		}
+	}
+}
+
+// fleetCounts parses a comma-separated list of host counts from flag.
+func fleetCounts(b *testing.B, flag, list string) []int {
+	var counts []int
+	for _, f := range strings.Split(list, ",") {
+		if strings.TrimSpace(f) == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > lab.MaxHosts {
+			b.Fatalf("%s: %q is not a host count from 1 to %d", flag, f, lab.MaxHosts)
+		}
+		counts = append(counts, n)
+	}
+	return counts
+}
+
+// lastRow is the last of rows behind the bastion (jump) or not; the zero
+// row when there is none.
+func lastRow(rows []fleetRow, jump bool) fleetRow {
+	for i := len(rows) - 1; i >= 0; i-- {
+		if rows[i].jump == jump {
+			return rows[i]
+		}
+	}
+	return fleetRow{}
 }
 
 // fleetOrder is the lab's hosts in the order fleets take them: h9 and
@@ -110,39 +175,93 @@ func fleetOrder(hosts []lab.Host) []lab.Host {
 // fleetRow is one fleet size's figures.
 type fleetRow struct {
 	hosts                 int
+	jump                  bool // every host behind the lab's bastion
 	slipway, floor, kamal time.Duration
 	rollback              time.Duration
 	breakdown             string
+	// Behind the bastion: the most connections to it seen at once
+	// (Slipway, floor, Kamal-style), and what the Kamal-style runs did.
+	bastionConns [3]int
+	kamalOutcome string
 }
 
-func benchFleet(b *testing.B, hosts []lab.Host) fleetRow {
+func (r fleetRow) name() string {
+	if r.jump {
+		return fmt.Sprintf("%d via bastion", r.hosts)
+	}
+	return strconv.Itoa(r.hosts)
+}
+
+// benchFleet measures one fleet size: its hosts reached directly, or
+// through bastion when it is not nil.
+func benchFleet(b *testing.B, hosts []lab.Host, bastion *lab.Bastion) fleetRow {
 	ctx := context.Background()
 	base := fmt.Sprintf("fleet%d-%04d", len(hosts), mrand.Uint32()%10_000)
+	if bastion != nil {
+		base = fmt.Sprintf("fleetj%d-%04d", len(hosts), mrand.Uint32()%10_000)
+	}
 	a := testApp(base, hosts)
+	if bastion != nil {
+		a = behindBastion(a, *bastion)
+	}
 	lab.CleanupService(b, hosts, base) // the Slipway service, and every route named base-…
-	fl := newFloor(b, base, hosts)
-	ks := newKamalStyle(b, base, hosts)
+	fl := newFloor(b, base, hosts, bastion)
+	ks := newKamalStyle(b, base, hosts, nil)
 
 	// The first deploy boots kamal-proxy and makes the network on a
-	// fresh host: untimed, as is a first run of the others.
+	// fresh host: untimed, as is a first run of the others. Kamal-style's
+	// first run goes to the hosts directly, so that its timed runs
+	// through the bastion start from a deployed service even when they
+	// fail.
 	slipwayDeploy(b, a, "v1")
 	requireEveryHostServes(b, hosts, base+".test", "v1")
 	fl.run(b, "v1")
-	ks.deploy(b, "v1")
+	if _, err := ks.deploy("v1"); err != nil {
+		b.Fatalf("Kamal-style sequence: %v", err)
+	}
+	ks.bastion = bastion
 
+	row := fleetRow{hosts: len(hosts), jump: bastion != nil}
+	watch := func(i int, f func()) {
+		if bastion == nil {
+			f()
+			return
+		}
+		w := watchBastion(*bastion)
+		f()
+		all, _ := w.finish(b)
+		row.bastionConns[i] = max(row.bastionConns[i], slices.Max(all))
+	}
 	var slipway, floor, kamal []time.Duration
 	var reports []fleetReport
+	var kamalFailed []string
 	for i := range fleetRuns {
 		version := []string{"v2", "v1"}[i%2]
-		r := slipwayDeploy(b, a, version)
+		var r fleetReport
+		watch(0, func() { r = slipwayDeploy(b, a, version) })
 		requireEveryHostServes(b, hosts, base+".test", version)
 		slipway, reports = append(slipway, r.wall), append(reports, r)
 
-		floor = append(floor, fl.run(b, version))
+		watch(1, func() { floor = append(floor, fl.run(b, version)) })
 		requireEveryHostServes(b, hosts, fl.vhost, version)
 
-		kamal = append(kamal, ks.deploy(b, version))
-		requireEveryHostServes(b, hosts, ks.vhost, version)
+		var took time.Duration
+		var err error
+		watch(2, func() { took, err = ks.deploy(version) })
+		switch {
+		case err == nil:
+			kamal = append(kamal, took)
+			requireEveryHostServes(b, hosts, ks.vhost, version)
+		case bastion != nil: // the point of the bastion row: report it
+			kamalFailed = append(kamalFailed, fmt.Sprintf("run %d after %s: %v", i+1, secs(took), err))
+			ks.unlock(b)
+		default:
+			b.Fatalf("Kamal-style sequence: %v", err)
+		}
+	}
+	row.kamalOutcome = fmt.Sprintf("%d of %d runs succeeded", len(kamal), fleetRuns)
+	if len(kamalFailed) > 0 {
+		row.kamalOutcome += "; failed: " + strings.Join(kamalFailed, "; ")
 	}
 	// The last deploy was v2: roll back to v1, retained on every host.
 	start := time.Now()
@@ -158,8 +277,11 @@ func benchFleet(b *testing.B, hosts []lab.Host) fleetRow {
 	requireEveryHostServes(b, hosts, base+".test", "v1")
 
 	mid := medianIndex(slipway)
-	return fleetRow{hosts: len(hosts), slipway: slipway[mid], floor: median(floor), kamal: median(kamal),
-		rollback: rollback, breakdown: reports[mid].breakdown()}
+	row.slipway, row.floor, row.rollback, row.breakdown = slipway[mid], median(floor), rollback, reports[mid].breakdown()
+	if len(kamal) > 0 {
+		row.kamal = median(kamal)
+	}
+	return row
 }
 
 // fleetReport is one timed Slipway deploy: its phases and its report.
@@ -289,10 +411,34 @@ type floor struct {
 	current      []string
 }
 
-func newFloor(b *testing.B, base string, hosts []lab.Host) *floor {
+// newFloor opens the hosts' engines, each over an SSH connection of its
+// own, through one shared connection to bastion when it is not nil.
+func newFloor(b *testing.B, base string, hosts []lab.Host, bastion *lab.Bastion) *floor {
 	f := &floor{route: base + "-floor", vhost: base + "-floor.test", current: make([]string, len(hosts))}
-	for _, h := range hosts {
-		f.engines = append(f.engines, h.Engine(b))
+	if bastion == nil {
+		for _, h := range hosts {
+			f.engines = append(f.engines, h.Engine(b))
+		}
+	} else {
+		var shared ssh.Bastions
+		b.Cleanup(func() { shared.Close() }) // after the engines' cleanups below
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, h := range hosts {
+			c, err := shared.Dial(ctx, bastion.Behind(h))
+			if err != nil {
+				b.Fatal(err)
+			}
+			e, err := lab.EngineOver(ctx, c, h.DockerSocket)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() {
+				e.Close()
+				c.Close()
+			})
+			f.engines = append(f.engines, e)
+		}
 	}
 	b.Cleanup(func() {
 		ctx := context.Background()
@@ -367,14 +513,20 @@ func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
 // per host, opened by the host's first command and closed at the end.
 // Each phase runs on every host (Slipway's parallelism) before the next
 // starts, as each of Kamal's `on(hosts)` blocks does.
+//
+// With bastion set, each host's ControlMaster reaches the host through a
+// `ssh -W %h:%p` to the bastion of its own (ProxyCommand), as Kamal's
+// ssh.proxy does: net-ssh's Jump proxy starts that command for every
+// host's connection.
 type kamalStyle struct {
 	service, repo, vhost string
 	hosts                []lab.Host
 	ctlDir               string
+	bastion              *lab.Bastion
 }
 
-func newKamalStyle(b *testing.B, base string, hosts []lab.Host) *kamalStyle {
-	k := &kamalStyle{service: base + "-k", repo: "fleet/" + base + "-k", vhost: base + "-k.test", hosts: hosts}
+func newKamalStyle(b *testing.B, base string, hosts []lab.Host, bastion *lab.Bastion) *kamalStyle {
+	k := &kamalStyle{service: base + "-k", repo: "fleet/" + base + "-k", vhost: base + "-k.test", hosts: hosts, bastion: bastion}
 	dir, err := os.MkdirTemp("", "fk") // short: a control socket's path is at most 104 bytes
 	if err != nil {
 		b.Fatal(err)
@@ -525,8 +677,9 @@ var kamalDeploy = []kamalPhase{
 }
 
 // deploy runs kamalDeploy for version on every host and returns its
-// wall time, connections and their closing included.
-func (k *kamalStyle) deploy(b *testing.B, version string) time.Duration {
+// wall time, connections and their closing included, and why it failed
+// if it did.
+func (k *kamalStyle) deploy(version string) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	details := base64.StdEncoding.EncodeToString([]byte("Locked by: fleet-bench at " + time.Now().UTC().Format(time.RFC3339) +
@@ -537,37 +690,75 @@ func (k *kamalStyle) deploy(b *testing.B, version string) time.Duration {
 			"ver": version, "host": h.Addr, "vhost": k.vhost, "hex": randomHex(8), "lockdetails": details}
 	}
 	start := time.Now()
-	for _, ph := range kamalDeploy {
-		err := fanOutHosts(len(k.hosts), func(i int) error {
-			for _, c := range ph.cmds {
-				v := vars[i]
-				switch {
-				case c.when == onPrimary && i != 0, c.when == ifFound && v["found"] == "", c.when == ifOld && v["old"] == "":
-					continue
-				}
-				out, err := k.ssh(ctx, k.hosts[i], kamalFill(c.cmd, v))
-				if err != nil && !c.mayFail {
-					return fmt.Errorf("%s: %s (%s): %w", k.hosts[i].Name, ph.name, c.mirrors, err)
-				}
-				if c.save != "" {
-					v[c.save] = strings.TrimSpace(out)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatalf("Kamal-style sequence: %v", err)
-		}
-	}
+	err := k.phases(ctx, vars)
+	// Every host's ControlMaster ends with the deploy, as Kamal's
+	// connections end with its process, whether it succeeded or not.
 	fanOutHosts(len(k.hosts), func(i int) error {
 		return exec.Command("ssh", append(k.sshArgs(k.hosts[i]), "-O", "exit", k.target(k.hosts[i]))...).Run()
 	})
-	return time.Since(start)
+	return time.Since(start), err
+}
+
+// phases runs kamalDeploy's phases in turn, each on every host. A phase
+// that fails on any host ends the sequence, as in Kamal: the error says
+// how many hosts failed and the first one's reason.
+func (k *kamalStyle) phases(ctx context.Context, vars []map[string]string) error {
+	for _, ph := range kamalDeploy {
+		failed := make([]error, len(k.hosts))
+		fanOutHosts(len(k.hosts), func(i int) error {
+			failed[i] = k.phase(ctx, ph, i, vars[i])
+			return nil
+		})
+		var errs []error
+		for _, err := range failed {
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("%d of %d hosts failed in %s; first: %w", len(errs), len(k.hosts), ph.name, errs[0])
+		}
+	}
+	return nil
+}
+
+// phase runs ph's commands on host i, with its variables v.
+func (k *kamalStyle) phase(ctx context.Context, ph kamalPhase, i int, v map[string]string) error {
+	for _, c := range ph.cmds {
+		switch {
+		case c.when == onPrimary && i != 0, c.when == ifFound && v["found"] == "", c.when == ifOld && v["old"] == "":
+			continue
+		}
+		out, err := k.ssh(ctx, k.hosts[i], kamalFill(c.cmd, v))
+		if err != nil && !c.mayFail {
+			return fmt.Errorf("%s: %s (%s): %w", k.hosts[i].Name, ph.name, c.mirrors, err)
+		}
+		if c.save != "" {
+			v[c.save] = strings.TrimSpace(out)
+		}
+	}
+	return nil
+}
+
+// unlock removes the lock a failed Kamal-style run may have left on the
+// primary host (Kamal leaves it for `kamal lock release`), untimed.
+func (k *kamalStyle) unlock(b *testing.B) {
+	c := k.hosts[0].Dial(b)
+	if _, err := c.Run(context.Background(), "rm -rf .kamal/lock-"+k.service, nil); err != nil {
+		b.Fatal(err)
+	}
 }
 
 func (k *kamalStyle) sshArgs(h lab.Host) []string {
-	return []string{"-i", h.KeyFile, "-o", "UserKnownHostsFile=" + h.KnownHosts, "-o", "StrictHostKeyChecking=yes",
+	args := []string{"-i", h.KeyFile, "-o", "UserKnownHostsFile=" + h.KnownHosts, "-o", "StrictHostKeyChecking=yes",
 		"-o", "BatchMode=yes", "-o", "ControlMaster=auto", "-o", "ControlPersist=60", "-o", "ControlPath=" + k.ctlDir + "/%C"}
+	if b := k.bastion; b != nil {
+		// net-ssh's Jump proxy: `ssh -W %h:%p bastion`, a connection to
+		// the bastion for each host's connection.
+		args = append(args, "-o", fmt.Sprintf("ProxyCommand=ssh -i %s -o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o BatchMode=yes -o ControlMaster=no -W %%h:%%p %s@%s",
+			b.KeyFile, b.KnownHosts, b.User, b.Addr))
+	}
+	return args
 }
 
 func (k *kamalStyle) target(h lab.Host) string { return h.User + "@" + h.Addr }
