@@ -322,6 +322,16 @@ func TestBastionsShareOneConnection(t *testing.T) {
 		assert.Equal(t, "still\n", string(res.Stdout))
 		assert.Equal(t, 1, b.Open())
 	})
+	t.Run("a host the bastion cannot reach fails naming the bastion, the others keep it", func(t *testing.T) {
+		closed := bastion.Behind(l.Hosts[0])
+		closed.Port = 2222 // nothing listens there
+		c, err := b.Dial(ctx, closed)
+		require.Nil(t, c)
+		assert.ErrorContains(t, err, "the bastion root@"+lab.BastionAddr+":22 could not reach it")
+		assert.Equal(t, 1, b.Open())
+		_, err = clients[0].Run(ctx, "true", nil)
+		require.NoError(t, err)
+	})
 	t.Run("a bastion that refuses is dialled once for every host waiting on it", func(t *testing.T) {
 		behind := bastion.Behind(l.Hosts[0])
 		bad := *behind.Jump

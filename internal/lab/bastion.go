@@ -284,3 +284,11 @@ func stopBastion(bdir string) {
 	exec.Command("ip", "link", "del", bastionVeth+"r").Run()
 	os.Remove(filepath.Join(bdir, "sshd.pid"))
 }
+
+// Bastion describes the bastion of the lab in opts.Dir, whether or not
+// it runs: its address and paths are fixed.
+func (o Options) Bastion() Bastion {
+	dir := o.dir()
+	l := &Lab{Dir: dir, KeyFile: filepath.Join(dir, "id_ed25519"), KnownHosts: filepath.Join(dir, "known_hosts")}
+	return l.bastion()
+}
