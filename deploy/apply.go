@@ -330,7 +330,7 @@ func (s *Session) run(ctx context.Context, p Plan, rep *Report, audit *auditLog,
 		byHost[st.Host] = append(byHost[st.Host], st)
 	}
 	var mu sync.Mutex // guards rep.Steps
-	return fanOut(s.opts.parallel(), len(order), func(i int) error {
+	return fanOutHosts(s.opts.parallel(), order, func(i int) error {
 		host := order[i]
 		for _, st := range byHost[host] {
 			start := time.Now()
@@ -343,7 +343,7 @@ func (s *Session) run(ctx context.Context, p Plan, rep *Report, audit *auditLog,
 			rep.Steps = append(rep.Steps, res)
 			mu.Unlock()
 			if err != nil {
-				return fmt.Errorf("%s: %s: %w", host, st.Kind, err)
+				return fmt.Errorf("%s: %w", st.Kind, err)
 			}
 		}
 		return nil

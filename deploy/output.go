@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -29,6 +30,7 @@ type printer struct {
 	raw   io.Writer
 	w     io.Writer     // raw, or a redacting writer once secrets are known
 	known secret.Values // the redaction set; it only grows
+	shown map[*HostsError]bool // the failures already printed (see failures)
 }
 
 func newPrinter(w io.Writer) *printer { return &printer{raw: w, w: w} }
@@ -101,6 +103,35 @@ func (p *printer) step(host, role, what, detail string, start time.Time, err err
 		line += "\n" + indent(err.Error(), "    ")
 	}
 	p.linef("%s", line)
+}
+
+// failures prints, after everything else an operation wrote, the hosts
+// that failed grouped by reason: "Failed on 2 of 6 hosts:" and a line
+// per reason naming its hosts, so the end of the output says what went
+// wrong where without scrolling back through a step line per host. It
+// prints the first *HostsError in err's tree, once: an operation that
+// called another (Deploy calls Apply) does not print it again.
+func (p *printer) failures(err error) {
+	var he *HostsError
+	if !errors.As(err, &he) || len(he.Errs) == 0 {
+		return
+	}
+	p.mu.Lock()
+	if p.shown[he] {
+		p.mu.Unlock()
+		return
+	}
+	if p.shown == nil {
+		p.shown = map[*HostsError]bool{}
+	}
+	p.shown[he] = true
+	p.mu.Unlock()
+	p.linef("%s", failuresText(he))
+}
+
+// failuresText is the section failures prints.
+func failuresText(he *HostsError) string {
+	return fmt.Sprintf("\nFailed on %d of %d hosts:\n%s", len(he.Errs), he.Hosts, formatGroups(he.Groups(), "  "))
 }
 
 // seconds is the one format of a step's duration, fixed width to the

@@ -62,6 +62,7 @@ func (s *Session) redactErr(err *error) {
 	if *err == nil {
 		return
 	}
+	s.out.failures(*err) // the exported method's last words
 	if _, ok := (*err).(*sessionError); ok {
 		return
 	}
