@@ -28,8 +28,8 @@ import (
 type printer struct {
 	mu    sync.Mutex
 	raw   io.Writer
-	w     io.Writer     // raw, or a redacting writer once secrets are known
-	known secret.Values // the redaction set; it only grows
+	w     io.Writer            // raw, or a redacting writer once secrets are known
+	known secret.Values        // the redaction set; it only grows
 	shown map[*HostsError]bool // the failures already printed (see failures)
 }
 
