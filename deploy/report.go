@@ -64,10 +64,17 @@ func (e *HostsError) Unwrap() []error {
 type FailureGroup struct {
 	// Hosts are the hosts, in the operation's order of hosts.
 	Hosts []string
-	// Reason is the hosts' error. When the group holds more than one
-	// host, each host's own name in its reason reads HostPlaceholder, the
-	// one way their reasons differed ("connect to root@<host>:22: …").
+	// Reason is the hosts' error. Its first line is the same on each of
+	// them; when the group holds more than one host, each host's own name
+	// in it reads HostPlaceholder, the one way their first lines differed
+	// ("connect to root@<host>:22: …"). Its later lines, when it has any,
+	// are the same on every host too, unless Varies.
 	Reason string
+	// Varies says the hosts' errors differ after their first line (a
+	// failed gate's container log lines, with their times); Reason's
+	// later lines are then those of Hosts[0], and each host's own are in
+	// its *HostError and in its step line of the output.
+	Varies bool
 }
 
 // HostPlaceholder stands for each host's own name in the reason of a
@@ -75,34 +82,55 @@ type FailureGroup struct {
 const HostPlaceholder = "<host>"
 
 // Groups returns the failed hosts grouped by reason, in the order each
-// reason first failed a host. Reasons are the same when they are equal
-// once each host's own name in its reason is read as HostPlaceholder.
+// reason first failed a host. Two hosts failed for the same reason when
+// the first lines of their errors are equal once each host's own name in
+// its error is read as HostPlaceholder: the first line says what failed
+// (connect, a gate, a missing image), the lines after it are
+// diagnostics, which may differ by a timestamp from host to host.
 func (e *HostsError) Groups() []FailureGroup {
-	var groups []FailureGroup
-	index := map[string]int{}
-	verbatim := map[int]string{} // a group's reason while it has one host
+	type group struct {
+		FailureGroup
+		first    string // Hosts[0]'s reason, verbatim
+		same     string // the reason with each host as HostPlaceholder, while every host's agrees
+		headline string
+	}
+	var groups []*group
+	index := map[string]*group{}
 	for _, he := range e.Errs {
 		reason := he.Err.Error()
-		key := withoutHost(reason, he.Host)
-		i, ok := index[key]
+		general := withoutHost(reason, he.Host)
+		headline, _, _ := strings.Cut(general, "\n")
+		g, ok := index[headline]
 		if !ok {
-			index[key] = len(groups)
-			verbatim[len(groups)] = reason
-			groups = append(groups, FailureGroup{Hosts: []string{he.Host}, Reason: key})
+			g = &group{FailureGroup: FailureGroup{Hosts: []string{he.Host}}, first: reason, same: general, headline: headline}
+			index[headline] = g
+			groups = append(groups, g)
 			continue
 		}
-		groups[i].Hosts = append(groups[i].Hosts, he.Host)
-	}
-	for i := range groups {
-		if len(groups[i].Hosts) == 1 {
-			groups[i].Reason = verbatim[i]
+		g.Hosts = append(g.Hosts, he.Host)
+		if general != g.same {
+			g.Varies = true
 		}
 	}
-	return groups
+	out := make([]FailureGroup, len(groups))
+	for i, g := range groups {
+		switch {
+		case len(g.Hosts) == 1:
+			g.Reason = g.first
+		case !g.Varies:
+			g.Reason = g.same
+		default:
+			_, details, _ := strings.Cut(g.first, "\n")
+			g.Reason = g.headline + "\n" + details
+		}
+		out[i] = g.FailureGroup
+	}
+	return out
 }
 
 // formatGroups writes a line per group, "h1, h2: reason", each after
-// prefix; a reason's later lines are indented under its first.
+// prefix; a reason's later lines are indented under its first, and when
+// they vary from host to host, say whose they are.
 func formatGroups(groups []FailureGroup, prefix string) string {
 	var b strings.Builder
 	for i, g := range groups {
@@ -115,9 +143,14 @@ func formatGroups(groups []FailureGroup, prefix string) string {
 		}
 		first, rest, _ := strings.Cut(g.Reason, "\n")
 		b.WriteString(prefix + hosts + ": " + first)
-		if rest != "" {
-			b.WriteString("\n" + indent(rest, prefix+"  "))
+		if rest == "" {
+			continue
 		}
+		if g.Varies {
+			b.WriteString("\n" + prefix + "  as on " + g.Hosts[0] + ":")
+			rest = indent(rest, "  ")
+		}
+		b.WriteString("\n" + indent(rest, prefix+"  "))
 	}
 	return b.String()
 }

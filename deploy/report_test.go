@@ -30,7 +30,7 @@ func TestHostsError(t *testing.T) {
 			var err error
 			switch {
 			case i == 2 || i == 6: // h3 and h7 fail their gate the same way
-				err = fmt.Errorf("gate: %w", &deploy.BootError{Container: "out-web-v2", Err: errors.New("/up answered 500\n  last lines:\n  UP_FAIL is on")})
+				err = fmt.Errorf("gate: %w", &deploy.BootError{Container: "out-web-v2", Err: fmt.Errorf("/up answered 500\n  last lines:\n  09:47:5%d UP_FAIL is on", i)})
 			case i == 11: // h12 alone
 				err = errors.New("ensure-image: image out:v2 is not on " + h + ": build or load it there first")
 			case i >= 20: // h21 … h30 cannot be reached
@@ -49,6 +49,26 @@ func TestHostsError(t *testing.T) {
 		assert.Equal(t, "ensure-image: image out:v2 is not on 10.250.12.2: build or load it there first", groups[1].Reason, "a host alone keeps its name in its reason")
 		assert.Len(t, groups[2].Hosts, 10)
 		assert.Equal(t, "connect to root@<host>:22: dial tcp <host>:22: connect: connection refused", groups[2].Reason)
+	})
+
+	t.Run("hosts whose first lines agree are one group; the lines after it are the first host's when they vary", func(t *testing.T) {
+		he := &deploy.HostsError{Hosts: 4, Errs: []*deploy.HostError{
+			{Host: "h1", Err: errors.New("gate: h1 did not become healthy\n  09:47:51 /up failing")},
+			{Host: "h2", Err: errors.New("gate: h2 did not become healthy\n  09:47:52 /up failing")},
+			{Host: "h3", Err: errors.New("migrate: exited 2\n  no such table")},
+			{Host: "h4", Err: errors.New("migrate: exited 2\n  no such table")},
+		}}
+		groups := he.Groups()
+		require.Len(t, groups, 2)
+		assert.True(t, groups[0].Varies)
+		assert.Equal(t, "gate: <host> did not become healthy\n  09:47:51 /up failing", groups[0].Reason)
+		assert.False(t, groups[1].Varies)
+		assert.Equal(t, "4 of 4 hosts failed:\n"+
+			"  h1, h2: gate: <host> did not become healthy\n"+
+			"    as on h1:\n"+
+			"        09:47:51 /up failing\n"+
+			"  h3, h4: migrate: exited 2\n"+
+			"      no such table", he.Error())
 	})
 
 	t.Run("still matches the sentinels and types of each host's error", func(t *testing.T) {
