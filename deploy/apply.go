@@ -192,6 +192,7 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 	s.out.linef("%s %s", verb, p.Summary())
 	s.noteDrifted(p)
 	audit := &auditLog{}
+	summarised := false // the summary table is printed once, at the end
 	s.mu.Lock()
 	s.boots = map[string]*boot{}
 	s.mu.Unlock()
@@ -199,6 +200,9 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 	defer func() {
 		if err != nil {
 			err = s.afterFailure(ctx, p, rep, audit, err)
+			if !summarised { // after the cleanup's lines: the table ends the output, before the failures
+				s.summary(rep)
+			}
 		}
 		cctx, cancel := s.cleanupCtx(ctx, s.opts.cleanupTimeout()/4)
 		defer cancel()
@@ -244,7 +248,6 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 		}
 		err := s.runBatch(ctx, p, rep, audit, b.Steps)
 		if err != nil {
-			s.summary(rep)
 			return rep, fmt.Errorf("batch %d of %d (%s): %w\n%s", i+1, len(p.Batches), strings.Join(b.Hosts, ", "), err, s.standing(p, i))
 		}
 		s.writeAudit(ctx, audit) // one append per host and batch: the log keeps up with the deploy
@@ -255,7 +258,6 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 		}
 	}
 	if err := s.run(ctx, p, rep, audit, p.Finish); err != nil {
-		s.summary(rep)
 		return rep, fmt.Errorf("prune after a successful deploy: %w", err)
 	}
 	if h := s.app.Hooks.PostDeploy; h != nil {
@@ -265,6 +267,7 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 	}
 	accessories := s.accessoryHealth(ctx, rep)
 	s.summary(rep, accessories...)
+	summarised = true
 	if err := s.failingAccessories(accessories); err != nil {
 		return rep, fmt.Errorf("%s %s is live, but: %w", p.Service, p.Version, err)
 	}
@@ -723,7 +726,8 @@ func (s *Session) summary(rep *Report, health ...AccessoryDetails) {
 		}
 		return keys[i].role < keys[j].role
 	})
-	s.out.linef("\n%-15s %-8s %-12s %-8s %s", "HOST", "ROLE", "VERSION", "RESULT", "TIME")
+	type line struct{ host, role, version, result, dur, health string }
+	var lines []line
 	for _, k := range keys {
 		rw := rows[k]
 		result, version := "ok", rep.Plan.Version
@@ -740,11 +744,24 @@ func (s *Session) summary(rep *Report, health ...AccessoryDetails) {
 				version = "(previous)"
 			}
 		}
-		line := fmt.Sprintf("%-15s %-8s %-12s %-8s %s", k.host, k.role, version, result, seconds(rw.dur))
 		if rw.health != "" {
-			line = fmt.Sprintf("%-15s %-8s %-12s %-8s %s  %s", k.host, k.role, version, "FAILING", seconds(rw.dur), rw.health)
+			result = "FAILING"
 		}
-		s.out.linef("%s", line)
+		lines = append(lines, line{k.host, k.role, version, result, seconds(rw.dur), rw.health})
+	}
+	// Each column is as wide as its widest cell, and no narrower than the
+	// step lines' columns, so a long host name or version keeps the table
+	// straight.
+	hw, rlw, vw := 15, 8, 12
+	for _, l := range lines {
+		hw, rlw, vw = max(hw, len(l.host)), max(rlw, len(l.role)), max(vw, len(l.version))
+	}
+	format := func(l line) string {
+		return strings.TrimRight(fmt.Sprintf("%-*s %-*s %-*s %-8s %s  %s", hw, l.host, rlw, l.role, vw, l.version, l.result, l.dur, l.health), " ")
+	}
+	s.out.linef("\n%s", format(line{"HOST", "ROLE", "VERSION", "RESULT", "TIME", ""}))
+	for _, l := range lines {
+		s.out.linef("%s", format(l))
 	}
 }
 
