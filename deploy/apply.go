@@ -726,8 +726,7 @@ func (s *Session) summary(rep *Report, health ...AccessoryDetails) {
 		}
 		return keys[i].role < keys[j].role
 	})
-	type line struct{ host, role, version, result, dur, health string }
-	var lines []line
+	table := [][]string{{"HOST", "ROLE", "VERSION", "RESULT", "TIME"}}
 	for _, k := range keys {
 		rw := rows[k]
 		result, version := "ok", rep.Plan.Version
@@ -747,22 +746,13 @@ func (s *Session) summary(rep *Report, health ...AccessoryDetails) {
 		if rw.health != "" {
 			result = "FAILING"
 		}
-		lines = append(lines, line{k.host, k.role, version, result, seconds(rw.dur), rw.health})
+		row := []string{k.host, k.role, version, result, seconds(rw.dur)}
+		if rw.health != "" {
+			row = append(row, " "+rw.health) // two spaces after the time, as the step lines' result
+		}
+		table = append(table, row)
 	}
-	// Each column is as wide as its widest cell, and no narrower than the
-	// step lines' columns, so a long host name or version keeps the table
-	// straight.
-	hw, rlw, vw := 15, 8, 12
-	for _, l := range lines {
-		hw, rlw, vw = max(hw, len(l.host)), max(rlw, len(l.role)), max(vw, len(l.version))
-	}
-	format := func(l line) string {
-		return strings.TrimRight(fmt.Sprintf("%-*s %-*s %-*s %-8s %s  %s", hw, l.host, rlw, l.role, vw, l.version, l.result, l.dur, l.health), " ")
-	}
-	s.out.linef("\n%s", format(line{"HOST", "ROLE", "VERSION", "RESULT", "TIME", ""}))
-	for _, l := range lines {
-		s.out.linef("%s", format(l))
-	}
+	s.out.table([]int{15, 8, 12, 8}, table...)
 }
 
 // startIfPresent starts the named container when it exists and is

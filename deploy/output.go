@@ -105,6 +105,36 @@ func (p *printer) step(host, role, what, detail string, start time.Time, err err
 	p.linef("%s", line)
 }
 
+// table prints rows in columns, each as wide as its widest cell and no
+// narrower than its entry in widths (the step lines' columns, so a table
+// under them lines up), after a blank line. The last column is not
+// padded, and a row's empty last cells leave no trailing space.
+func (p *printer) table(widths []int, rows ...[]string) {
+	w := slices.Clone(widths)
+	for _, r := range rows {
+		for i, cell := range r {
+			if i == len(w) {
+				w = append(w, 0)
+			}
+			w[i] = max(w[i], len(cell))
+		}
+	}
+	var b strings.Builder
+	b.WriteByte('\n')
+	for _, r := range rows {
+		var line strings.Builder
+		for i, cell := range r {
+			if i == len(r)-1 {
+				line.WriteString(cell)
+				break
+			}
+			fmt.Fprintf(&line, "%-*s ", w[i], cell)
+		}
+		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
+	}
+	p.Write([]byte(b.String()))
+}
+
 // failures prints, after everything else an operation wrote, the hosts
 // that failed grouped by reason: "Failed on 2 of 6 hosts:" and a line
 // per reason naming its hosts, so the end of the output says what went

@@ -73,12 +73,14 @@ func TestFailuresOnManyHostsAreGrouped(t *testing.T) {
 		assert.True(t, strings.HasSuffix(out.String(), "\nFailed on 2 of 6 hosts:\n  "+line+"\n"), "the output ends with the grouped failure:\n%s", out.String())
 	})
 
+	gated := app(func(servers []deploy.Server) {
+		for _, i := range []int{2, 4} {
+			servers[i].Env = deploy.Env{Clear: map[string]string{"UP_FAIL": "1"}}
+		}
+	})
+
 	t.Run("two hosts failing their gate are grouped after the summary, the secret nowhere", func(t *testing.T) {
-		a := app(func(servers []deploy.Server) {
-			for _, i := range []int{2, 4} {
-				servers[i].Env = deploy.Env{Clear: map[string]string{"UP_FAIL": "1"}}
-			}
-		})
+		a := gated
 		var out syncBuffer
 		_, err := connect(t, a, &out).Deploy(ctx, deploy.Release{Version: version})
 		require.Error(t, err)
@@ -111,5 +113,25 @@ func TestFailuresOnManyHostsAreGrouped(t *testing.T) {
 			assert.NotContains(t, s, token[:10], "nor a part of it, in the %s", where)
 		}
 		assert.Contains(t, text, "OUT_TOKEN=[redacted]", "the app did log it, and the log is in the diagnostics")
+	})
+
+	t.Run("exec on every host ends with a row per host, then the two without a release grouped", func(t *testing.T) {
+		var out, cmdOut syncBuffer
+		res, err := connect(t, gated, &out).Exec(ctx, deploy.ExecOptions{Cmd: []string{"/testapp", "getenv", "OUT_TOKEN"}, Reuse: true}, &cmdOut)
+		text := out.String()
+		t.Logf("error:\n%s\noutput:\n%s\ncommand output:\n%s", err, text, cmdOut.String())
+		require.ErrorIs(t, err, deploy.ErrNotRunning)
+		require.Len(t, res, 6)
+		assert.Equal(t, fmt.Sprintf("2 of 6 hosts failed:\n  %s, %s: no running container of role web on <host>: deploy first", hosts[2].Addr, hosts[4].Addr), err.Error())
+		for i, h := range hosts {
+			result := "ok"
+			if i == 2 || i == 4 {
+				result = "FAILED"
+			}
+			assert.Regexp(t, `(?m)^`+regexp.QuoteMeta(h.Addr)+` +web +\S+ +`+result+` +\d+\.\d\ds$`, text, "a row for %s", h.Name)
+		}
+		assert.True(t, strings.HasSuffix(text, fmt.Sprintf("\nFailed on 2 of 6 hosts:\n  %s, %s: no running container of role web on <host>: deploy first\n", hosts[2].Addr, hosts[4].Addr)), "the output ends with the grouped failure")
+		assert.Equal(t, 4, strings.Count(cmdOut.String(), "[redacted]"), "the four hosts that ran it printed the secret, redacted")
+		assert.NotContains(t, cmdOut.String()+text+err.Error(), token)
 	})
 }
