@@ -57,8 +57,9 @@ func fanOutHosts(limit int, hosts []string, fn func(i int) error) error {
 // session, since errors.As hands it out unwrapped.
 func (s *Session) onHosts(hosts []string, fn func(i int, h *hostConn) error) error {
 	return fanOutHosts(s.opts.parallel(), hosts, func(i int) error {
-		err := fn(i, s.hosts[hosts[i]])
-		s.redactErr(&err)
-		return err
+		if err := fn(i, s.hosts[hosts[i]]); err != nil {
+			return s.redacted(err)
+		}
+		return nil
 	})
 }
