@@ -107,16 +107,19 @@ func (b Bastion) countTCP(match func(local, remote string) bool) (int, error) {
 		return 0, fmt.Errorf("lab: bastion connections: %w", err)
 	}
 	defer f.Close()
-	n := 0
+	// The kernel writes the table a page at a time and may list a socket
+	// twice when sockets come and go between pages: count each pair of
+	// addresses, unique to an established socket, once.
+	seen := map[string]bool{}
 	s := bufio.NewScanner(f)
 	for s.Scan() {
 		fields := strings.Fields(s.Text())
 		// sl local_address rem_address st ...; 01 is ESTABLISHED.
 		if len(fields) > 3 && fields[3] == "01" && match(fields[1], fields[2]) {
-			n++
+			seen[fields[1]+" "+fields[2]] = true
 		}
 	}
-	return n, s.Err()
+	return len(seen), s.Err()
 }
 
 // hexAddr is addr:port as /proc/net/tcp prints it: the IPv4 address as
