@@ -44,6 +44,10 @@ func (Lab) Up(ctx context.Context, hosts *int) error {
 	for _, h := range l.Hosts {
 		fmt.Printf("  %s  ssh -i %s -o UserKnownHostsFile=%s root@%s\n", h.Name, l.KeyFile, l.KnownHosts, h.Addr)
 	}
+	if b := l.Bastion; b != nil {
+		fmt.Printf("  %s  ssh -i %s -o UserKnownHostsFile=%s root@%s  (a jump host to every host; MaxStartups %d)\n",
+			b.Name, b.KeyFile, b.KnownHosts, b.Addr, lab.BastionMaxStartups)
+	}
 	m := l.Memory()
 	fmt.Printf("lab:up took %s; %d hosts hold %s in %d processes (%s a host)\n", time.Since(start).Round(10*time.Millisecond),
 		len(l.Hosts), humanize.IBytes(m.PSS), m.Processes, humanize.IBytes(m.PerHost(len(l.Hosts))))
