@@ -244,6 +244,7 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 		}
 		err := s.runBatch(ctx, p, rep, audit, b.Steps)
 		if err != nil {
+			err = s.drainFailed(ctx, p, rep, audit, err) // before the cleanup: the balancer sends only to hosts that passed
 			s.summary(rep)
 			return rep, fmt.Errorf("batch %d of %d (%s): %w\n%s", i+1, len(p.Batches), strings.Join(b.Hosts, ", "), err, s.standing(p, i))
 		}
@@ -394,6 +395,8 @@ func describe(st Step) string {
 		return st.Image + " (" + strings.Join(st.Reasons, ", ") + ")"
 	case StepProxyDeploy:
 		return st.Proxy.Name + " -> " + st.Proxy.Target
+	case StepBalancerDeploy:
+		return st.Proxy.Name + " -> " + strings.Join(st.Proxy.Targets, ",")
 	case StepStopOld, StepPrune:
 		return strings.Join(st.Old, ", ")
 	case StepRebootAccessory:
@@ -456,6 +459,8 @@ func (s *Session) apply(ctx context.Context, p Plan, st Step) error {
 		return s.rebootAccessory(ctx, e, st)
 	case StepHandoffPause, StepHandoffStop, StepHandoffStart, StepHandoffProxy, StepHandoffGate, StepHandoffResume:
 		return s.handoff(ctx, h, p, st)
+	case StepBalancerDeploy:
+		return s.balance(ctx, e, st)
 	case StepPrune:
 		for _, name := range st.Old {
 			if err := e.Remove(ctx, name, false); err != nil && !errors.Is(err, engine.ErrNotFound) {
