@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipwayhq/slipway/deploy"
+	"github.com/slipwayhq/slipway/deploy/engine"
 	"github.com/slipwayhq/slipway/health"
 )
 
@@ -90,6 +92,17 @@ func TestPlanBalancer(t *testing.T) {
 		for _, st := range p.Prepare {
 			assert.NotEqual(t, deploy.StepBootProxy, st.Kind)
 		}
+	})
+	t.Run("a balancer's proxy that differs is rebooted before the batches", func(t *testing.T) {
+		a := balancedApp()
+		st := servingState(a, "10.0.0.1:80,10.0.0.2:80,10.0.0.3:80")
+		st.Hosts["10.0.0.9"].Proxy.Fingerprint = nil
+		st.Hosts["10.0.0.9"].Proxy.Image = "basecamp/kamal-proxy:v0.9.0"
+		p, err := deploy.NewPlan(a, deploy.Release{Version: "v1"}, st)
+		require.NoError(t, err)
+		assert.Contains(t, p.Prepare, deploy.Step{Kind: deploy.StepRebootProxy, Host: "10.0.0.9", Container: "kamal-proxy",
+			Image: deploy.DefaultProxyImage, Reasons: []string{"image changed"}})
+		assert.Empty(t, balancerSteps(p), "its routes are kept")
 	})
 	t.Run("nothing to deploy when the release runs and the balancer's list is right", func(t *testing.T) {
 		a := balancedApp()
@@ -187,4 +200,19 @@ func TestBalancerTargets(t *testing.T) {
 	assert.Equal(t, "10.0.0.1:81", deploy.BalancerTargets(a, "web")[0])
 	assert.Contains(t, a.HostNames(), "10.0.0.9", "the session connects to the balancer")
 	assert.False(t, strings.Contains(strings.Join(deploy.BalancerTargets(balancedApp(), "missing"), ""), ":"))
+}
+
+func TestRemovePlanTakesTheBalancersRoute(t *testing.T) {
+	balancer := deploy.HostInventory{
+		Containers: []engine.Container{ctr("kamal-proxy", "sha256:e", nil)},
+		Images:     []engine.Image{{ID: "sha256:e", Tags: []string{"basecamp/kamal-proxy:v0.9.2"}}},
+		Proxy:      true,
+		Routes:     map[string]string{"shop-web": "10.0.0.1:80,10.0.0.2:80,10.0.0.3:80", "blog-web": "blog-web-v1:80"},
+	}
+	r, err := deploy.RemovePlan(balancedApp(), map[string]deploy.HostInventory{"10.0.0.9": balancer})
+	require.NoError(t, err)
+	i := slices.IndexFunc(r.Hosts, func(h deploy.HostRemoval) bool { return h.Host == "10.0.0.9" })
+	require.GreaterOrEqual(t, i, 0, "remove knows the balancer host")
+	assert.Equal(t, []string{"shop-web"}, r.Hosts[i].Routes)
+	assert.False(t, r.Hosts[i].Proxy, "another app's route remains")
 }

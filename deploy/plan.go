@@ -274,7 +274,12 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 			if ps := state.Hosts[h].Proxy; ps == nil || !ps.Running {
 				p.Prepare = append(p.Prepare, Step{Kind: StepBootProxy, Host: h, Container: proxy.DefaultContainer, Image: b.Spec().Image})
 			} else if why := proxyDrift(b, ps); len(why) > 0 {
-				reboots[h] = Step{Kind: StepRebootProxy, Host: h, Container: proxy.DefaultContainer, Image: b.Spec().Image, Reasons: why}
+				st := Step{Kind: StepRebootProxy, Host: h, Container: proxy.DefaultContainer, Image: b.Spec().Image, Reasons: why}
+				if len(a.rolesOn(h)) == 0 {
+					p.Prepare = append(p.Prepare, st) // a balancer's: it is in no batch
+				} else {
+					reboots[h] = st
+				}
 			}
 		}
 		switch {
