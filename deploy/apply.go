@@ -255,7 +255,12 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 			}
 		}
 	}
-	if err := s.run(ctx, p, rep, audit, p.Finish); err != nil {
+	balance, finish := splitBalancer(p.Finish)
+	if err := s.run(ctx, p, rep, audit, balance); err != nil {
+		s.summary(rep)
+		return rep, fmt.Errorf("balancer: %w\nevery web host runs %s; the balancer keeps the targets it had", err, p.Version)
+	}
+	if err := s.run(ctx, p, rep, audit, finish); err != nil {
 		s.summary(rep)
 		return rep, fmt.Errorf("prune after a successful deploy: %w", err)
 	}
@@ -704,7 +709,7 @@ func (s *Session) summary(rep *Report, health ...AccessoryDetails) {
 		return rw
 	}
 	for _, r := range rep.Steps {
-		if r.Step.Role == "" || r.Step.Host == "" || r.Step.Kind == StepMigrate || r.Step.Kind == StepPrune {
+		if r.Step.Role == "" || r.Step.Host == "" || r.Step.Kind == StepMigrate || r.Step.Kind == StepPrune || r.Step.Kind == StepBalancerDeploy {
 			continue // a build on this machine has a line of its own
 		}
 		rw := add(key{r.Step.Host, r.Step.Role})

@@ -181,6 +181,7 @@ func TestBalancerInFrontOfThreeWebHosts(t *testing.T) {
 			_, err := connect(t, bad, &out).Deploy(ctx, deploy.Release{Version: "v2"})
 			require.ErrorIs(t, err, deploy.ErrGateFailed)
 			assert.Contains(t, err.Error(), "drained from the balancer")
+			t.Logf("the failed deploy says:\n%v", err)
 		})
 		assert.Equal(t, targetsOf(web[0], web[1]), balancerTargetsOn(t, ctx, s, a, b), "%s is out", web[2].Name)
 		counts, failed := byHost(hits)
