@@ -235,6 +235,21 @@ func TestBalancerInFrontOfThreeWebHosts(t *testing.T) {
 		assert.Positive(t, after[h13.Name])
 	})
 
+	t.Run("details shows the balancer's route and its targets", func(t *testing.T) {
+		d, err := connect(t, a, &out).Details(ctx)
+		require.NoError(t, err)
+		i := slices.IndexFunc(d.Hosts, func(h deploy.HostDetails) bool { return h.Host == b.Addr })
+		require.GreaterOrEqual(t, i, 0)
+		require.NotNil(t, d.Hosts[i].Proxy)
+		require.Len(t, d.Hosts[i].Proxy.Routes, 1)
+		route := d.Hosts[i].Proxy.Routes[0]
+		assert.Equal(t, deploy.ProxyService(a, "web"), route.Service)
+		got := strings.Split(route.Target, ",")
+		slices.Sort(got)
+		assert.Equal(t, targetsOf(web[1], web[2], h13), got)
+		assert.Contains(t, d.String(), route.Target)
+	})
+
 	audit, err := b.Dial(t).Run(ctx, "cat "+deploy.AuditPath(a), nil)
 	require.NoError(t, err)
 	assert.Contains(t, string(audit.Stdout), "balancer-deploy", "the balancer's steps are audited on it")
