@@ -269,7 +269,7 @@ func (st Step) describeBalancer() string {
 			parts = append(parts, "adds "+strings.Join(added, ", "))
 		}
 		if len(drained) > 0 {
-			parts = append(parts, "drains "+strings.Join(drained, ", ")+"; a host no longer in the role keeps its containers running, which hold no data: stop them there with `docker stop $(docker ps -q --filter label="+LabelService+"="+st.serviceOf()+")`")
+			parts = append(parts, "drains "+strings.Join(drained, ", ")+"; a host no longer in the role keeps its containers ("+px.Name+"-VERSION) running, which hold no data: stop them there with docker stop")
 		}
 		if len(parts) == 0 {
 			parts = append(parts, "same targets, new settings")
@@ -277,9 +277,4 @@ func (st Step) describeBalancer() string {
 		s += " (was " + strings.Join(st.Old, ", ") + "; " + strings.Join(parts, "; ") + ")"
 	}
 	return s
-}
-
-// serviceOf is the App's Service a balancer step's route belongs to.
-func (st Step) serviceOf() string {
-	return strings.TrimSuffix(st.Proxy.Name, "-"+st.Role)
 }

@@ -133,7 +133,7 @@ func TestPlanBalancer(t *testing.T) {
 		bs := balancerSteps(p)
 		require.Len(t, bs, 1)
 		assert.Equal(t, []string{"10.0.0.1:80", "10.0.0.3:80"}, bs[0].Proxy.Targets)
-		assert.Contains(t, p.String(), "drains 10.0.0.2:80; a host no longer in the role keeps its containers running")
+		assert.Contains(t, p.String(), "drains 10.0.0.2:80; a host no longer in the role keeps its containers")
 		golden(t, "plan_balancer_remove", p.String())
 	})
 }
