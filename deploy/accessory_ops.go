@@ -145,7 +145,7 @@ func (s *Session) onAccessory(ctx context.Context, name, what string, fn func(ct
 		s.redactErr(&err)
 		s.record(nil, stepLine{host: h.name, role: name, step: what, detail: detail, start: start, err: err})
 		if err != nil {
-			return fmt.Errorf("%s: %s %s: %w", h.name, what, name, err)
+			return fmt.Errorf("%s %s: %w", what, name, err)
 		}
 		return nil
 	})

@@ -192,6 +192,7 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 	s.out.linef("%s %s", verb, p.Summary())
 	s.noteDrifted(p)
 	audit := &auditLog{}
+	summarised := false // the summary table is printed once, at the end
 	s.mu.Lock()
 	s.boots = map[string]*boot{}
 	s.mu.Unlock()
@@ -199,6 +200,9 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 	defer func() {
 		if err != nil {
 			err = s.afterFailure(ctx, p, rep, audit, err)
+			if !summarised { // after the cleanup's lines: the table ends the output, before the failures
+				s.summary(rep)
+			}
 		}
 		cctx, cancel := s.cleanupCtx(ctx, s.opts.cleanupTimeout()/4)
 		defer cancel()
@@ -245,7 +249,6 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 		err := s.runBatch(ctx, p, rep, audit, b.Steps)
 		if err != nil {
 			err = s.drainFailed(ctx, p, rep, audit, err) // before the cleanup: the balancer sends only to hosts that passed
-			s.summary(rep)
 			return rep, fmt.Errorf("batch %d of %d (%s): %w\n%s", i+1, len(p.Batches), strings.Join(b.Hosts, ", "), err, s.standing(p, i))
 		}
 		s.writeAudit(ctx, audit) // one append per host and batch: the log keeps up with the deploy
@@ -257,11 +260,9 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 	}
 	balance, finish := splitBalancer(p.Finish)
 	if err := s.run(ctx, p, rep, audit, balance); err != nil {
-		s.summary(rep)
 		return rep, fmt.Errorf("balancer: %w\nevery web host runs %s; the balancer keeps the targets it had", err, p.Version)
 	}
 	if err := s.run(ctx, p, rep, audit, finish); err != nil {
-		s.summary(rep)
 		return rep, fmt.Errorf("prune after a successful deploy: %w", err)
 	}
 	if h := s.app.Hooks.PostDeploy; h != nil {
@@ -271,6 +272,7 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 	}
 	accessories := s.accessoryHealth(ctx, rep)
 	s.summary(rep, accessories...)
+	summarised = true
 	if err := s.failingAccessories(accessories); err != nil {
 		return rep, fmt.Errorf("%s %s is live, but: %w", p.Service, p.Version, err)
 	}
@@ -336,7 +338,7 @@ func (s *Session) run(ctx context.Context, p Plan, rep *Report, audit *auditLog,
 		byHost[st.Host] = append(byHost[st.Host], st)
 	}
 	var mu sync.Mutex // guards rep.Steps
-	return fanOut(s.opts.parallel(), len(order), func(i int) error {
+	return fanOutHosts(s.opts.parallel(), order, func(i int) error {
 		host := order[i]
 		for _, st := range byHost[host] {
 			start := time.Now()
@@ -349,7 +351,7 @@ func (s *Session) run(ctx context.Context, p Plan, rep *Report, audit *auditLog,
 			rep.Steps = append(rep.Steps, res)
 			mu.Unlock()
 			if err != nil {
-				return fmt.Errorf("%s: %s: %w", host, st.Kind, err)
+				return fmt.Errorf("%s: %w", st.Kind, err)
 			}
 		}
 		return nil
@@ -733,7 +735,7 @@ func (s *Session) summary(rep *Report, health ...AccessoryDetails) {
 		}
 		return keys[i].role < keys[j].role
 	})
-	s.out.linef("\n%-15s %-8s %-12s %-8s %s", "HOST", "ROLE", "VERSION", "RESULT", "TIME")
+	table := [][]string{{"HOST", "ROLE", "VERSION", "RESULT", "TIME"}}
 	for _, k := range keys {
 		rw := rows[k]
 		result, version := "ok", rep.Plan.Version
@@ -750,12 +752,16 @@ func (s *Session) summary(rep *Report, health ...AccessoryDetails) {
 				version = "(previous)"
 			}
 		}
-		line := fmt.Sprintf("%-15s %-8s %-12s %-8s %s", k.host, k.role, version, result, seconds(rw.dur))
 		if rw.health != "" {
-			line = fmt.Sprintf("%-15s %-8s %-12s %-8s %s  %s", k.host, k.role, version, "FAILING", seconds(rw.dur), rw.health)
+			result = "FAILING"
 		}
-		s.out.linef("%s", line)
+		row := []string{k.host, k.role, version, result, seconds(rw.dur)}
+		if rw.health != "" {
+			row = append(row, " "+rw.health) // two spaces after the time, as the step lines' result
+		}
+		table = append(table, row)
 	}
+	s.out.table([]int{15, 8, 12, 8}, table...)
 }
 
 // startIfPresent starts the named container when it exists and is

@@ -117,7 +117,7 @@ func (s *Session) Audit(ctx context.Context, n int) (_ map[string][]AuditEntry, 
 			}
 			var e AuditEntry
 			if err := json.Unmarshal([]byte(line), &e); err != nil {
-				return fmt.Errorf("audit log on %s: %w", h.name, err)
+				return fmt.Errorf("audit log: %w", err)
 			}
 			per[i] = append(per[i], e)
 		}

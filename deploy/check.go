@@ -140,15 +140,52 @@ func (r *CheckReport) add(c CheckResult) { r.Checks = append(r.Checks, c) }
 type CheckError struct {
 	Failed  []CheckResult
 	invalid *ValidationError
+	hosts   int // how many hosts were checked; 0 when none or not known
 }
 
-// Error returns one line per failed check.
+// Error returns one line per failed check of the configuration, then
+// the hosts' failed checks: one line when a single check failed, and
+// otherwise the hosts grouped by reason, as a *HostsError reads, so
+// thirty unreachable hosts read as one line.
 func (e *CheckError) Error() string {
-	lines := make([]string, len(e.Failed))
-	for i, c := range e.Failed {
-		lines[i] = c.String()
+	var lines []string
+	var onHosts []CheckResult
+	for _, c := range e.Failed {
+		if c.Host == "" {
+			lines = append(lines, c.String())
+		} else {
+			onHosts = append(onHosts, c)
+		}
+	}
+	switch {
+	case len(onHosts) == 1:
+		lines = append(lines, onHosts[0].String())
+	case len(onHosts) > 1:
+		lines = append(lines, checksByHost(onHosts, e.hosts).Error())
 	}
 	return strings.Join(lines, "\n")
+}
+
+// checksByHost is the failed checks of hosts as a *HostsError of hosts
+// hosts (at least those failing): one *HostError per host, its failed
+// checks a line each ("ssh: connect to …").
+func checksByHost(failed []CheckResult, hosts int) *HostsError {
+	he := &HostsError{}
+	byHost := map[string]*[]string{}
+	for _, c := range failed {
+		lines, ok := byHost[c.Host]
+		if !ok {
+			lines = new([]string)
+			byHost[c.Host] = lines
+			he.Errs = append(he.Errs, &HostError{Host: c.Host})
+		}
+		*lines = append(*lines, c.Name+": "+c.Detail)
+	}
+	for _, x := range he.Errs {
+		x.Err = errors.New(strings.Join(*byHost[x.Host], "\n"))
+	}
+	he.Hosts = max(hosts, len(he.Errs))
+	return he
 }
 
 // Unwrap returns the *ValidationError of the configuration's failed
@@ -269,6 +306,9 @@ func Check(ctx context.Context, a App, opts CheckOptions) (CheckReport, error) {
 		return rep, nil
 	}
 	e := &CheckError{Failed: failed}
+	if opts.Online && len(problems) == 0 {
+		e.hosts = len(expanded.HostNames())
+	}
 	if len(problems) > 0 {
 		e.invalid = &ValidationError{Problems: problems}
 	}

@@ -43,3 +43,27 @@ func TestPlural(t *testing.T) {
 	assert.Equal(t, []string{"1 host", "2 hosts", "1 batch", "3 batches", "0 secrets"},
 		[]string{plural(1, "host", "hosts"), plural(2, "host", "hosts"), plural(1, "batch", "batches"), plural(3, "batch", "batches"), plural(0, "secret", "secrets")})
 }
+
+func TestCheckErrorGroupsHosts(t *testing.T) {
+	refused := func(h string) CheckResult {
+		return CheckResult{Host: h, Name: "ssh", Status: CheckFailed, Detail: "connect to root@" + h + ":22: connection refused"}
+	}
+	t.Run("the configuration's lines, then the hosts grouped by reason", func(t *testing.T) {
+		e := &CheckError{hosts: 30, Failed: []CheckResult{
+			{Name: "secrets", Status: CheckFailed, Detail: "1 secret missing: API_TOKEN"},
+			refused("10.250.2.2"),
+			{Host: "10.250.3.2", Name: "disk", Status: CheckFailed, Detail: "1.2 GB free on /var/lib/docker: free some"},
+			{Host: "10.250.3.2", Name: "lock", Status: CheckFailed, Detail: "held by alice"},
+			refused("10.250.20.2"),
+		}}
+		assert.Equal(t, "config          secrets      FAIL 1 secret missing: API_TOKEN\n"+
+			"3 of 30 hosts failed:\n"+
+			"  10.250.2.2, 10.250.20.2: ssh: connect to root@<host>:22: connection refused\n"+
+			"  10.250.3.2: disk: 1.2 GB free on /var/lib/docker: free some\n"+
+			"    lock: held by alice", e.Error())
+	})
+	t.Run("one failed check on a host keeps its line", func(t *testing.T) {
+		e := &CheckError{hosts: 6, Failed: []CheckResult{refused("10.250.2.2")}}
+		assert.Equal(t, refused("10.250.2.2").String(), e.Error())
+	})
+}

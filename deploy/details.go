@@ -93,7 +93,7 @@ func (s *Session) Details(ctx context.Context) (_ Details, err error) {
 		hd, err := s.hostDetails(ctx, h)
 		d.Hosts[i] = hd
 		if err != nil {
-			return fmt.Errorf("details of %s: %w", h.name, err)
+			return fmt.Errorf("details: %w", err)
 		}
 		return nil
 	})

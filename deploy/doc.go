@@ -73,7 +73,9 @@
 //
 // Every operation works on its hosts at once, at most Options.Parallel
 // (DefaultParallel) at a time, and reports their errors in the app's
-// order of hosts.
+// order of hosts: as one *HostsError, whose message groups the hosts that
+// failed for the same reason and which unwraps to each host's
+// *HostError, so errors.Is and errors.As see every host's error.
 //
 // # Output
 //
@@ -85,6 +87,11 @@
 // not do that job. Ages a person reads once (Details, a held lock) and
 // sizes (an image sent to a host) are go-humanize's: "3 days ago",
 // "48 MB".
+//
+// A deploy or rollback, and an exec on several hosts, end with one
+// summary table, a row per host and role; when hosts failed, the last
+// lines say "Failed on N of M hosts:" and name the hosts of each reason,
+// redacted like everything else.
 //
 // # Example
 //

@@ -129,7 +129,29 @@ func (s *Session) Exec(ctx context.Context, opts ExecOptions, w io.Writer) (_ []
 		results[i] = res
 		return err
 	})
+	if len(hosts) > 1 {
+		sink.Close() // the command's last line before the table
+		s.execSummary(results)
+	}
 	return results, err
+}
+
+// execSummary prints a row per host: the release the command ran as,
+// and how it ended ("ok", "exit 2", "FAILED" when it could not run).
+func (s *Session) execSummary(results []ExecResult) {
+	table := [][]string{{"HOST", "ROLE", "VERSION", "RESULT", "TIME"}}
+	for _, r := range results {
+		result := "ok"
+		var ee *ExitError
+		switch {
+		case errors.As(r.Err, &ee):
+			result = fmt.Sprintf("exit %d", ee.Code)
+		case r.Err != nil:
+			result = "FAILED"
+		}
+		table = append(table, []string{r.Host, r.Role, orDefault(r.Version, "-"), result, seconds(r.Duration)})
+	}
+	s.out.table([]int{15, 8, 12, 8}, table...)
 }
 
 // running returns the role's newest running container on host.

@@ -37,9 +37,29 @@ func fanOut(limit, n int, fn func(i int) error) error {
 // parallel is Options.Parallel with the default applied.
 func (o Options) parallel() int { return orDefault(o.Parallel, DefaultParallel) }
 
+// fanOutHosts is fanOut over hosts: fn(i) works on hosts[i], and the
+// hosts that failed come back as one *HostsError (nil when none did),
+// which groups them by reason for a person reading thirty of them.
+func fanOutHosts(limit int, hosts []string, fn func(i int) error) error {
+	errs := make([]error, len(hosts))
+	fanOut(limit, len(hosts), func(i int) error {
+		errs[i] = fn(i)
+		return nil
+	})
+	return hostsError(hosts, errs)
+}
+
 // onHosts runs fn for each of hosts (connected ones), at most
-// Options.Parallel at once, and joins their errors in the order of hosts.
-// fn's i is the host's index in hosts, for results kept in a slice.
+// Options.Parallel at once, and returns the failed hosts as one
+// *HostsError in the order of hosts. fn's i is the host's index in
+// hosts, for results kept in a slice; its error need not name the host.
+// Each host's error is redacted as it is read, as if it had left the
+// session, since errors.As hands it out unwrapped.
 func (s *Session) onHosts(hosts []string, fn func(i int, h *hostConn) error) error {
-	return fanOut(s.opts.parallel(), len(hosts), func(i int) error { return fn(i, s.hosts[hosts[i]]) })
+	return fanOutHosts(s.opts.parallel(), hosts, func(i int) error {
+		if err := fn(i, s.hosts[hosts[i]]); err != nil {
+			return s.redacted(err)
+		}
+		return nil
+	})
 }

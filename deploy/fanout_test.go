@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sync"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/slipwayhq/slipway/secret"
 )
 
 func TestFanOut(t *testing.T) {
@@ -85,5 +88,47 @@ func TestFanOut(t *testing.T) {
 		assert.Equal(t, DefaultParallel, Options{}.parallel())
 		assert.Equal(t, 4, Options{Parallel: 4}.parallel())
 		assert.Equal(t, -1, Options{Parallel: -1}.parallel(), "negative: no limit")
+	})
+}
+
+func TestFanOutHosts(t *testing.T) {
+	hosts := []string{"h1", "h2", "h3", "h4"}
+
+	t.Run("no error when every host succeeds", func(t *testing.T) {
+		assert.NoError(t, fanOutHosts(2, hosts, func(int) error { return nil }))
+	})
+
+	t.Run("the failed hosts as one HostsError, in host order, of all the hosts", func(t *testing.T) {
+		err := fanOutHosts(2, hosts, func(i int) error {
+			if i == 1 || i == 3 {
+				return errors.New("refused")
+			}
+			return nil
+		})
+		var he *HostsError
+		require.ErrorAs(t, err, &he)
+		assert.Equal(t, 4, he.Hosts)
+		require.Len(t, he.Errs, 2)
+		assert.Equal(t, "h2", he.Errs[0].Host)
+		assert.Equal(t, "h4", he.Errs[1].Host)
+		assert.Equal(t, "2 of 4 hosts failed:\n  h2, h4: refused", err.Error())
+	})
+}
+
+func TestPrinterFailures(t *testing.T) {
+	t.Run("prints the grouped failures once, redacted, and nothing without a HostsError", func(t *testing.T) {
+		var out bytes.Buffer
+		p := newPrinter(&out)
+		p.redact(secret.Values{"TOKEN": "tok-3141"})
+		he := &HostsError{Hosts: 3, Errs: []*HostError{
+			{Host: "h1", Err: errors.New("gate: /up said tok-3141")},
+			{Host: "h3", Err: errors.New("gate: /up said tok-3141")},
+		}}
+		err := fmt.Errorf("batch 1 of 1: %w", he)
+		p.failures(errors.New("not per host"))
+		p.failures(err)
+		p.failures(fmt.Errorf("deploy: %w", err)) // the caller's caller
+		p.flush()
+		assert.Equal(t, "\nFailed on 2 of 3 hosts:\n  h1, h3: gate: /up said [redacted]\n", out.String())
 	})
 }

@@ -52,7 +52,7 @@ func (s *Session) Logs(ctx context.Context, opts LogOptions, w io.Writer) (err e
 		if len(roles[h.name]) > 0 {
 			cs, err := s.appContainers(ctx, h)
 			if err != nil {
-				return fmt.Errorf("logs on %s: %w", h.name, err)
+				return fmt.Errorf("logs: %w", err)
 			}
 			for _, role := range roles[h.name] {
 				if c, ok := current(cs, role); ok {
@@ -68,7 +68,7 @@ func (s *Session) Logs(ctx context.Context, opts LogOptions, w io.Writer) (err e
 			case errors.Is(err, engine.ErrNotFound):
 				missed[i] = append(missed[i], h.name+" ("+name+")")
 			case err != nil:
-				return fmt.Errorf("logs on %s: %w", h.name, err)
+				return fmt.Errorf("logs: %w", err)
 			default:
 				found[i] = append(found[i], source{h.name, name, ctr})
 			}

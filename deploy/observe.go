@@ -34,7 +34,7 @@ func (s *Session) observe(ctx context.Context, withLock bool, deploying string) 
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("observe %s: %w", h.name, err)
+			return fmt.Errorf("observe: %w", err)
 		}
 		return nil
 	})

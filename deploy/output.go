@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -27,8 +28,9 @@ import (
 type printer struct {
 	mu    sync.Mutex
 	raw   io.Writer
-	w     io.Writer     // raw, or a redacting writer once secrets are known
-	known secret.Values // the redaction set; it only grows
+	w     io.Writer            // raw, or a redacting writer once secrets are known
+	known secret.Values        // the redaction set; it only grows
+	shown map[*HostsError]bool // the failures already printed (see failures)
 }
 
 func newPrinter(w io.Writer) *printer { return &printer{raw: w, w: w} }
@@ -101,6 +103,65 @@ func (p *printer) step(host, role, what, detail string, start time.Time, err err
 		line += "\n" + indent(err.Error(), "    ")
 	}
 	p.linef("%s", line)
+}
+
+// table prints rows in columns, each as wide as its widest cell and no
+// narrower than its entry in widths (the step lines' columns, so a table
+// under them lines up), after a blank line. The last column is not
+// padded, and a row's empty last cells leave no trailing space.
+func (p *printer) table(widths []int, rows ...[]string) {
+	w := slices.Clone(widths)
+	for _, r := range rows {
+		for i, cell := range r {
+			if i == len(w) {
+				w = append(w, 0)
+			}
+			w[i] = max(w[i], len(cell))
+		}
+	}
+	var b strings.Builder
+	b.WriteByte('\n')
+	for _, r := range rows {
+		var line strings.Builder
+		for i, cell := range r {
+			if i == len(r)-1 {
+				line.WriteString(cell)
+				break
+			}
+			fmt.Fprintf(&line, "%-*s ", w[i], cell)
+		}
+		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
+	}
+	p.Write([]byte(b.String()))
+}
+
+// failures prints, after everything else an operation wrote, the hosts
+// that failed grouped by reason: "Failed on 2 of 6 hosts:" and a line
+// per reason naming its hosts, so the end of the output says what went
+// wrong where without scrolling back through a step line per host. It
+// prints the first *HostsError in err's tree, once: an operation that
+// called another (Deploy calls Apply) does not print it again.
+func (p *printer) failures(err error) {
+	var he *HostsError
+	if !errors.As(err, &he) || len(he.Errs) == 0 {
+		return
+	}
+	p.mu.Lock()
+	if p.shown[he] {
+		p.mu.Unlock()
+		return
+	}
+	if p.shown == nil {
+		p.shown = map[*HostsError]bool{}
+	}
+	p.shown[he] = true
+	p.mu.Unlock()
+	p.linef("%s", failuresText(he))
+}
+
+// failuresText is the section failures prints.
+func failuresText(he *HostsError) string {
+	return fmt.Sprintf("\nFailed on %d of %d hosts:\n%s", len(he.Errs), he.Hosts, formatGroups(he.Groups(), "  "))
 }
 
 // seconds is the one format of a step's duration, fixed width to the

@@ -66,11 +66,11 @@ func (s *Session) Prune(ctx context.Context) (_ PruneReport, err error) {
 func (s *Session) pruneHost(ctx context.Context, h *hostConn, audit *auditLog, removed *[]VersionInfo, images *[]PrunedImage) error {
 	cs, err := s.appContainers(ctx, h)
 	if err != nil {
-		return fmt.Errorf("prune on %s: %w", h.name, err)
+		return fmt.Errorf("prune: %w", err)
 	}
 	leftovers, err := h.engine.List(ctx, engine.ListOptions{All: true, Labels: map[string]string{LabelExec: s.app.Service}})
 	if err != nil {
-		return fmt.Errorf("prune on %s: %w", h.name, err)
+		return fmt.Errorf("prune: %w", err)
 	}
 	var doomed []engine.Container
 	kept := map[string]int{}
@@ -118,7 +118,7 @@ func (s *Session) pruneHost(ctx context.Context, h *hostConn, audit *auditLog, r
 func (s *Session) pruneImages(ctx context.Context, h *hostConn, audit *auditLog, removed *[]PrunedImage) error {
 	all, err := h.engine.List(ctx, engine.ListOptions{All: true})
 	if err != nil {
-		return fmt.Errorf("prune images on %s: %w", h.name, err)
+		return fmt.Errorf("prune images: %w", err)
 	}
 	used := map[string]bool{}
 	for _, c := range all {
@@ -126,7 +126,7 @@ func (s *Session) pruneImages(ctx context.Context, h *hostConn, audit *auditLog,
 	}
 	list, err := h.engine.ImageList(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("prune images on %s: %w", h.name, err)
+		return fmt.Errorf("prune images: %w", err)
 	}
 	repo := familiarName(s.app.Image)
 	var errs []error

@@ -340,7 +340,7 @@ func (s *Session) removePlan(ctx context.Context) (Removal, error) {
 			var err error
 			per[i], err = inventory(ctx, h.engine)
 			if err != nil {
-				return fmt.Errorf("read %s: %w", h.name, err)
+				return fmt.Errorf("read: %w", err)
 			}
 			return nil
 		})

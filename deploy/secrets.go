@@ -58,14 +58,23 @@ func (s *Session) Redact(text string) string { return s.out.secrets().Redact(tex
 // covers the paths no one has thought of yet; what is clipped or quoted
 // before it gets there (a gate's report, its body excerpts) is redacted
 // where it is captured as well (healthHost, diagnose).
+//
+// It also prints the failed hosts grouped by reason when *err holds a
+// *HostsError (printer.failures): an exported method's last words.
 func (s *Session) redactErr(err *error) {
 	if *err == nil {
 		return
 	}
-	if _, ok := (*err).(*sessionError); ok {
-		return
+	s.out.failures(*err)
+	*err = s.redacted(*err)
+}
+
+// redacted is err (not nil) as redactErr makes it, without printing.
+func (s *Session) redacted(err error) error {
+	if _, ok := err.(*sessionError); ok {
+		return err
 	}
-	*err = &sessionError{err: *err, out: s.out}
+	return &sessionError{err: err, out: s.out}
 }
 
 // sessionError is an error that left a Session: its message is redacted

@@ -146,7 +146,7 @@ func Connect(ctx context.Context, a App, opts Options) (*Session, error) {
 		}
 	}
 	conns := make([]*hostConn, len(hosts))
-	err = fanOut(opts.parallel(), len(hosts), func(i int) error {
+	err = fanOutHosts(opts.parallel(), hosts, func(i int) error {
 		h := hosts[i]
 		start := time.Now()
 		c, err := s.dialHost(ctx, a.server(h))
@@ -164,6 +164,7 @@ func Connect(ctx context.Context, a App, opts Options) (*Session, error) {
 	}
 	if err != nil {
 		s.Close()
+		s.out.failures(err)
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	return s, nil

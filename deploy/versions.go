@@ -39,7 +39,7 @@ func (s *Session) Versions(ctx context.Context) (_ []VersionInfo, err error) {
 	err = s.onHosts(hosts, func(i int, h *hostConn) error {
 		cs, err := s.appContainers(ctx, h)
 		if err != nil {
-			return fmt.Errorf("versions on %s: %w", h.name, err)
+			return fmt.Errorf("versions: %w", err)
 		}
 		for _, c := range cs {
 			per[i] = append(per[i], versionInfo(h.name, c))
