@@ -106,13 +106,15 @@ type Step struct {
 	// values are added at apply time, never kept in the plan.
 	Env     map[string]string
 	Secrets []string
-	// Proxy is the kamal-proxy deploy of a StepProxyDeploy.
+	// Proxy is the kamal-proxy deploy of a StepProxyDeploy, or of a
+	// StepBalancerDeploy (its Targets the new list).
 	Proxy *proxy.Service
 	// Gate is the health gate of a StepGate.
 	Gate health.Gate
 	// Old are the containers a StepStopOld stops or a StepPrune removes,
 	// and on a handoff's steps the containers it stops and, should the
-	// new one fail, starts again.
+	// new one fail, starts again. On a StepBalancerDeploy they are the
+	// targets the balancer's route had ("host:port"; none for a new route).
 	Old []string
 	// Fingerprint is what defines the container a StepStart (or
 	// StepHandoffStart), a StepBootAccessory or a StepRebootAccessory
