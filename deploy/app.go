@@ -223,6 +223,11 @@ type Proxy struct {
 	// StripPathPrefix says whether PathPrefix is cut from a request's
 	// path before the app sees it; nil means kamal-proxy's default, true.
 	StripPathPrefix *bool
+	// Balancer, when set, puts a kamal-proxy on other servers in front of
+	// the role's hosts, as one entry point that spreads requests over
+	// them (see Balancer). TLS then terminates on the balancer: leave TLS
+	// and the certificate fields here unset.
+	Balancer *Balancer
 
 	// Image, HTTPPort, HTTPSPort, BindIPs, MetricsPort, Debug, HTTP3 and
 	// LogMaxSize describe the host's kamal-proxy container itself

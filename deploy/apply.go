@@ -248,6 +248,7 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 		}
 		err := s.runBatch(ctx, p, rep, audit, b.Steps)
 		if err != nil {
+			err = s.drainFailed(ctx, p, rep, audit, err) // before the cleanup: the balancer sends only to hosts that passed
 			return rep, fmt.Errorf("batch %d of %d (%s): %w\n%s", i+1, len(p.Batches), strings.Join(b.Hosts, ", "), err, s.standing(p, i))
 		}
 		s.writeAudit(ctx, audit) // one append per host and batch: the log keeps up with the deploy
@@ -257,7 +258,11 @@ func (s *Session) Apply(ctx context.Context, p Plan) (_ *Report, err error) {
 			}
 		}
 	}
-	if err := s.run(ctx, p, rep, audit, p.Finish); err != nil {
+	balance, finish := splitBalancer(p.Finish)
+	if err := s.run(ctx, p, rep, audit, balance); err != nil {
+		return rep, fmt.Errorf("balancer: %w\nevery web host runs %s; the balancer keeps the targets it had", err, p.Version)
+	}
+	if err := s.run(ctx, p, rep, audit, finish); err != nil {
 		return rep, fmt.Errorf("prune after a successful deploy: %w", err)
 	}
 	if h := s.app.Hooks.PostDeploy; h != nil {
@@ -397,6 +402,8 @@ func describe(st Step) string {
 		return st.Image + " (" + strings.Join(st.Reasons, ", ") + ")"
 	case StepProxyDeploy:
 		return st.Proxy.Name + " -> " + st.Proxy.Target
+	case StepBalancerDeploy:
+		return st.Proxy.Name + " -> " + strings.Join(st.Proxy.Targets, ",")
 	case StepStopOld, StepPrune:
 		return strings.Join(st.Old, ", ")
 	case StepRebootAccessory:
@@ -459,6 +466,8 @@ func (s *Session) apply(ctx context.Context, p Plan, st Step) error {
 		return s.rebootAccessory(ctx, e, st)
 	case StepHandoffPause, StepHandoffStop, StepHandoffStart, StepHandoffProxy, StepHandoffGate, StepHandoffResume:
 		return s.handoff(ctx, h, p, st)
+	case StepBalancerDeploy:
+		return s.balance(ctx, e, st)
 	case StepPrune:
 		for _, name := range st.Old {
 			if err := e.Remove(ctx, name, false); err != nil && !errors.Is(err, engine.ErrNotFound) {
@@ -702,7 +711,7 @@ func (s *Session) summary(rep *Report, health ...AccessoryDetails) {
 		return rw
 	}
 	for _, r := range rep.Steps {
-		if r.Step.Role == "" || r.Step.Host == "" || r.Step.Kind == StepMigrate || r.Step.Kind == StepPrune {
+		if r.Step.Role == "" || r.Step.Host == "" || r.Step.Kind == StepMigrate || r.Step.Kind == StepPrune || r.Step.Kind == StepBalancerDeploy {
 			continue // a build on this machine has a line of its own
 		}
 		rw := add(key{r.Step.Host, r.Step.Role})

@@ -66,7 +66,7 @@ func (s *Session) stepBudget(st Step) time.Duration {
 	switch st.Kind {
 	case StepBuildImage, StepDeliverImage:
 		return 0
-	case StepProxyDeploy:
+	case StepProxyDeploy, StepBalancerDeploy:
 		if st.Proxy != nil {
 			return orDefault(st.Proxy.DeployTimeout, DefaultDeployTimeout) + call
 		}

@@ -181,6 +181,11 @@ func cloneRoles(roles Roles) Roles {
 			p.Hosts = slices.Clone(p.Hosts)
 			p.BindIPs = slices.Clone(p.BindIPs)
 			p.SSLRedirect, p.ForwardHeaders, p.StripPathPrefix = cloneBool(p.SSLRedirect), cloneBool(p.ForwardHeaders), cloneBool(p.StripPathPrefix)
+			if p.Balancer != nil {
+				b := *p.Balancer
+				b.Servers, b.Hosts, b.SSLRedirect = cloneServers(b.Servers), slices.Clone(b.Hosts), cloneBool(b.SSLRedirect)
+				p.Balancer = &b
+			}
 			r.Proxy = &p
 		}
 		r.Health = cloneGate(r.Health)

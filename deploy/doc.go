@@ -12,6 +12,12 @@
 // host's log. Secret values reach containers only through the engine API:
 // never the output, the plan, the audit log or an error.
 //
+// A web role's Proxy.Balancer puts one more kamal-proxy in front of the
+// role's hosts (Balancer): one entry point that terminates TLS and
+// spreads requests over the hosts' own proxies, whose list of targets a
+// deploy changes, in one gated step, only when hosts are added or
+// removed, or to drain a host whose release failed its gate.
+//
 // The subpackages are how Slipway talks to the real world: ssh is the
 // transport to a host, engine the Docker Engine API through it, and proxy
 // drives kamal-proxy; kamal reads a Kamal project into an App.

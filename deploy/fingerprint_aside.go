@@ -91,7 +91,7 @@ func (s *Session) routeTo(ctx context.Context, h *hostConn, role string, from []
 	if !routed {
 		return nil
 	}
-	return proxy.Deploy(ctx, h.engine, proxy.DefaultContainer, *proxyDeploy(s.app, role, target))
+	return proxy.Deploy(ctx, h.engine, proxy.DefaultContainer, *proxyDeploy(s.app, role, target, h.name))
 }
 
 // putBack undoes a replacement whose new container failed and is gone:

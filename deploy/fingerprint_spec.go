@@ -144,7 +144,7 @@ func proxyParts(a App, role string, digests SecretDigests) Fingerprint {
 	if px == nil {
 		return nil
 	}
-	svc := *proxyDeploy(a, role, "")
+	svc := *proxyDeploy(a, role, "", "")
 	svc.Target, svc.TLSCertificatePath, svc.TLSPrivateKeyPath = "", "", "" // they name the container
 	f := FingerprintOf(map[string]any{"proxy": svc, "app-port": px.appPort()})
 	var certs []string

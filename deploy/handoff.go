@@ -57,7 +57,7 @@ func handoffSteps(a App, start Step, old []string) []Step {
 		gate.Gate = r.Health
 		return []Step{stop, start, gate}
 	}
-	px := proxyDeploy(a, start.Role, start.Container)
+	px := proxyDeploy(a, start.Role, start.Container, start.Host)
 	pause, deploy, resume := at(StepHandoffPause), at(StepHandoffProxy), at(StepHandoffResume)
 	pause.Proxy, pause.MaxPause = px, r.Proxy.maxPause()
 	deploy.Proxy, resume.Proxy = px, px
@@ -222,7 +222,7 @@ func (s *Session) undoHandoff(ctx context.Context, h *hostConn, st Step, cause e
 	if px != nil {
 		service := ProxyService(s.app, st.Role)
 		if st.Kind != StepHandoffPause && len(st.Old) > 0 {
-			back := proxyDeploy(s.app, st.Role, st.Old[0])
+			back := proxyDeploy(s.app, st.Role, st.Old[0], st.Host)
 			if err := proxy.Deploy(bg, h.engine, proxy.DefaultContainer, *back); err != nil {
 				problems = append(problems, err.Error())
 			} else {

@@ -187,7 +187,8 @@ func (a App) PrimaryHost() string {
 }
 
 // HostNames lists every host of the app once: the primary role's in
-// order, then each other role's, then accessory-only servers.
+// order, then each other role's, then accessory-only servers, then
+// balancer-only servers (see Balancer).
 func (a App) HostNames() []string {
 	hosts := a.roleHosts()
 	seen := map[string]bool{}
@@ -200,6 +201,12 @@ func (a App) HostNames() []string {
 				seen[s.Host] = true
 				hosts = append(hosts, s.Host)
 			}
+		}
+	}
+	for _, s := range a.balancerServers() {
+		if !seen[s.Host] {
+			seen[s.Host] = true
+			hosts = append(hosts, s.Host)
 		}
 	}
 	return hosts
@@ -234,6 +241,11 @@ func (a App) server(host string) Server {
 			if s.Host == host {
 				return s
 			}
+		}
+	}
+	for _, s := range a.balancerServers() {
+		if s.Host == host {
+			return s
 		}
 	}
 	return Server{Host: host}

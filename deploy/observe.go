@@ -67,7 +67,7 @@ func observeHost(ctx context.Context, a App, host string, e *engine.Engine, depl
 	if err := nameCollision(a, host, cs); err != nil {
 		return hs, err
 	}
-	routes := deploying == ""
+	routes := deploying == "" || len(a.balancedOn(host)) > 0 // a balancer's targets are always compared
 	for _, c := range cs {
 		if c.Labels[LabelService] != a.Service {
 			continue

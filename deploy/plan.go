@@ -48,6 +48,11 @@ const (
 	StepRebootProxy
 
 	StepRebootAccessory // replace an accessory whose container no longer matches its declaration
+
+	// StepBalancerDeploy points a balancer's route (see Balancer) at a
+	// new list of web hosts, gated on every one being healthy; Old holds
+	// the targets it had.
+	StepBalancerDeploy
 )
 
 var stepNames = map[StepKind]string{
@@ -71,6 +76,7 @@ var stepNames = map[StepKind]string{
 	StepHandoffResume:   "handoff-resume",
 	StepRebootProxy:     "reboot-proxy",
 	StepRebootAccessory: "reboot-accessory",
+	StepBalancerDeploy:  "balancer-deploy",
 }
 
 // String returns the step's name as audit lines record it ("start", "proxy-deploy", ...).
@@ -100,13 +106,15 @@ type Step struct {
 	// values are added at apply time, never kept in the plan.
 	Env     map[string]string
 	Secrets []string
-	// Proxy is the kamal-proxy deploy of a StepProxyDeploy.
+	// Proxy is the kamal-proxy deploy of a StepProxyDeploy, or of a
+	// StepBalancerDeploy (its Targets the new list).
 	Proxy *proxy.Service
 	// Gate is the health gate of a StepGate.
 	Gate health.Gate
 	// Old are the containers a StepStopOld stops or a StepPrune removes,
 	// and on a handoff's steps the containers it stops and, should the
-	// new one fail, starts again.
+	// new one fail, starts again. On a StepBalancerDeploy they are the
+	// targets the balancer's route had ("host:port"; none for a new route).
 	Old []string
 	// Fingerprint is what defines the container a StepStart (or
 	// StepHandoffStart), a StepBootAccessory or a StepRebootAccessory
@@ -268,7 +276,12 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 			if ps := state.Hosts[h].Proxy; ps == nil || !ps.Running {
 				p.Prepare = append(p.Prepare, Step{Kind: StepBootProxy, Host: h, Container: proxy.DefaultContainer, Image: b.Spec().Image})
 			} else if why := proxyDrift(b, ps); len(why) > 0 {
-				reboots[h] = Step{Kind: StepRebootProxy, Host: h, Container: proxy.DefaultContainer, Image: b.Spec().Image, Reasons: why}
+				st := Step{Kind: StepRebootProxy, Host: h, Container: proxy.DefaultContainer, Image: b.Spec().Image, Reasons: why}
+				if len(a.rolesOn(h)) == 0 {
+					p.Prepare = append(p.Prepare, st) // a balancer's: it is in no batch
+				} else {
+					reboots[h] = st
+				}
 			}
 		}
 		switch {
@@ -314,6 +327,7 @@ func NewPlan(a App, r Release, state State) (Plan, error) {
 		p.Batches = append(p.Batches, b)
 	}
 
+	p.Finish = balancerSteps(a, state) // once every batch serves: the balancer's list changes last
 	for _, h := range hosts {
 		for _, role := range a.rolesOn(h) {
 			if old := pruned(a, r.Version, state, h, role); len(old) > 0 {
@@ -345,7 +359,7 @@ func (p Plan) idle() bool {
 			return false
 		}
 	}
-	return true
+	return !slices.ContainsFunc(p.Finish, func(st Step) bool { return st.Kind == StepBalancerDeploy })
 }
 
 // WaitsBefore reports whether the executor pauses Plan.Wait before batch
@@ -471,7 +485,7 @@ func roleSteps(a App, rel Release, image string, state State, host, role string)
 		// that one stops (seen with Docker 20.10). Once it has, the
 		// service is pointed at the name, as for any release.
 		steps = append(steps, Step{Kind: StepProxyDeploy, Host: host, Role: role, Container: name,
-			Proxy: proxyDeploy(a, role, name), Aside: start.Aside})
+			Proxy: proxyDeploy(a, role, name, host), Aside: start.Aside})
 	} else {
 		steps = append(steps, Step{Kind: StepGate, Host: host, Role: role, Container: name, Gate: r.Health})
 	}
@@ -480,7 +494,7 @@ func roleSteps(a App, rel Release, image string, state State, host, role string)
 	}
 	if r.Proxy != nil && start.Aside != "" {
 		steps = append(steps, Step{Kind: StepProxyDeploy, Host: host, Role: role, Container: name,
-			Proxy: proxyDeploy(a, role, name)})
+			Proxy: proxyDeploy(a, role, name, host)})
 	}
 	return steps
 }
@@ -578,7 +592,10 @@ func proxyPointsAt(a App, state State, host, role, name string) bool {
 	return ps != nil && ps.Running && ps.Services[ProxyService(a, role)] == fmt.Sprintf("%s:%d", name, r.Proxy.appPort())
 }
 
-func proxyDeploy(a App, role, name string) *proxy.Service {
+// proxyDeploy is role's kamal-proxy route on host to container name;
+// host "" leaves out what only one host's route holds (see
+// behindBalancer), as a fingerprint of the route must.
+func proxyDeploy(a App, role, name, host string) *proxy.Service {
 	px := a.Roles[role].Proxy
 	gate := px.Health.WithDefaults()
 	svc := &proxy.Service{
@@ -605,6 +622,7 @@ func proxyDeploy(a App, role, name string) *proxy.Service {
 	if px.PathPrefix != "" {
 		svc.PathPrefixes = []string{px.PathPrefix}
 	}
+	behindBalancer(px, svc, host)
 	return svc
 }
 
@@ -628,7 +646,7 @@ func pruned(a App, version string, state State, host, role string) []string {
 }
 
 func proxyOn(a App, host string) *Proxy {
-	for _, role := range a.rolesOn(host) {
+	for _, role := range append(a.rolesOn(host), a.balancedOn(host)...) {
 		if px := a.Roles[role].Proxy; px != nil {
 			return px
 		}

@@ -87,7 +87,9 @@ func (p Plan) String() string {
 		}
 		hook("PostAppBoot")
 	}
-	section("Finish", p.Finish)
+	balance, finish := splitBalancer(p.Finish)
+	section("Balancer, once every batch serves", balance)
+	section("Finish", finish)
 	if slices.Contains(p.Hooks, "PostDeploy") {
 		b.WriteString("Hook PostDeploy\n")
 	}
@@ -258,6 +260,8 @@ func (st Step) describe() string {
 			st.Container, st.Image, strings.Join(st.Reasons, ", "), envNote(st))
 	case StepHandoffPause, StepHandoffStop, StepHandoffStart, StepHandoffProxy, StepHandoffGate, StepHandoffResume:
 		return st.describeHandoff()
+	case StepBalancerDeploy:
+		return st.describeBalancer()
 	}
 	return st.Kind.String()
 }

@@ -135,6 +135,9 @@ func hostRemoval(a App, host string, inv HostInventory) HostRemoval {
 			services[ProxyService(a, role)] = true
 		}
 	}
+	for _, role := range a.balancedOn(host) { // the balancer's route of the role
+		services[ProxyService(a, role)] = true
+	}
 	var others []string
 	for _, svc := range sortedKeys(inv.Routes) {
 		target, _, _ := strings.Cut(inv.Routes[svc], ":")

@@ -106,6 +106,7 @@ func StateRunning(a App, version string) State {
 			s.Hosts[srv.Host] = hs
 		}
 	}
+	runningBalancers(a, s)
 	for _, name := range sortedKeys(a.Accessories) {
 		acc := a.Accessories[name]
 		for _, h := range a.accessoryHosts(name) {

@@ -152,6 +152,9 @@ func (v *validator) app(a App) {
 			v.add(p, `"migrate" names the migration's container; rename the role`)
 		}
 		v.role(a, p, a.Roles[name])
+		if px := a.Roles[name].Proxy; px != nil {
+			v.balancer(a, p+".proxy.balancer", name, *px)
+		}
 	}
 	v.sharedHosts(a, roles)
 	v.sharedProxies(a, roles)

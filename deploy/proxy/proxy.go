@@ -83,8 +83,12 @@ type Execer interface {
 // what must hold before it goes there. Zero durations mean kamal-proxy's
 // own defaults, and so does every nil *bool.
 type Service struct {
-	Name            string
-	Target          string // container:port on the proxy's network
+	Name   string
+	Target string // container:port on the proxy's network
+	// Targets, when set instead of Target, are several targets that
+	// kamal-proxy balances requests over ("10.0.0.1:80", ...): a
+	// deploy moves traffic only once every one is healthy.
+	Targets         []string
 	Hosts           []string
 	TLS             bool
 	HealthPath      string
@@ -118,7 +122,13 @@ type Service struct {
 
 // Args returns the kamal-proxy command line that deploys s.
 func (s Service) Args() []string {
-	args := []string{"kamal-proxy", "deploy", s.Name, "--target=" + s.Target}
+	args := []string{"kamal-proxy", "deploy", s.Name}
+	if len(s.Targets) == 0 {
+		args = append(args, "--target="+s.Target)
+	}
+	for _, t := range s.Targets {
+		args = append(args, "--target="+t)
+	}
 	for _, h := range s.Hosts {
 		args = append(args, "--host="+h)
 	}
@@ -176,7 +186,11 @@ func CertPaths(service, target string) (cert, key string) {
 // and returns when traffic has moved. An unhealthy target leaves the
 // service on its old target and returns an error with kamal-proxy's words.
 func Deploy(ctx context.Context, e Execer, container string, s Service) error {
-	return run(ctx, e, container, s.Args(), "deploy "+s.Name+" to "+s.Target)
+	target := s.Target
+	if len(s.Targets) > 0 {
+		target = strings.Join(s.Targets, ",")
+	}
+	return run(ctx, e, container, s.Args(), "deploy "+s.Name+" to "+target)
 }
 
 // Remove deletes a service's route.
@@ -230,7 +244,7 @@ type Route struct {
 	Service string
 	Host    string
 	Path    string
-	Target  string
+	Target  string // several targets are joined by commas
 	State   string
 	TLS     bool
 }
