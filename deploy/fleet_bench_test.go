@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,6 +35,18 @@ var fleetSizes = flag.String("fleet.sizes", "1,10,30", "host counts BenchmarkFle
 
 // fleetJump are the fleet sizes BenchmarkFleet also measures with every
 // host behind the lab's bastion.
+// fleetParallel is the Options.Parallel of Slipway's deploys and the
+// Kamal-style sequence's hosts at once; 0 means deploy.DefaultParallel.
+var fleetParallel = flag.Int("fleet.parallel", 0, "Options.Parallel of the Slipway deploys and hosts at once of the Kamal-style sequence (0: deploy.DefaultParallel)")
+
+// parallel is -fleet.parallel with the default applied.
+func parallel() int {
+	if *fleetParallel > 0 {
+		return *fleetParallel
+	}
+	return deploy.DefaultParallel
+}
+
 var fleetJump = flag.String("fleet.jump", "30", `host counts BenchmarkFleet deploys to behind the lab's bastion, comma-separated ("" for none)`)
 
 // fleetRuns is how many timed deploys of each kind BenchmarkFleet takes
@@ -95,23 +108,24 @@ func BenchmarkFleet(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	fmt.Fprintf(os.Stdout, "\nfleet deploy, one batch, image present, median of %d (Slipway: connect + deploy + close):\n", fleetRuns)
-	fmt.Fprintf(os.Stdout, "  %-17s  %9s  %12s  %11s  %13s  %19s  %9s\n",
-		"hosts", "Slipway", "engine floor", "Kamal-style", "Slipway/floor", "Kamal-style/Slipway", "rollback")
+	fmt.Fprintf(os.Stdout, "\nfleet deploy, one batch, image present, median of %d (Slipway: connect + deploy + close), %d hosts at once:\n", fleetRuns, parallel())
+	fmt.Fprintf(os.Stdout, "  %-17s  %9s  %12s  %11s  %13s  %19s  %9s  %10s  %15s\n",
+		"hosts", "Slipway", "engine floor", "Kamal-style", "Slipway/floor", "Kamal-style/Slipway", "rollback", "floor+stop", "Slipway/(f+s)")
 	for _, r := range rows {
 		kamal, kratio := secs(r.kamal), fmt.Sprintf("%18.2fx", ratio(r.kamal, r.slipway))
 		if r.kamal == 0 {
 			kamal, kratio = "failed", fmt.Sprintf("%19s", "-")
 		}
-		fmt.Fprintf(os.Stdout, "  %-17s  %9s  %12s  %11s  %12.2fx  %s  %9s\n",
+		fmt.Fprintf(os.Stdout, "  %-17s  %9s  %12s  %11s  %12.2fx  %s  %9s  %10s  %14.2fx\n",
 			r.name(), secs(r.slipway), secs(r.floor), kamal,
-			ratio(r.slipway, r.floor), kratio, secs(r.rollback))
+			ratio(r.slipway, r.floor), kratio, secs(r.rollback), secs(r.floorStop), ratio(r.slipway, r.floorStop))
 		metric := fmt.Sprintf("%dhosts", r.hosts)
 		if r.jump {
 			metric += "-bastion"
 		}
 		b.ReportMetric(r.slipway.Seconds(), "slipway-"+metric+"-s")
 		b.ReportMetric(r.floor.Seconds(), "floor-"+metric+"-s")
+		b.ReportMetric(r.floorStop.Seconds(), "floor-stop-"+metric+"-s")
 		if r.kamal > 0 {
 			b.ReportMetric(r.kamal.Seconds(), "kamal-"+metric+"-s")
 		}
@@ -177,8 +191,11 @@ type fleetRow struct {
 	hosts                 int
 	jump                  bool // every host behind the lab's bastion
 	slipway, floor, kamal time.Duration
-	rollback              time.Duration
-	breakdown             string
+	// floorStop is the floor and then the stop of the previous
+	// container on every engine at once, which a deploy does too.
+	floorStop time.Duration
+	rollback  time.Duration
+	breakdown string
 	// Behind the bastion: the most connections to it each of Slipway,
 	// the floor and Kamal-style opened at once (the floor's one, open
 	// throughout, is not counted), and what the Kamal-style runs did.
@@ -239,7 +256,7 @@ func benchFleet(b *testing.B, hosts []lab.Host, bastion *lab.Bastion) fleetRow {
 		all, _ := w.finish(b)
 		row.bastionConns[i] = max(row.bastionConns[i], slices.Max(all)-open)
 	}
-	var slipway, floor, kamal []time.Duration
+	var slipway, floor, floorStop, kamal []time.Duration
 	var reports []fleetReport
 	var kamalFailed []string
 	for i := range fleetRuns {
@@ -249,7 +266,10 @@ func benchFleet(b *testing.B, hosts []lab.Host, bastion *lab.Bastion) fleetRow {
 		requireEveryHostServes(b, hosts, base+".test", version)
 		slipway, reports = append(slipway, r.wall), append(reports, r)
 
-		watch(1, func() { floor = append(floor, fl.run(b, version)) })
+		watch(1, func() {
+			switched, stopped := fl.run(b, version)
+			floor, floorStop = append(floor, switched), append(floorStop, switched+stopped)
+		})
 		requireEveryHostServes(b, hosts, fl.vhost, version)
 
 		var took time.Duration
@@ -272,7 +292,7 @@ func benchFleet(b *testing.B, hosts []lab.Host, bastion *lab.Bastion) fleetRow {
 	}
 	// The last deploy was v2: roll back to v1, retained on every host.
 	start := time.Now()
-	s, err := deploy.Connect(ctx, a, deploy.Options{Output: io.Discard, Performer: "fleet-bench"})
+	s, err := deploy.Connect(ctx, a, deploy.Options{Output: io.Discard, Performer: "fleet-bench", Parallel: parallel()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -284,7 +304,7 @@ func benchFleet(b *testing.B, hosts []lab.Host, bastion *lab.Bastion) fleetRow {
 	requireEveryHostServes(b, hosts, base+".test", "v1")
 
 	mid := medianIndex(slipway)
-	row.slipway, row.floor, row.rollback, row.breakdown = slipway[mid], median(floor), rollback, reports[mid].breakdown()
+	row.slipway, row.floor, row.floorStop, row.rollback, row.breakdown = slipway[mid], median(floor), median(floorStop), rollback, reports[mid].breakdown()
 	if len(kamal) > 0 {
 		row.kamal = median(kamal)
 	}
@@ -301,7 +321,7 @@ type fleetReport struct {
 func slipwayDeploy(b *testing.B, a deploy.App, version string) fleetReport {
 	ctx := context.Background()
 	r := fleetReport{start: time.Now()}
-	s, err := deploy.Connect(ctx, a, deploy.Options{Output: io.Discard, Performer: "fleet-bench"})
+	s, err := deploy.Connect(ctx, a, deploy.Options{Output: io.Discard, Performer: "fleet-bench", Parallel: parallel()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -458,7 +478,7 @@ func newFloor(b *testing.B, base string, hosts []lab.Host, bastion *lab.Bastion)
 	return f
 }
 
-func (f *floor) run(b *testing.B, version string) time.Duration {
+func (f *floor) run(b *testing.B, version string) (switched, stopped time.Duration) {
 	ctx := context.Background()
 	names := make([]string, len(f.engines))
 	for i := range names {
@@ -483,17 +503,29 @@ func (f *floor) run(b *testing.B, version string) time.Duration {
 		})
 	}
 	err := g.Wait()
-	took := time.Since(start)
+	switched = time.Since(start)
+	// Then, timed apart so that it does not slow the switches above, what
+	// a deploy must also do and the floor leaves out: stop the previous
+	// container on every engine at once.
+	start = time.Now()
+	g = errgroup.Group{}
+	for i, e := range f.engines {
+		if f.current[i] != "" {
+			g.Go(func() error { return e.Stop(ctx, f.current[i], 10*time.Second) })
+		}
+	}
+	serr := g.Wait()
+	stopped = time.Since(start)
 	for i, e := range f.engines {
 		if f.current[i] != "" {
 			e.Remove(ctx, f.current[i], true)
 		}
 		f.current[i] = names[i]
 	}
-	if err != nil {
+	if err = errors.Join(err, serr); err != nil {
 		b.Fatalf("engine floor: %v", err)
 	}
-	return took
+	return switched, stopped
 }
 
 func median(ds []time.Duration) time.Duration { return ds[medianIndex(ds)] }
@@ -791,11 +823,11 @@ func kamalFill(cmd string, vars map[string]string) string {
 	return strings.NewReplacer(pairs...).Replace(cmd)
 }
 
-// fanOutHosts runs fn for hosts 0..n-1, deploy.DefaultParallel at once,
+// fanOutHosts runs fn for hosts 0..n-1, parallel() at once,
 // and returns the first error.
 func fanOutHosts(n int, fn func(i int) error) error {
 	var g errgroup.Group
-	g.SetLimit(deploy.DefaultParallel)
+	g.SetLimit(parallel())
 	for i := range n {
 		g.Go(func() error { return fn(i) })
 	}

@@ -341,14 +341,17 @@ func Bench(ctx context.Context) error {
 	return nil
 }
 
-// BenchFleet runs the fleet benchmark: Slipway's deploy to 1, 10 and 30 lab hosts in one batch, and to 30 hosts behind the lab's bastion, beside the engines' own floor and Kamal's remote command sequence, with their ratios (-sizes=1,10,22 and -jump=30 pick other host counts, -jump= none; about 20 minutes on a busy 2-core machine).
-func BenchFleet(ctx context.Context, sizes, jump *string) error {
+// BenchFleet runs the fleet benchmark: Slipway's deploy to 1, 10 and 30 lab hosts in one batch, and to 30 hosts behind the lab's bastion, beside the engines' own floor and Kamal's remote command sequence, with their ratios (-sizes=1,10,22 and -jump=30 pick other host counts, -jump= none; -parallel=N sets Options.Parallel; about 20 minutes on a busy 2-core machine).
+func BenchFleet(ctx context.Context, sizes, jump, parallel *string) error {
 	args := []string{"test", "-run=^$", "-bench=^BenchmarkFleet$", "-benchtime=1x", "-count=1", "-timeout=90m", "./deploy/", "-args"}
 	if sizes != nil {
 		args = append(args, "-fleet.sizes="+*sizes)
 	}
 	if jump != nil {
 		args = append(args, "-fleet.jump="+*jump)
+	}
+	if parallel != nil {
+		args = append(args, "-fleet.parallel="+*parallel)
 	}
 	return run("go", args...)
 }
