@@ -53,10 +53,7 @@ func (s *Session) Deploy(ctx context.Context, r Release) (_ *Report, err error) 
 	if err := s.checkCertificates(); err != nil {
 		return nil, err
 	}
-	if err := s.CheckEngines(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.Lock(ctx, r.Version); err != nil {
+	if err := s.checkAndLock(ctx, r.Version); err != nil {
 		return nil, err
 	}
 	defer s.watchCancel(ctx)()
@@ -98,10 +95,7 @@ func (s *Session) Rollback(ctx context.Context, version string) (_ *Report, err 
 	if err := s.checkCertificates(); err != nil {
 		return nil, err
 	}
-	if err := s.CheckEngines(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.Lock(ctx, version); err != nil {
+	if err := s.checkAndLock(ctx, version); err != nil {
 		return nil, err
 	}
 	defer s.watchCancel(ctx)()

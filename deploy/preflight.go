@@ -21,3 +21,21 @@ func (s *Session) CheckEngines(ctx context.Context) (err error) {
 		return nil
 	})
 }
+
+// checkAndLock checks every host's engine (CheckEngines) while it takes
+// the deploy lock (Lock), so that a deploy waits for one round of
+// calls, not two. Both leave the hosts as they were but for the lock,
+// which a failed check releases: an engine that fails its check is
+// reported as before, ahead of a lock held by someone else.
+func (s *Session) checkAndLock(ctx context.Context, version string) error {
+	checked := make(chan error, 1)
+	go func() { checked <- s.CheckEngines(ctx) }()
+	lockErr := s.Lock(ctx, version)
+	if err := <-checked; err != nil {
+		if lockErr == nil {
+			return s.releaseAfter(ctx, err)
+		}
+		return err
+	}
+	return lockErr
+}

@@ -345,10 +345,7 @@ type RecoveryReport struct {
 func (s *Session) Recover(ctx context.Context, r Recovery) (_ *RecoveryReport, err error) {
 	defer s.redactErr(&err)
 	start := time.Now()
-	if err := s.CheckEngines(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.Lock(ctx, "recover"); err != nil {
+	if err := s.checkAndLock(ctx, "recover"); err != nil {
 		return nil, err
 	}
 	defer func() { err = s.releaseAfter(ctx, err) }() // a lock left held is reported
