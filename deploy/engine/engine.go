@@ -69,6 +69,11 @@ type Engine struct {
 
 	mu      sync.Mutex
 	dialErr error // the outcome of the last dial, a clearer cause than the client's
+
+	// ensureMu makes NetworkEnsure's look-then-create one step for the
+	// callers that share this engine: the lab's engine (API 1.41) does
+	// not refuse a taken network name.
+	ensureMu sync.Mutex
 }
 
 // Version describes the engine software on a host.

@@ -11,8 +11,13 @@ import (
 )
 
 // NetworkEnsure creates a bridge network with labels unless one of that
-// name exists already, which is then left as it is.
+// name exists already, which is then left as it is. Callers sharing an
+// Engine take turns; callers on other connections, which an older engine
+// may let make a second network of the name, are settled afterwards by
+// keeping the oldest.
 func (e *Engine) NetworkEnsure(ctx context.Context, name string, labels map[string]string) error {
+	e.ensureMu.Lock()
+	defer e.ensureMu.Unlock()
 	fail := func(err error) error { return fmt.Errorf("create network %s on %s: %w", name, e.host, err) }
 	existing, err := e.networks(ctx, name)
 	if err != nil {
