@@ -19,7 +19,7 @@ import (
 // balancerLab is the balancer's part of the lab: h9 the balancer, h10,
 // h11 and h12 the web hosts, h13 the host added later.
 func balancerLab(t *testing.T, service string) (balancer lab.Host, web []lab.Host, extra lab.Host) {
-	l := lab.Require(t, 13)
+	l := lab.Require(t, lab.SuiteHosts)
 	lab.CleanupService(t, l.Hosts[8:13], service)
 	return l.Hosts[8], l.Hosts[9:12], l.Hosts[12]
 }
@@ -55,20 +55,38 @@ const (
 )
 
 // during runs fn under a load through the balancer and goes on a second
-// after fn returns, so the requests after its last switch count too. It
-// returns the hits and when fn returned, and fails the test if the load
-// stopped by itself before then.
-func during(t *testing.T, b lab.Host, vhost string, fn func()) ([]lab.Hit, time.Time) {
+// after fn returns, so the requests after its last switch count too,
+// and then until at least atLeast requests have ended (a fast deploy is
+// over before a load of that many requests). It returns the hits and when fn
+// returned, and fails the test if the load stopped by itself before
+// then.
+func during(t *testing.T, b lab.Host, vhost string, atLeast int, fn func()) ([]lab.Hit, time.Time) {
 	t.Helper()
+	start := time.Now()
 	load := throughBalancer(b, vhost, loadLimit, loadTime)
 	fn()
 	end := time.Now()
 	time.Sleep(time.Second)
+	for load.Count() < atLeast && time.Since(start) < loadTime/2 {
+		time.Sleep(20 * time.Millisecond)
+	}
 	hits := load.Finish()
 	require.NotEmpty(t, hits)
 	require.Less(t, len(hits), loadLimit, "the load ran until the end")
 	require.True(t, hits[len(hits)-1].At.After(end), "the load ran past the deploy")
+	t.Logf("load: %d requests, %d of them sent while the deploy ran (%s)", len(hits), sentBefore(hits, end), end.Sub(start).Round(10*time.Millisecond))
 	return hits, end
+}
+
+// sentBefore counts the hits sent before t.
+func sentBefore(hits []lab.Hit, t time.Time) int {
+	n := 0
+	for _, h := range hits {
+		if h.At.Before(t) {
+			n++
+		}
+	}
+	return n
 }
 
 // servedAfter counts the answers of hits sent after t, by host.
@@ -167,7 +185,7 @@ func TestBalancerInFrontOfThreeWebHosts(t *testing.T) {
 	assert.Equal(t, targetsOf(web...), balancerTargetsOn(t, ctx, s, a, b))
 
 	t.Run("a rolling deploy and its rollback drop nothing and every web host serves", func(t *testing.T) {
-		hits, _ := during(t, b, vhost, func() {
+		hits, _ := during(t, b, vhost, 5000, func() {
 			rep, err := s.Deploy(ctx, deploy.Release{Version: "v2"})
 			require.NoError(t, err, out.String())
 			require.Len(t, rep.Plan.Batches, 3, "Boot.Limit 1: one host at a time")
@@ -188,7 +206,7 @@ func TestBalancerInFrontOfThreeWebHosts(t *testing.T) {
 	t.Run("a host whose release fails its gate is drained and the others keep serving", func(t *testing.T) {
 		bad := balancedLabApp(service, b, web)
 		bad.Roles["web"].Servers[2].Env.Clear["UP_FAIL"] = "1"
-		hits, end := during(t, b, vhost, func() {
+		hits, end := during(t, b, vhost, 0, func() {
 			_, err := connect(t, bad, &out).Deploy(ctx, deploy.Release{Version: "v2"})
 			require.ErrorIs(t, err, deploy.ErrGateFailed)
 			assert.Contains(t, err.Error(), "drained from the balancer")
@@ -203,7 +221,7 @@ func TestBalancerInFrontOfThreeWebHosts(t *testing.T) {
 		assert.Positive(t, after[web[0].Name])
 		assert.Positive(t, after[web[1].Name])
 
-		hits, end = during(t, b, vhost, func() {
+		hits, end = during(t, b, vhost, 0, func() {
 			rep, err := s.Deploy(ctx, deploy.Release{Version: "v2"})
 			require.NoError(t, err, out.String())
 			require.Len(t, balancerSteps0(rep), 1, "the next deploy that succeeds on it puts it back")
@@ -218,7 +236,7 @@ func TestBalancerInFrontOfThreeWebHosts(t *testing.T) {
 	t.Run("adding a fourth host and removing one change the balancer's targets", func(t *testing.T) {
 		four := balancedLabApp(service, b, append(slices.Clone(web), h13))
 		s4 := connect(t, four, &out)
-		hits, _ := during(t, b, vhost, func() {
+		hits, _ := during(t, b, vhost, 0, func() {
 			rep, err := s4.Deploy(ctx, deploy.Release{Version: "v2"})
 			require.NoError(t, err, out.String())
 			require.Len(t, balancerSteps0(rep), 1)
@@ -232,7 +250,7 @@ func TestBalancerInFrontOfThreeWebHosts(t *testing.T) {
 
 		three := balancedLabApp(service, b, []lab.Host{web[0], web[2], h13})
 		s3 := connect(t, three, &out)
-		hits, end := during(t, b, vhost, func() {
+		hits, end := during(t, b, vhost, 0, func() {
 			rep, err := s3.Deploy(ctx, deploy.Release{Version: "v2"})
 			require.NoError(t, err, out.String())
 			require.Len(t, balancerSteps0(rep), 1)

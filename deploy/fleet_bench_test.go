@@ -79,10 +79,12 @@ const fleetRuns = 3
 // bastion, are printed beside.
 //
 // After every deploy, and after a final rollback, every host's
-// kamal-proxy must serve the new (then the old) release. Hosts are taken
-// h9 first, so that fleets of up to 22 hosts stay off h1..h8 (which the
-// other lab tests use); 30 hosts take all of h1..h30, each with a
-// service name and proxy routes of the benchmark's own.
+// kamal-proxy must serve the new (then the old) release, and through
+// the bastion Slipway's deploys must hold one connection to it. Hosts
+// are taken h14 first, so that fleets of up to 17 hosts stay off
+// h1..h13 (lab.SuiteHosts, which the lab tests use); 30 hosts take all
+// of h1..h30, each with a service name and proxy routes of the
+// benchmark's own.
 //
 //	go run mage.go benchFleet -sizes=1,10,30 -jump=30
 //	go test -run '^$' -bench Fleet -benchtime 1x ./deploy/ -args -fleet.sizes=1,10,22 -fleet.jump=
@@ -172,8 +174,8 @@ func lastRow(rows []fleetRow, jump bool) fleetRow {
 	return fleetRow{}
 }
 
-// fleetOrder is the lab's hosts in the order fleets take them: h9 and
-// up first, then h1..h8.
+// fleetOrder is the lab's hosts in the order fleets take them: those
+// past lab.SuiteHosts (h14 and up) first, then the suite's own.
 func fleetOrder(hosts []lab.Host) []lab.Host {
 	var spare, shared []lab.Host
 	for _, h := range hosts {
@@ -285,6 +287,9 @@ func benchFleet(b *testing.B, hosts []lab.Host, bastion *lab.Bastion) fleetRow {
 		default:
 			b.Fatalf("Kamal-style sequence: %v", err)
 		}
+	}
+	if bastion != nil && row.bastionConns[0] != 1 {
+		b.Fatalf("Slipway's deploys held %d connections to the bastion at once, want 1", row.bastionConns[0])
 	}
 	row.kamalOutcome = fmt.Sprintf("%d of %d runs succeeded", len(kamal), fleetRuns)
 	if len(kamalFailed) > 0 {

@@ -63,10 +63,17 @@ func (Lab) Down(ctx context.Context) error {
 	return lab.Down(ctx, lab.Options{Log: os.Stdout})
 }
 
-// Test brings the lab up with every host the suite uses (lab.SuiteHosts) and runs every test of every module of the repository (CI=true makes a missing lab part fail the run).
+// Test brings the lab up with every host the suite uses (lab.SuiteHosts), builds the programs the tests compile from source beside it, and runs every test of every module of the repository (CI=true makes a missing lab part fail the run).
 func Test(ctx context.Context) error {
+	// The programs tests compile from source (the registry, Litestream)
+	// build beside the lab's hosts, not in the middle of a test.
+	tools := make(chan error, 1)
+	go func() { tools <- lab.BuildTools(ctx, lab.Options{Log: os.Stdout}) }()
 	mg.CtxDeps(ctx, labUpDefault)
 	if _, err := lab.Up(ctx, lab.Options{Hosts: lab.SuiteHosts, Log: os.Stdout}); err != nil {
+		return err
+	}
+	if err := <-tools; err != nil {
 		return err
 	}
 	mods, err := modules()

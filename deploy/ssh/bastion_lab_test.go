@@ -38,22 +38,38 @@ func dialAll(t *testing.T, hosts []lab.Host, dial func(h lab.Host) (*ssh.Client,
 	return errs
 }
 
-// The negative control of TestThirtyHostsBehindOneBastion (package
-// deploy): thirty hosts each dialled with a bastion connection of its
-// own, all at once, as an SSH client without a shared jump connection
-// does (OpenSSH's ProxyJump, net-ssh's Jump proxy), start thirty
-// connections on the bastion at once, and its sshd, past MaxStartups
-// 10, drops some; through one Bastions the same thirty dials start one
-// and none is dropped.
+// thirtyDials is thirty SSH dials to the hosts any test may use (the
+// suite's lab, but its fault hosts), a host dialled more than once when
+// there are fewer: what the bastion sees is thirty connections starting
+// at once, as for thirty hosts.
+const thirtyDials = 30
+
+func dialTargets(t *testing.T, l *lab.Lab) []lab.Host {
+	shared := l.Shared(t, lab.SuiteHosts-len(lab.FaultHosts))
+	targets := make([]lab.Host, thirtyDials)
+	for i := range targets {
+		targets[i] = shared[i%len(shared)]
+	}
+	return targets
+}
+
+// The negative control of TestAFleetBehindOneBastion (package deploy)
+// and of the fleet benchmark's bastion row: thirty dials each with a
+// bastion connection of its own, all at once, as an SSH client without a
+// shared jump connection does (OpenSSH's ProxyJump, net-ssh's Jump
+// proxy), start thirty connections on the bastion at once, and its sshd,
+// past MaxStartups 10, drops some; through one Bastions the same thirty
+// dials start one and none is dropped.
 func TestBastionMaxStartupsDropsSeparateDials(t *testing.T) {
-	const hosts = 30
-	l := lab.Require(t, hosts)
+	const hosts = thirtyDials
+	l := lab.Require(t, lab.SuiteHosts)
 	b := l.RequireBastion(t)
+	targets := dialTargets(t, l)
 	ctx := ctxFor(t, 2*time.Minute)
 
 	before, err := b.StartsRefused()
 	require.NoError(t, err)
-	errs := dialAll(t, l.Hosts[:hosts], func(h lab.Host) (*ssh.Client, error) { return ssh.Dial(ctx, b.Behind(h)) })
+	errs := dialAll(t, targets, func(h lab.Host) (*ssh.Client, error) { return ssh.Dial(ctx, b.Behind(h)) })
 	dropped := 0
 	for _, err := range errs {
 		if err != nil {
@@ -71,9 +87,9 @@ func TestBastionMaxStartupsDropsSeparateDials(t *testing.T) {
 	var shared ssh.Bastions
 	t.Cleanup(func() { shared.Close() })
 	before = after
-	errs = dialAll(t, l.Hosts[:hosts], func(h lab.Host) (*ssh.Client, error) { return shared.Dial(ctx, b.Behind(h)) })
+	errs = dialAll(t, targets, func(h lab.Host) (*ssh.Client, error) { return shared.Dial(ctx, b.Behind(h)) })
 	for i, err := range errs {
-		assert.NoError(t, err, "%s through the shared bastion connection", l.Hosts[i].Name)
+		assert.NoError(t, err, "%s through the shared bastion connection", targets[i].Name)
 	}
 	after, err = b.StartsRefused()
 	require.NoError(t, err)
@@ -82,13 +98,14 @@ func TestBastionMaxStartupsDropsSeparateDials(t *testing.T) {
 }
 
 // A bastion that takes no more starts (every MaxStartups slot held by
-// connections that have not logged in) refuses the one dial thirty hosts
-// share: one start dropped, not thirty, and each host's error names the
-// bastion and says why.
+// connections that have not logged in) refuses the one dial thirty
+// dials share: one start dropped, not thirty, and each dial's error
+// names its host and the bastion and says why.
 func TestBastionsRefusedOnceForEveryHost(t *testing.T) {
-	const hosts = 30
-	l := lab.Require(t, hosts)
+	const hosts = thirtyDials
+	l := lab.Require(t, lab.SuiteHosts)
 	b := l.RequireBastion(t)
+	targets := dialTargets(t, l)
 	ctx := ctxFor(t, time.Minute)
 
 	// Take every slot: TCP connections to the bastion's sshd that send
@@ -109,10 +126,10 @@ func TestBastionsRefusedOnceForEveryHost(t *testing.T) {
 	require.NoError(t, err)
 	var shared ssh.Bastions
 	t.Cleanup(func() { shared.Close() })
-	errs := dialAll(t, l.Hosts[:hosts], func(h lab.Host) (*ssh.Client, error) { return shared.Dial(ctx, b.Behind(h)) })
+	errs := dialAll(t, targets, func(h lab.Host) (*ssh.Client, error) { return shared.Dial(ctx, b.Behind(h)) })
 	for i, err := range errs {
-		require.Error(t, err, "%s: the bastion has no start left", l.Hosts[i].Name)
-		assert.ErrorContains(t, err, "connect to root@"+l.Hosts[i].Addr+":22 through jump host: connect to root@"+b.Addr+":22")
+		require.Error(t, err, "%s: the bastion has no start left", targets[i].Name)
+		assert.ErrorContains(t, err, "connect to root@"+targets[i].Addr+":22 through jump host: connect to root@"+b.Addr+":22")
 		assert.ErrorContains(t, err, "MaxStartups")
 		assert.Equal(t, errs[0].Error()[strings.Index(errs[0].Error(), "through"):], err.Error()[strings.Index(err.Error(), "through"):],
 			"the hosts share the bastion's one refusal")

@@ -20,7 +20,24 @@ var FaultHosts = []string{"h7", "h8"}
 // SuiteHosts is how many hosts the whole test suite uses, the fault
 // hosts included. `mage test` brings them all up before any test runs,
 // so no test process grows the lab while another one reads it.
-const SuiteHosts = 8
+const SuiteHosts = 13
+
+// Shared returns the first n hosts of the lab that are not fault hosts,
+// the ones any test may use at any time, failing the test if the lab
+// has fewer.
+func (l *Lab) Shared(t testing.TB, n int) []Host {
+	t.Helper()
+	var hosts []Host
+	for _, h := range l.Hosts {
+		if len(hosts) < n && !slices.Contains(FaultHosts, h.Name) {
+			hosts = append(hosts, h)
+		}
+	}
+	if len(hosts) < n {
+		t.Fatalf("lab: %d hosts besides the fault hosts, want %d (Require more)", len(hosts), n)
+	}
+	return hosts
+}
 
 // FaultHost returns the fault-injection host named name (one of
 // FaultHosts), failing the test for any other name or a lab too small.

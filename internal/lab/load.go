@@ -100,6 +100,13 @@ func get(client *http.Client, url, vhost string) ([]byte, error) {
 	return body, nil
 }
 
+// Count is how many requests have ended so far.
+func (l *Load) Count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.hits)
+}
+
 // Finish stops the loop, waits for the requests in flight and returns
 // every request it made, in the order they ended.
 func (l *Load) Finish() []Hit {

@@ -97,11 +97,9 @@ func StartRegistry(ctx context.Context, l *Lab, log interface{ Write([]byte) (in
 	stopPid(readPid(pidfile), 5*time.Second)
 
 	start := time.Now()
-	bin := filepath.Join(l.Dir, "bin", "registry")
-	if _, err := os.Stat(bin); err != nil {
-		if err := buildModuleBinary(ctx, registryModule, registryVersion, "./cmd/registry", bin, nil); err != nil {
-			return nil, err
-		}
+	bin, err := registryTool.build(ctx, opts)
+	if err != nil {
+		return nil, err
 	}
 	secret := make([]byte, 16)
 	rand.Read(secret)

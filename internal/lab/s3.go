@@ -248,7 +248,7 @@ func RequireS3(t testing.TB) *S3 {
 // module proxy's copy of LitestreamVersion, building it once per lab.
 func LitestreamCLI(t testing.TB) string {
 	t.Helper()
-	return buildOnce(t, "litestream", "", nil)
+	return buildOnce(t, litestreamTool)
 }
 
 // LitestreamConfigProbe returns the path of a litestream command built
@@ -259,26 +259,16 @@ func LitestreamCLI(t testing.TB) string {
 // A key Litestream ignores shows up as a missing setting.
 func LitestreamConfigProbe(t testing.TB) string {
 	t.Helper()
-	return buildOnce(t, "litestream-probe", "zz_slipway_probe.go", []byte(probeSource))
+	return buildOnce(t, probeTool)
 }
 
-func buildOnce(t testing.TB, name, extraName string, extra []byte) string {
-	dir := Options{}.dir()
-	bin := filepath.Join(dir, "bin", name)
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
+func buildOnce(t testing.TB, tl tool) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	var overlay map[string][]byte
-	if extraName != "" {
-		overlay = map[string][]byte{extraName: extra}
-	}
-	start := time.Now()
-	if err := buildModuleBinary(ctx, litestreamModule, LitestreamVersion, "./cmd/litestream", bin, overlay); err != nil {
+	bin, err := tl.build(ctx, Options{Log: testLog{t}})
+	if err != nil {
 		t.Fatalf("%v", err)
 	}
-	t.Logf("lab: built %s %s in %s", name, LitestreamVersion, since(start))
 	return bin
 }
 
