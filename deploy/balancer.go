@@ -122,26 +122,15 @@ func (a App) balancerServers() []Server {
 func balancerService(a App, role string, targets []string) *proxy.Service {
 	px := a.Roles[role].Proxy
 	b := px.Balancer
-	gate := px.Health.WithDefaults()
-	hosts := b.Hosts
-	if len(hosts) == 0 {
-		hosts = px.Hosts
+	svc := routeOf(a, role)
+	svc.Targets = slices.Clone(targets)
+	svc.Hosts = slices.Clone(b.Hosts)
+	if len(b.Hosts) == 0 {
+		svc.Hosts = slices.Clone(px.Hosts)
 	}
-	return &proxy.Service{
-		Name:            ProxyService(a, role),
-		Targets:         slices.Clone(targets),
-		Hosts:           slices.Clone(hosts),
-		TLS:             b.TLS,
-		TLSRedirect:     b.SSLRedirect,
-		HealthPath:      gate.Path,
-		HealthInterval:  gate.Interval,
-		HealthTimeout:   gate.Timeout,
-		DeployTimeout:   orDefault(px.DeployTimeout, DefaultDeployTimeout),
-		DrainTimeout:    orDefault(px.DrainTimeout, DefaultDrainTimeout),
-		ResponseTimeout: px.ResponseTimeout,
-		BufferRequests:  px.BufferRequests,
-		BufferResponses: px.BufferResponses,
-	}
+	svc.TLS = b.TLS
+	svc.TLSRedirect = b.SSLRedirect
+	return svc
 }
 
 // behindBalancer adjusts a web host's route for a balancer in front of

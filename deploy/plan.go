@@ -597,24 +597,13 @@ func proxyPointsAt(a App, state State, host, role, name string) bool {
 // behindBalancer), as a fingerprint of the route must.
 func proxyDeploy(a App, role, name, host string) *proxy.Service {
 	px := a.Roles[role].Proxy
-	gate := px.Health.WithDefaults()
-	svc := &proxy.Service{
-		Name:            ProxyService(a, role),
-		Target:          fmt.Sprintf("%s:%d", name, px.appPort()),
-		Hosts:           px.Hosts,
-		TLS:             px.TLS,
-		HealthPath:      gate.Path,
-		HealthInterval:  gate.Interval,
-		HealthTimeout:   gate.Timeout,
-		DeployTimeout:   orDefault(px.DeployTimeout, DefaultDeployTimeout),
-		DrainTimeout:    orDefault(px.DrainTimeout, DefaultDrainTimeout),
-		ResponseTimeout: px.ResponseTimeout,
-		BufferRequests:  px.BufferRequests,
-		BufferResponses: px.BufferResponses,
-		TLSRedirect:     px.SSLRedirect,
-		ForwardHeaders:  px.ForwardHeaders,
-		StripPathPrefix: px.StripPathPrefix,
-	}
+	svc := routeOf(a, role)
+	svc.Target = fmt.Sprintf("%s:%d", name, px.appPort())
+	svc.Hosts = px.Hosts
+	svc.TLS = px.TLS
+	svc.TLSRedirect = px.SSLRedirect
+	svc.ForwardHeaders = px.ForwardHeaders
+	svc.StripPathPrefix = px.StripPathPrefix
 	if px.TLSCertificate != "" {
 		svc.TLS = true
 		svc.TLSCertificatePath, svc.TLSPrivateKeyPath = proxy.CertPaths(svc.Name, name)
@@ -624,6 +613,25 @@ func proxyDeploy(a App, role, name, host string) *proxy.Service {
 	}
 	behindBalancer(px, svc, host)
 	return svc
+}
+
+// routeOf is what a role's routes share, on its hosts and on its
+// balancer: the service name, the health check and the timeouts and
+// buffering of the role's Proxy.
+func routeOf(a App, role string) *proxy.Service {
+	px := a.Roles[role].Proxy
+	gate := px.Health.WithDefaults()
+	return &proxy.Service{
+		Name:            ProxyService(a, role),
+		HealthPath:      gate.Path,
+		HealthInterval:  gate.Interval,
+		HealthTimeout:   gate.Timeout,
+		DeployTimeout:   orDefault(px.DeployTimeout, DefaultDeployTimeout),
+		DrainTimeout:    orDefault(px.DrainTimeout, DefaultDrainTimeout),
+		ResponseTimeout: px.ResponseTimeout,
+		BufferRequests:  px.BufferRequests,
+		BufferResponses: px.BufferResponses,
+	}
 }
 
 // pruned lists the role's containers on host that fall beyond the
