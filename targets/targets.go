@@ -97,6 +97,22 @@ func release(ctx context.Context, version *string) (deploy.Release, error) {
 	return deploy.Release{Version: v}, nil
 }
 
+// shortHostsError is err's message with the failures of several hosts
+// said in one line: the session printed them, grouped by reason, as its
+// output's last lines ("Failed on N of M hosts:"), and Mage prints the
+// message after them, so the list would stand twice at the end of a
+// failed target.
+func shortHostsError(err error) string {
+	msg := err.Error()
+	var he *deploy.HostsError
+	if !errors.As(err, &he) || len(he.Errs) < 2 || output() == io.Discard {
+		return msg
+	}
+	short := fmt.Sprintf("%d of %d hosts failed (each host's reason is above, under \"Failed on %d of %d hosts\")",
+		len(he.Errs), he.Hosts, len(he.Errs), he.Hosts)
+	return strings.Replace(msg, he.Error(), short, 1)
+}
+
 // exit turns an error into Mage's exit code for it. Mage keeps a code
 // only from an unwrapped mg.Fatal, so the error is flattened here, and
 // Mage prints its message to stderr, so the message is redacted here with
@@ -107,8 +123,8 @@ func exit(err error) error {
 	if err == nil {
 		return nil
 	}
+	msg := shortHostsError(err) // before the lock: it reads the config, which takes it
 	current.mu.Lock()
-	msg := err.Error()
 	for _, s := range current.opened {
 		msg = s.Redact(msg)
 	}

@@ -89,3 +89,32 @@ func TestMageListsTheTargets(t *testing.T) {
 	}
 	assert.False(t, strings.Contains(string(out), "use "), "configuration funcs are not targets")
 }
+
+// A target that fails on several hosts ends its output with the hosts
+// grouped by reason, and its error, which Mage prints after that, says
+// so in one line rather than listing them again.
+func TestFailuresOnSeveralHostsAreListedOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l := lab.Require(t, 3)
+	app := labApp(t)
+	var servers []deploy.Server
+	for _, h := range l.Hosts[:3] {
+		// Port 1: nothing listens there, so every dial is refused.
+		servers = append(servers, deploy.Server{Host: h.Addr, Port: 1, KeyFiles: []string{h.KeyFile}, KnownHosts: h.KnownHosts, DockerSocket: h.DockerSocket})
+	}
+	web := app.Roles["web"]
+	web.Servers = servers
+	app.Roles["web"] = web
+	var out strings.Builder
+	targets.Use(targets.Config{App: app, Options: deploy.Options{Output: &out}})
+
+	err := targets.Deploy(ctx, ptr("v1"), nil)
+	require.Error(t, err)
+	assert.Equal(t, targets.ExitFailed, mg.ExitStatus(err), "%v", err)
+	assert.Contains(t, out.String(), "Failed on 3 of 3 hosts:", "the output ends with the grouped failures")
+	assert.Contains(t, out.String(), "connection refused")
+	assert.Contains(t, err.Error(), `3 of 3 hosts failed (each host's reason is above, under "Failed on 3 of 3 hosts")`)
+	assert.NotContains(t, err.Error(), "connection refused", "the reasons stand once, in the output")
+	t.Logf("output:\n%s\nerror: %v", out.String(), err)
+}
