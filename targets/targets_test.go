@@ -106,6 +106,9 @@ func TestFailuresOnSeveralHostsAreListedOnce(t *testing.T) {
 	web := app.Roles["web"]
 	web.Servers = servers
 	app.Roles["web"] = web
+	const token = "tok-several-hosts-4b1d"
+	t.Setenv("SEVERAL_TOKEN", token)
+	app.Env = deploy.Env{Secret: []string{"SEVERAL_TOKEN"}}
 	var out strings.Builder
 	targets.Use(targets.Config{App: app, Options: deploy.Options{Output: &out}})
 
@@ -116,5 +119,7 @@ func TestFailuresOnSeveralHostsAreListedOnce(t *testing.T) {
 	assert.Contains(t, out.String(), "connection refused")
 	assert.Contains(t, err.Error(), `3 of 3 hosts failed (each host's reason is above, under "Failed on 3 of 3 hosts")`)
 	assert.NotContains(t, err.Error(), "connection refused", "the reasons stand once, in the output")
+	assert.NotContains(t, out.String(), token, "no secret in the output")
+	assert.NotContains(t, err.Error(), token, "no secret in the error")
 	t.Logf("output:\n%s\nerror: %v", out.String(), err)
 }

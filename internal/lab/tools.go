@@ -25,14 +25,12 @@ var (
 		map[string][]byte{"zz_slipway_probe.go": []byte(probeSource)}}
 )
 
-// path is where the tool's binary lives in the lab directory dir.
-func (tl tool) path(dir string) string { return filepath.Join(dir, "bin", tl.name) }
-
-// build builds the tool unless its binary is there already, one process
+// build builds the tool into the lab's bin directory unless its binary
+// is there already, one process
 // at a time (the loser of a race finds it built), and logs how long a
 // build took.
 func (tl tool) build(ctx context.Context, opts Options) (string, error) {
-	bin := tl.path(opts.dir())
+	bin := filepath.Join(opts.dir(), "bin", tl.name)
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
 	}
